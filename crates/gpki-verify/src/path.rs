@@ -1,0 +1,246 @@
+//! Path validation: from the signer's certificate through a configured intermediate (MOICA
+//! G2/G3) to a configured trust anchor (GRCA G2/G3), with rustls-webpki; plus the checks
+//! webpki leaves to us: keyUsage digitalSignature and certificate policies.
+//!
+//! All MOICA generations share one subject DN, so intermediates are picked by key identifier
+//! (leaf AKI = CA SKI) before webpki tries signatures; that also saves an RSA-4096
+//! verification per wrong candidate.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use webpki::{EndEntityCert, KeyUsage};
+
+use crate::algorithm::PublicKey;
+use crate::profile::{self, CertProfile};
+use crate::Error;
+
+/// A CA certificate of the trust store, with what revocation checking needs of it.
+#[derive(Clone, Debug)]
+pub struct CaCertificate {
+    pub der: Vec<u8>,
+    pub profile: CertProfile,
+    /// The subject DN, DER, as OCSP's issuerNameHash hashes it.
+    pub subject_der: Vec<u8>,
+    pub key: PublicKey,
+    ski: Option<Vec<u8>>,
+}
+
+impl CaCertificate {
+    fn parse(der: Vec<u8>) -> Result<Self, Error> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| Error::Config(format!("CA certificate unreadable: {e}")))?;
+        let key = PublicKey::from_spki(cert.public_key().raw)
+            .ok_or_else(|| Error::Config("CA certificate key unreadable".into()))?;
+        let subject_der = cert.subject().as_raw().to_vec();
+        let profile = profile::read(&der)?;
+        let ski = profile::subject_key_identifier(&der);
+        Ok(Self {
+            der,
+            profile,
+            subject_der,
+            key,
+            ski,
+        })
+    }
+
+    /// The subjectKeyIdentifier, if the certificate has one.
+    pub fn subject_key_id(&self) -> Option<&[u8]> {
+        self.ski.as_deref()
+    }
+}
+
+/// Which certificate policies a signer certificate may carry.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyRules {
+    /// When non-empty, the certificate must carry at least one of these policy OIDs.
+    pub allow: Vec<String>,
+    /// The certificate must carry none of these.
+    pub deny: Vec<String>,
+}
+
+/// Configured trust anchors and intermediates.
+pub struct TrustStore {
+    anchors: Vec<CaCertificate>,
+    intermediates: Vec<CaCertificate>,
+    webpki_anchors: Vec<TrustAnchor<'static>>,
+}
+
+/// A signer certificate that chains to a trust anchor.
+#[derive(Clone, Debug)]
+pub struct ValidatedPath {
+    /// The certificate that issued the signer's certificate.
+    pub issuer: CaCertificate,
+    /// SHA-256 fingerprints from the signer's issuer up to the anchor.
+    pub chain: Vec<String>,
+}
+
+impl TrustStore {
+    /// Builds a store from DER trust anchors and intermediates.
+    pub fn new(anchors: Vec<Vec<u8>>, intermediates: Vec<Vec<u8>>) -> Result<Self, Error> {
+        if anchors.is_empty() {
+            return Err(Error::Config("no trust anchor configured".into()));
+        }
+        let anchors: Vec<CaCertificate> = anchors
+            .into_iter()
+            .map(CaCertificate::parse)
+            .collect::<Result<_, _>>()?;
+        let intermediates = intermediates
+            .into_iter()
+            .map(CaCertificate::parse)
+            .collect::<Result<_, _>>()?;
+        let webpki_anchors = anchors
+            .iter()
+            .map(|a| {
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice()))
+                    .map(|ta| ta.to_owned())
+                    .map_err(|e| Error::Config(format!("trust anchor unusable: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            anchors,
+            intermediates,
+            webpki_anchors,
+        })
+    }
+
+    /// All CA certificates: anchors first, then intermediates.
+    pub fn cas(&self) -> impl Iterator<Item = &CaCertificate> {
+        self.anchors.iter().chain(self.intermediates.iter())
+    }
+
+    /// Validates `leaf` at `at`, including keyUsage and policies.
+    pub fn validate(
+        &self,
+        leaf: &[u8],
+        leaf_profile: &CertProfile,
+        at: SystemTime,
+        policies: &PolicyRules,
+    ) -> Result<ValidatedPath, Error> {
+        if leaf_profile.is_ca {
+            return Err(Error::CaUsedAsLeaf);
+        }
+        let leaf_der = CertificateDer::from(leaf);
+        let ee = EndEntityCert::try_from(&leaf_der)
+            .map_err(|e| Error::MalformedCertificate(format!("{e:?}")))?;
+        let candidates = self.intermediates_for(leaf);
+        let time = unix_time(at);
+        let path = ee
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                &self.webpki_anchors,
+                &candidates,
+                time,
+                KeyUsage::client_auth(),
+                None,
+                None,
+            )
+            .map_err(map_webpki_error)?;
+        check_key_usage(leaf_profile)?;
+        check_policies(leaf_profile, policies)?;
+        let issuer_der: Option<Vec<u8>> = path
+            .intermediate_certificates()
+            .next()
+            .map(|c| c.der().to_vec());
+        let issuer = match issuer_der {
+            Some(der) => self.intermediates.iter().find(|c| c.der == der),
+            None => {
+                let spki = path.anchor().subject_public_key_info.as_ref();
+                self.anchors
+                    .iter()
+                    .find(|a| spki_matches(&a.der, spki))
+            }
+        }
+        .ok_or(Error::UnknownIssuer)?;
+        let chain = path
+            .intermediate_certificates()
+            .map(|c| crate::algorithm::sha256_hex(c.der().as_ref()))
+            .collect();
+        Ok(ValidatedPath {
+            issuer: issuer.clone(),
+            chain,
+        })
+    }
+
+    /// Intermediates whose SKI matches the leaf's AKI; all of them when none match or the
+    /// leaf has no AKI (webpki then chooses by name and signature).
+    fn intermediates_for(&self, leaf: &[u8]) -> Vec<CertificateDer<'_>> {
+        let all = || {
+            self.intermediates
+                .iter()
+                .map(|c| CertificateDer::from(c.der.as_slice()))
+                .collect::<Vec<_>>()
+        };
+        let Some(aki) = profile::authority_key_identifier(leaf) else {
+            return all();
+        };
+        let matching: Vec<_> = self
+            .intermediates
+            .iter()
+            .filter(|c| c.ski.as_deref() == Some(aki.as_slice()))
+            .map(|c| CertificateDer::from(c.der.as_slice()))
+            .collect();
+        if matching.is_empty() {
+            all()
+        } else {
+            matching
+        }
+    }
+}
+
+/// Whether the certificate `der` has exactly the SubjectPublicKeyInfo value `spki`
+/// (webpki gives anchors' SPKI without the outer SEQUENCE header).
+fn spki_matches(der: &[u8], spki_value: &[u8]) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    crate::tlv::read(cert.public_key().raw).is_some_and(|(t, _)| t.value == spki_value)
+}
+
+fn unix_time(at: SystemTime) -> UnixTime {
+    let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs))
+}
+
+fn check_key_usage(profile: &CertProfile) -> Result<(), Error> {
+    if profile.key_usage.iter().any(|k| k == "digitalSignature") {
+        Ok(())
+    } else {
+        Err(Error::WrongKeyUsage)
+    }
+}
+
+fn check_policies(profile: &CertProfile, rules: &PolicyRules) -> Result<(), Error> {
+    if let Some(denied) = profile.policies.iter().find(|p| rules.deny.contains(p)) {
+        return Err(Error::PolicyNotAllowed(denied.clone()));
+    }
+    if !rules.allow.is_empty() && !profile.policies.iter().any(|p| rules.allow.contains(p)) {
+        return Err(Error::PolicyNotAllowed(profile.policies.join(",")));
+    }
+    Ok(())
+}
+
+fn map_webpki_error(e: webpki::Error) -> Error {
+    use webpki::Error as W;
+    match e {
+        W::CertExpired { .. } => Error::CertExpired,
+        W::CertNotValidYet { .. } => Error::CertNotYetValid,
+        W::UnknownIssuer => Error::UnknownIssuer,
+        W::CaUsedAsEndEntity => Error::CaUsedAsLeaf,
+        W::RequiredEkuNotFoundContext(_) => Error::WrongExtendedKeyUsage,
+        W::UnsupportedSignatureAlgorithmContext(_)
+        | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            Error::UnsupportedAlgorithm(format!("{e:?}"))
+        }
+        W::BadDer | W::BadDerTime | W::TrailingData(_) => {
+            Error::MalformedCertificate(format!("{e:?}"))
+        }
+        #[allow(deprecated)]
+        W::RequiredEkuNotFound => Error::WrongExtendedKeyUsage,
+        #[allow(deprecated)]
+        W::UnsupportedSignatureAlgorithm | W::UnsupportedSignatureAlgorithmForPublicKey => {
+            Error::UnsupportedAlgorithm(format!("{e:?}"))
+        }
+        other => Error::InvalidPath(format!("{other:?}")),
+    }
+}
