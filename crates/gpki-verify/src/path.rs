@@ -225,7 +225,8 @@ fn map_webpki_error(e: webpki::Error) -> Error {
     match e {
         W::CertExpired { .. } => Error::CertExpired,
         W::CertNotValidYet { .. } => Error::CertNotYetValid,
-        W::UnknownIssuer => Error::UnknownIssuer,
+        // Same-named CA, other key (another generation or a forgery): not our issuer.
+        W::UnknownIssuer | W::InvalidSignatureForPublicKey => Error::UnknownIssuer,
         W::CaUsedAsEndEntity => Error::CaUsedAsLeaf,
         W::RequiredEkuNotFoundContext(_) => Error::WrongExtendedKeyUsage,
         W::UnsupportedSignatureAlgorithmContext(_)

@@ -117,9 +117,14 @@ fn verify_pkcs1(
     expected: &Expected<'_>,
     allow_sha1: bool,
 ) -> Result<SignedContent, Error> {
-    let signature = input::to_binary(signature)
-        .or_else(|| std::str::from_utf8(signature).ok().and_then(input::decode_base64))
-        .ok_or_else(|| malformed("signature is not base64"))?;
+    // The service sends base64; a raw signature (from a file) is taken as it is.
+    let signature = std::str::from_utf8(signature)
+        .ok()
+        .and_then(|text| input::decode_base64(&text.split_whitespace().collect::<String>()))
+        .unwrap_or_else(|| signature.to_vec());
+    if signature.is_empty() {
+        return Err(malformed("empty signature"));
+    }
     let cert = decode_certificate(certificate)?;
     let content = expected.content.ok_or(Error::ContentMissing)?;
     let key = signer_key(&cert)?;

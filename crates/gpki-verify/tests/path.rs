@@ -1,0 +1,136 @@
+//! Path validation, purpose and policy, with test hierarchies and the real GRCA G3 / MOICA G3.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{env, pki, stranger_pki, CHALLENGE};
+use gpki_testpki::{sign_cms, CmsOptions, LeafSpec};
+use gpki_verify::{Error, Expected, RevocationMode, SignatureInput, TrustStore};
+
+fn verify(env: &common::Env, leaf: &gpki_testpki::Leaf) -> Result<gpki_verify::Verified, Error> {
+    let cms = sign_cms(&[leaf], CHALLENGE, &CmsOptions::default());
+    let input = SignatureInput::Pkcs7 { signature: &cms, certificate: None };
+    let exp = Expected { content: Some(CHALLENGE), nonce: None };
+    env.verifier.verify(&input, &exp, SystemTime::now())
+}
+
+fn check(spec: impl FnOnce(&mut LeafSpec)) -> Result<gpki_verify::Verified, Error> {
+    let env = env(RevocationMode::None, spec, |_| {});
+    verify(&env, &env.leaf)
+}
+
+#[test]
+fn good_leaf_validates() {
+    let ok = check(|_| {}).expect("valid");
+    assert_eq!(ok.issuer.sha256, gpki_verify::algorithm::sha256_hex(&pki().moica.der));
+}
+
+#[test]
+fn expired_and_not_yet_valid_are_refused() {
+    let now = time::OffsetDateTime::now_utc();
+    let expired = check(|s| {
+        s.not_before = now - time::Duration::days(400);
+        s.not_after = now - time::Duration::days(1);
+    });
+    assert_eq!(expired.unwrap_err(), Error::CertExpired);
+    let future = check(|s| s.not_before = now + time::Duration::days(2));
+    assert_eq!(future.unwrap_err(), Error::CertNotYetValid);
+}
+
+#[test]
+fn unknown_root_is_refused() {
+    let env = env(RevocationMode::None, |_| {}, |_| {});
+    let stranger = stranger_pki().issue_leaf(&LeafSpec::default());
+    assert_eq!(verify(&env, &stranger).unwrap_err(), Error::UnknownIssuer);
+}
+
+#[test]
+fn intermediate_of_another_generation_is_not_used() {
+    // Same subject DN as the configured MOICA, other key: only key identifiers tell them apart.
+    let env = env(RevocationMode::None, |_| {}, |_| {});
+    let sibling = pki().issue_sibling_ca();
+    let leaf = pki().issue_leaf_by(&sibling, &LeafSpec::default());
+    assert_eq!(verify(&env, &leaf).unwrap_err(), Error::UnknownIssuer);
+    // Configured, it validates: the engine picks the right one of two same-named CAs.
+    let trust = TrustStore::new(
+        vec![pki().grca.der.clone()],
+        vec![pki().moica.der.clone(), sibling.der.clone()],
+    )
+    .unwrap();
+    let profile = gpki_verify::profile::read(&leaf.der).unwrap();
+    let path = trust.validate(&leaf.der, &profile, SystemTime::now(), &Default::default()).unwrap();
+    assert_eq!(path.issuer.der, sibling.der);
+}
+
+#[test]
+fn ca_certificate_as_leaf_is_refused() {
+    assert_eq!(check(|s| s.is_ca = true).unwrap_err(), Error::CaUsedAsLeaf);
+}
+
+#[test]
+fn missing_digital_signature_is_refused() {
+    assert_eq!(check(|s| s.digital_signature = false).unwrap_err(), Error::WrongKeyUsage);
+}
+
+#[test]
+fn eku_client_auth_or_absent_is_accepted_other_eku_is_refused() {
+    check(|s| s.client_auth_eku = true).expect("clientAuth accepted");
+    assert_eq!(check(|s| s.other_eku = true).unwrap_err(), Error::WrongExtendedKeyUsage);
+}
+
+#[test]
+fn policy_allow_and_deny_lists_apply() {
+    let deny = env(RevocationMode::None, |_| {}, |c| c.policies.deny = vec![gpki_testpki::POLICY_CITIZEN.into()]);
+    assert_eq!(verify(&deny, &deny.leaf).unwrap_err().code(), "policy_not_allowed");
+    let allow_other = env(RevocationMode::None, |_| {}, |c| c.policies.allow = vec!["1.2.3.4".into()]);
+    assert_eq!(verify(&allow_other, &allow_other.leaf).unwrap_err().code(), "policy_not_allowed");
+    let allow = env(RevocationMode::None, |_| {}, |c| c.policies.allow = vec![gpki_testpki::POLICY_CITIZEN.into()]);
+    verify(&allow, &allow.leaf).expect("allowed policy");
+}
+
+#[test]
+fn bmp_string_name_is_decoded() {
+    let ok = check(|s| {
+        s.bmp_name = true;
+        s.name = "陳美玲".into();
+    })
+    .unwrap();
+    assert_eq!(ok.profile.subject_cn.as_deref(), Some("陳美玲"));
+}
+
+fn real(name: &str) -> Vec<u8> {
+    let path = format!("{}/../../deploy/gpki-certs/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn shipped_real_g3_certificates_have_the_published_fingerprints() {
+    assert_eq!(
+        gpki_verify::algorithm::sha256_hex(&real("GRCA-G3.cer")),
+        "57df6f20e04c588e85f35be8832f5d4e78958336ae3b18fb7c9bae0dfead4044"
+    );
+    assert_eq!(
+        gpki_verify::algorithm::sha256_hex(&real("MOICA-G3.cer")),
+        "ed793fd0d50a2a398049d598982cf01e75f873b532066caec238f800a06ca9da"
+    );
+}
+
+#[test]
+fn real_moica_g3_chains_to_grca_g3_and_is_matched_by_key_identifier() {
+    let (grca, moica) = (real("GRCA-G3.cer"), real("MOICA-G3.cer"));
+    let trust = TrustStore::new(vec![grca.clone()], vec![]).expect("GRCA G3 loads as anchor");
+    let moica_profile = gpki_verify::profile::read(&moica).unwrap();
+    assert!(moica_profile.is_ca);
+    assert!(moica_profile.policies.iter().any(|p| p == "2.16.886.101.0.3.3"), "{:?}", moica_profile.policies);
+    let grca_profile = gpki_verify::profile::read(&grca).unwrap();
+    assert_eq!(moica_profile.authority_key_id, grca_profile.subject_key_id);
+    assert!(moica_profile.subject_dn.contains("內政部憑證管理中心"), "{}", moica_profile.subject_dn);
+    // A CA certificate is refused as a signer, which proves the chain itself was reached.
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000); // 2027-01-15
+    let err = trust.validate(&moica, &moica_profile, at, &Default::default()).unwrap_err();
+    assert_eq!(err, Error::CaUsedAsLeaf);
+    // The signature of GRCA G3 over MOICA G3 verifies with our algorithm code.
+    let store = TrustStore::new(vec![grca], vec![moica]).expect("MOICA G3 loads as intermediate");
+    assert_eq!(store.cas().count(), 2);
+}
