@@ -157,6 +157,15 @@ fn signer_key(cert_der: &[u8]) -> Result<PublicKey, Error> {
         .ok_or_else(|| Error::MalformedCertificate("bad subject public key".into()))
 }
 
+/// The first certificate embedded in a PKCS#7 signature, without verifying anything: lets
+/// operator tooling name the holder of a signature that fails.
+pub fn embedded_certificate(signature: &[u8]) -> Option<Vec<u8>> {
+    let binary = input::to_binary(signature)?;
+    let der = tlv::ber_to_der(&binary)?;
+    let raw = raw_signed_data(&der, 1).ok()?;
+    raw.certificates.first().map(|c| c.to_vec())
+}
+
 /// The raw pieces of a SignedData that must be used byte-exact.
 struct RawSignedData<'a> {
     certificates: Vec<&'a [u8]>,
