@@ -22,7 +22,11 @@ fn openssl(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("the openssl command is required (CI installs it)");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -44,13 +48,25 @@ fn fixture(tag: &str) -> Fixture {
 
 fn leaf(f: &Fixture, name: &str, spec: LeafSpec) {
     let leaf = f.pki.issue_leaf(&spec);
-    write(&f.dir, &format!("{name}.pem"), gpki_testpki::pem_encode("CERTIFICATE", &leaf.der));
+    write(
+        &f.dir,
+        &format!("{name}.pem"),
+        gpki_testpki::pem_encode("CERTIFICATE", &leaf.der),
+    );
     write(&f.dir, &format!("{name}.key"), leaf.key.serialize_pem());
 }
 
 fn cli(f: &Fixture, args: &[&str]) -> (i32, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_gpki-idp"))
-        .args(["cert", "verify", "--json", "--trust-anchor", "grca.pem", "--intermediate", "moica.pem"])
+        .args([
+            "cert",
+            "verify",
+            "--json",
+            "--trust-anchor",
+            "grca.pem",
+            "--intermediate",
+            "moica.pem",
+        ])
         .args(args)
         .current_dir(&f.dir)
         .output()
@@ -65,7 +81,15 @@ fn cli(f: &Fixture, args: &[&str]) -> (i32, serde_json::Value) {
 }
 
 fn sign(f: &Fixture, signer: &str, extra: &[&str], out: &str) {
-    let mut args = vec!["cms", "-sign", "-binary", "-md", "sha256", "-in", "challenge.txt"];
+    let mut args = vec![
+        "cms",
+        "-sign",
+        "-binary",
+        "-md",
+        "sha256",
+        "-in",
+        "challenge.txt",
+    ];
     let cert = format!("{signer}.pem");
     let key = format!("{signer}.key");
     args.extend(["-signer", &cert, "-inkey", &key, "-out", out]);
@@ -76,12 +100,32 @@ fn sign(f: &Fixture, signer: &str, extra: &[&str], out: &str) {
 #[test]
 fn openssl_cms_signatures_verify_attached_streamed_and_detached() {
     let f = fixture("cms");
-    leaf(&f, "teacher", LeafSpec { serial: GOOD_SERIAL, ..LeafSpec::default() });
-    sign(&f, "teacher", &["-nodetach", "-outform", "DER"], "attached.der");
-    sign(&f, "teacher", &["-nodetach", "-stream", "-outform", "DER"], "streamed.ber");
+    leaf(
+        &f,
+        "teacher",
+        LeafSpec {
+            serial: GOOD_SERIAL,
+            ..LeafSpec::default()
+        },
+    );
+    sign(
+        &f,
+        "teacher",
+        &["-nodetach", "-outform", "DER"],
+        "attached.der",
+    );
+    sign(
+        &f,
+        "teacher",
+        &["-nodetach", "-stream", "-outform", "DER"],
+        "streamed.ber",
+    );
     sign(&f, "teacher", &["-outform", "PEM"], "detached.pem");
     let streamed = std::fs::read(f.dir.join("streamed.ber")).unwrap();
-    assert_eq!(streamed[1], 0x80, "openssl -stream must give indefinite-length BER");
+    assert_eq!(
+        streamed[1], 0x80,
+        "openssl -stream must give indefinite-length BER"
+    );
 
     let none = ["--revocation", "none", "--content", "challenge.txt"];
     for sig in ["attached.der", "streamed.ber", "detached.pem"] {
@@ -93,14 +137,28 @@ fn openssl_cms_signatures_verify_attached_streamed_and_detached() {
         assert_eq!(json["revocation"]["status"], "not_checked");
     }
     write(&f.dir, "other.txt", b"another challenge");
-    let (code, json) = cli(&f, &["--signature", "attached.der", "--revocation", "none", "--content", "other.txt"]);
+    let (code, json) = cli(
+        &f,
+        &[
+            "--signature",
+            "attached.der",
+            "--revocation",
+            "none",
+            "--content",
+            "other.txt",
+        ],
+    );
     assert_eq!((code, json["code"].as_str()), (1, Some("content_mismatch")));
     let (code, _) = cli(&f, &["--signature", "missing.der", "--revocation", "none"]);
     assert_eq!(code, 2, "unreadable input is a usage error");
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `openssl ocsp` as a responder, killed on drop.
@@ -139,8 +197,23 @@ fn write_ca_database(f: &Fixture) {
 fn start_ocsp(f: &Fixture) -> (Responder, String) {
     let port = free_port();
     let child = Command::new("openssl")
-        .args(["ocsp", "-index", "index.txt", "-rsigner", "moica.pem", "-rkey", "moica.key"])
-        .args(["-CA", "moica.pem", "-port", &port.to_string(), "-ndays", "1"])
+        .args([
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-rsigner",
+            "moica.pem",
+            "-rkey",
+            "moica.key",
+        ])
+        .args([
+            "-CA",
+            "moica.pem",
+            "-port",
+            &port.to_string(),
+            "-ndays",
+            "1",
+        ])
         .current_dir(&f.dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -159,31 +232,93 @@ fn start_ocsp(f: &Fixture) -> (Responder, String) {
 #[test]
 fn revocation_from_openssl_ocsp_responder_and_openssl_ca_crl() {
     let f = fixture("rev");
-    leaf(&f, "good", LeafSpec { serial: GOOD_SERIAL, ..LeafSpec::default() });
-    leaf(&f, "revoked", LeafSpec { serial: REVOKED_SERIAL, ..LeafSpec::default() });
+    leaf(
+        &f,
+        "good",
+        LeafSpec {
+            serial: GOOD_SERIAL,
+            ..LeafSpec::default()
+        },
+    );
+    leaf(
+        &f,
+        "revoked",
+        LeafSpec {
+            serial: REVOKED_SERIAL,
+            ..LeafSpec::default()
+        },
+    );
     sign(&f, "good", &["-nodetach", "-outform", "DER"], "good.der");
-    sign(&f, "revoked", &["-nodetach", "-outform", "DER"], "revoked.der");
+    sign(
+        &f,
+        "revoked",
+        &["-nodetach", "-outform", "DER"],
+        "revoked.der",
+    );
     write_ca_database(&f);
 
     let (_responder, url) = start_ocsp(&f);
     let ocsp = ["--revocation", "ocsp", "--ocsp-url", url.as_str()];
     let (code, json) = cli(&f, &[&["--signature", "good.der"][..], &ocsp[..]].concat());
     assert_eq!(code, 0, "{json}");
-    assert_eq!(json["revocation"], serde_json::json!({"status": "good", "source": "ocsp"}));
-    let (code, json) = cli(&f, &[&["--signature", "revoked.der"][..], &ocsp[..]].concat());
-    assert_eq!((code, json["code"].as_str()), (1, Some("cert_revoked")), "{json}");
-    assert_eq!(json["revocation"], serde_json::json!({"status": "revoked", "source": "ocsp"}));
+    assert_eq!(
+        json["revocation"],
+        serde_json::json!({"status": "good", "source": "ocsp"})
+    );
+    let (code, json) = cli(
+        &f,
+        &[&["--signature", "revoked.der"][..], &ocsp[..]].concat(),
+    );
+    assert_eq!(
+        (code, json["code"].as_str()),
+        (1, Some("cert_revoked")),
+        "{json}"
+    );
+    assert_eq!(
+        json["revocation"],
+        serde_json::json!({"status": "revoked", "source": "ocsp"})
+    );
 
-    openssl(&f.dir, &["ca", "-config", "ca.cnf", "-gencrl", "-out", "moica.crl.pem"]);
-    openssl(&f.dir, &["crl", "-in", "moica.crl.pem", "-outform", "DER", "-out", "moica.crl"]);
+    openssl(
+        &f.dir,
+        &[
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-gencrl",
+            "-out",
+            "moica.crl.pem",
+        ],
+    );
+    openssl(
+        &f.dir,
+        &[
+            "crl",
+            "-in",
+            "moica.crl.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "moica.crl",
+        ],
+    );
     let server = RevocationServer::start(&f.pki, &f.pki.moica);
     server.set_crl("openssl", std::fs::read(f.dir.join("moica.crl")).unwrap());
     let crl_url = server.crl_url("openssl");
     let crl = ["--revocation", "crl", "--crl-url", crl_url.as_str()];
     let (code, json) = cli(&f, &[&["--signature", "good.der"][..], &crl[..]].concat());
     assert_eq!(code, 0, "{json}");
-    assert_eq!(json["revocation"], serde_json::json!({"status": "good", "source": "crl"}));
-    let (code, json) = cli(&f, &[&["--signature", "revoked.der"][..], &crl[..]].concat());
+    assert_eq!(
+        json["revocation"],
+        serde_json::json!({"status": "good", "source": "crl"})
+    );
+    let (code, json) = cli(
+        &f,
+        &[&["--signature", "revoked.der"][..], &crl[..]].concat(),
+    );
     assert_eq!(code, 1, "{json}");
-    assert_eq!(json["revocation"], serde_json::json!({"status": "revoked", "source": "crl"}));
+    assert_eq!(
+        json["revocation"],
+        serde_json::json!({"status": "revoked", "source": "crl"})
+    );
 }

@@ -134,7 +134,9 @@ pub fn verify(
     let alg = choose(&oid, params.as_ref(), digest, key, allow_sha1)?;
     signature::UnparsedPublicKey::new(alg, &key.key)
         .verify(message, signature)
-        .map_err(|_| Error::BadSignature("signature does not verify with the certificate's key".into()))
+        .map_err(|_| {
+            Error::BadSignature("signature does not verify with the certificate's key".into())
+        })
 }
 
 fn choose(
@@ -160,7 +162,12 @@ fn choose(
     if key.is_rsa() {
         return rsa_algorithm(*oid == RSA_PSS, hash).ok_or_else(unsupported);
     }
-    if key.algorithm == EC_PUBLIC_KEY && matches!(*oid, ECDSA_SHA1 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512) {
+    if key.algorithm == EC_PUBLIC_KEY
+        && matches!(
+            *oid,
+            ECDSA_SHA1 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512
+        )
+    {
         return ecdsa_algorithm(key.curve.as_ref(), hash).ok_or_else(unsupported);
     }
     Err(Error::UnsupportedAlgorithm(format!(

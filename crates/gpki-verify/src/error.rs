@@ -165,7 +165,9 @@ impl Error {
             Self::InvalidPath(_) => "無法驗證憑證的信任路徑。",
             Self::CertRevoked { .. } => "憑證已被廢止，請至戶政事務所辦理。",
             Self::CertStatusUnknown => "憑證狀態查詢（OCSP）回覆狀態不明，無法確認憑證有效。",
-            Self::RevocationUnavailable(_) => "目前無法查詢憑證狀態（OCSP／憑證廢止清冊），請稍後再試。",
+            Self::RevocationUnavailable(_) => {
+                "目前無法查詢憑證狀態（OCSP／憑證廢止清冊），請稍後再試。"
+            }
             Self::Config(_) => "系統設定錯誤，請聯絡系統管理者。",
         }
     }

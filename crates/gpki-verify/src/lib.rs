@@ -26,7 +26,9 @@ pub use error::{Error, RevocationSource, SourceFailure};
 pub use path::{PolicyRules, TrustStore};
 pub use profile::CertProfile;
 pub use revocation::fetch::{FetchError, HttpFetcher, UreqFetcher};
-pub use revocation::{RevocationChecker, RevocationConfig, RevocationMode, RevocationStatus, WhenUnavailable};
+pub use revocation::{
+    RevocationChecker, RevocationConfig, RevocationMode, RevocationStatus, WhenUnavailable,
+};
 pub use signature::{Expected, SignatureInput, TbsEncoding};
 
 /// Engine settings apart from revocation.
@@ -107,9 +109,15 @@ impl Verifier {
     }
 
     /// Validates a certificate's path, purpose, policy and revocation, without a signature.
-    pub fn check_certificate(&self, der: &[u8], at: SystemTime) -> Result<CheckedCertificate, Error> {
+    pub fn check_certificate(
+        &self,
+        der: &[u8],
+        at: SystemTime,
+    ) -> Result<CheckedCertificate, Error> {
         let profile = profile::read(der)?;
-        let path = self.trust.validate(der, &profile, at, &self.config.policies)?;
+        let path = self
+            .trust
+            .validate(der, &profile, at, &self.config.policies)?;
         let serial = raw_serial(der)?;
         let revocation = self
             .revocation
@@ -122,8 +130,13 @@ impl Verifier {
     }
 
     /// Runs one round of CRL refreshes (the background refresher calls this).
-    pub fn refresh_crls(&self, now: SystemTime, loaded_at: &mut HashMap<String, SystemTime>) -> Vec<String> {
-        self.revocation.refresh_due_crls(&self.trust, now, loaded_at)
+    pub fn refresh_crls(
+        &self,
+        now: SystemTime,
+        loaded_at: &mut HashMap<String, SystemTime>,
+    ) -> Vec<String> {
+        self.revocation
+            .refresh_due_crls(&self.trust, now, loaded_at)
     }
 
     /// Starts a thread that refreshes CRLs every `every` until the engine is dropped.

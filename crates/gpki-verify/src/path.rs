@@ -146,9 +146,7 @@ impl TrustStore {
             Some(der) => self.intermediates.iter().find(|c| c.der == der),
             None => {
                 let spki = path.anchor().subject_public_key_info.as_ref();
-                self.anchors
-                    .iter()
-                    .find(|a| spki_matches(&a.der, spki))
+                self.anchors.iter().find(|a| spki_matches(&a.der, spki))
             }
         }
         .ok_or(Error::UnknownIssuer)?;
@@ -198,7 +196,10 @@ fn spki_matches(der: &[u8], spki_value: &[u8]) -> bool {
 }
 
 fn unix_time(at: SystemTime) -> UnixTime {
-    let secs = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs))
 }
 

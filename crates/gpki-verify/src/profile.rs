@@ -95,11 +95,15 @@ fn read_extensions(cert: &X509Certificate<'_>, profile: &mut CertProfile) {
         }
         match ext.parsed_extension() {
             ParsedExtension::CertificatePolicies(policies) => {
-                profile.policies = policies.iter().map(|p| p.policy_id.to_id_string()).collect();
+                profile.policies = policies
+                    .iter()
+                    .map(|p| p.policy_id.to_id_string())
+                    .collect();
             }
             ParsedExtension::CRLDistributionPoints(points) => {
                 for point in points.iter() {
-                    if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                    if let Some(DistributionPointName::FullName(names)) = &point.distribution_point
+                    {
                         profile.crl_urls.extend(uris(names));
                     }
                 }

@@ -17,11 +17,9 @@ use crate::{input, Error};
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const ATTR_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const ATTR_MESSAGE_DIGEST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const ATTR_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const ATTR_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
-const ATTR_RANDOM_NONCE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.25.3");
+const ATTR_RANDOM_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.25.3");
 /// The card number attribute the local signing service adds with `withCardSN=true`.
 const ATTR_CARD_SN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.886.1.100.2.204");
 
@@ -128,7 +126,9 @@ fn verify_pkcs1(
     let cert = decode_certificate(certificate)?;
     let content = expected.content.ok_or(Error::ContentMissing)?;
     let key = signer_key(&cert)?;
-    let rsa = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+    let rsa = [
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
     let (alg, _) = tlv::read(&rsa).ok_or_else(|| malformed("internal"))?;
     algorithm::verify(&alg, Some(hash), &key, content, &signature, allow_sha1)?;
     Ok(SignedContent {

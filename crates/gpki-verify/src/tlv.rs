@@ -121,7 +121,10 @@ fn convert(input: &[u8], out: &mut Vec<u8>, depth: usize) -> Option<usize> {
         Some(len) => {
             let end = header.checked_add(len)?;
             let value = input.get(header..end)?;
-            (convert_all(value, &mut body, depth, is_joinable_string(tag))?, end)
+            (
+                convert_all(value, &mut body, depth, is_joinable_string(tag))?,
+                end,
+            )
         }
         None => {
             let used = convert_until_eoc(&input[header..], &mut body, depth, tag)?;
@@ -212,10 +215,9 @@ mod tests {
 
     #[test]
     fn der_is_unchanged() {
-        let der = [0x30, 0x06, 0x02, 0x01, 0x05, 0x31, 0x01 + 0, 0x05];
-        let der = &der[..];
-        // a malformed inner length must be refused, not panic
-        assert!(ber_to_der(der).is_none());
+        // an inner length running past its parent must be refused, not panic
+        let bad = [0x30, 0x05, 0x02, 0x01, 0x05, 0x31, 0x04, 0x05];
+        assert!(ber_to_der(&bad).is_none());
         let good = [0x30, 0x03, 0x02, 0x01, 0x05];
         assert_eq!(ber_to_der(&good).unwrap(), good);
     }

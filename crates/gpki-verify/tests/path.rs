@@ -10,8 +10,14 @@ use gpki_verify::{Error, Expected, RevocationMode, SignatureInput, TrustStore};
 
 fn verify(env: &common::Env, leaf: &gpki_testpki::Leaf) -> Result<gpki_verify::Verified, Error> {
     let cms = sign_cms(&[leaf], CHALLENGE, &CmsOptions::default());
-    let input = SignatureInput::Pkcs7 { signature: &cms, certificate: None };
-    let exp = Expected { content: Some(CHALLENGE), nonce: None };
+    let input = SignatureInput::Pkcs7 {
+        signature: &cms,
+        certificate: None,
+    };
+    let exp = Expected {
+        content: Some(CHALLENGE),
+        nonce: None,
+    };
     env.verifier.verify(&input, &exp, SystemTime::now())
 }
 
@@ -23,7 +29,10 @@ fn check(spec: impl FnOnce(&mut LeafSpec)) -> Result<gpki_verify::Verified, Erro
 #[test]
 fn good_leaf_validates() {
     let ok = check(|_| {}).expect("valid");
-    assert_eq!(ok.issuer.sha256, gpki_verify::algorithm::sha256_hex(&pki().moica.der));
+    assert_eq!(
+        ok.issuer.sha256,
+        gpki_verify::algorithm::sha256_hex(&pki().moica.der)
+    );
 }
 
 #[test]
@@ -59,7 +68,9 @@ fn intermediate_of_another_generation_is_not_used() {
     )
     .unwrap();
     let profile = gpki_verify::profile::read(&leaf.der).unwrap();
-    let path = trust.validate(&leaf.der, &profile, SystemTime::now(), &Default::default()).unwrap();
+    let path = trust
+        .validate(&leaf.der, &profile, SystemTime::now(), &Default::default())
+        .unwrap();
     assert_eq!(path.issuer.der, sibling.der);
 }
 
@@ -70,22 +81,46 @@ fn ca_certificate_as_leaf_is_refused() {
 
 #[test]
 fn missing_digital_signature_is_refused() {
-    assert_eq!(check(|s| s.digital_signature = false).unwrap_err(), Error::WrongKeyUsage);
+    assert_eq!(
+        check(|s| s.digital_signature = false).unwrap_err(),
+        Error::WrongKeyUsage
+    );
 }
 
 #[test]
 fn eku_client_auth_or_absent_is_accepted_other_eku_is_refused() {
     check(|s| s.client_auth_eku = true).expect("clientAuth accepted");
-    assert_eq!(check(|s| s.other_eku = true).unwrap_err(), Error::WrongExtendedKeyUsage);
+    assert_eq!(
+        check(|s| s.other_eku = true).unwrap_err(),
+        Error::WrongExtendedKeyUsage
+    );
 }
 
 #[test]
 fn policy_allow_and_deny_lists_apply() {
-    let deny = env(RevocationMode::None, |_| {}, |c| c.policies.deny = vec![gpki_testpki::POLICY_CITIZEN.into()]);
-    assert_eq!(verify(&deny, &deny.leaf).unwrap_err().code(), "policy_not_allowed");
-    let allow_other = env(RevocationMode::None, |_| {}, |c| c.policies.allow = vec!["1.2.3.4".into()]);
-    assert_eq!(verify(&allow_other, &allow_other.leaf).unwrap_err().code(), "policy_not_allowed");
-    let allow = env(RevocationMode::None, |_| {}, |c| c.policies.allow = vec![gpki_testpki::POLICY_CITIZEN.into()]);
+    let deny = env(
+        RevocationMode::None,
+        |_| {},
+        |c| c.policies.deny = vec![gpki_testpki::POLICY_CITIZEN.into()],
+    );
+    assert_eq!(
+        verify(&deny, &deny.leaf).unwrap_err().code(),
+        "policy_not_allowed"
+    );
+    let allow_other = env(
+        RevocationMode::None,
+        |_| {},
+        |c| c.policies.allow = vec!["1.2.3.4".into()],
+    );
+    assert_eq!(
+        verify(&allow_other, &allow_other.leaf).unwrap_err().code(),
+        "policy_not_allowed"
+    );
+    let allow = env(
+        RevocationMode::None,
+        |_| {},
+        |c| c.policies.allow = vec![gpki_testpki::POLICY_CITIZEN.into()],
+    );
     verify(&allow, &allow.leaf).expect("allowed policy");
 }
 
@@ -100,7 +135,10 @@ fn bmp_string_name_is_decoded() {
 }
 
 fn real(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../deploy/gpki-certs/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../deploy/gpki-certs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -122,13 +160,26 @@ fn real_moica_g3_chains_to_grca_g3_and_is_matched_by_key_identifier() {
     let trust = TrustStore::new(vec![grca.clone()], vec![]).expect("GRCA G3 loads as anchor");
     let moica_profile = gpki_verify::profile::read(&moica).unwrap();
     assert!(moica_profile.is_ca);
-    assert!(moica_profile.policies.iter().any(|p| p == "2.16.886.101.0.3.3"), "{:?}", moica_profile.policies);
+    assert!(
+        moica_profile
+            .policies
+            .iter()
+            .any(|p| p == "2.16.886.101.0.3.3"),
+        "{:?}",
+        moica_profile.policies
+    );
     let grca_profile = gpki_verify::profile::read(&grca).unwrap();
     assert_eq!(moica_profile.authority_key_id, grca_profile.subject_key_id);
-    assert!(moica_profile.subject_dn.contains("內政部憑證管理中心"), "{}", moica_profile.subject_dn);
+    assert!(
+        moica_profile.subject_dn.contains("內政部憑證管理中心"),
+        "{}",
+        moica_profile.subject_dn
+    );
     // A CA certificate is refused as a signer, which proves the chain itself was reached.
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000); // 2027-01-15
-    let err = trust.validate(&moica, &moica_profile, at, &Default::default()).unwrap_err();
+    let err = trust
+        .validate(&moica, &moica_profile, at, &Default::default())
+        .unwrap_err();
     assert_eq!(err, Error::CaUsedAsLeaf);
     // The signature of GRCA G3 over MOICA G3 verifies with our algorithm code.
     let store = TrustStore::new(vec![grca], vec![moica]).expect("MOICA G3 loads as intermediate");

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use common::{env, pki, CHALLENGE};
 use gpki_testpki::{sign_cms, CmsOptions, OcspBehaviour, OcspSigner};
-use gpki_verify::{Error, Expected, RevocationMode, RevocationSource, RevocationStatus, SignatureInput};
+use gpki_verify::{
+    Error, Expected, RevocationMode, RevocationSource, RevocationStatus, SignatureInput,
+};
 
 fn verify(env: &common::Env) -> Result<gpki_verify::Verified, Error> {
     verify_at(env, SystemTime::now())
@@ -16,8 +18,14 @@ fn verify(env: &common::Env) -> Result<gpki_verify::Verified, Error> {
 
 fn verify_at(env: &common::Env, at: SystemTime) -> Result<gpki_verify::Verified, Error> {
     let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions::default());
-    let input = SignatureInput::Pkcs7 { signature: &cms, certificate: None };
-    let exp = Expected { content: Some(CHALLENGE), nonce: None };
+    let input = SignatureInput::Pkcs7 {
+        signature: &cms,
+        certificate: None,
+    };
+    let exp = Expected {
+        content: Some(CHALLENGE),
+        nonce: None,
+    };
     env.verifier.verify(&input, &exp, at)
 }
 
@@ -42,94 +50,202 @@ fn ocsp_failure_code(err: Error) -> &'static str {
 fn ocsp_good_then_cached() {
     let env = ocsp_env(OcspBehaviour::default());
     let ok = verify(&env).expect("good");
-    assert_eq!(ok.revocation, RevocationStatus::Good { source: RevocationSource::Ocsp });
+    assert_eq!(
+        ok.revocation,
+        RevocationStatus::Good {
+            source: RevocationSource::Ocsp
+        }
+    );
     verify(&env).expect("good again");
-    assert_eq!(env.server.ocsp_hits(), 1, "second check must come from the cache");
-    assert_eq!(env.verifier.revocation().stats.ocsp_cache_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        env.server.ocsp_hits(),
+        1,
+        "second check must come from the cache"
+    );
+    assert_eq!(
+        env.verifier
+            .revocation()
+            .stats
+            .ocsp_cache_hits
+            .load(Ordering::SeqCst),
+        1
+    );
 }
 
 #[test]
 fn ocsp_by_get_works() {
-    let env = env(RevocationMode::Ocsp, |_| {}, |c| c.revocation.ocsp_get = true);
+    let env = env(
+        RevocationMode::Ocsp,
+        |_| {},
+        |c| c.revocation.ocsp_get = true,
+    );
     verify(&env).expect("GET request answered");
 }
 
 #[test]
 fn ocsp_revoked_and_unknown_are_refused() {
     let env = env(RevocationMode::Ocsp, |_| {}, |_| {});
-    env.server.set_ocsp(OcspBehaviour { revoked: vec![serial_hex(&env)], ..Default::default() });
-    assert_eq!(verify(&env).unwrap_err(), Error::CertRevoked { by: RevocationSource::Ocsp });
+    env.server.set_ocsp(OcspBehaviour {
+        revoked: vec![serial_hex(&env)],
+        ..Default::default()
+    });
+    assert_eq!(
+        verify(&env).unwrap_err(),
+        Error::CertRevoked {
+            by: RevocationSource::Ocsp
+        }
+    );
     let env2 = env_unknown();
     assert_eq!(verify(&env2).unwrap_err(), Error::CertStatusUnknown);
 }
 
 fn env_unknown() -> common::Env {
     let env = env(RevocationMode::Ocsp, |s| s.serial = 4242, |_| {});
-    env.server.set_ocsp(OcspBehaviour { unknown: vec![serial_hex(&env)], ..Default::default() });
+    env.server.set_ocsp(OcspBehaviour {
+        unknown: vec![serial_hex(&env)],
+        ..Default::default()
+    });
     env
 }
 
 #[test]
 fn ocsp_delegated_responder_is_accepted() {
-    let env = ocsp_env(OcspBehaviour { signer: OcspSigner::Delegated, ..Default::default() });
+    let env = ocsp_env(OcspBehaviour {
+        signer: OcspSigner::Delegated,
+        ..Default::default()
+    });
     verify(&env).expect("delegated responder with OCSPSigning");
 }
 
 #[test]
 fn ocsp_signed_by_a_stranger_is_refused() {
-    let env = ocsp_env(OcspBehaviour { signer: OcspSigner::Stranger, ..Default::default() });
-    assert_eq!(ocsp_failure_code(verify(&env).unwrap_err()), "ocsp_bad_signature");
+    let env = ocsp_env(OcspBehaviour {
+        signer: OcspSigner::Stranger,
+        ..Default::default()
+    });
+    assert_eq!(
+        ocsp_failure_code(verify(&env).unwrap_err()),
+        "ocsp_bad_signature"
+    );
 }
 
 #[test]
 fn ocsp_wrong_cert_id_is_refused() {
-    let env = ocsp_env(OcspBehaviour { wrong_cert_id: true, ..Default::default() });
-    assert_eq!(ocsp_failure_code(verify(&env).unwrap_err()), "ocsp_cert_id_mismatch");
+    let env = ocsp_env(OcspBehaviour {
+        wrong_cert_id: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        ocsp_failure_code(verify(&env).unwrap_err()),
+        "ocsp_cert_id_mismatch"
+    );
 }
 
 #[test]
 fn ocsp_stale_and_expired_answers_are_refused() {
-    let stale = ocsp_env(OcspBehaviour { this_update_offset: -3 * 86400, next_update_offset: None, ..Default::default() });
+    let stale = ocsp_env(OcspBehaviour {
+        this_update_offset: -3 * 86400,
+        next_update_offset: None,
+        ..Default::default()
+    });
     assert_eq!(ocsp_failure_code(verify(&stale).unwrap_err()), "ocsp_stale");
-    let expired = ocsp_env(OcspBehaviour { this_update_offset: -7200, next_update_offset: Some(-3600), ..Default::default() });
-    assert_eq!(ocsp_failure_code(verify(&expired).unwrap_err()), "ocsp_expired");
-    let future = ocsp_env(OcspBehaviour { this_update_offset: 3600, ..Default::default() });
-    assert_eq!(ocsp_failure_code(verify(&future).unwrap_err()), "ocsp_not_yet_valid");
+    let expired = ocsp_env(OcspBehaviour {
+        this_update_offset: -7200,
+        next_update_offset: Some(-3600),
+        ..Default::default()
+    });
+    assert_eq!(
+        ocsp_failure_code(verify(&expired).unwrap_err()),
+        "ocsp_expired"
+    );
+    let future = ocsp_env(OcspBehaviour {
+        this_update_offset: 3600,
+        ..Default::default()
+    });
+    assert_eq!(
+        ocsp_failure_code(verify(&future).unwrap_err()),
+        "ocsp_not_yet_valid"
+    );
 }
 
 #[test]
 fn ocsp_nonce_mismatch_is_refused() {
-    let env = ocsp_env(OcspBehaviour { echo_nonce: false, ..Default::default() });
-    assert_eq!(ocsp_failure_code(verify(&env).unwrap_err()), "ocsp_nonce_mismatch");
+    let env = ocsp_env(OcspBehaviour {
+        echo_nonce: false,
+        ..Default::default()
+    });
+    assert_eq!(
+        ocsp_failure_code(verify(&env).unwrap_err()),
+        "ocsp_nonce_mismatch"
+    );
 }
 
 #[test]
 fn ocsp_down_and_timeout_are_unavailable_and_refused_by_default() {
-    let down = ocsp_env(OcspBehaviour { down: true, ..Default::default() });
-    assert_eq!(ocsp_failure_code(verify(&down).unwrap_err()), "ocsp_unreachable");
-    let slow = ocsp_env(OcspBehaviour { delay: Duration::from_millis(2500), ..Default::default() });
+    let down = ocsp_env(OcspBehaviour {
+        down: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        ocsp_failure_code(verify(&down).unwrap_err()),
+        "ocsp_unreachable"
+    );
+    let slow = ocsp_env(OcspBehaviour {
+        delay: Duration::from_millis(2500),
+        ..Default::default()
+    });
     let started = std::time::Instant::now();
-    assert_eq!(ocsp_failure_code(verify(&slow).unwrap_err()), "ocsp_timeout");
-    assert!(started.elapsed() < Duration::from_millis(2400), "the fetch timeout bounds the call");
+    assert_eq!(
+        ocsp_failure_code(verify(&slow).unwrap_err()),
+        "ocsp_timeout"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2400),
+        "the fetch timeout bounds the call"
+    );
 }
 
 #[test]
 fn operator_may_accept_when_unavailable() {
-    let env = env(RevocationMode::Ocsp, |_| {}, |c| c.revocation.when_unavailable = gpki_verify::WhenUnavailable::Accept);
-    env.server.set_ocsp(OcspBehaviour { down: true, ..Default::default() });
+    let env = env(
+        RevocationMode::Ocsp,
+        |_| {},
+        |c| c.revocation.when_unavailable = gpki_verify::WhenUnavailable::Accept,
+    );
+    env.server.set_ocsp(OcspBehaviour {
+        down: true,
+        ..Default::default()
+    });
     let ok = verify(&env).expect("accepted by operator choice");
-    assert!(matches!(ok.revocation, RevocationStatus::Unavailable { .. }));
-    assert_eq!(env.verifier.revocation().stats.unavailable_accepted.load(Ordering::SeqCst), 1);
+    assert!(matches!(
+        ok.revocation,
+        RevocationStatus::Unavailable { .. }
+    ));
+    assert_eq!(
+        env.verifier
+            .revocation()
+            .stats
+            .unavailable_accepted
+            .load(Ordering::SeqCst),
+        1
+    );
 }
 
 #[test]
 fn stale_if_error_serves_the_cached_answer_while_the_responder_is_down() {
-    let env = env(RevocationMode::Ocsp, |_| {}, |c| {
-        c.revocation.ocsp_cache_ttl = Duration::from_secs(60);
-        c.revocation.stale_if_error = Duration::from_secs(600);
-    });
+    let env = env(
+        RevocationMode::Ocsp,
+        |_| {},
+        |c| {
+            c.revocation.ocsp_cache_ttl = Duration::from_secs(60);
+            c.revocation.stale_if_error = Duration::from_secs(600);
+        },
+    );
     verify(&env).expect("good, cached");
-    env.server.set_ocsp(OcspBehaviour { down: true, ..Default::default() });
+    env.server.set_ocsp(OcspBehaviour {
+        down: true,
+        ..Default::default()
+    });
     let later = SystemTime::now() + Duration::from_secs(120);
     verify_at(&env, later).expect("stale answer served within the window");
     let much_later = SystemTime::now() + Duration::from_secs(3600);
@@ -142,7 +258,12 @@ fn crl_env() -> common::Env {
 
 fn publish_crl(env: &common::Env, revoked: &[Vec<u8>], next_in: time::Duration) {
     let now = time::OffsetDateTime::now_utc();
-    let der = pki().crl(&pki().moica, revoked, now - time::Duration::hours(1), now + next_in);
+    let der = pki().crl(
+        &pki().moica,
+        revoked,
+        now - time::Duration::hours(1),
+        now + next_in,
+    );
     env.server.set_crl("moica", der);
 }
 
@@ -151,13 +272,31 @@ fn crl_good_and_revoked() {
     let env = crl_env();
     publish_crl(&env, &[vec![1, 2, 3]], time::Duration::days(1));
     let ok = verify(&env).expect("not on the CRL");
-    assert_eq!(ok.revocation, RevocationStatus::Good { source: RevocationSource::Crl });
+    assert_eq!(
+        ok.revocation,
+        RevocationStatus::Good {
+            source: RevocationSource::Crl
+        }
+    );
     verify(&env).expect("again");
-    assert_eq!(env.server.crl_hits(), 1, "the CRL is fetched once, then looked up in memory");
+    assert_eq!(
+        env.server.crl_hits(),
+        1,
+        "the CRL is fetched once, then looked up in memory"
+    );
 
     let revoked = crl_env();
-    publish_crl(&revoked, &[revoked.leaf.serial.clone()], time::Duration::days(1));
-    assert_eq!(verify(&revoked).unwrap_err(), Error::CertRevoked { by: RevocationSource::Crl });
+    publish_crl(
+        &revoked,
+        std::slice::from_ref(&revoked.leaf.serial),
+        time::Duration::days(1),
+    );
+    assert_eq!(
+        verify(&revoked).unwrap_err(),
+        Error::CertRevoked {
+            by: RevocationSource::Crl
+        }
+    );
 }
 
 #[test]
@@ -168,21 +307,32 @@ fn crl_with_bad_signature_is_refused() {
     let by_root = pki().crl(&pki().grca, &[], now, now + time::Duration::days(1));
     env.server.set_crl("moica", by_root);
     let code = ocsp_failure_code(verify(&env).unwrap_err());
-    assert!(code == "crl_bad_signature" || code == "crl_wrong_issuer", "{code}");
+    assert!(
+        code == "crl_bad_signature" || code == "crl_wrong_issuer",
+        "{code}"
+    );
     // A flipped bit in the signature.
     let mut der = pki().crl(&pki().moica, &[], now, now + time::Duration::days(1));
     let n = der.len() - 5;
     der[n] ^= 1;
     let env2 = crl_env();
     env2.server.set_crl("moica", der);
-    assert_eq!(ocsp_failure_code(verify(&env2).unwrap_err()), "crl_bad_signature");
+    assert_eq!(
+        ocsp_failure_code(verify(&env2).unwrap_err()),
+        "crl_bad_signature"
+    );
 }
 
 #[test]
 fn expired_crl_is_refused() {
     let env = crl_env();
     let now = time::OffsetDateTime::now_utc();
-    let der = pki().crl(&pki().moica, &[], now - time::Duration::days(10), now - time::Duration::days(1));
+    let der = pki().crl(
+        &pki().moica,
+        &[],
+        now - time::Duration::days(10),
+        now - time::Duration::days(1),
+    );
     env.server.set_crl("moica", der);
     assert_eq!(ocsp_failure_code(verify(&env).unwrap_err()), "crl_expired");
 }
@@ -194,7 +344,11 @@ fn failed_refresh_keeps_the_previous_good_copy() {
     verify(&env).expect("loaded");
     env.server.set_crl_down(true);
     let url = env.server.crl_url("moica");
-    let err = env.verifier.revocation().refresh_crl(&url, env.verifier.trust(), SystemTime::now()).unwrap_err();
+    let err = env
+        .verifier
+        .revocation()
+        .refresh_crl(&url, env.verifier.trust(), SystemTime::now())
+        .unwrap_err();
     assert_eq!(err.code, "crl_unreachable");
     verify(&env).expect("previous copy still used");
     assert_eq!(env.verifier.revocation().crl_info().len(), 1);
@@ -202,24 +356,42 @@ fn failed_refresh_keeps_the_previous_good_copy() {
 
 #[test]
 fn crl_is_not_fetched_on_the_login_path_by_default_but_by_the_refresher() {
-    let env = env(RevocationMode::Crl, |_| {}, |c| c.revocation.crl_fetch_on_miss = false);
+    let env = env(
+        RevocationMode::Crl,
+        |_| {},
+        |c| c.revocation.crl_fetch_on_miss = false,
+    );
     publish_crl(&env, &[], time::Duration::days(1));
-    assert_eq!(ocsp_failure_code(verify(&env).unwrap_err()), "crl_not_loaded");
+    assert_eq!(
+        ocsp_failure_code(verify(&env).unwrap_err()),
+        "crl_not_loaded"
+    );
     assert_eq!(env.server.crl_hits(), 0, "no download during the login");
     let mut loaded = std::collections::HashMap::new();
     let refreshed = env.verifier.refresh_crls(SystemTime::now(), &mut loaded);
     assert_eq!(refreshed, vec![env.server.crl_url("moica")]);
     verify(&env).expect("found after the background refresh");
     // Nothing is due again right away.
-    assert!(env.verifier.refresh_crls(SystemTime::now(), &mut loaded).is_empty());
+    assert!(env
+        .verifier
+        .refresh_crls(SystemTime::now(), &mut loaded)
+        .is_empty());
 }
 
 #[test]
 fn ocsp_then_crl_falls_back_when_ocsp_is_down() {
     let env = env(RevocationMode::OcspThenCrl, |_| {}, |_| {});
-    env.server.set_ocsp(OcspBehaviour { down: true, ..Default::default() });
+    env.server.set_ocsp(OcspBehaviour {
+        down: true,
+        ..Default::default()
+    });
     publish_crl(&env, &[], time::Duration::days(1));
     let ok = verify(&env).expect("CRL answers");
-    assert_eq!(ok.revocation, RevocationStatus::Good { source: RevocationSource::Crl });
+    assert_eq!(
+        ok.revocation,
+        RevocationStatus::Good {
+            source: RevocationSource::Crl
+        }
+    );
     assert_eq!(env.fetcher.calls.load(Ordering::SeqCst), 2);
 }

@@ -18,7 +18,11 @@ fn expected() -> Expected<'static> {
     }
 }
 
-fn verify_cms(env: &common::Env, cms: &[u8], exp: &Expected<'_>) -> Result<gpki_verify::Verified, Error> {
+fn verify_cms(
+    env: &common::Env,
+    cms: &[u8],
+    exp: &Expected<'_>,
+) -> Result<gpki_verify::Verified, Error> {
     let input = SignatureInput::Pkcs7 {
         signature: cms,
         certificate: None,
@@ -44,7 +48,10 @@ fn attached_signature_with_attributes_verifies_and_reads_profile() {
     };
     let ok = verify_cms(&env, &cms, &exp).expect("valid");
     assert_eq!(ok.profile.subject_cn.as_deref(), Some("王小明"));
-    assert_eq!(ok.profile.subject_serial_number.as_deref(), Some("0000000012345678"));
+    assert_eq!(
+        ok.profile.subject_serial_number.as_deref(),
+        Some("0000000012345678")
+    );
     assert_eq!(ok.profile.id_last4.as_deref(), Some("6789"));
     assert_eq!(ok.card_serial.as_deref(), Some("TP03000000123456"));
     assert!(ok.signing_time.is_some());
@@ -65,7 +72,14 @@ fn base64_and_pem_forms_verify() {
 #[test]
 fn ber_signature_verifies() {
     let env = none_env();
-    let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions { ber: true, ..CmsOptions::default() });
+    let cms = sign_cms(
+        &[&env.leaf],
+        CHALLENGE,
+        &CmsOptions {
+            ber: true,
+            ..CmsOptions::default()
+        },
+    );
     assert_eq!(cms[1], 0x80, "fixture must really be indefinite-length BER");
     verify_cms(&env, &cms, &expected()).expect("BER accepted");
 }
@@ -73,55 +87,121 @@ fn ber_signature_verifies() {
 #[test]
 fn detached_signature_verifies_against_the_challenge() {
     let env = none_env();
-    let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions { attached: false, ..CmsOptions::default() });
+    let cms = sign_cms(
+        &[&env.leaf],
+        CHALLENGE,
+        &CmsOptions {
+            attached: false,
+            ..CmsOptions::default()
+        },
+    );
     verify_cms(&env, &cms, &expected()).expect("detached");
-    let other = Expected { content: Some(b"another challenge"), nonce: None };
-    assert_eq!(verify_cms(&env, &cms, &other).unwrap_err(), Error::ContentMismatch);
+    let other = Expected {
+        content: Some(b"another challenge"),
+        nonce: None,
+    };
+    assert_eq!(
+        verify_cms(&env, &cms, &other).unwrap_err(),
+        Error::ContentMismatch
+    );
     let none = Expected::default();
-    assert_eq!(verify_cms(&env, &cms, &none).unwrap_err(), Error::ContentMissing);
+    assert_eq!(
+        verify_cms(&env, &cms, &none).unwrap_err(),
+        Error::ContentMissing
+    );
 }
 
 #[test]
 fn signature_without_signed_attributes_verifies() {
     let env = none_env();
-    let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions { signed_attrs: false, ..CmsOptions::default() });
+    let cms = sign_cms(
+        &[&env.leaf],
+        CHALLENGE,
+        &CmsOptions {
+            signed_attrs: false,
+            ..CmsOptions::default()
+        },
+    );
     verify_cms(&env, &cms, &expected()).expect("no attributes");
 }
 
 #[test]
 fn certificate_given_beside_the_signature_is_used() {
     let env = none_env();
-    let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions { include_cert: false, ..CmsOptions::default() });
+    let cms = sign_cms(
+        &[&env.leaf],
+        CHALLENGE,
+        &CmsOptions {
+            include_cert: false,
+            ..CmsOptions::default()
+        },
+    );
     let err = verify_cms(&env, &cms, &expected()).unwrap_err();
     assert_eq!(err.code(), "signer_cert_missing");
-    let input = SignatureInput::Pkcs7 { signature: &cms, certificate: Some(&env.leaf.der) };
-    env.verifier.verify(&input, &expected(), SystemTime::now()).expect("certb64 used");
+    let input = SignatureInput::Pkcs7 {
+        signature: &cms,
+        certificate: Some(&env.leaf.der),
+    };
+    env.verifier
+        .verify(&input, &expected(), SystemTime::now())
+        .expect("certb64 used");
 }
 
 #[test]
 fn pkcs1_form_verifies() {
     let env = none_env();
     let sig = sign_pkcs1(&env.leaf, CHALLENGE, Digest::Sha256);
-    let input = SignatureInput::Pkcs1 { signature: &sig, certificate: &env.leaf.der, hash: Hash::Sha256 };
-    env.verifier.verify(&input, &expected(), SystemTime::now()).expect("PKCS1");
-    let other = Expected { content: Some(b"other"), nonce: None };
-    assert_eq!(env.verifier.verify(&input, &other, SystemTime::now()).unwrap_err().code(), "bad_signature");
+    let input = SignatureInput::Pkcs1 {
+        signature: &sig,
+        certificate: &env.leaf.der,
+        hash: Hash::Sha256,
+    };
+    env.verifier
+        .verify(&input, &expected(), SystemTime::now())
+        .expect("PKCS1");
+    let other = Expected {
+        content: Some(b"other"),
+        nonce: None,
+    };
+    assert_eq!(
+        env.verifier
+            .verify(&input, &other, SystemTime::now())
+            .unwrap_err()
+            .code(),
+        "bad_signature"
+    );
 }
 
 #[test]
 fn other_challenge_is_a_content_mismatch() {
     let env = none_env();
-    let cms = sign_cms(&[&env.leaf], b"yesterday's challenge", &CmsOptions::default());
-    assert_eq!(verify_cms(&env, &cms, &expected()).unwrap_err(), Error::ContentMismatch);
+    let cms = sign_cms(
+        &[&env.leaf],
+        b"yesterday's challenge",
+        &CmsOptions::default(),
+    );
+    assert_eq!(
+        verify_cms(&env, &cms, &expected()).unwrap_err(),
+        Error::ContentMismatch
+    );
 }
 
 #[test]
 fn wrong_nonce_is_a_content_mismatch() {
     let env = none_env();
-    let opts = CmsOptions { nonce: Some(b"old nonce".to_vec()), ..CmsOptions::default() };
+    let opts = CmsOptions {
+        nonce: Some(b"old nonce".to_vec()),
+        ..CmsOptions::default()
+    };
     let cms = sign_cms(&[&env.leaf], CHALLENGE, &opts);
-    let exp = Expected { content: Some(CHALLENGE), nonce: Some(b"new nonce") };
-    assert_eq!(verify_cms(&env, &cms, &exp).unwrap_err(), Error::ContentMismatch);
+    let exp = Expected {
+        content: Some(CHALLENGE),
+        nonce: Some(b"new nonce"),
+    };
+    assert_eq!(
+        verify_cms(&env, &cms, &exp).unwrap_err(),
+        Error::ContentMismatch
+    );
 }
 
 #[test]
@@ -130,38 +210,76 @@ fn tampered_signature_is_refused() {
     let mut cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions::default());
     let last = cms.len() - 10; // inside the signature value at the end
     cms[last] ^= 0x01;
-    assert_eq!(verify_cms(&env, &cms, &expected()).unwrap_err().code(), "bad_signature");
+    assert_eq!(
+        verify_cms(&env, &cms, &expected()).unwrap_err().code(),
+        "bad_signature"
+    );
 }
 
 #[test]
 fn forged_message_digest_is_refused() {
     let env = none_env();
-    let opts = CmsOptions { digest_of: Some(b"something else".to_vec()), ..CmsOptions::default() };
+    let opts = CmsOptions {
+        digest_of: Some(b"something else".to_vec()),
+        ..CmsOptions::default()
+    };
     let cms = sign_cms(&[&env.leaf], CHALLENGE, &opts);
-    assert_eq!(verify_cms(&env, &cms, &expected()).unwrap_err().code(), "bad_signature");
+    assert_eq!(
+        verify_cms(&env, &cms, &expected()).unwrap_err().code(),
+        "bad_signature"
+    );
 }
 
 #[test]
 fn sha1_is_refused() {
     let env = none_env();
-    let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions { digest: Digest::Sha1, ..CmsOptions::default() });
-    assert_eq!(verify_cms(&env, &cms, &expected()).unwrap_err().code(), "unsupported_algorithm");
+    let cms = sign_cms(
+        &[&env.leaf],
+        CHALLENGE,
+        &CmsOptions {
+            digest: Digest::Sha1,
+            ..CmsOptions::default()
+        },
+    );
+    assert_eq!(
+        verify_cms(&env, &cms, &expected()).unwrap_err().code(),
+        "unsupported_algorithm"
+    );
 }
 
 #[test]
 fn sha384_sha512_pss_and_ecdsa_verify() {
     let env = none_env();
     for opts in [
-        CmsOptions { digest: Digest::Sha384, ..CmsOptions::default() },
-        CmsOptions { digest: Digest::Sha512, ..CmsOptions::default() },
-        CmsOptions { pss: true, ..CmsOptions::default() },
+        CmsOptions {
+            digest: Digest::Sha384,
+            ..CmsOptions::default()
+        },
+        CmsOptions {
+            digest: Digest::Sha512,
+            ..CmsOptions::default()
+        },
+        CmsOptions {
+            pss: true,
+            ..CmsOptions::default()
+        },
     ] {
         let cms = sign_cms(&[&env.leaf], CHALLENGE, &opts);
         verify_cms(&env, &cms, &expected()).unwrap_or_else(|e| panic!("{opts:?}: {e}"));
     }
-    for (key, digest) in [(LeafKey::EcdsaP256, Digest::Sha256), (LeafKey::EcdsaP384, Digest::Sha384)] {
+    for (key, digest) in [
+        (LeafKey::EcdsaP256, Digest::Sha256),
+        (LeafKey::EcdsaP384, Digest::Sha384),
+    ] {
         let ec = env_with_key(key);
-        let cms = sign_cms(&[&ec.leaf], CHALLENGE, &CmsOptions { digest, ..CmsOptions::default() });
+        let cms = sign_cms(
+            &[&ec.leaf],
+            CHALLENGE,
+            &CmsOptions {
+                digest,
+                ..CmsOptions::default()
+            },
+        );
         verify_cms(&ec, &cms, &expected()).unwrap_or_else(|e| panic!("{key:?}: {e}"));
     }
 }
@@ -173,9 +291,15 @@ fn env_with_key(key: LeafKey) -> common::Env {
 #[test]
 fn two_signers_are_refused() {
     let env = none_env();
-    let second = common::pki().issue_leaf(&gpki_testpki::LeafSpec { serial: 77, ..Default::default() });
+    let second = common::pki().issue_leaf(&gpki_testpki::LeafSpec {
+        serial: 77,
+        ..Default::default()
+    });
     let cms = sign_cms(&[&env.leaf, &second], CHALLENGE, &CmsOptions::default());
-    assert_eq!(verify_cms(&env, &cms, &expected()).unwrap_err(), Error::SignerCount(2));
+    assert_eq!(
+        verify_cms(&env, &cms, &expected()).unwrap_err(),
+        Error::SignerCount(2)
+    );
 }
 
 #[test]
@@ -186,8 +310,17 @@ fn truncated_and_garbage_input_is_malformed_never_a_panic() {
         let err = verify_cms(&env, &cms[..cut], &expected()).unwrap_err();
         assert_eq!(err.code(), "malformed_signature", "cut at {cut}");
     }
-    for garbage in [&b"hello"[..], b"\x30\x03\x02\x01", b"!!!!", b"\x30\x80", &[0xff; 64]] {
-        assert_eq!(verify_cms(&env, garbage, &expected()).unwrap_err().code(), "malformed_signature");
+    for garbage in [
+        &b"hello"[..],
+        b"\x30\x03\x02\x01",
+        b"!!!!",
+        b"\x30\x80",
+        &[0xff; 64],
+    ] {
+        assert_eq!(
+            verify_cms(&env, garbage, &expected()).unwrap_err().code(),
+            "malformed_signature"
+        );
     }
     // Every single-byte corruption either fails cleanly or (in unused bytes) still verifies.
     for i in (0..cms.len()).step_by(7) {
@@ -205,7 +338,9 @@ fn error_codes_and_messages_are_stable_and_bilingual() {
         Error::CertExpired,
         Error::CertNotYetValid,
         Error::UnknownIssuer,
-        Error::CertRevoked { by: gpki_verify::RevocationSource::Ocsp },
+        Error::CertRevoked {
+            by: gpki_verify::RevocationSource::Ocsp,
+        },
         Error::RevocationUnavailable(Vec::new()),
         Error::MalformedSignature(String::new()),
         Error::UnsupportedAlgorithm(String::new()),
@@ -216,13 +351,24 @@ fn error_codes_and_messages_are_stable_and_bilingual() {
     assert_eq!(
         codes,
         [
-            "bad_signature", "content_mismatch", "cert_expired", "cert_not_yet_valid", "unknown_issuer",
-            "cert_revoked", "revocation_unavailable", "malformed_signature", "unsupported_algorithm",
-            "wrong_key_usage", "policy_not_allowed"
+            "bad_signature",
+            "content_mismatch",
+            "cert_expired",
+            "cert_not_yet_valid",
+            "unknown_issuer",
+            "cert_revoked",
+            "revocation_unavailable",
+            "malformed_signature",
+            "unsupported_algorithm",
+            "wrong_key_usage",
+            "policy_not_allowed"
         ]
     );
     for e in &errors {
-        assert!(e.message_zh().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+        assert!(e
+            .message_zh()
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
         assert!(e.message_en().is_ascii());
     }
 }

@@ -24,7 +24,7 @@ pub struct CertArgs {
 #[derive(Subcommand)]
 pub enum CertCmd {
     /// Verify a card signature: content, chain to the trust anchors, revocation.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Print the profile of a certificate (or of a PKCS#7 signature's signer).
     Inspect(InspectArgs),
 }
@@ -120,8 +120,11 @@ fn parse_time(at: Option<&str>) -> Result<SystemTime, String> {
 }
 
 fn verifier(args: &VerifyArgs) -> Result<Verifier, String> {
-    let trust = TrustStore::new(read_certs(&args.trust_anchors)?, read_certs(&args.intermediates)?)
-        .map_err(|e| e.to_string())?;
+    let trust = TrustStore::new(
+        read_certs(&args.trust_anchors)?,
+        read_certs(&args.intermediates)?,
+    )
+    .map_err(|e| e.to_string())?;
     let mut config = VerifierConfig::default();
     config.revocation.mode = args.revocation.parse::<RevocationMode>()?;
     config.revocation.ocsp_url = args.ocsp_url.clone();
@@ -141,23 +144,39 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
     let content = args.content.as_deref().map(read).transpose()?;
     let certificate = args.certificate.as_deref().map(read).transpose()?;
     let input = if args.pkcs1 {
-        let certificate = certificate.as_deref().ok_or("--pkcs1 needs --certificate")?;
-        let hash = Hash::from_name(&args.hash).ok_or_else(|| format!("unknown --hash {}", args.hash))?;
-        SignatureInput::Pkcs1 { signature: &signature, certificate, hash }
+        let certificate = certificate
+            .as_deref()
+            .ok_or("--pkcs1 needs --certificate")?;
+        let hash =
+            Hash::from_name(&args.hash).ok_or_else(|| format!("unknown --hash {}", args.hash))?;
+        SignatureInput::Pkcs1 {
+            signature: &signature,
+            certificate,
+            hash,
+        }
     } else {
-        SignatureInput::Pkcs7 { signature: &signature, certificate: certificate.as_deref() }
+        SignatureInput::Pkcs7 {
+            signature: &signature,
+            certificate: certificate.as_deref(),
+        }
     };
-    let expected = Expected { content: content.as_deref(), nonce: None };
+    let expected = Expected {
+        content: content.as_deref(),
+        nonce: None,
+    };
     let outcome = engine.verify(&input, &expected, at);
     let holder = match &outcome {
         Ok(v) => Some(v.profile.clone()),
         Err(_) => gpki_verify::signature::embedded_certificate(&signature)
-            .or_else(|| certificate.as_deref().and_then(|c| input::to_binary(c)))
+            .or_else(|| certificate.as_deref().and_then(input::to_binary))
             .and_then(|der| profile::read(&der).ok()),
     };
     let report = report(&outcome.as_ref().map(|v| &v.revocation), holder.as_ref());
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         print_text(&report);
     }
@@ -204,17 +223,26 @@ fn print_text(report: &Value) {
     println!("valid:      {}", if valid { "yes" } else { "NO" });
     if !valid {
         println!("code:       {}", report["code"].as_str().unwrap_or(""));
-        println!("message:    {}", report["message_zh"].as_str().unwrap_or(""));
+        println!(
+            "message:    {}",
+            report["message_zh"].as_str().unwrap_or("")
+        );
         println!("            {}", report["message"].as_str().unwrap_or(""));
         println!("detail:     {}", report["detail"].as_str().unwrap_or(""));
     }
-    println!("subject CN: {}", report["subject_cn"].as_str().unwrap_or("-"));
+    println!(
+        "subject CN: {}",
+        report["subject_cn"].as_str().unwrap_or("-")
+    );
     println!("serial:     {}", report["serial"].as_str().unwrap_or("-"));
     let rev = &report["revocation"];
     println!(
         "revocation: {} {}",
         rev["status"].as_str().unwrap_or(""),
-        rev["source"].as_str().map(|s| format!("({s})")).unwrap_or_default()
+        rev["source"]
+            .as_str()
+            .map(|s| format!("({s})"))
+            .unwrap_or_default()
     );
 }
 
@@ -231,7 +259,10 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&profile).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&profile).unwrap_or_default()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let value = serde_json::to_value(&profile).unwrap_or_default();

@@ -104,7 +104,10 @@ pub fn index<'a>(
         tlv::split_signed(der).ok_or_else(|| failure("crl_malformed", "not a CRL"))?;
     let fields = tbs_fields(tbs).ok_or_else(|| failure("crl_malformed", "bad tbsCertList"))?;
     if fields.signature_alg.raw != alg.raw {
-        return Err(failure("crl_malformed", "inner and outer signature algorithms differ"));
+        return Err(failure(
+            "crl_malformed",
+            "inner and outer signature algorithms differ",
+        ));
     }
     check_extensions(fields.extensions)?;
     let issuer = cas
@@ -169,13 +172,18 @@ fn check_extensions(extensions: Option<&[u8]>) -> Result<(), SourceFailure> {
         let oid = const_oid::ObjectIdentifier::from_bytes(parts.first().ok_or_else(bad)?.value)
             .map_err(|_| bad())?
             .to_string();
-        let critical = parts.get(1).is_some_and(|p| p.tag == 0x01 && p.value == [0xff]);
+        let critical = parts
+            .get(1)
+            .is_some_and(|p| p.tag == 0x01 && p.value == [0xff]);
         match oid.as_str() {
             "2.5.29.27" => return Err(failure("crl_unsupported", "delta CRLs are not supported")),
             // crlNumber, authorityKeyIdentifier, issuingDistributionPoint, freshestCRL
             "2.5.29.20" | "2.5.29.35" | "2.5.29.28" | "2.5.29.46" => {}
             other if critical => {
-                return Err(failure("crl_unsupported", format!("critical extension {other}")))
+                return Err(failure(
+                    "crl_unsupported",
+                    format!("critical extension {other}"),
+                ))
             }
             _ => {}
         }

@@ -39,7 +39,10 @@ impl UreqFetcher {
         }
     }
 
-    fn read(&self, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Vec<u8>, FetchError> {
+    fn read(
+        &self,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Vec<u8>, FetchError> {
         let mut response = result.map_err(fetch_error)?;
         response
             .body_mut()

@@ -41,7 +41,9 @@ impl std::str::FromStr for RevocationMode {
             "ocsp" => Ok(Self::Ocsp),
             "crl" => Ok(Self::Crl),
             "ocsp-then-crl" => Ok(Self::OcspThenCrl),
-            other => Err(format!("unknown revocation mode `{other}` (none, ocsp, crl, ocsp-then-crl)")),
+            other => Err(format!(
+                "unknown revocation mode `{other}` (none, ocsp, crl, ocsp-then-crl)"
+            )),
         }
     }
 }
@@ -221,7 +223,9 @@ impl RevocationChecker {
         match self.config.when_unavailable {
             WhenUnavailable::Refuse => Err(Error::RevocationUnavailable(failures)),
             WhenUnavailable::Accept => {
-                self.stats.unavailable_accepted.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .unavailable_accepted
+                    .fetch_add(1, Ordering::Relaxed);
                 Ok(RevocationStatus::Unavailable { failures })
             }
         }
@@ -235,7 +239,11 @@ impl RevocationChecker {
         now: SystemTime,
     ) -> Result<CertState, Vec<SourceFailure>> {
         let key = (issuer.profile.sha256.clone(), leaf.serial_hex.clone());
-        let cached = self.ocsp_cache.lock().ok().and_then(|c| c.get(&key).cloned());
+        let cached = self
+            .ocsp_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
         if let Some(hit) = cached.as_ref().filter(|c| now <= c.fresh_until) {
             self.stats.ocsp_cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit.state);
@@ -245,13 +253,24 @@ impl RevocationChecker {
             .ocsp_url
             .clone()
             .or_else(|| leaf.ocsp_urls.first().cloned())
-            .ok_or_else(|| vec![ocsp::failure("ocsp_no_url", "certificate names no OCSP responder")])?;
+            .ok_or_else(|| {
+                vec![ocsp::failure(
+                    "ocsp_no_url",
+                    "certificate names no OCSP responder",
+                )]
+            })?;
         match self.ask_ocsp(&url, serial, issuer, now) {
             Ok(answer) => {
                 let ttl_end = now + self.config.ocsp_cache_ttl;
                 let fresh_until = answer.next_update.map_or(ttl_end, |n| n.min(ttl_end));
                 if let Ok(mut cache) = self.ocsp_cache.lock() {
-                    cache.insert(key, CachedOcsp { state: answer.state, fresh_until });
+                    cache.insert(
+                        key,
+                        CachedOcsp {
+                            state: answer.state,
+                            fresh_until,
+                        },
+                    );
                 }
                 Ok(answer.state)
             }
@@ -286,7 +305,11 @@ impl RevocationChecker {
             self.fetcher.post(url, "application/ocsp-request", &request)
         }
         .map_err(|e| {
-            let code = if e.timeout { "ocsp_timeout" } else { "ocsp_unreachable" };
+            let code = if e.timeout {
+                "ocsp_timeout"
+            } else {
+                "ocsp_unreachable"
+            };
             ocsp::failure(code, format!("{url}: {}", e.detail))
         })?;
         let rules = Acceptance {
@@ -334,7 +357,11 @@ impl RevocationChecker {
         trust: &TrustStore,
         now: SystemTime,
     ) -> Result<Arc<CrlIndex>, SourceFailure> {
-        let loaded = self.crls.read().ok().and_then(|c| c.lists.get(url).cloned());
+        let loaded = self
+            .crls
+            .read()
+            .ok()
+            .and_then(|c| c.lists.get(url).cloned());
         let list = match loaded {
             Some(list) => list,
             None if self.config.crl_fetch_on_miss => self.refresh_crl(url, trust, now)?,
@@ -342,15 +369,27 @@ impl RevocationChecker {
                 if let Ok(mut wanted) = self.wanted_crls.lock() {
                     wanted.insert(url.to_string());
                 }
-                let last = self.crls.read().ok().and_then(|c| c.last_failure.get(url).cloned());
-                return Err(last.unwrap_or_else(|| crl::failure("crl_not_loaded", format!("{url} not loaded yet"))));
+                let last = self
+                    .crls
+                    .read()
+                    .ok()
+                    .and_then(|c| c.last_failure.get(url).cloned());
+                return Err(last.unwrap_or_else(|| {
+                    crl::failure("crl_not_loaded", format!("{url} not loaded yet"))
+                }));
             }
         };
         if list.issuer_sha256 != issuer.profile.sha256 {
-            return Err(crl::failure("crl_wrong_issuer", format!("{url} is not from the certificate's issuer")));
+            return Err(crl::failure(
+                "crl_wrong_issuer",
+                format!("{url} is not from the certificate's issuer"),
+            ));
         }
         if list.expired(now, self.config.clock_skew) {
-            return Err(crl::failure("crl_expired", format!("{url} is past its nextUpdate")));
+            return Err(crl::failure(
+                "crl_expired",
+                format!("{url} is past its nextUpdate"),
+            ));
         }
         Ok(list)
     }
@@ -368,11 +407,18 @@ impl RevocationChecker {
             .fetcher
             .get(url)
             .map_err(|e| {
-                let code = if e.timeout { "crl_timeout" } else { "crl_unreachable" };
+                let code = if e.timeout {
+                    "crl_timeout"
+                } else {
+                    "crl_unreachable"
+                };
                 crl::failure(code, format!("{url}: {}", e.detail))
             })
             .and_then(|der| crl::index(&der, trust.cas(), now, self.config.clock_skew));
-        let mut cache = self.crls.write().map_err(|_| crl::failure("crl_internal", "lock poisoned"))?;
+        let mut cache = self
+            .crls
+            .write()
+            .map_err(|_| crl::failure("crl_internal", "lock poisoned"))?;
         match result {
             Ok(list) => {
                 let list = Arc::new(list);
@@ -390,8 +436,16 @@ impl RevocationChecker {
 
     /// CRL URLs that should be (re)loaded at `now`: never loaded, asked for by a login,
     /// near their nextUpdate, or older than the maximum interval.
-    pub fn crls_due(&self, now: SystemTime, loaded_at: &HashMap<String, SystemTime>) -> Vec<String> {
-        let mut urls: HashSet<String> = self.wanted_crls.lock().map(|w| w.clone()).unwrap_or_default();
+    pub fn crls_due(
+        &self,
+        now: SystemTime,
+        loaded_at: &HashMap<String, SystemTime>,
+    ) -> Vec<String> {
+        let mut urls: HashSet<String> = self
+            .wanted_crls
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
         if let Ok(cache) = self.crls.read() {
             urls.extend(cache.lists.keys().cloned());
             urls.retain(|url| match cache.lists.get(url) {

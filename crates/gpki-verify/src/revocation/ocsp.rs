@@ -64,8 +64,16 @@ pub(crate) fn failure(code: &'static str, detail: impl Into<String>) -> SourceFa
 
 /// The CertID of `leaf_serial` issued by `issuer`, hashed with SHA-1 (what legacy responders
 /// expect) or SHA-256.
-pub fn cert_id(issuer: &CaCertificate, leaf_serial: &[u8], hash: Hash) -> Result<CertId, SourceFailure> {
-    let oid = if hash == Hash::Sha1 { ID_SHA1 } else { ID_SHA256 };
+pub fn cert_id(
+    issuer: &CaCertificate,
+    leaf_serial: &[u8],
+    hash: Hash,
+) -> Result<CertId, SourceFailure> {
+    let oid = if hash == Hash::Sha1 {
+        ID_SHA1
+    } else {
+        ID_SHA256
+    };
     let bad = |e: der::Error| failure("ocsp_request_encoding", e.to_string());
     Ok(CertId {
         hash_algorithm: AlgorithmIdentifierOwned {
@@ -149,14 +157,24 @@ pub fn check_response(
     let basic = BasicOcspResponse::from_der(basic_der).map_err(malformed)?;
     verify_signer(basic_der, issuer, now)?;
     let data = &basic.tbs_response_data;
-    let mut matching = data.responses.iter().filter(|r| same_cert_id(&r.cert_id, id));
+    let mut matching = data
+        .responses
+        .iter()
+        .filter(|r| same_cert_id(&r.cert_id, id));
     let single = matching
         .next()
         .ok_or_else(|| failure("ocsp_cert_id_mismatch", "no response for our certificate"))?;
     if matching.next().is_some() {
-        return Err(failure("ocsp_cert_id_mismatch", "several responses for our certificate"));
+        return Err(failure(
+            "ocsp_cert_id_mismatch",
+            "several responses for our certificate",
+        ));
     }
-    check_nonce(basic.nonce().map(|n| n.0.as_bytes().to_vec()), nonce, rules.require_nonce)?;
+    check_nonce(
+        basic.nonce().map(|n| n.0.as_bytes().to_vec()),
+        nonce,
+        rules.require_nonce,
+    )?;
     let this_update = single.this_update.0.to_system_time();
     let next_update = single.next_update.map(|t| t.0.to_system_time());
     check_times(this_update, next_update, now, rules)?;
@@ -176,14 +194,20 @@ fn same_cert_id(a: &CertId, b: &CertId) -> bool {
     a.hash_algorithm.oid == b.hash_algorithm.oid
         && a.issuer_name_hash == b.issuer_name_hash
         && a.issuer_key_hash == b.issuer_key_hash
-        && profile::serial_hex(a.serial_number.as_bytes()) == profile::serial_hex(b.serial_number.as_bytes())
+        && profile::serial_hex(a.serial_number.as_bytes())
+            == profile::serial_hex(b.serial_number.as_bytes())
 }
 
-fn check_nonce(got: Option<Vec<u8>>, sent: Option<&[u8]>, require: bool) -> Result<(), SourceFailure> {
+fn check_nonce(
+    got: Option<Vec<u8>>,
+    sent: Option<&[u8]>,
+    require: bool,
+) -> Result<(), SourceFailure> {
     match (sent, got) {
-        (Some(sent), Some(got)) if sent != got.as_slice() => {
-            Err(failure("ocsp_nonce_mismatch", "response nonce differs from the request's"))
-        }
+        (Some(sent), Some(got)) if sent != got.as_slice() => Err(failure(
+            "ocsp_nonce_mismatch",
+            "response nonce differs from the request's",
+        )),
         (Some(_), None) if require => Err(failure("ocsp_nonce_missing", "response has no nonce")),
         _ => Ok(()),
     }
@@ -199,7 +223,10 @@ fn check_times(
         return Err(failure("ocsp_not_yet_valid", "thisUpdate is in the future"));
     }
     if this_update + rules.max_age + rules.clock_skew < now {
-        return Err(failure("ocsp_stale", "thisUpdate is older than the maximum age"));
+        return Err(failure(
+            "ocsp_stale",
+            "thisUpdate is older than the maximum age",
+        ));
     }
     if next_update.is_some_and(|next| next + rules.clock_skew < now) {
         return Err(failure("ocsp_expired", "nextUpdate has passed"));
@@ -209,7 +236,11 @@ fn check_times(
 
 /// The response must be signed by the issuer itself, or by a certificate in the response
 /// that the issuer signed, that carries EKU OCSPSigning and is valid now.
-fn verify_signer(basic_der: &[u8], issuer: &CaCertificate, now: SystemTime) -> Result<(), SourceFailure> {
+fn verify_signer(
+    basic_der: &[u8],
+    issuer: &CaCertificate,
+    now: SystemTime,
+) -> Result<(), SourceFailure> {
     let (tbs, alg, signature) = tlv::split_signed(basic_der)
         .ok_or_else(|| failure("ocsp_malformed", "bad BasicOCSPResponse layout"))?;
     if algorithm::verify(&alg, None, &issuer.key, tbs, signature, false).is_ok() {
@@ -251,7 +282,12 @@ fn delegated_key(cert: &[u8], issuer: &CaCertificate, now: SystemTime) -> Option
     let prof = profile::read(cert).ok()?;
     let now_unix = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() as i64;
     let valid = prof.not_before_unix <= now_unix && now_unix <= prof.not_after_unix;
-    if !valid || !prof.extended_key_usage.iter().any(|e| e == EKU_OCSP_SIGNING) {
+    if !valid
+        || !prof
+            .extended_key_usage
+            .iter()
+            .any(|e| e == EKU_OCSP_SIGNING)
+    {
         return None;
     }
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
@@ -265,4 +301,3 @@ pub fn new_nonce() -> Vec<u8> {
     rand::rng().fill_bytes(&mut nonce);
     nonce
 }
-

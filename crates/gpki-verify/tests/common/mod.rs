@@ -59,7 +59,11 @@ pub struct Env {
     pub fetcher: Arc<CountingFetcher>,
 }
 
-pub fn env(mode: RevocationMode, spec: impl FnOnce(&mut LeafSpec), cfg: impl FnOnce(&mut VerifierConfig)) -> Env {
+pub fn env(
+    mode: RevocationMode,
+    spec: impl FnOnce(&mut LeafSpec),
+    cfg: impl FnOnce(&mut VerifierConfig),
+) -> Env {
     let pki = pki();
     let server = RevocationServer::start(pki, &pki.moica);
     let mut leaf_spec = LeafSpec {
