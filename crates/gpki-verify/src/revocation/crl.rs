@@ -66,6 +66,13 @@ impl CrlIndex {
         }
     }
 
+    /// Heap bytes held by the index: table capacity × (key + control byte), plus long serials.
+    pub fn heap_bytes(&self) -> usize {
+        let table = self.revoked.capacity() * (std::mem::size_of::<SerialKey>() + 1);
+        let long: usize = self.long_serials.iter().map(|s| s.capacity() + 32).sum();
+        table + long
+    }
+
     /// Whether the list is past its nextUpdate (plus skew) at `now`.
     pub fn expired(&self, now: SystemTime, skew: Duration) -> bool {
         self.next_update.is_some_and(|next| next + skew < now)
