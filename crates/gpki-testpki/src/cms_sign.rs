@@ -81,7 +81,10 @@ impl Default for CmsOptions {
 /// Signs `content` with `signers` (normally one) and returns the DER (or BER) ContentInfo.
 pub fn sign_cms(signers: &[&Leaf], content: &[u8], opts: &CmsOptions) -> Vec<u8> {
     let digest_alg = sequence(&[oid(opts.digest.oid()), element(0x05, &[])]);
-    let infos: Vec<Vec<u8>> = signers.iter().map(|s| signer_info(s, content, opts)).collect();
+    let infos: Vec<Vec<u8>> = signers
+        .iter()
+        .map(|s| signer_info(s, content, opts))
+        .collect();
     let certs: Vec<u8> = if opts.include_cert {
         signers.iter().flat_map(|s| s.der.clone()).collect()
     } else {
@@ -94,12 +97,19 @@ pub fn sign_cms(signers: &[&Leaf], content: &[u8], opts: &CmsOptions) -> Vec<u8>
     if opts.attached {
         encap.push(element(0xa0, &element(0x04, content)));
     }
-    let mut fields = vec![element(0x02, &[1]), element(0x31, &digest_alg), sequence(&encap)];
+    let mut fields = vec![
+        element(0x02, &[1]),
+        element(0x31, &digest_alg),
+        sequence(&encap),
+    ];
     if !certs.is_empty() {
         fields.push(element(0xa0, &certs));
     }
     fields.push(element(0x31, &infos.concat()));
-    sequence(&[oid("1.2.840.113549.1.7.2"), element(0xa0, &sequence(&fields))])
+    sequence(&[
+        oid("1.2.840.113549.1.7.2"),
+        element(0xa0, &sequence(&fields)),
+    ])
 }
 
 fn indefinite(tag: u8, inner: &[u8]) -> Vec<u8> {
@@ -109,7 +119,13 @@ fn indefinite(tag: u8, inner: &[u8]) -> Vec<u8> {
     out
 }
 
-fn ber_content_info(digest_alg: &[u8], content: &[u8], certs: &[u8], infos: &[Vec<u8>], opts: &CmsOptions) -> Vec<u8> {
+fn ber_content_info(
+    digest_alg: &[u8],
+    content: &[u8],
+    certs: &[u8],
+    infos: &[Vec<u8>],
+    opts: &CmsOptions,
+) -> Vec<u8> {
     let chunks: Vec<u8> = content.chunks(7).flat_map(|c| element(0x04, c)).collect();
     let mut encap = oid("1.2.840.113549.1.7.1");
     if opts.attached {
@@ -129,7 +145,10 @@ fn ber_content_info(digest_alg: &[u8], content: &[u8], certs: &[u8], infos: &[Ve
 
 fn signer_info(leaf: &Leaf, content: &[u8], opts: &CmsOptions) -> Vec<u8> {
     let (_, cert) = x509_parser::parse_x509_certificate(&leaf.der).expect("own certificate");
-    let sid = sequence(&[cert.issuer().as_raw().to_vec(), element(0x02, cert.raw_serial())]);
+    let sid = sequence(&[
+        cert.issuer().as_raw().to_vec(),
+        element(0x02, cert.raw_serial()),
+    ]);
     let digest_alg = sequence(&[oid(opts.digest.oid()), element(0x05, &[])]);
     let mut fields = vec![element(0x02, &[1]), sid, digest_alg];
     let message = if opts.signed_attrs {
@@ -162,7 +181,10 @@ fn signed_attributes(content: &[u8], opts: &CmsOptions) -> Vec<u8> {
     let mut attrs = vec![
         attr("1.2.840.113549.1.9.3", oid("1.2.840.113549.1.7.1")),
         attr("1.2.840.113549.1.9.5", element(0x17, utc.as_bytes())),
-        attr("1.2.840.113549.1.9.4", element(0x04, &opts.digest.hash(digested))),
+        attr(
+            "1.2.840.113549.1.9.4",
+            element(0x04, &opts.digest.hash(digested)),
+        ),
     ];
     if let Some(nonce) = &opts.nonce {
         attrs.push(attr("1.2.840.113549.1.9.25.3", element(0x04, nonce)));
@@ -197,7 +219,8 @@ pub fn sign(key: &KeyPair, digest: Digest, pss: bool, message: &[u8]) -> (Vec<u8
         (true, _) => &sig::RSA_PSS_SHA256,
     };
     let mut signature = vec![0u8; rsa.public_modulus_len()];
-    rsa.sign(padding, &rng, message, &mut signature).expect("RSA signing");
+    rsa.sign(padding, &rng, message, &mut signature)
+        .expect("RSA signing");
     let alg = if pss {
         pss_sha256_identifier()
     } else {

@@ -29,7 +29,10 @@ pub fn oid(dotted: &str) -> Vec<u8> {
 }
 
 fn arcs(dotted: &str) -> Vec<u64> {
-    dotted.split('.').map(|a| a.parse().expect("numeric arc")).collect()
+    dotted
+        .split('.')
+        .map(|a| a.parse().expect("numeric arc"))
+        .collect()
 }
 
 /// certificatePolicies with the given policy OIDs.
@@ -40,15 +43,24 @@ pub fn policies_extension(policies: &[&str]) -> CustomExtension {
 
 /// subjectDirectoryAttributes with one PrintableString attribute.
 pub fn directory_attributes_extension(attr_oid: &str, value: &str) -> CustomExtension {
-    let attr = sequence(&[oid(attr_oid), element(0x31, &element(0x13, value.as_bytes()))]);
+    let attr = sequence(&[
+        oid(attr_oid),
+        element(0x31, &element(0x13, value.as_bytes())),
+    ]);
     CustomExtension::from_oid_content(&arcs("2.5.29.9"), sequence(&[attr]))
 }
 
 /// authorityInfoAccess with an OCSP responder and optionally a caIssuers URL.
 pub fn aia_extension(ocsp_url: &str, ca_issuers: Option<&str>) -> CustomExtension {
-    let mut descs = vec![sequence(&[oid("1.3.6.1.5.5.7.48.1"), element(0x86, ocsp_url.as_bytes())])];
+    let mut descs = vec![sequence(&[
+        oid("1.3.6.1.5.5.7.48.1"),
+        element(0x86, ocsp_url.as_bytes()),
+    ])];
     if let Some(url) = ca_issuers {
-        descs.push(sequence(&[oid("1.3.6.1.5.5.7.48.2"), element(0x86, url.as_bytes())]));
+        descs.push(sequence(&[
+            oid("1.3.6.1.5.5.7.48.2"),
+            element(0x86, url.as_bytes()),
+        ]));
     }
     CustomExtension::from_oid_content(&arcs("1.3.6.1.5.5.7.1.1"), sequence(&descs))
 }

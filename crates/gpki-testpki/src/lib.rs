@@ -114,7 +114,10 @@ pub struct TestPki {
 fn ca_params(cn: &str, is_root: bool) -> CertificateParams {
     let mut params = CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
-    dn.push(DnType::CountryName, DnValue::PrintableString("TW".try_into().expect("ascii")));
+    dn.push(
+        DnType::CountryName,
+        DnValue::PrintableString("TW".try_into().expect("ascii")),
+    );
     dn.push(DnType::OrganizationName, "行政院");
     dn.push(DnType::OrganizationalUnitName, cn);
     params.distinguished_name = dn;
@@ -148,7 +151,9 @@ impl TestPki {
     pub fn generate_named(root_ou: &str, issuing_ou: &str) -> Self {
         let root_key = rsa_key(RsaKeySize::_4096, &rcgen::PKCS_RSA_SHA256);
         let root_params = ca_params(root_ou, true);
-        let root_cert = root_params.self_signed(&root_key).expect("root certificate");
+        let root_cert = root_params
+            .self_signed(&root_key)
+            .expect("root certificate");
         let grca = Ca {
             der: root_cert.der().to_vec(),
             key: root_key,
@@ -177,7 +182,9 @@ impl TestPki {
     pub fn issue_sibling_ca(&self) -> Ca {
         let key = rsa_key(RsaKeySize::_2048, &rcgen::PKCS_RSA_SHA256);
         let params = self.moica.params.clone();
-        let cert = params.signed_by(&key, &self.grca.issuer()).expect("sibling CA");
+        let cert = params
+            .signed_by(&key, &self.grca.issuer())
+            .expect("sibling CA");
         Ca {
             der: cert.der().to_vec(),
             key,
@@ -198,11 +205,17 @@ impl TestPki {
                 &rcgen::PKCS_RSA_SHA256,
             )
             .expect("leaf key"),
-            LeafKey::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("ec key"),
-            LeafKey::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("ec key"),
+            LeafKey::EcdsaP256 => {
+                KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("ec key")
+            }
+            LeafKey::EcdsaP384 => {
+                KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("ec key")
+            }
         };
         let params = leaf_params(spec);
-        let cert = params.signed_by(&key, &ca.issuer()).expect("leaf certificate");
+        let cert = params
+            .signed_by(&key, &ca.issuer())
+            .expect("leaf certificate");
         Leaf {
             der: cert.der().to_vec(),
             key,
@@ -214,7 +227,9 @@ impl TestPki {
     pub fn issue_ocsp_responder(&self, ca: &Ca) -> Leaf {
         let key = rsa_key(RsaKeySize::_2048, &rcgen::PKCS_RSA_SHA256);
         let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, "Test OCSP Responder");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Test OCSP Responder");
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
         params.use_authority_key_identifier_extension = true;
@@ -222,7 +237,9 @@ impl TestPki {
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(30);
-        let cert = params.signed_by(&key, &ca.issuer()).expect("responder certificate");
+        let cert = params
+            .signed_by(&key, &ca.issuer())
+            .expect("responder certificate");
         Leaf {
             der: cert.der().to_vec(),
             key,
@@ -268,7 +285,10 @@ pub fn serial_bytes(serial: u64) -> Vec<u8> {
 fn leaf_params(spec: &LeafSpec) -> CertificateParams {
     let mut params = CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
-    dn.push(DnType::CountryName, DnValue::PrintableString("TW".try_into().expect("ascii")));
+    dn.push(
+        DnType::CountryName,
+        DnValue::PrintableString("TW".try_into().expect("ascii")),
+    );
     let name = if spec.bmp_name {
         DnValue::BmpString(spec.name.as_str().try_into().expect("BMP name"))
     } else {
@@ -290,21 +310,33 @@ fn leaf_params(spec: &LeafSpec) -> CertificateParams {
         params.is_ca = IsCa::ExplicitNoCa;
     }
     params.key_usages = if spec.digital_signature {
-        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment]
+        vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+        ]
     } else {
-        vec![KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::DataEncipherment]
+        vec![
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::DataEncipherment,
+        ]
     };
     if spec.is_ca {
         params.key_usages.push(KeyUsagePurpose::KeyCertSign);
     }
     if spec.client_auth_eku {
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::ClientAuth);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::ClientAuth);
     }
     if spec.other_eku {
-        params.extended_key_usages.push(ExtendedKeyUsagePurpose::EmailProtection);
+        params
+            .extended_key_usages
+            .push(ExtendedKeyUsagePurpose::EmailProtection);
     }
     if let Some(url) = &spec.crl_url {
-        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![url.clone()],
+        }];
     }
     let mut extensions: Vec<CustomExtension> = Vec::new();
     if !spec.policies.is_empty() {
@@ -312,7 +344,10 @@ fn leaf_params(spec: &LeafSpec) -> CertificateParams {
         extensions.push(der_build::policies_extension(&policies));
     }
     if let Some(last4) = &spec.id_last4 {
-        extensions.push(der_build::directory_attributes_extension("2.16.886.1.100.2.51", last4));
+        extensions.push(der_build::directory_attributes_extension(
+            "2.16.886.1.100.2.51",
+            last4,
+        ));
     }
     if let Some(url) = &spec.ocsp_url {
         extensions.push(der_build::aia_extension(url, None));
@@ -330,5 +365,8 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
         .chunks(64)
         .map(|c| std::str::from_utf8(c).expect("base64 is ascii"))
         .collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }

@@ -141,7 +141,11 @@ impl RevocationServer {
     }
 
     pub fn set_crl(&self, name: &str, der: Vec<u8>) {
-        self.state.lock().expect("state").crls.insert(name.to_string(), der);
+        self.state
+            .lock()
+            .expect("state")
+            .crls
+            .insert(name.to_string(), der);
     }
 
     /// Make the CRL endpoint answer 503 (true) or serve again (false).
@@ -168,8 +172,11 @@ impl Drop for RevocationServer {
 }
 
 fn copy_key(key: &rcgen::KeyPair) -> rcgen::KeyPair {
-    rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&key.serialize_der().as_slice().into(), key.algorithm())
-        .expect("key copy")
+    rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &key.serialize_der().as_slice().into(),
+        key.algorithm(),
+    )
+    .expect("key copy")
 }
 
 fn serve(
@@ -202,7 +209,9 @@ fn serve(
             (404, Vec::new(), "text/plain")
         };
         let header = tiny_http::Header::from_bytes("Content-Type", content_type).expect("header");
-        let response = tiny_http::Response::from_data(body).with_status_code(status).with_header(header);
+        let response = tiny_http::Response::from_data(body)
+            .with_status_code(status)
+            .with_header(header);
         let _ = request.respond(response);
     }
 }
@@ -214,8 +223,13 @@ fn read_ocsp_request(request: &mut tiny_http::Request, url: &str) -> Option<Vec<
         return Some(body);
     }
     let encoded = url.strip_prefix("/ocsp/")?;
-    let decoded = encoded.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=");
-    base64::engine::general_purpose::STANDARD.decode(decoded).ok()
+    let decoded = encoded
+        .replace("%2B", "+")
+        .replace("%2F", "/")
+        .replace("%3D", "=");
+    base64::engine::general_purpose::STANDARD
+        .decode(decoded)
+        .ok()
 }
 
 fn gtime(offset: i64) -> OcspGeneralizedTime {
@@ -260,7 +274,10 @@ fn answer(request_der: &[u8], b: &OcspBehaviour, signers: &Signers) -> Option<Ve
         .tbs_request
         .request_extensions
         .as_ref()
-        .and_then(|exts| exts.iter().find(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.48.1.2"))
+        .and_then(|exts| {
+            exts.iter()
+                .find(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.48.1.2")
+        })
         .cloned()
         .map(|mut e: Extension| {
             if !b.echo_nonce {
@@ -271,7 +288,9 @@ fn answer(request_der: &[u8], b: &OcspBehaviour, signers: &Signers) -> Option<Ve
         });
     let data = ResponseData {
         version: Version::V1,
-        responder_id: ResponderId::ByKey(OctetString::new(Digest::Sha1.hash(b"test-responder")).ok()?),
+        responder_id: ResponderId::ByKey(
+            OctetString::new(Digest::Sha1.hash(b"test-responder")).ok()?,
+        ),
         produced_at: gtime(0),
         responses: vec![SingleResponse {
             cert_id,
@@ -287,7 +306,10 @@ fn answer(request_der: &[u8], b: &OcspBehaviour, signers: &Signers) -> Option<Ve
         OcspSigner::Issuer => (&signers.issuer, None),
         OcspSigner::Delegated => (
             &signers.delegated.key,
-            Some(vec![x509_cert::Certificate::from_der(&signers.delegated.der).ok()?]),
+            Some(vec![x509_cert::Certificate::from_der(
+                &signers.delegated.der,
+            )
+            .ok()?]),
         ),
         OcspSigner::Stranger => (&signers.stranger, None),
     };

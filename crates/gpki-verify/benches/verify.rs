@@ -24,13 +24,31 @@ fn engine(pki: &TestPki, mode: RevocationMode) -> Verifier {
 fn full_verification(c: &mut Criterion) {
     let pki = TestPki::generate();
     let server = RevocationServer::start(&pki, &pki.moica);
-    let leaf = pki.issue_leaf(&LeafSpec { ocsp_url: Some(server.ocsp_url()), ..LeafSpec::default() });
-    let cms = sign_cms(&[&leaf], CHALLENGE, &CmsOptions { nonce: Some(CHALLENGE.to_vec()), ..CmsOptions::default() });
-    let input = SignatureInput::Pkcs7 { signature: &cms, certificate: None };
-    let expected = Expected { content: Some(CHALLENGE), nonce: Some(CHALLENGE) };
+    let leaf = pki.issue_leaf(&LeafSpec {
+        ocsp_url: Some(server.ocsp_url()),
+        ..LeafSpec::default()
+    });
+    let cms = sign_cms(
+        &[&leaf],
+        CHALLENGE,
+        &CmsOptions {
+            nonce: Some(CHALLENGE.to_vec()),
+            ..CmsOptions::default()
+        },
+    );
+    let input = SignatureInput::Pkcs7 {
+        signature: &cms,
+        certificate: None,
+    };
+    let expected = Expected {
+        content: Some(CHALLENGE),
+        nonce: Some(CHALLENGE),
+    };
 
     let cached = engine(&pki, RevocationMode::OcspThenCrl);
-    cached.verify(&input, &expected, SystemTime::now()).expect("warm the OCSP cache");
+    cached
+        .verify(&input, &expected, SystemTime::now())
+        .expect("warm the OCSP cache");
     c.bench_function("verify: CMS + chain + cached OCSP", |b| {
         b.iter(|| cached.verify(&input, &expected, SystemTime::now()).unwrap())
     });
@@ -38,7 +56,11 @@ fn full_verification(c: &mut Criterion) {
 
     let no_revocation = engine(&pki, RevocationMode::None);
     c.bench_function("verify: CMS + chain, no revocation", |b| {
-        b.iter(|| no_revocation.verify(&input, &expected, SystemTime::now()).unwrap())
+        b.iter(|| {
+            no_revocation
+                .verify(&input, &expected, SystemTime::now())
+                .unwrap()
+        })
     });
     c.bench_function("signature only: CMS parse + RSA-2048 verify", |b| {
         b.iter(|| gpki_verify::signature::verify(&input, &expected, false).unwrap())
@@ -68,7 +90,13 @@ fn crl_index(c: &mut Criterion) {
     let der = pki.crl(&pki.moica, &revoked, now, now + time::Duration::days(7));
     let trust = TrustStore::new(vec![pki.grca.der.clone()], vec![pki.moica.der.clone()]).unwrap();
     let index = || {
-        gpki_verify::revocation::crl::index(&der, trust.cas(), SystemTime::now(), Duration::from_secs(300)).unwrap()
+        gpki_verify::revocation::crl::index(
+            &der,
+            trust.cas(),
+            SystemTime::now(),
+            Duration::from_secs(300),
+        )
+        .unwrap()
     };
     let before = vm_rss_kib();
     let kept = index();
@@ -83,8 +111,12 @@ fn crl_index(c: &mut Criterion) {
     assert!(kept.is_revoked(&revoked[123_456]));
     let mut group = c.benchmark_group("crl");
     group.sample_size(10);
-    group.bench_function("index 400k-entry CRL (verify signature + build)", |b| b.iter(index));
-    group.bench_function("lookup in 400k-entry index", |b| b.iter(|| kept.is_revoked(&revoked[200_000])));
+    group.bench_function("index 400k-entry CRL (verify signature + build)", |b| {
+        b.iter(index)
+    });
+    group.bench_function("lookup in 400k-entry index", |b| {
+        b.iter(|| kept.is_revoked(&revoked[200_000]))
+    });
     group.finish();
 }
 
