@@ -4,21 +4,12 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{env, pki, stranger_pki, CHALLENGE};
-use gpki_testpki::{sign_cms, CmsOptions, LeafSpec};
-use gpki_verify::{Error, Expected, RevocationMode, SignatureInput, TrustStore};
+use common::{env, pki, stranger_pki};
+use gpki_testpki::LeafSpec;
+use gpki_verify::{Error, RevocationMode, TrustStore};
 
 fn verify(env: &common::Env, leaf: &gpki_testpki::Leaf) -> Result<gpki_verify::Verified, Error> {
-    let cms = sign_cms(&[leaf], CHALLENGE, &CmsOptions::default());
-    let input = SignatureInput::Pkcs7 {
-        signature: &cms,
-        certificate: None,
-    };
-    let exp = Expected {
-        content: Some(CHALLENGE),
-        nonce: None,
-    };
-    env.verifier.verify(&input, &exp, SystemTime::now())
+    common::sign_and_verify(env, leaf, SystemTime::now())
 }
 
 fn check(spec: impl FnOnce(&mut LeafSpec)) -> Result<gpki_verify::Verified, Error> {

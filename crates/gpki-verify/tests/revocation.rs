@@ -6,27 +6,16 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use common::{env, pki, CHALLENGE};
-use gpki_testpki::{sign_cms, CmsOptions, OcspBehaviour, OcspSigner};
-use gpki_verify::{
-    Error, Expected, RevocationMode, RevocationSource, RevocationStatus, SignatureInput,
-};
+use common::{env, pki};
+use gpki_testpki::{OcspBehaviour, OcspSigner};
+use gpki_verify::{Error, RevocationMode, RevocationSource, RevocationStatus};
 
 fn verify(env: &common::Env) -> Result<gpki_verify::Verified, Error> {
     verify_at(env, SystemTime::now())
 }
 
 fn verify_at(env: &common::Env, at: SystemTime) -> Result<gpki_verify::Verified, Error> {
-    let cms = sign_cms(&[&env.leaf], CHALLENGE, &CmsOptions::default());
-    let input = SignatureInput::Pkcs7 {
-        signature: &cms,
-        certificate: None,
-    };
-    let exp = Expected {
-        content: Some(CHALLENGE),
-        nonce: None,
-    };
-    env.verifier.verify(&input, &exp, at)
+    common::sign_and_verify(env, &env.leaf, at)
 }
 
 fn ocsp_env(b: OcspBehaviour) -> common::Env {

@@ -88,3 +88,21 @@ pub fn env(
 }
 
 pub const CHALLENGE: &[u8] = b"gpki-idp challenge 3q2+7w==";
+
+/// Signs the challenge with `leaf` as the card would and verifies it with `env` at `at`.
+pub fn sign_and_verify(
+    env: &Env,
+    leaf: &gpki_testpki::Leaf,
+    at: std::time::SystemTime,
+) -> Result<gpki_verify::Verified, gpki_verify::Error> {
+    let cms = gpki_testpki::sign_cms(&[leaf], CHALLENGE, &gpki_testpki::CmsOptions::default());
+    let input = gpki_verify::SignatureInput::Pkcs7 {
+        signature: &cms,
+        certificate: None,
+    };
+    let exp = gpki_verify::Expected {
+        content: Some(CHALLENGE),
+        nonce: None,
+    };
+    env.verifier.verify(&input, &exp, at)
+}
