@@ -20,5 +20,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = trust().validate(data, &profile, SystemTime::now(), &Default::default());
     }
     let _ = gpki_verify::input::certificates(data);
-    let _ = gpki_verify::revocation::crl::index(data, trust().cas(), SystemTime::now(), Duration::from_secs(300));
+    let _ = gpki_verify::revocation::crl::index(data, &trust().cas(), SystemTime::now(), Duration::from_secs(300));
 });

@@ -50,12 +50,15 @@ pub fn directory_attributes_extension(attr_oid: &str, value: &str) -> CustomExte
     CustomExtension::from_oid_content(&arcs("2.5.29.9"), sequence(&[attr]))
 }
 
-/// authorityInfoAccess with an OCSP responder and optionally a caIssuers URL.
-pub fn aia_extension(ocsp_url: &str, ca_issuers: Option<&str>) -> CustomExtension {
-    let mut descs = vec![sequence(&[
-        oid("1.3.6.1.5.5.7.48.1"),
-        element(0x86, ocsp_url.as_bytes()),
-    ])];
+/// authorityInfoAccess with an OCSP responder and/or a caIssuers URL.
+pub fn aia_extension(ocsp_url: Option<&str>, ca_issuers: Option<&str>) -> CustomExtension {
+    let mut descs = Vec::new();
+    if let Some(url) = ocsp_url {
+        descs.push(sequence(&[
+            oid("1.3.6.1.5.5.7.48.1"),
+            element(0x86, url.as_bytes()),
+        ]));
+    }
     if let Some(url) = ca_issuers {
         descs.push(sequence(&[
             oid("1.3.6.1.5.5.7.48.2"),

@@ -66,6 +66,8 @@ pub struct LeafSpec {
     pub client_auth_eku: bool,
     pub other_eku: bool,
     pub ocsp_url: Option<String>,
+    /// Where the issuer's certificate can be downloaded (AIA caIssuers).
+    pub ca_issuers_url: Option<String>,
     pub crl_url: Option<String>,
     pub serial: u64,
     /// Key algorithm of the leaf.
@@ -97,6 +99,7 @@ impl Default for LeafSpec {
             client_auth_eku: false,
             other_eku: false,
             ocsp_url: None,
+            ca_issuers_url: None,
             crl_url: None,
             serial: 0x1234_5678_9abc,
             key: LeafKey::Rsa2048,
@@ -349,8 +352,11 @@ fn leaf_params(spec: &LeafSpec) -> CertificateParams {
             last4,
         ));
     }
-    if let Some(url) = &spec.ocsp_url {
-        extensions.push(der_build::aia_extension(url, None));
+    if spec.ocsp_url.is_some() || spec.ca_issuers_url.is_some() {
+        extensions.push(der_build::aia_extension(
+            spec.ocsp_url.as_deref(),
+            spec.ca_issuers_url.as_deref(),
+        ));
     }
     params.custom_extensions = extensions;
     params

@@ -74,6 +74,7 @@ struct State {
     ocsp: OcspBehaviour,
     crls: HashMap<String, Vec<u8>>,
     crl_down: bool,
+    files: HashMap<String, Vec<u8>>,
 }
 
 /// The running server. Dropping it stops it.
@@ -103,6 +104,7 @@ impl RevocationServer {
             ocsp: OcspBehaviour::default(),
             crls: HashMap::new(),
             crl_down: false,
+            files: HashMap::new(),
         }));
         let signers = Signers {
             issuer_der: ca.der.clone(),
@@ -136,6 +138,20 @@ impl RevocationServer {
         format!("{}/crl/{name}.crl", self.base)
     }
 
+    /// Publishes `bytes` (e.g. a CA certificate for AIA caIssuers) at [`Self::file_url`].
+    pub fn publish(&self, name: &str, bytes: Vec<u8>) {
+        self.state
+            .lock()
+            .expect("state")
+            .files
+            .insert(name.to_string(), bytes);
+    }
+
+    /// The URL of a file published under `name`.
+    pub fn file_url(&self, name: &str) -> String {
+        format!("{}/files/{name}", self.base)
+    }
+
     pub fn set_ocsp(&self, behaviour: OcspBehaviour) {
         self.state.lock().expect("state").ocsp = behaviour;
     }
@@ -157,6 +173,7 @@ impl RevocationServer {
         self.ocsp_hits.load(Ordering::SeqCst)
     }
 
+    /// Downloads of CRLs and published files.
     pub fn crl_hits(&self) -> usize {
         self.crl_hits.load(Ordering::SeqCst)
     }
@@ -195,6 +212,12 @@ fn serve(
             match state.crls.get(name) {
                 Some(der) if !state.crl_down => (200, der.clone(), "application/pkix-crl"),
                 _ => (503, Vec::new(), "text/plain"),
+            }
+        } else if let Some(name) = url.strip_prefix("/files/") {
+            crl_hits.fetch_add(1, Ordering::SeqCst);
+            match state.lock().expect("state").files.get(name) {
+                Some(bytes) => (200, bytes.clone(), "application/pkix-cert"),
+                None => (404, Vec::new(), "text/plain"),
             }
         } else if url.starts_with("/ocsp") {
             ocsp_hits.fetch_add(1, Ordering::SeqCst);

@@ -92,7 +92,7 @@ fn crl_index(c: &mut Criterion) {
     let index = || {
         gpki_verify::revocation::crl::index(
             &der,
-            trust.cas(),
+            &trust.cas(),
             SystemTime::now(),
             Duration::from_secs(300),
         )

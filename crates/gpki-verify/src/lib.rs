@@ -39,7 +39,15 @@ pub struct VerifierConfig {
     /// Certificate-policy allow and deny lists for signer certificates.
     pub policies: PolicyRules,
     pub revocation: RevocationConfig,
+    /// URL prefixes from which a missing intermediate may be downloaded via the signer
+    /// certificate's AIA caIssuers (e.g. `http://moica.nat.gov.tw/`). Empty (the default)
+    /// turns it off. A prefix list, not a switch: the URL comes from a certificate anyone can
+    /// make, so fetching any URL would let strangers steer our requests.
+    pub aia_allowed_prefixes: Vec<String>,
 }
+
+/// How long before a caIssuers URL that gave nothing usable is tried again.
+const AIA_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// A signature accepted by [`Verifier::verify`].
 #[derive(Clone, Debug)]
@@ -68,16 +76,20 @@ pub struct Verifier {
     trust: TrustStore,
     config: VerifierConfig,
     revocation: RevocationChecker,
+    fetcher: Arc<dyn HttpFetcher>,
+    aia_tried: std::sync::Mutex<HashMap<String, SystemTime>>,
 }
 
 impl Verifier {
     /// An engine over `trust`, fetching OCSP and CRLs with `fetcher`.
     pub fn new(trust: TrustStore, config: VerifierConfig, fetcher: Arc<dyn HttpFetcher>) -> Self {
-        let revocation = RevocationChecker::new(config.revocation.clone(), fetcher);
+        let revocation = RevocationChecker::new(config.revocation.clone(), fetcher.clone());
         Self {
             trust,
             config,
             revocation,
+            fetcher,
+            aia_tried: Default::default(),
         }
     }
 
@@ -115,18 +127,57 @@ impl Verifier {
         at: SystemTime,
     ) -> Result<CheckedCertificate, Error> {
         let profile = profile::read(der)?;
-        let path = self
+        let path = match self
             .trust
-            .validate(der, &profile, at, &self.config.policies)?;
+            .validate(der, &profile, at, &self.config.policies)
+        {
+            Err(Error::UnknownIssuer) if self.learn_issuer_from_aia(&profile) => self
+                .trust
+                .validate(der, &profile, at, &self.config.policies)?,
+            other => other?,
+        };
         let serial = raw_serial(der)?;
         let revocation = self
             .revocation
             .check(&profile, &serial, &path.issuer, &self.trust, at)?;
         Ok(CheckedCertificate {
             profile,
-            issuer: path.issuer.profile,
+            issuer: path.issuer.profile.clone(),
             revocation,
         })
+    }
+
+    /// Downloads the certificate's issuer from an allowed AIA caIssuers URL, once per URL
+    /// (again after [`AIA_RETRY_AFTER`] if nothing usable came). Returns whether a new
+    /// intermediate was learned.
+    fn learn_issuer_from_aia(&self, profile: &CertProfile) -> bool {
+        let now = SystemTime::now();
+        let mut learned = false;
+        for url in &profile.ca_issuer_urls {
+            let allowed = self
+                .config
+                .aia_allowed_prefixes
+                .iter()
+                .any(|p| url.starts_with(p.as_str()));
+            let Ok(mut tried) = self.aia_tried.lock() else {
+                return false;
+            };
+            let recent = tried.get(url).is_some_and(|t| *t + AIA_RETRY_AFTER > now);
+            if !allowed || recent {
+                continue;
+            }
+            tried.insert(url.clone(), now);
+            drop(tried);
+            let certs = self
+                .fetcher
+                .get(url)
+                .ok()
+                .and_then(|b| input::certificates(&b));
+            for der in certs.unwrap_or_default() {
+                learned |= self.trust.learn_intermediate(der);
+            }
+        }
+        learned
     }
 
     /// Runs one round of CRL refreshes (the background refresher calls this).

@@ -6,6 +6,7 @@
 //! (leaf AKI = CA SKI) before webpki tries signatures; that also saves an RSA-4096
 //! verification per wrong candidate.
 
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
@@ -59,10 +60,12 @@ pub struct PolicyRules {
     pub deny: Vec<String>,
 }
 
-/// Configured trust anchors and intermediates.
+/// Configured trust anchors and intermediates, plus intermediates learned at run time (AIA
+/// caIssuers) that a configured anchor signed.
 pub struct TrustStore {
-    anchors: Vec<CaCertificate>,
-    intermediates: Vec<CaCertificate>,
+    anchors: Vec<Arc<CaCertificate>>,
+    intermediates: Vec<Arc<CaCertificate>>,
+    learned: RwLock<Vec<Arc<CaCertificate>>>,
     webpki_anchors: Vec<TrustAnchor<'static>>,
 }
 
@@ -70,7 +73,7 @@ pub struct TrustStore {
 #[derive(Clone, Debug)]
 pub struct ValidatedPath {
     /// The certificate that issued the signer's certificate.
-    pub issuer: CaCertificate,
+    pub issuer: Arc<CaCertificate>,
     /// SHA-256 fingerprints from the signer's issuer up to the anchor.
     pub chain: Vec<String>,
 }
@@ -81,13 +84,12 @@ impl TrustStore {
         if anchors.is_empty() {
             return Err(Error::Config("no trust anchor configured".into()));
         }
-        let anchors: Vec<CaCertificate> = anchors
-            .into_iter()
-            .map(CaCertificate::parse)
-            .collect::<Result<_, _>>()?;
+        let parse = |der| CaCertificate::parse(der).map(Arc::new);
+        let anchors: Vec<Arc<CaCertificate>> =
+            anchors.into_iter().map(parse).collect::<Result<_, _>>()?;
         let intermediates = intermediates
             .into_iter()
-            .map(CaCertificate::parse)
+            .map(parse)
             .collect::<Result<_, _>>()?;
         let webpki_anchors = anchors
             .iter()
@@ -100,13 +102,48 @@ impl TrustStore {
         Ok(Self {
             anchors,
             intermediates,
+            learned: RwLock::new(Vec::new()),
             webpki_anchors,
         })
     }
 
-    /// All CA certificates: anchors first, then intermediates.
-    pub fn cas(&self) -> impl Iterator<Item = &CaCertificate> {
-        self.anchors.iter().chain(self.intermediates.iter())
+    /// All CA certificates: anchors, configured intermediates, learned intermediates.
+    pub fn cas(&self) -> Vec<Arc<CaCertificate>> {
+        let mut all: Vec<_> = self
+            .anchors
+            .iter()
+            .chain(self.intermediates.iter())
+            .cloned()
+            .collect();
+        all.extend(self.learned_intermediates());
+        all
+    }
+
+    fn learned_intermediates(&self) -> Vec<Arc<CaCertificate>> {
+        self.learned.read().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Adds an intermediate found at run time, if it is a CA certificate signed by one of the
+    /// configured anchors. Returns whether it was added (false when known or refused).
+    pub fn learn_intermediate(&self, der: Vec<u8>) -> bool {
+        let Ok(ca) = CaCertificate::parse(der) else {
+            return false;
+        };
+        let signed_by_anchor = crate::tlv::split_signed(&ca.der).is_some_and(|(tbs, alg, sig)| {
+            self.anchors
+                .iter()
+                .any(|a| crate::algorithm::verify(&alg, None, &a.key, tbs, sig, false).is_ok())
+        });
+        if !ca.profile.is_ca || !signed_by_anchor || self.cas().iter().any(|c| c.der == ca.der) {
+            return false;
+        }
+        match self.learned.write() {
+            Ok(mut learned) => {
+                learned.push(Arc::new(ca));
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Validates `leaf` at `at`, including keyUsage and policies.
@@ -123,13 +160,17 @@ impl TrustStore {
         let leaf_der = CertificateDer::from(leaf);
         let ee = EndEntityCert::try_from(&leaf_der)
             .map_err(|e| Error::MalformedCertificate(format!("{e:?}")))?;
-        let candidates = self.intermediates_for(leaf);
+        let candidates = self.intermediates_for(leaf_profile);
+        let candidate_ders: Vec<CertificateDer<'_>> = candidates
+            .iter()
+            .map(|c| CertificateDer::from(c.der.as_slice()))
+            .collect();
         let time = unix_time(at);
         let path = ee
             .verify_for_usage(
                 webpki::ALL_VERIFICATION_ALGS,
                 &self.webpki_anchors,
-                &candidates,
+                &candidate_ders,
                 time,
                 KeyUsage::client_auth(),
                 None,
@@ -143,7 +184,7 @@ impl TrustStore {
             .next()
             .map(|c| c.der().to_vec());
         let issuer = match issuer_der {
-            Some(der) => self.intermediates.iter().find(|c| c.der == der),
+            Some(der) => candidates.iter().find(|c| c.der == der),
             None => {
                 let spki = path.anchor().subject_public_key_info.as_ref();
                 self.anchors.iter().find(|a| spki_matches(&a.der, spki))
@@ -155,31 +196,26 @@ impl TrustStore {
             .map(|c| crate::algorithm::sha256_hex(c.der().as_ref()))
             .collect();
         Ok(ValidatedPath {
-            issuer: issuer.clone(),
+            issuer: Arc::clone(issuer),
             chain,
         })
     }
 
     /// Intermediates whose SKI matches the leaf's AKI; all of them when none match or the
     /// leaf has no AKI (webpki then chooses by name and signature).
-    fn intermediates_for(&self, leaf: &[u8]) -> Vec<CertificateDer<'_>> {
-        let all = || {
-            self.intermediates
-                .iter()
-                .map(|c| CertificateDer::from(c.der.as_slice()))
-                .collect::<Vec<_>>()
+    fn intermediates_for(&self, leaf: &CertProfile) -> Vec<Arc<CaCertificate>> {
+        let mut all = self.intermediates.clone();
+        all.extend(self.learned_intermediates());
+        let Some(aki) = leaf.authority_key_id.as_deref() else {
+            return all;
         };
-        let Some(aki) = profile::authority_key_identifier(leaf) else {
-            return all();
-        };
-        let matching: Vec<_> = self
-            .intermediates
+        let matching: Vec<_> = all
             .iter()
-            .filter(|c| c.ski.as_deref() == Some(aki.as_slice()))
-            .map(|c| CertificateDer::from(c.der.as_slice()))
+            .filter(|c| c.profile.subject_key_id.as_deref() == Some(aki))
+            .cloned()
             .collect();
         if matching.is_empty() {
-            all()
+            all
         } else {
             matching
         }

@@ -174,5 +174,44 @@ fn real_moica_g3_chains_to_grca_g3_and_is_matched_by_key_identifier() {
     assert_eq!(err, Error::CaUsedAsLeaf);
     // The signature of GRCA G3 over MOICA G3 verifies with our algorithm code.
     let store = TrustStore::new(vec![grca], vec![moica]).expect("MOICA G3 loads as intermediate");
-    assert_eq!(store.cas().count(), 2);
+    assert_eq!(store.cas().len(), 2);
+}
+
+#[test]
+fn missing_intermediate_is_fetched_once_from_an_allowed_aia_url() {
+    let sibling = pki().issue_sibling_ca();
+    let server = gpki_testpki::RevocationServer::start(pki(), &sibling);
+    server.publish("moica-next.cer", sibling.der.clone());
+    let url = server.file_url("moica-next.cer");
+    let spec = LeafSpec {
+        ca_issuers_url: Some(url.clone()),
+        ..LeafSpec::default()
+    };
+    let leaf = pki().issue_leaf_by(&sibling, &spec);
+
+    let off = env(RevocationMode::None, |_| {}, |_| {});
+    assert_eq!(verify(&off, &leaf).unwrap_err(), Error::UnknownIssuer);
+    assert_eq!(
+        server.crl_hits(),
+        0,
+        "no download without an allowed prefix"
+    );
+
+    let base = url.trim_end_matches("moica-next.cer").to_string();
+    let on = env(
+        RevocationMode::None,
+        |_| {},
+        |c| c.aia_allowed_prefixes = vec![base],
+    );
+    let ok = verify(&on, &leaf).expect("issuer learned from AIA");
+    assert_eq!(
+        ok.issuer.sha256,
+        gpki_verify::algorithm::sha256_hex(&sibling.der)
+    );
+    verify(&on, &leaf).expect("again, from the learned store");
+    assert_eq!(server.crl_hits(), 1, "the intermediate is fetched once");
+
+    // A CA certificate not signed by a configured anchor is never learned.
+    let stranger_ca = stranger_pki().moica.der.clone();
+    assert!(!on.verifier.trust().learn_intermediate(stranger_ca));
 }

@@ -372,3 +372,21 @@ fn error_codes_and_messages_are_stable_and_bilingual() {
         assert!(e.message_en().is_ascii());
     }
 }
+
+#[test]
+fn tbs_encodings_give_the_signed_bytes() {
+    use gpki_verify::signature::tbs_bytes;
+    use gpki_verify::TbsEncoding;
+    assert_eq!(tbs_bytes("abc+/=", TbsEncoding::None).unwrap(), b"abc+/=");
+    assert_eq!(tbs_bytes("AAEC", TbsEncoding::Base64).unwrap(), [0u8, 1, 2]);
+    assert!(tbs_bytes("not base64!", TbsEncoding::Base64).is_none());
+    // A challenge sent base64-encoded is signed as raw bytes and verifies against them.
+    let env = none_env();
+    let raw = tbs_bytes("Z3BraS1pZHAgY2hhbGxlbmdl", TbsEncoding::Base64).unwrap();
+    let cms = sign_cms(&[&env.leaf], &raw, &CmsOptions::default());
+    let exp = Expected {
+        content: Some(&raw),
+        nonce: None,
+    };
+    verify_cms(&env, &cms, &exp).expect("raw bytes of a base64 tbs");
+}

@@ -61,6 +61,9 @@ pub struct VerifyArgs {
     /// CRL URL instead of the certificate's CRL distribution points; repeatable.
     #[arg(long = "crl-url")]
     crl_urls: Vec<String>,
+    /// URL prefix from which a missing intermediate may be fetched via AIA caIssuers; repeatable.
+    #[arg(long = "aia-allow")]
+    aia_allowed_prefixes: Vec<String>,
     /// Accept when no revocation status can be had (default: refuse).
     #[arg(long)]
     accept_unavailable: bool,
@@ -127,6 +130,7 @@ fn verifier(args: &VerifyArgs) -> Result<Verifier, String> {
     .map_err(|e| e.to_string())?;
     let mut config = VerifierConfig::default();
     config.revocation.mode = args.revocation.parse::<RevocationMode>()?;
+    config.aia_allowed_prefixes = args.aia_allowed_prefixes.clone();
     config.revocation.ocsp_url = args.ocsp_url.clone();
     config.revocation.crl_urls = args.crl_urls.clone();
     config.revocation.crl_fetch_on_miss = true; // an operator tool may download a CRL

@@ -101,9 +101,9 @@ struct TbsFields<'a> {
 }
 
 /// Parses, verifies and indexes a DER CRL signed by one of `cas`.
-pub fn index<'a>(
+pub fn index(
     der: &[u8],
-    cas: impl Iterator<Item = &'a CaCertificate>,
+    cas: &[std::sync::Arc<CaCertificate>],
     now: SystemTime,
     skew: Duration,
 ) -> Result<CrlIndex, SourceFailure> {
@@ -118,6 +118,7 @@ pub fn index<'a>(
     }
     check_extensions(fields.extensions)?;
     let issuer = cas
+        .iter()
         .filter(|ca| ca.subject_der == fields.issuer)
         .find(|ca| algorithm::verify(&alg, None, &ca.key, tbs, signature, false).is_ok())
         .ok_or_else(|| failure("crl_bad_signature", "no configured CA signed this CRL"))?;

@@ -414,7 +414,7 @@ impl RevocationChecker {
                 };
                 crl::failure(code, format!("{url}: {}", e.detail))
             })
-            .and_then(|der| crl::index(&der, trust.cas(), now, self.config.clock_skew));
+            .and_then(|der| crl::index(&der, &trust.cas(), now, self.config.clock_skew));
         let mut cache = self
             .crls
             .write()
