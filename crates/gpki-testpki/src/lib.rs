@@ -112,6 +112,7 @@ pub struct TestPki {
     pub grca: Ca,
     pub moica: Ca,
     rsa_leaf_key_der: Vec<u8>,
+    names: (String, String),
 }
 
 fn ca_params(cn: &str, is_root: bool) -> CertificateParams {
@@ -177,7 +178,73 @@ impl TestPki {
             grca,
             moica,
             rsa_leaf_key_der,
+            names: (root_ou.to_string(), issuing_ou.to_string()),
         }
+    }
+
+    /// Writes the hierarchy (certificates as DER and PEM, keys as PKCS#8 PEM) to `dir`, so
+    /// that a card simulator and a demo IdP can share it across restarts.
+    pub fn save(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("grca.der"), &self.grca.der)?;
+        std::fs::write(dir.join("grca.pem"), self.grca.pem())?;
+        std::fs::write(dir.join("grca.key"), self.grca.key.serialize_pem())?;
+        std::fs::write(dir.join("moica.der"), &self.moica.der)?;
+        std::fs::write(dir.join("moica.pem"), self.moica.pem())?;
+        std::fs::write(dir.join("moica.key"), self.moica.key.serialize_pem())?;
+        std::fs::write(
+            dir.join("leaf.key"),
+            pem_encode("PRIVATE KEY", &self.rsa_leaf_key_der),
+        )?;
+        std::fs::write(
+            dir.join("names.txt"),
+            format!("{}\n{}\n", self.names.0, self.names.1),
+        )
+    }
+
+    /// Reads a hierarchy written by [`TestPki::save`].
+    pub fn load(dir: &std::path::Path) -> std::io::Result<Self> {
+        let bad =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+        let text = |name: &str| std::fs::read_to_string(dir.join(name));
+        let names = text("names.txt")?;
+        let mut lines = names.lines();
+        let (root_ou, issuing_ou) = (
+            lines.next().ok_or_else(|| bad("names"))?,
+            lines.next().ok_or_else(|| bad("names"))?,
+        );
+        let key = |name: &str| -> std::io::Result<KeyPair> {
+            KeyPair::from_pem(&text(name)?).map_err(|e| bad(&format!("{name}: {e}")))
+        };
+        // Rebuilding the parameters the same way gives byte-identical issuer names and key
+        // identifiers, so leaves issued after a reload chain to the saved certificates.
+        let grca = Ca {
+            der: std::fs::read(dir.join("grca.der"))?,
+            key: key("grca.key")?,
+            params: ca_params(root_ou, true),
+        };
+        let moica = Ca {
+            der: std::fs::read(dir.join("moica.der"))?,
+            key: key("moica.key")?,
+            params: ca_params(issuing_ou, false),
+        };
+        let rsa_leaf_key_der = key("leaf.key")?.serialize_der();
+        Ok(Self {
+            grca,
+            moica,
+            rsa_leaf_key_der,
+            names: (root_ou.to_string(), issuing_ou.to_string()),
+        })
+    }
+
+    /// [`TestPki::load`] from `dir`, or a new hierarchy saved there.
+    pub fn load_or_generate(dir: &std::path::Path) -> std::io::Result<Self> {
+        if dir.join("names.txt").exists() {
+            return Self::load(dir);
+        }
+        let pki = Self::generate();
+        pki.save(dir)?;
+        Ok(pki)
     }
 
     /// Issues another CA under the root, with the same subject DN as MOICA (a second
