@@ -88,6 +88,7 @@ pub fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, card: &Card, c
                 "application/json",
                 sign(&body, origin.as_deref(), state, card, config).to_string(),
             ),
+            "/sim/control" => (200, "application/json", control(&body, state).to_string()),
             "/pkcs11info" => {
                 let with_cert = url.contains("withcert=true");
                 (
@@ -107,6 +108,35 @@ pub fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, card: &Card, c
                 .with_header(header),
         );
     }
+}
+
+#[derive(Deserialize)]
+struct Control {
+    mode: Option<Mode>,
+    delay_ms: Option<u64>,
+    #[serde(default)]
+    reset_pin: bool,
+}
+
+/// `POST /sim/control {"mode": "...", "delay_ms": N, "reset_pin": true}`: lets browser tests
+/// switch what the simulator plays. Not part of the real component's protocol.
+fn control(body: &str, state: &Mutex<SimState>) -> Value {
+    let Ok(control) = serde_json::from_str::<Control>(body) else {
+        return json!({"ok": false, "error": "bad control request"});
+    };
+    let Ok(mut s) = state.lock() else {
+        return json!({"ok": false});
+    };
+    if let Some(mode) = control.mode {
+        s.mode = mode;
+    }
+    if let Some(ms) = control.delay_ms {
+        s.delay = std::time::Duration::from_millis(ms);
+    }
+    if control.reset_pin {
+        s.pin_tries_left = 3;
+    }
+    json!({"ok": true, "mode": s.mode, "pin_tries_left": s.pin_tries_left})
 }
 
 fn header(request: &tiny_http::Request, name: &'static str) -> Option<String> {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's test command: Rust tests of every crate, then the browser tests (headless
+# Chromium driving the pages' scripts against the card simulator).
+# Needs PostgreSQL and Redis for the service tests (.ci/run starts them), Node.js, and Debian's
+# chromium (installed here when missing and running as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace
+
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "test.sh: /usr/bin/chromium is missing (apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+cargo build -p gpki-card-sim
+(cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)
