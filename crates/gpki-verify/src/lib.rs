@@ -15,6 +15,7 @@ pub mod input;
 pub mod path;
 pub mod profile;
 pub mod revocation;
+pub mod settings;
 pub mod signature;
 mod tlv;
 
