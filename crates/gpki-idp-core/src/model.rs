@@ -1,0 +1,105 @@
+//! What is stored about schools, users, clients, keys and refresh tokens.
+
+use serde::{Deserialize, Serialize};
+
+/// A school: one tenant, one issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct School {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub disabled: bool,
+}
+
+/// A person's account at one school.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub school_id: i64,
+    pub username: String,
+    /// The stable `sub` of ID tokens: random, never derived from a certificate or a name.
+    pub subject: String,
+    pub display_name: String,
+    /// argon2id PHC string; `None` for accounts without a password.
+    pub password_hash: Option<String>,
+    /// Roles (身份): teacher, staff, student, parent, admin, or a school's own.
+    pub roles: Vec<String>,
+    pub disabled: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub school_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// An OIDC relying party of one school (the school portal, a service).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub id: i64,
+    pub school_id: i64,
+    pub client_id: String,
+    pub name: String,
+    /// argon2id hash of the secret; `None` for public clients and private_key_jwt clients.
+    pub secret_hash: Option<String>,
+    pub public_client: bool,
+    /// Require PKCE even though the client is confidential.
+    pub require_pkce: bool,
+    /// Registered redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `authorization_code`, `refresh_token`, `client_credentials`.
+    pub grant_types: Vec<String>,
+    /// `RS256` (default) or `ES256`.
+    pub id_token_alg: String,
+    /// Public JWKS for private_key_jwt client authentication.
+    pub jwks: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    pub school_id: i64,
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub public_client: bool,
+    pub require_pkce: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub id_token_alg: String,
+    pub jwks: Option<String>,
+}
+
+/// A stored signing key of a school.
+#[derive(Clone, Debug)]
+pub struct KeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub private_pkcs8: Vec<u8>,
+    pub created_at: i64,
+    /// When it stopped signing; it stays published while tokens it signed may live.
+    pub retired_at: Option<i64>,
+}
+
+/// A refresh token as stored (by hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub token_hash: String,
+    /// All tokens rotated from one code share a family; reuse revokes the family.
+    pub family_id: String,
+    pub school_id: i64,
+    pub client_id: String,
+    pub user_id: i64,
+    pub scope: String,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+    pub revoked: bool,
+}

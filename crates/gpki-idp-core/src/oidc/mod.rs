@@ -1,0 +1,213 @@
+//! The OIDC provider of every school: settings, key sets, and the flows in submodules
+//! ([`authorize`], [`session`], [`token`], [`client_auth`]).
+
+pub mod authorize;
+pub mod client_auth;
+pub mod session;
+pub mod token;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::{json, Value};
+
+use crate::keys::{Alg, KeySet, SigningKey};
+use crate::model::School;
+use crate::store::{Directory, Ephemeral};
+use crate::OAuthError;
+
+/// Assurance level of a password login.
+pub const ACR_PASSWORD: &str = "urn:gpki-idp:acr:password";
+/// Assurance level of a citizen-certificate login (card + PIN).
+pub const ACR_CERTIFICATE: &str = "urn:gpki-idp:acr:certificate";
+
+/// Lifetimes and limits; every default is documented in the config reference.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    pub authorize_request_ttl: Duration,
+    pub code_ttl: Duration,
+    pub access_token_ttl: Duration,
+    pub id_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub session_ttl: Duration,
+    /// How long a key rotated out stays in the JWKS (tokens it signed must still verify).
+    pub key_publish_after_retire: Duration,
+    /// Failed password attempts per account per window before refusing.
+    pub max_failures_per_account: u64,
+    /// Password attempts per client IP per window.
+    pub max_attempts_per_ip: u64,
+    pub throttle_window: Duration,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            authorize_request_ttl: Duration::from_secs(600),
+            code_ttl: Duration::from_secs(60),
+            access_token_ttl: Duration::from_secs(900),
+            id_token_ttl: Duration::from_secs(3600),
+            refresh_token_ttl: Duration::from_secs(30 * 86400),
+            session_ttl: Duration::from_secs(8 * 3600),
+            key_publish_after_retire: Duration::from_secs(2 * 3600),
+            max_failures_per_account: 5,
+            max_attempts_per_ip: 100,
+            throttle_window: Duration::from_secs(900),
+        }
+    }
+}
+
+/// Keys of one school as cached by this process.
+struct CachedKeys {
+    loaded: Instant,
+    set: Arc<KeySet>,
+    retired: HashMap<String, i64>,
+}
+
+/// How long a process trusts its cached keys before reading them again (so a rotation by
+/// another replica is seen within this time).
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// The provider: storage, settings and a per-school key cache.
+pub struct Provider {
+    pub directory: Arc<dyn Directory>,
+    pub ephemeral: Arc<dyn Ephemeral>,
+    pub settings: ProviderSettings,
+    keys: RwLock<HashMap<i64, Arc<CachedKeys>>>,
+}
+
+impl Provider {
+    pub fn new(directory: Arc<dyn Directory>, ephemeral: Arc<dyn Ephemeral>, settings: ProviderSettings) -> Self {
+        Self { directory, ephemeral, settings, keys: RwLock::new(HashMap::new()) }
+    }
+
+    /// The school with this code, if it exists and is enabled.
+    pub async fn school(&self, code: &str) -> Result<School, OAuthError> {
+        match self.directory.school_by_code(code).await? {
+            Some(s) if !s.disabled => Ok(s),
+            _ => Err(OAuthError::not_found(format!("unknown school `{code}`"))),
+        }
+    }
+
+    /// Ensures the school has an active RS256 and ES256 key.
+    pub async fn ensure_keys(&self, school: &School) -> Result<(), OAuthError> {
+        let existing = self.directory.signing_keys(school.id).await?;
+        for alg in [Alg::Rs256, Alg::Es256] {
+            if !existing.iter().any(|k| k.alg == alg.name() && k.retired_at.is_none()) {
+                let record = SigningKey::generate(alg).map_err(|_| OAuthError::server_error())?;
+                self.directory.add_signing_key(school.id, record).await?;
+            }
+        }
+        self.forget_keys(school.id);
+        Ok(())
+    }
+
+    /// Starts signing with a new key of `alg`; the old ones stay published for a while.
+    pub async fn rotate_key(&self, school: &School, alg: Alg) -> Result<String, OAuthError> {
+        let record = SigningKey::generate(alg).map_err(|_| OAuthError::server_error())?;
+        let kid = record.kid.clone();
+        self.directory.add_signing_key(school.id, record).await?;
+        self.directory
+            .retire_keys_except(school.id, alg.name(), &kid, crate::now())
+            .await?;
+        self.forget_keys(school.id);
+        Ok(kid)
+    }
+
+    fn forget_keys(&self, school_id: i64) {
+        if let Ok(mut cache) = self.keys.write() {
+            cache.remove(&school_id);
+        }
+    }
+
+    async fn cached_keys(&self, school: &School) -> Result<Arc<CachedKeys>, OAuthError> {
+        if let Some(hit) = self.keys.read().ok().and_then(|c| c.get(&school.id).cloned()) {
+            if hit.loaded.elapsed() < KEY_CACHE_TTL {
+                return Ok(hit);
+            }
+        }
+        let now = crate::now();
+        let publish = self.settings.key_publish_after_retire.as_secs() as i64;
+        let records = self.directory.signing_keys(school.id).await?;
+        let mut keys = Vec::new();
+        let mut retired = HashMap::new();
+        for record in records.iter().filter(|r| r.retired_at.is_none_or(|t| t + publish > now)) {
+            keys.push(SigningKey::load(record).map_err(|_| OAuthError::server_error())?);
+            if let Some(at) = record.retired_at {
+                retired.insert(record.kid.clone(), at);
+            }
+        }
+        let cached = Arc::new(CachedKeys { loaded: Instant::now(), set: Arc::new(KeySet { keys }), retired });
+        if let Ok(mut cache) = self.keys.write() {
+            cache.insert(school.id, cached.clone());
+        }
+        Ok(cached)
+    }
+
+    /// The school's JWKS: active keys and keys retired recently.
+    pub async fn jwks(&self, school: &School) -> Result<Value, OAuthError> {
+        Ok(self.cached_keys(school).await?.set.jwks())
+    }
+
+    /// Signs `claims` with the school's current key for `alg`.
+    pub async fn sign(&self, school: &School, alg: Alg, claims: &Value) -> Result<String, OAuthError> {
+        let cached = self.cached_keys(school).await?;
+        let key = cached
+            .set
+            .signer(alg, &|kid| cached.retired.contains_key(kid))
+            .ok_or_else(OAuthError::server_error)?;
+        key.sign_jwt(claims).map_err(|_| OAuthError::server_error())
+    }
+
+    /// Verifies a JWT signed by one of the school's published keys; returns its claims.
+    pub async fn verify_own_jwt(&self, school: &School, jwt: &str) -> Option<Value> {
+        let cached = self.cached_keys(school).await.ok()?;
+        token::verify_jwt_with(jwt, &cached.set.jwks())
+    }
+
+    /// Discovery document of the school's issuer.
+    pub fn discovery(&self, issuer: &str) -> Value {
+        json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "userinfo_endpoint": format!("{issuer}/userinfo"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "revocation_endpoint": format!("{issuer}/revoke"),
+            "introspection_endpoint": format!("{issuer}/introspect"),
+            "end_session_endpoint": format!("{issuer}/logout"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "profile", "offline_access"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "name", "preferred_username", "school", "roles"],
+            "acr_values_supported": [ACR_PASSWORD, ACR_CERTIFICATE],
+            "prompt_values_supported": ["none", "login"],
+            "ui_locales_supported": ["zh-TW", "en"],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+        })
+    }
+
+    /// Stores `value` as JSON under `key` for `ttl`.
+    pub(crate) async fn put_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), OAuthError> {
+        let bytes = serde_json::to_vec(value).map_err(|_| OAuthError::server_error())?;
+        Ok(self.ephemeral.put(key, &bytes, ttl).await?)
+    }
+
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, OAuthError> {
+        Ok(self.ephemeral.get(key).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    pub(crate) async fn take_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, OAuthError> {
+        Ok(self.ephemeral.take(key).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+}

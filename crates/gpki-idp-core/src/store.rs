@@ -1,0 +1,61 @@
+//! The storage traits: persistent records ([`Directory`], diesel on PostgreSQL or SQLite) and
+//! short-lived state ([`Ephemeral`], Redis or in-process).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::model::{Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User};
+
+/// Why storage failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database or Redis cannot be reached.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken (e.g. the username exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistent records, always scoped by school.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn ping(&self) -> StoreResult<()>;
+    async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>>;
+    async fn create_school(&self, code: &str, name: &str) -> StoreResult<School>;
+    async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>>;
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn client(&self, school_id: i64, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn create_client(&self, client: NewClient) -> StoreResult<Client>;
+    /// All keys of a school, newest first.
+    async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>>;
+    async fn add_signing_key(&self, school_id: i64, key: KeyRecord) -> StoreResult<()>;
+    /// Marks every active `alg` key of the school but `keep_kid` as retired at `at`.
+    async fn retire_keys_except(&self, school_id: i64, alg: &str, keep_kid: &str, at: i64) -> StoreResult<()>;
+    async fn insert_refresh(&self, record: RefreshRecord) -> StoreResult<()>;
+    /// Marks a refresh token used and returns it as it was before: `used == true` in the
+    /// result means it had been used already (a replay).
+    async fn take_refresh(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    async fn refresh_by_hash(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()>;
+}
+
+/// Short-lived state with expiry: authorization requests, codes, challenges, sessions,
+/// access tokens, rate-limit counters. Keys are namespaced by the caller.
+#[async_trait]
+pub trait Ephemeral: Send + Sync {
+    async fn ping(&self) -> StoreResult<()>;
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Reads and deletes in one step: a value taken once cannot be taken again.
+    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// Increments a counter that expires `ttl` after its first increment.
+    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64>;
+}
