@@ -1,0 +1,380 @@
+//! [`Directory`] on diesel: the same queries for PostgreSQL and SQLite.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use gpki_idp_core::model::{Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User};
+use gpki_idp_core::store::{Directory, StoreError, StoreResult};
+
+use crate::db::{Conn, Pool};
+use crate::schema::{clients, refresh_tokens, schools, signing_keys, users};
+use crate::with_conn;
+
+/// Persistent records in a SQL database.
+#[derive(Clone)]
+pub struct SqlDirectory {
+    pool: Pool,
+}
+
+fn store_error(e: DieselError) -> StoreError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StoreError::Conflict(info.message().to_string()),
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => StoreError::Unavailable(info.message().to_string()),
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+fn list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn to_json(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+#[derive(Queryable)]
+struct SchoolRow {
+    id: i64,
+    code: String,
+    name: String,
+    disabled: bool,
+    _created_at: i64,
+}
+
+impl From<SchoolRow> for School {
+    fn from(r: SchoolRow) -> Self {
+        School { id: r.id, code: r.code, name: r.name, disabled: r.disabled }
+    }
+}
+
+#[derive(Queryable)]
+struct UserRow {
+    id: i64,
+    school_id: i64,
+    username: String,
+    subject: String,
+    display_name: String,
+    password_hash: Option<String>,
+    roles: String,
+    disabled: bool,
+    _created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            school_id: r.school_id,
+            username: r.username,
+            subject: r.subject,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            roles: list(&r.roles),
+            disabled: r.disabled,
+        }
+    }
+}
+
+#[derive(Queryable)]
+struct ClientRow {
+    id: i64,
+    school_id: i64,
+    client_id: String,
+    name: String,
+    secret_hash: Option<String>,
+    public_client: bool,
+    require_pkce: bool,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    id_token_alg: String,
+    jwks: Option<String>,
+    _created_at: i64,
+}
+
+impl From<ClientRow> for Client {
+    fn from(r: ClientRow) -> Self {
+        Client {
+            id: r.id,
+            school_id: r.school_id,
+            client_id: r.client_id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            public_client: r.public_client,
+            require_pkce: r.require_pkce,
+            redirect_uris: list(&r.redirect_uris),
+            post_logout_redirect_uris: list(&r.post_logout_redirect_uris),
+            grant_types: list(&r.grant_types),
+            id_token_alg: r.id_token_alg,
+            jwks: r.jwks,
+        }
+    }
+}
+
+#[derive(Queryable)]
+struct KeyRow {
+    _id: i64,
+    _school_id: i64,
+    kid: String,
+    alg: String,
+    private_pkcs8: Vec<u8>,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
+#[derive(Queryable)]
+struct RefreshRow {
+    token_hash: String,
+    family_id: String,
+    school_id: i64,
+    client_id: String,
+    user_id: i64,
+    scope: String,
+    auth_time: i64,
+    acr: String,
+    amr: String,
+    created_at: i64,
+    expires_at: i64,
+    used: bool,
+    revoked: bool,
+}
+
+impl From<RefreshRow> for RefreshRecord {
+    fn from(r: RefreshRow) -> Self {
+        RefreshRecord {
+            token_hash: r.token_hash,
+            family_id: r.family_id,
+            school_id: r.school_id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            scope: r.scope,
+            auth_time: r.auth_time,
+            acr: r.acr,
+            amr: list(&r.amr),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used: r.used,
+            revoked: r.revoked,
+        }
+    }
+}
+
+impl SqlDirectory {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    /// Runs blocking database work off the async runtime.
+    async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, DieselError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            work(&mut conn).map_err(store_error)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.to_string()))?
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            crate::db::migrate(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl Directory for SqlDirectory {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|conn| with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c)).map(|_| ())).await
+    }
+
+    async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>> {
+        let code = code.to_string();
+        self.run(move |conn| {
+            with_conn!(conn, |c| schools::table.filter(schools::code.eq(&code)).first::<SchoolRow>(c).optional())
+                .map(|r| r.map(School::from))
+        })
+        .await
+    }
+
+    async fn create_school(&self, code: &str, name: &str) -> StoreResult<School> {
+        let (code, name) = (code.to_string(), name.to_string());
+        self.run(move |conn| {
+            let values = (schools::code.eq(&code), schools::name.eq(&name), schools::disabled.eq(false), schools::created_at.eq(gpki_idp_core::now()));
+            with_conn!(conn, |c| diesel::insert_into(schools::table).values(values).get_result::<SchoolRow>(c)).map(School::from)
+        })
+        .await
+    }
+
+    async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_string();
+        self.run(move |conn| {
+            let q = users::table.filter(users::school_id.eq(school_id)).filter(users::username.eq(username));
+            with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>> {
+        self.run(move |conn| {
+            let q = users::table.filter(users::school_id.eq(school_id)).filter(users::id.eq(id));
+            with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.run(move |conn| {
+            let values = (
+                users::school_id.eq(user.school_id),
+                users::username.eq(user.username),
+                users::subject.eq(uuid::Uuid::new_v4().to_string()),
+                users::display_name.eq(user.display_name),
+                users::password_hash.eq(user.password_hash),
+                users::roles.eq(to_json(&user.roles)),
+                users::disabled.eq(false),
+                users::created_at.eq(gpki_idp_core::now()),
+            );
+            with_conn!(conn, |c| diesel::insert_into(users::table).values(values).get_result::<UserRow>(c)).map(User::from)
+        })
+        .await
+    }
+
+    async fn client(&self, school_id: i64, client_id: &str) -> StoreResult<Option<Client>> {
+        let client_id = client_id.to_string();
+        self.run(move |conn| {
+            let q = clients::table.filter(clients::school_id.eq(school_id)).filter(clients::client_id.eq(client_id));
+            with_conn!(conn, |c| q.first::<ClientRow>(c).optional()).map(|r| r.map(Client::from))
+        })
+        .await
+    }
+
+    async fn create_client(&self, client: NewClient) -> StoreResult<Client> {
+        self.run(move |conn| {
+            let values = (
+                clients::school_id.eq(client.school_id),
+                clients::client_id.eq(client.client_id),
+                clients::name.eq(client.name),
+                clients::secret_hash.eq(client.secret_hash),
+                clients::public_client.eq(client.public_client),
+                clients::require_pkce.eq(client.require_pkce),
+                clients::redirect_uris.eq(to_json(&client.redirect_uris)),
+                clients::post_logout_redirect_uris.eq(to_json(&client.post_logout_redirect_uris)),
+                clients::grant_types.eq(to_json(&client.grant_types)),
+                clients::id_token_alg.eq(client.id_token_alg),
+                clients::jwks.eq(client.jwks),
+                clients::created_at.eq(gpki_idp_core::now()),
+            );
+            with_conn!(conn, |c| diesel::insert_into(clients::table).values(values).get_result::<ClientRow>(c)).map(Client::from)
+        })
+        .await
+    }
+
+    async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>> {
+        self.run(move |conn| {
+            let q = signing_keys::table.filter(signing_keys::school_id.eq(school_id)).order(signing_keys::id.desc());
+            let rows = with_conn!(conn, |c| q.load::<KeyRow>(c))?;
+            Ok(rows
+                .into_iter()
+                .map(|r| KeyRecord { kid: r.kid, alg: r.alg, private_pkcs8: r.private_pkcs8, created_at: r.created_at, retired_at: r.retired_at })
+                .collect())
+        })
+        .await
+    }
+
+    async fn add_signing_key(&self, school_id: i64, key: KeyRecord) -> StoreResult<()> {
+        self.run(move |conn| {
+            let values = (
+                signing_keys::school_id.eq(school_id),
+                signing_keys::kid.eq(key.kid),
+                signing_keys::alg.eq(key.alg),
+                signing_keys::private_pkcs8.eq(key.private_pkcs8),
+                signing_keys::created_at.eq(key.created_at),
+                signing_keys::retired_at.eq(key.retired_at),
+            );
+            with_conn!(conn, |c| diesel::insert_into(signing_keys::table).values(values).execute(c)).map(|_| ())
+        })
+        .await
+    }
+
+    async fn retire_keys_except(&self, school_id: i64, alg: &str, keep_kid: &str, at: i64) -> StoreResult<()> {
+        let (alg, keep) = (alg.to_string(), keep_kid.to_string());
+        self.run(move |conn| {
+            let target = signing_keys::table
+                .filter(signing_keys::school_id.eq(school_id))
+                .filter(signing_keys::alg.eq(alg))
+                .filter(signing_keys::kid.ne(keep))
+                .filter(signing_keys::retired_at.is_null());
+            with_conn!(conn, |c| diesel::update(target).set(signing_keys::retired_at.eq(Some(at))).execute(c)).map(|_| ())
+        })
+        .await
+    }
+
+    async fn insert_refresh(&self, r: RefreshRecord) -> StoreResult<()> {
+        self.run(move |conn| {
+            let values = (
+                refresh_tokens::token_hash.eq(r.token_hash),
+                refresh_tokens::family_id.eq(r.family_id),
+                refresh_tokens::school_id.eq(r.school_id),
+                refresh_tokens::client_id.eq(r.client_id),
+                refresh_tokens::user_id.eq(r.user_id),
+                refresh_tokens::scope.eq(r.scope),
+                refresh_tokens::auth_time.eq(r.auth_time),
+                refresh_tokens::acr.eq(r.acr),
+                refresh_tokens::amr.eq(to_json(&r.amr)),
+                refresh_tokens::created_at.eq(r.created_at),
+                refresh_tokens::expires_at.eq(r.expires_at),
+                refresh_tokens::used.eq(r.used),
+                refresh_tokens::revoked.eq(r.revoked),
+            );
+            with_conn!(conn, |c| diesel::insert_into(refresh_tokens::table).values(values).execute(c)).map(|_| ())
+        })
+        .await
+    }
+
+    async fn take_refresh(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        let hash = token_hash.to_string();
+        self.run(move |conn| {
+            with_conn!(conn, |c| c.transaction(|c| {
+                let q = refresh_tokens::table.filter(refresh_tokens::school_id.eq(school_id)).filter(refresh_tokens::token_hash.eq(&hash));
+                let before = q.first::<RefreshRow>(c).optional()?;
+                if before.as_ref().is_some_and(|r| !r.used) {
+                    // Conditional update: of two concurrent uses only one sees a row change.
+                    let changed = diesel::update(q.filter(refresh_tokens::used.eq(false))).set(refresh_tokens::used.eq(true)).execute(c)?;
+                    if changed == 0 {
+                        return Ok(before.map(|r| RefreshRecord { used: true, ..r.into() }));
+                    }
+                }
+                Ok(before.map(RefreshRecord::from))
+            }))
+        })
+        .await
+    }
+
+    async fn refresh_by_hash(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        let hash = token_hash.to_string();
+        self.run(move |conn| {
+            let q = refresh_tokens::table.filter(refresh_tokens::school_id.eq(school_id)).filter(refresh_tokens::token_hash.eq(hash));
+            with_conn!(conn, |c| q.first::<RefreshRow>(c).optional()).map(|r| r.map(RefreshRecord::from))
+        })
+        .await
+    }
+
+    async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()> {
+        let family = family_id.to_string();
+        self.run(move |conn| {
+            let q = refresh_tokens::table.filter(refresh_tokens::school_id.eq(school_id)).filter(refresh_tokens::family_id.eq(family));
+            with_conn!(conn, |c| diesel::update(q).set(refresh_tokens::revoked.eq(true)).execute(c)).map(|_| ())
+        })
+        .await
+    }
+}

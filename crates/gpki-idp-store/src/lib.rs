@@ -1,0 +1,14 @@
+//! gpki-idp-store: the core's storage traits on real stores.
+//!
+//! - [`SqlDirectory`]: persistent records on PostgreSQL (production) or SQLite (the embedded
+//!   default), with embedded migrations.
+//! - [`InProcess`] and [`RedisStore`]: ephemeral state, in this process or shared in Redis.
+
+pub mod db;
+pub mod directory;
+pub mod ephemeral;
+mod schema;
+pub mod testing;
+
+pub use directory::SqlDirectory;
+pub use ephemeral::{InProcess, RedisStore};

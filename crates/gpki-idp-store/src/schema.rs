@@ -1,0 +1,73 @@
+//! Diesel table definitions, the same for PostgreSQL and SQLite (see migrations/).
+
+diesel::table! {
+    schools (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        username -> Text,
+        subject -> Text,
+        display_name -> Text,
+        password_hash -> Nullable<Text>,
+        roles -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        public_client -> Bool,
+        require_pkce -> Bool,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        id_token_alg -> Text,
+        jwks -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        kid -> Text,
+        alg -> Text,
+        private_pkcs8 -> Binary,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        school_id -> BigInt,
+        client_id -> Text,
+        user_id -> BigInt,
+        scope -> Text,
+        auth_time -> BigInt,
+        acr -> Text,
+        amr -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used -> Bool,
+        revoked -> Bool,
+    }
+}

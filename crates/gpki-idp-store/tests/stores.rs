@@ -1,0 +1,116 @@
+//! The storage traits on the real servers (PostgreSQL, Redis) and on the embedded defaults
+//! (SQLite, in-process): the same checks for each.
+
+use std::time::Duration;
+
+use gpki_idp_core::model::{NewClient, NewUser, RefreshRecord};
+use gpki_idp_core::store::{Directory, Ephemeral, StoreError};
+use gpki_idp_store::testing;
+
+async fn directory_checks(dir: &dyn Directory) {
+    dir.ping().await.unwrap();
+    let a = dir.create_school("alpha", "甲國小").await.unwrap();
+    let b = dir.create_school("beta", "乙國中").await.unwrap();
+    assert!(matches!(dir.create_school("alpha", "dup").await, Err(StoreError::Conflict(_))));
+    assert_eq!(dir.school_by_code("alpha").await.unwrap().unwrap().name, "甲國小");
+    assert!(dir.school_by_code("nope").await.unwrap().is_none());
+
+    let user = dir
+        .create_user(NewUser { school_id: a.id, username: "t001".into(), display_name: "王老師".into(), password_hash: Some("h".into()), roles: vec!["teacher".into()] })
+        .await
+        .unwrap();
+    assert_eq!(user.roles, ["teacher"]);
+    assert_eq!(dir.user_by_username(a.id, "t001").await.unwrap().unwrap().id, user.id);
+    assert!(dir.user_by_username(b.id, "t001").await.unwrap().is_none(), "users are per school");
+    assert!(dir.user_by_id(b.id, user.id).await.unwrap().is_none(), "ids do not cross schools");
+
+    let client = NewClient {
+        school_id: a.id,
+        client_id: "portal".into(),
+        name: "校務系統".into(),
+        secret_hash: None,
+        public_client: true,
+        require_pkce: true,
+        redirect_uris: vec!["https://portal.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into()],
+        id_token_alg: "RS256".into(),
+        jwks: None,
+    };
+    dir.create_client(client.clone()).await.unwrap();
+    assert_eq!(dir.client(a.id, "portal").await.unwrap().unwrap().redirect_uris, ["https://portal.example/cb"]);
+    assert!(dir.client(b.id, "portal").await.unwrap().is_none());
+
+    let key = gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap();
+    let kid = key.kid.clone();
+    dir.add_signing_key(a.id, key).await.unwrap();
+    let newer = gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap();
+    let newer_kid = newer.kid.clone();
+    dir.add_signing_key(a.id, newer).await.unwrap();
+    dir.retire_keys_except(a.id, "ES256", &newer_kid, 1000).await.unwrap();
+    let keys = dir.signing_keys(a.id).await.unwrap();
+    assert_eq!(keys[0].kid, newer_kid, "newest first");
+    assert_eq!(keys.iter().find(|k| k.kid == kid).unwrap().retired_at, Some(1000));
+    assert!(dir.signing_keys(b.id).await.unwrap().is_empty());
+
+    let record = RefreshRecord {
+        token_hash: "h1".into(), family_id: "f1".into(), school_id: a.id, client_id: "portal".into(), user_id: user.id,
+        scope: "openid".into(), auth_time: 1, acr: "x".into(), amr: vec!["pwd".into()], created_at: 1, expires_at: i64::MAX / 2,
+        used: false, revoked: false,
+    };
+    dir.insert_refresh(record.clone()).await.unwrap();
+    assert!(dir.take_refresh(b.id, "h1").await.unwrap().is_none(), "refresh tokens are per school");
+    let first = dir.take_refresh(a.id, "h1").await.unwrap().unwrap();
+    assert!(!first.used);
+    let second = dir.take_refresh(a.id, "h1").await.unwrap().unwrap();
+    assert!(second.used, "a second use is seen as a replay");
+    dir.revoke_refresh_family(a.id, "f1").await.unwrap();
+    assert!(dir.refresh_by_hash(a.id, "h1").await.unwrap().unwrap().revoked);
+}
+
+async fn ephemeral_checks(eph: &dyn Ephemeral) {
+    eph.ping().await.unwrap();
+    eph.put("k", b"v", Duration::from_secs(60)).await.unwrap();
+    assert_eq!(eph.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(eph.take("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert!(eph.take("k").await.unwrap().is_none(), "single use");
+    eph.put("short", b"v", Duration::from_millis(50)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(eph.get("short").await.unwrap().is_none(), "expired");
+    assert_eq!(eph.incr("c", Duration::from_secs(60)).await.unwrap(), 1);
+    assert_eq!(eph.incr("c", Duration::from_secs(60)).await.unwrap(), 2);
+    eph.delete("c").await.unwrap();
+    assert_eq!(eph.incr("c", Duration::from_secs(60)).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_directory() {
+    directory_checks(&testing::sqlite_directory().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_directory() {
+    directory_checks(&testing::postgres_directory().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_process_ephemeral() {
+    ephemeral_checks(&testing::in_process()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_ephemeral() {
+    ephemeral_checks(&testing::redis_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_takes_give_the_value_once() {
+    let redis = std::sync::Arc::new(testing::redis_store().await);
+    redis.put("once", b"x", Duration::from_secs(60)).await.unwrap();
+    let tasks: Vec<_> = (0..16).map(|_| { let r = redis.clone(); tokio::spawn(async move { r.take("once").await.unwrap() }) }).collect();
+    let mut got = 0;
+    for t in tasks {
+        got += usize::from(t.await.unwrap().is_some());
+    }
+    assert_eq!(got, 1);
+}
