@@ -2,7 +2,12 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use gpki_idp_server::config::Config;
 
 /// gpki-idp: OpenID Connect identity provider for citizen-certificate login.
 #[derive(Parser)]
@@ -14,20 +19,121 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(CommonArgs),
     /// Certificate tools for operators: verify a card signature, inspect a certificate.
     Cert(cli::cert::CertArgs),
 }
 
-fn main() -> std::process::ExitCode {
+#[derive(Args)]
+struct CommonArgs {
+    /// TOML configuration file (see deploy/CONFIG.md); GPKI_IDP_* variables override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Directory for the embedded SQLite database.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Public base URL (default http://LISTEN).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Seed a demo school, client and accounts, and print how to use them.
+    #[arg(long)]
+    demo: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+fn load(common: &CommonArgs) -> Result<Config, String> {
+    let mut config = Config::load(common.config.as_deref())?;
+    if let Some(dir) = &common.data_dir {
+        config.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("gpki-idp: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             // Usage errors exit 2; --help and --version exit 0.
-            return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     match cli.command {
         Command::Cert(args) => cli::cert::run(args),
+        Command::Migrate(args) => match load(&args).and_then(|c| runtime()?.block_on(migrate(c))) {
+            Ok(n) => {
+                println!("gpki-idp: {n} migration(s) applied");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Serve(args) => match serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Runtime::new().map_err(|e| e.to_string())
+}
+
+async fn migrate(mut config: Config) -> Result<usize, String> {
+    config.migrate_on_start = false;
+    let (directory, _) = gpki_idp_server::app::open_stores(&config).await?;
+    directory.migrate().await.map_err(|e| e.to_string())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let mut config = load(&args.common)?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(url) = args.public_url {
+        config.public_url = Some(url);
+    }
+    let listener = TcpListener::bind(&config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    if config.public_url.is_none() {
+        // Port 0 picks a free port: publish the one we got.
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    actix_web::rt::System::new().block_on(async move {
+        let state = gpki_idp_server::serve::prepare(&config, args.demo).await?;
+        if args.demo {
+            println!("{}", gpki_idp_server::demo::banner(&state.public_url));
+        }
+        println!(
+            "gpki-idp listening on {} (public URL {})",
+            config.listen, state.public_url
+        );
+        let server =
+            gpki_idp_server::serve::run(listener, state, workers).map_err(|e| e.to_string())?;
+        server.await.map_err(|e| e.to_string())
+    })
 }

@@ -1,0 +1,74 @@
+//! Wiring: stores from the configuration, the provider, and the actix-web application.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use gpki_idp_core::oidc::Provider;
+use gpki_idp_core::store::{Directory, Ephemeral};
+use gpki_idp_store::{db, InProcess, RedisStore, SqlDirectory};
+
+use crate::config::Config;
+use crate::http;
+
+/// What every handler shares.
+pub struct AppState {
+    pub provider: Provider,
+    /// Public base URL, no trailing slash.
+    pub public_url: String,
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// The issuer of a school.
+    pub fn issuer(&self, school_code: &str) -> String {
+        format!("{}/schools/{school_code}", self.public_url)
+    }
+}
+
+/// Opens the database (migrating when configured) and the short-lived store.
+pub async fn open_stores(
+    config: &Config,
+) -> Result<(Arc<SqlDirectory>, Arc<dyn Ephemeral>), String> {
+    let url = config.database_url();
+    if !url.starts_with("postgres") {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    }
+    let pool = db::pool(&url, config.database_pool_size).map_err(|e| format!("database: {e}"))?;
+    let directory = Arc::new(SqlDirectory::new(pool));
+    if config.migrate_on_start {
+        directory
+            .migrate()
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+    }
+    let ephemeral: Arc<dyn Ephemeral> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisStore::connect(url, &config.redis_prefix)
+                .await
+                .map_err(|e| format!("redis: {e}"))?,
+        ),
+        None => Arc::new(InProcess::new()),
+    };
+    Ok((directory, ephemeral))
+}
+
+/// Builds the shared state.
+pub fn state(
+    config: &Config,
+    directory: Arc<dyn Directory>,
+    ephemeral: Arc<dyn Ephemeral>,
+) -> web::Data<AppState> {
+    let public_url = config.public_url();
+    web::Data::new(AppState {
+        provider: Provider::new(directory, ephemeral, config.tokens.provider_settings()),
+        secure_cookies: public_url.starts_with("https://"),
+        public_url,
+    })
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    http::configure(cfg);
+}

@@ -1,0 +1,190 @@
+//! Service configuration: a TOML file, then `GPKI_IDP_*` environment variables, then command
+//! line flags. Every key has a default (deploy/CONFIG.md lists them).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gpki_idp_core::oidc::ProviderSettings;
+use gpki_verify::settings::CertificateSettings;
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: String,
+    /// Public base URL; issuers are `{public_url}/schools/{code}`. Default `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Directory for the embedded SQLite database and demo files (default `data`).
+    pub data_dir: PathBuf,
+    /// `postgres://…` or a SQLite path; default `{data_dir}/gpki-idp.sqlite`.
+    pub database_url: Option<String>,
+    /// Database connections per process (default 8).
+    pub database_pool_size: u32,
+    /// `redis://…` for shared short-lived state; unset keeps it in this process.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key (default `gpki-idp:`).
+    pub redis_prefix: String,
+    /// Apply database migrations when the service starts (default true).
+    pub migrate_on_start: bool,
+    pub tokens: TokenSettings,
+    pub certificate: CertificateSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            database_pool_size: 8,
+            redis_url: None,
+            redis_prefix: "gpki-idp:".into(),
+            migrate_on_start: true,
+            tokens: TokenSettings::default(),
+            certificate: CertificateSettings::default(),
+        }
+    }
+}
+
+/// `[tokens]`: lifetimes in seconds and login throttling.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    pub code_ttl_secs: u64,
+    pub access_token_ttl_secs: u64,
+    pub id_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub session_ttl_secs: u64,
+    pub authorize_request_ttl_secs: u64,
+    pub key_publish_after_retire_secs: u64,
+    pub max_failures_per_account: u64,
+    pub max_attempts_per_ip: u64,
+    pub throttle_window_secs: u64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        let d = ProviderSettings::default();
+        Self {
+            code_ttl_secs: d.code_ttl.as_secs(),
+            access_token_ttl_secs: d.access_token_ttl.as_secs(),
+            id_token_ttl_secs: d.id_token_ttl.as_secs(),
+            refresh_token_ttl_secs: d.refresh_token_ttl.as_secs(),
+            session_ttl_secs: d.session_ttl.as_secs(),
+            authorize_request_ttl_secs: d.authorize_request_ttl.as_secs(),
+            key_publish_after_retire_secs: d.key_publish_after_retire.as_secs(),
+            max_failures_per_account: d.max_failures_per_account,
+            max_attempts_per_ip: d.max_attempts_per_ip,
+            throttle_window_secs: d.throttle_window.as_secs(),
+        }
+    }
+}
+
+impl TokenSettings {
+    pub fn provider_settings(&self) -> ProviderSettings {
+        let s = Duration::from_secs;
+        ProviderSettings {
+            authorize_request_ttl: s(self.authorize_request_ttl_secs),
+            code_ttl: s(self.code_ttl_secs),
+            access_token_ttl: s(self.access_token_ttl_secs),
+            id_token_ttl: s(self.id_token_ttl_secs),
+            refresh_token_ttl: s(self.refresh_token_ttl_secs),
+            session_ttl: s(self.session_ttl_secs),
+            key_publish_after_retire: s(self.key_publish_after_retire_secs),
+            max_failures_per_account: self.max_failures_per_account,
+            max_attempts_per_ip: self.max_attempts_per_ip,
+            throttle_window: s(self.throttle_window_secs),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given), then applies `GPKI_IDP_*` environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+        let mut config = match path {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Environment overrides: `GPKI_IDP_LISTEN`, `GPKI_IDP_PUBLIC_URL`, `GPKI_IDP_DATA_DIR`,
+    /// `GPKI_IDP_DATABASE_URL`, `GPKI_IDP_DATABASE_POOL_SIZE`, `GPKI_IDP_REDIS_URL`,
+    /// `GPKI_IDP_REDIS_PREFIX`, `GPKI_IDP_MIGRATE_ON_START`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if let Some(v) = var("GPKI_IDP_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("GPKI_IDP_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = var("GPKI_IDP_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("GPKI_IDP_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = var("GPKI_IDP_DATABASE_POOL_SIZE") {
+            self.database_pool_size = v
+                .parse()
+                .map_err(|_| format!("GPKI_IDP_DATABASE_POOL_SIZE: `{v}` is not a number"))?;
+        }
+        if let Some(v) = var("GPKI_IDP_REDIS_URL") {
+            self.redis_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("GPKI_IDP_REDIS_PREFIX") {
+            self.redis_prefix = v;
+        }
+        if let Some(v) = var("GPKI_IDP_MIGRATE_ON_START") {
+            self.migrate_on_start = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("gpki-idp.sqlite")
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_and_typos_are_refused() {
+        let mut c: Config =
+            toml::from_str("listen = \"0.0.0.0:9000\"\n[tokens]\ncode_ttl_secs = 30\n").unwrap();
+        assert_eq!(c.tokens.code_ttl_secs, 30);
+        c.apply_env(|n| (n == "GPKI_IDP_LISTEN").then(|| "127.0.0.1:7000".to_string()))
+            .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:7000");
+        assert_eq!(c.public_url(), "http://127.0.0.1:7000");
+        assert!(c.database_url().ends_with("gpki-idp.sqlite"));
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        assert!(c
+            .apply_env(|n| (n == "GPKI_IDP_DATABASE_POOL_SIZE").then(|| "many".to_string()))
+            .is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! `serve --demo`: a demo school with a sample portal client and three accounts, created once
+//! and found again on later runs (never duplicated, never reset).
+
+use gpki_idp_core::model::{NewClient, NewUser};
+use gpki_idp_core::oidc::Provider;
+use gpki_idp_core::password;
+
+pub const SCHOOL: &str = "demo";
+pub const CLIENT_ID: &str = "demo-portal";
+/// Demo only: a fixed, published secret so that the demo can be re-run and scripted.
+pub const CLIENT_SECRET: &str = "demo-portal-secret";
+pub const PASSWORD: &str = "demo1234";
+/// (account, display name, role)
+pub const USERS: [(&str, &str, &str); 3] = [
+    ("teacher", "王小明老師", "teacher"),
+    ("staff", "林美玲（職員）", "staff"),
+    ("gm", "陳校長（管理者）", "admin"),
+];
+
+/// Where the sample portal receives the code.
+pub fn redirect_uris(public_url: &str) -> Vec<String> {
+    vec![
+        "http://127.0.0.1:9000/callback".to_string(),
+        "http://localhost:9000/callback".to_string(),
+        format!("{public_url}/demo-portal/callback"),
+    ]
+}
+
+/// Creates what is missing of the demo school.
+pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
+    let dir = &provider.directory;
+    let school = match dir
+        .school_by_code(SCHOOL)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(s) => s,
+        None => dir
+            .create_school(SCHOOL, "示範國民小學 Demo Elementary School")
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    provider
+        .ensure_keys(&school)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (username, name, role) in USERS {
+        if dir
+            .user_by_username(school.id, username)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let user = NewUser {
+                school_id: school.id,
+                username: username.into(),
+                display_name: name.into(),
+                password_hash: Some(password::hash(PASSWORD)),
+                roles: vec![role.into()],
+            };
+            dir.create_user(user).await.map_err(|e| e.to_string())?;
+        }
+    }
+    if dir
+        .client(school.id, CLIENT_ID)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        let client = NewClient {
+            school_id: school.id,
+            client_id: CLIENT_ID.into(),
+            name: "示範校務系統 Demo school portal".into(),
+            secret_hash: Some(password::hash(CLIENT_SECRET)),
+            public_client: false,
+            require_pkce: false,
+            redirect_uris: redirect_uris(public_url),
+            post_logout_redirect_uris: vec![
+                "http://127.0.0.1:9000/".into(),
+                "http://localhost:9000/".into(),
+            ],
+            grant_types: vec![
+                "authorization_code".into(),
+                "refresh_token".into(),
+                "client_credentials".into(),
+            ],
+            id_token_alg: "RS256".into(),
+            jwks: None,
+        };
+        dir.create_client(client).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// What `serve --demo` prints on start.
+pub fn banner(public_url: &str) -> String {
+    let issuer = format!("{public_url}/schools/{SCHOOL}");
+    let users: Vec<String> = USERS
+        .iter()
+        .map(|(u, n, r)| format!("    {u:<8} / {PASSWORD}   {n} ({r})"))
+        .collect();
+    format!(
+        "gpki-idp demo\n  issuer:        {issuer}\n  discovery:     {issuer}/.well-known/openid-configuration\n  \
+         client_id:     {CLIENT_ID}\n  client_secret: {CLIENT_SECRET}\n  redirect_uri:  http://127.0.0.1:9000/callback\n  \
+         accounts (password login):\n{}\n  try it:        {issuer}/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=openid%20profile&state=xyz\n",
+        users.join("\n")
+    )
+}

@@ -1,0 +1,46 @@
+//! Error answers: JSON with a stable code for APIs, a bilingual page for browsers.
+
+use actix_web::{error, http::StatusCode, HttpRequest, HttpResponse};
+use gpki_idp_core::OAuthError;
+use serde_json::json;
+
+/// `{"error": code, "error_description": …}` with the error's status.
+pub fn json_error(e: &OAuthError) -> HttpResponse {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Cache-Control", "no-store"));
+    if e.code == "invalid_client" {
+        response.insert_header(("WWW-Authenticate", "Basic realm=\"gpki-idp\""));
+    }
+    if e.code == "invalid_token" {
+        response.insert_header((
+            "WWW-Authenticate",
+            format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                e.description
+            ),
+        ));
+    }
+    response.json(json!({"error": e.code, "error_description": e.description}))
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    json_error(&OAuthError::not_found(format!(
+        "no such endpoint: {}",
+        req.path()
+    )))
+}
+
+pub fn form_error(err: error::UrlencodedError, _req: &HttpRequest) -> error::Error {
+    let body = json_error(&OAuthError::invalid_request(format!(
+        "malformed form body: {err}"
+    )));
+    error::InternalError::from_response(err, body).into()
+}
+
+pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> error::Error {
+    let body = json_error(&OAuthError::invalid_request(format!(
+        "malformed query string: {err}"
+    )));
+    error::InternalError::from_response(err, body).into()
+}

@@ -1,0 +1,41 @@
+//! HTTP handlers: parse the request, call the provider, shape the answer. No business rules.
+
+mod errors;
+mod health;
+mod login;
+mod oidc;
+mod pages;
+
+use actix_web::web;
+
+pub use errors::json_error;
+
+/// All routes of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(64 * 1024)
+            .error_handler(errors::form_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .service(
+        web::scope("/schools/{school}")
+            .route(
+                "/.well-known/openid-configuration",
+                web::get().to(oidc::discovery),
+            )
+            .route("/jwks", web::get().to(oidc::jwks))
+            .route("/authorize", web::get().to(oidc::authorize))
+            .route("/login", web::post().to(login::submit))
+            .route("/token", web::post().to(oidc::token))
+            .route("/userinfo", web::get().to(oidc::userinfo))
+            .route("/userinfo", web::post().to(oidc::userinfo))
+            .route("/revoke", web::post().to(oidc::revoke))
+            .route("/introspect", web::post().to(oidc::introspect))
+            .route("/logout", web::get().to(oidc::logout))
+            .default_service(web::to(errors::not_found)),
+    )
+    .default_service(web::to(errors::not_found));
+}

@@ -1,0 +1,314 @@
+//! OIDC endpoints of a school's issuer.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{web, HttpRequest, HttpResponse};
+use gpki_idp_core::model::School;
+use gpki_idp_core::oidc::authorize::{AuthRequest, AuthorizeError};
+use gpki_idp_core::OAuthError;
+
+use super::errors::json_error;
+use super::pages;
+use crate::app::AppState;
+
+pub const SESSION_COOKIE: &str = "gpki_session";
+
+/// The school of the path, or a JSON 404.
+pub async fn school_of(state: &AppState, req: &HttpRequest) -> Result<School, HttpResponse> {
+    let code = req.match_info().get("school").unwrap_or_default();
+    state
+        .provider
+        .school(code)
+        .await
+        .map_err(|e| json_error(&e))
+}
+
+macro_rules! school_or_return {
+    ($state:expr, $req:expr) => {
+        match school_of(&$state, &$req).await {
+            Ok(s) => s,
+            Err(response) => return response,
+        }
+    };
+}
+pub(crate) use school_or_return;
+
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+pub async fn discovery(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    HttpResponse::Ok().json(state.provider.discovery(&state.issuer(&school.code)))
+}
+
+pub async fn jwks(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    match state.provider.jwks(&school).await {
+        Ok(jwks) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "public, max-age=60"))
+            .json(jwks),
+        Err(e) => json_error(&e),
+    }
+}
+
+/// A redirect to the client with `params` added to its redirect URI.
+pub fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> HttpResponse {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return json_error(&OAuthError::invalid_request("bad redirect_uri"));
+    };
+    url.query_pairs_mut().extend_pairs(params.iter());
+    HttpResponse::Found()
+        .insert_header(("Location", url.as_str()))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+fn error_redirect(
+    redirect_uri: &str,
+    state_param: Option<&str>,
+    issuer: &str,
+    e: &OAuthError,
+) -> HttpResponse {
+    let mut params = vec![
+        ("error", e.code),
+        ("error_description", e.description.as_str()),
+        ("iss", issuer),
+    ];
+    if let Some(s) = state_param {
+        params.push(("state", s));
+    }
+    redirect_to(redirect_uri, &params)
+}
+
+/// Redirects with a fresh code for a logged-in session.
+pub async fn complete(
+    state: &AppState,
+    school: &School,
+    request: &AuthRequest,
+    session: &gpki_idp_core::oidc::session::Session,
+) -> HttpResponse {
+    let issuer = state.issuer(&school.code);
+    match state.provider.issue_code(school, request, session).await {
+        Ok(code) => {
+            let mut params = vec![("code", code.as_str()), ("iss", issuer.as_str())];
+            if let Some(s) = request.state.as_deref() {
+                params.push(("state", s));
+            }
+            redirect_to(&request.redirect_uri, &params)
+        }
+        Err(e) => error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e),
+    }
+}
+
+pub async fn authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    let request = match state.provider.authorize_request(&school, &query).await {
+        Ok((request, _client)) => request,
+        Err(AuthorizeError::Page(e)) => {
+            return pages::error_page(&e, query.get("ui_locales").map(String::as_str))
+        }
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state: s,
+            error,
+        }) => return error_redirect(&redirect_uri, s.as_deref(), &issuer, &error),
+    };
+    if let Some(session) = current_session(&state, &school, &req).await {
+        if state.provider.session_fits(&request, &session) {
+            return complete(&state, &school, &request, &session).await;
+        }
+    }
+    if request
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split(' ').any(|v| v == "none"))
+    {
+        let e = OAuthError::login_required("the user is not logged in");
+        return error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e);
+    }
+    match state.provider.save_auth_request(&school, &request).await {
+        Ok(id) => super::login::page(&state, &school, &id, &request, None),
+        Err(e) => pages::error_page(&e, request.ui_locales.as_deref()),
+    }
+}
+
+async fn current_session(
+    state: &AppState,
+    school: &School,
+    req: &HttpRequest,
+) -> Option<gpki_idp_core::oidc::session::Session> {
+    let sid = req.cookie(SESSION_COOKIE)?;
+    state
+        .provider
+        .session(school, sid.value())
+        .await
+        .ok()
+        .flatten()
+}
+
+/// A session cookie scoped to one school's path.
+pub fn session_cookie(
+    state: &AppState,
+    school: &School,
+    value: &str,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, value.to_string())
+        .path(format!("/schools/{}", school.code))
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
+        .finish()
+}
+
+fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+}
+
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    let client = match state
+        .provider
+        .authenticate_client(&school, &issuer, authorization(&req), &form)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return json_error(&e),
+    };
+    match state.provider.token(&school, &issuer, &client, &form).await {
+        Ok(body) => no_store(
+            HttpResponse::Ok()
+                .insert_header(("Pragma", "no-cache"))
+                .json(body),
+        ),
+        Err(e) => json_error(&e),
+    }
+}
+
+fn bearer(req: &HttpRequest, form: Option<&HashMap<String, String>>) -> Option<String> {
+    let header = authorization(req)
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    header.or_else(|| form.and_then(|f| f.get("access_token").cloned()))
+}
+
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Option<web::Form<HashMap<String, String>>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let Some(token) = bearer(&req, form.as_deref()) else {
+        return json_error(&OAuthError::invalid_token(
+            "a bearer access token is required",
+        ));
+    };
+    match state.provider.userinfo(&school, &token).await {
+        Ok(claims) => no_store(HttpResponse::Ok().json(claims)),
+        Err(e) => json_error(&e),
+    }
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    let client = match state
+        .provider
+        .authenticate_client(&school, &issuer, authorization(&req), &form)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return json_error(&e),
+    };
+    let Some(token) = form.get("token") else {
+        return json_error(&OAuthError::invalid_request("token is missing"));
+    };
+    match state.provider.revoke(&school, &client, token).await {
+        Ok(()) => no_store(HttpResponse::Ok().finish()),
+        Err(e) => json_error(&e),
+    }
+}
+
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    if let Err(e) = state
+        .provider
+        .authenticate_client(&school, &issuer, authorization(&req), &form)
+        .await
+    {
+        return json_error(&e);
+    }
+    let Some(token) = form.get("token") else {
+        return json_error(&OAuthError::invalid_request("token is missing"));
+    };
+    match state.provider.introspect(&school, &issuer, token).await {
+        Ok(body) => no_store(HttpResponse::Ok().json(body)),
+        Err(e) => json_error(&e),
+    }
+}
+
+/// RP-initiated logout: ends the session; redirects only to a URI registered for the client
+/// named by a valid id_token_hint.
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    if let Some(sid) = req.cookie(SESSION_COOKIE) {
+        let _ = state.provider.end_session(&school, sid.value()).await;
+    }
+    let clear = session_cookie(&state, &school, "", 0);
+    let hint = match query.get("id_token_hint") {
+        Some(jwt) => state.provider.verify_own_jwt(&school, jwt).await,
+        None => None,
+    };
+    let client_id = hint
+        .as_ref()
+        .and_then(|c| c["aud"].as_str().map(str::to_string));
+    let target = query.get("post_logout_redirect_uri");
+    if let (Some(client_id), Some(target)) = (client_id, target) {
+        if let Ok(Some(client)) = state.provider.directory.client(school.id, &client_id).await {
+            if client.post_logout_redirect_uris.iter().any(|u| u == target) {
+                let params: Vec<(&str, &str)> = query
+                    .get("state")
+                    .map(|s| vec![("state", s.as_str())])
+                    .unwrap_or_default();
+                let mut response = redirect_to(target, &params);
+                let _ = response.add_cookie(&clear);
+                return response;
+            }
+        }
+    }
+    let mut response = pages::logged_out(query.get("ui_locales").map(String::as_str));
+    let _ = response.add_cookie(&clear);
+    response
+}
