@@ -15,7 +15,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(code: &'static str, status: u16, description: impl Into<String>) -> Self {
-        Self { code, description: description.into(), status }
+        Self {
+            code,
+            description: description.into(),
+            status,
+        }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new("invalid_request", 400, d)
@@ -58,7 +62,11 @@ impl OAuthError {
         Self::new("server_error", 500, "internal error")
     }
     pub fn temporarily_unavailable() -> Self {
-        Self::new("temporarily_unavailable", 503, "storage unavailable, try again")
+        Self::new(
+            "temporarily_unavailable",
+            503,
+            "storage unavailable, try again",
+        )
     }
 }
 

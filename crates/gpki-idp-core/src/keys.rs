@@ -58,13 +58,20 @@ impl SigningKey {
     pub fn generate(alg: Alg) -> Result<KeyRecord, KeyError> {
         let pkcs8 = match alg {
             Alg::Rs256 => {
-                let key = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| KeyError(e.to_string()))?;
-                key.as_der().map_err(|e| KeyError(e.to_string()))?.as_ref().to_vec()
+                let key =
+                    RsaKeyPair::generate(KeySize::Rsa2048).map_err(|e| KeyError(e.to_string()))?;
+                key.as_der()
+                    .map_err(|e| KeyError(e.to_string()))?
+                    .as_ref()
+                    .to_vec()
             }
             Alg::Es256 => {
                 let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
                     .map_err(|e| KeyError(e.to_string()))?;
-                key.to_pkcs8v1().map_err(|e| KeyError(e.to_string()))?.as_ref().to_vec()
+                key.to_pkcs8v1()
+                    .map_err(|e| KeyError(e.to_string()))?
+                    .as_ref()
+                    .to_vec()
             }
         };
         Ok(KeyRecord {
@@ -78,18 +85,27 @@ impl SigningKey {
 
     /// Loads a stored key.
     pub fn load(record: &KeyRecord) -> Result<Self, KeyError> {
-        let alg = Alg::parse(&record.alg).ok_or_else(|| KeyError(format!("unknown alg {}", record.alg)))?;
+        let alg = Alg::parse(&record.alg)
+            .ok_or_else(|| KeyError(format!("unknown alg {}", record.alg)))?;
         let (inner, jwk) = match alg {
             Alg::Rs256 => {
-                let key = RsaKeyPair::from_pkcs8(&record.private_pkcs8).map_err(|e| KeyError(e.to_string()))?;
-                let jwk = rsa_jwk(key.public_key().as_ref()).ok_or_else(|| KeyError("bad RSA public key".into()))?;
+                let key = RsaKeyPair::from_pkcs8(&record.private_pkcs8)
+                    .map_err(|e| KeyError(e.to_string()))?;
+                let jwk = rsa_jwk(key.public_key().as_ref())
+                    .ok_or_else(|| KeyError("bad RSA public key".into()))?;
                 (Inner::Rsa(key), jwk)
             }
             Alg::Es256 => {
-                let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &record.private_pkcs8)
-                    .map_err(|e| KeyError(e.to_string()))?;
+                let key = EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &record.private_pkcs8,
+                )
+                .map_err(|e| KeyError(e.to_string()))?;
                 let point = key.public_key().as_ref();
-                let (x, y) = point.get(1..33).zip(point.get(33..65)).ok_or_else(|| KeyError("bad EC point".into()))?;
+                let (x, y) = point
+                    .get(1..33)
+                    .zip(point.get(33..65))
+                    .ok_or_else(|| KeyError("bad EC point".into()))?;
                 let jwk = json!({"kty": "EC", "crv": "P-256", "x": B64URL.encode(x), "y": B64URL.encode(y)});
                 (Inner::Ec(key), jwk)
             }
@@ -98,7 +114,12 @@ impl SigningKey {
         jwk["kid"] = json!(record.kid);
         jwk["alg"] = json!(alg.name());
         jwk["use"] = json!("sig");
-        Ok(Self { kid: record.kid.clone(), alg, inner, jwk })
+        Ok(Self {
+            kid: record.kid.clone(),
+            alg,
+            inner,
+            jwk,
+        })
     }
 
     /// The public JWK.
@@ -118,8 +139,13 @@ impl SigningKey {
         let sig = match &self.inner {
             Inner::Rsa(key) => {
                 let mut sig = vec![0u8; key.public_modulus_len()];
-                key.sign(&signature::RSA_PKCS1_SHA256, &rng, signing_input.as_bytes(), &mut sig)
-                    .map_err(|e| KeyError(e.to_string()))?;
+                key.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    signing_input.as_bytes(),
+                    &mut sig,
+                )
+                .map_err(|e| KeyError(e.to_string()))?;
                 sig
             }
             Inner::Ec(key) => key
@@ -149,7 +175,10 @@ fn read_tlv(input: &[u8]) -> Option<(&[u8], &[u8])> {
     } else {
         let count = (len_byte & 0x7f) as usize;
         let bytes = input.get(2..2 + count)?;
-        (bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize), 2 + count)
+        (
+            bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize),
+            2 + count,
+        )
     };
     let value = input.get(header..header.checked_add(len)?)?;
     Some((value, &input[header + len..]))

@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use rand_core::OsRng;
 
 /// An argon2id PHC string for `password`.
 pub fn hash(password: &str) -> String {
@@ -33,7 +33,9 @@ pub fn verify(stored: Option<&str>, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && real
 }
 

@@ -37,12 +37,26 @@ pub trait Directory: Send + Sync {
     async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>>;
     async fn add_signing_key(&self, school_id: i64, key: KeyRecord) -> StoreResult<()>;
     /// Marks every active `alg` key of the school but `keep_kid` as retired at `at`.
-    async fn retire_keys_except(&self, school_id: i64, alg: &str, keep_kid: &str, at: i64) -> StoreResult<()>;
+    async fn retire_keys_except(
+        &self,
+        school_id: i64,
+        alg: &str,
+        keep_kid: &str,
+        at: i64,
+    ) -> StoreResult<()>;
     async fn insert_refresh(&self, record: RefreshRecord) -> StoreResult<()>;
     /// Marks a refresh token used and returns it as it was before: `used == true` in the
     /// result means it had been used already (a replay).
-    async fn take_refresh(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
-    async fn refresh_by_hash(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    async fn take_refresh(
+        &self,
+        school_id: i64,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRecord>>;
+    async fn refresh_by_hash(
+        &self,
+        school_id: i64,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRecord>>;
     async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()>;
 }
 
@@ -56,6 +70,7 @@ pub trait Ephemeral: Send + Sync {
     /// Reads and deletes in one step: a value taken once cannot be taken again.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn delete(&self, key: &str) -> StoreResult<()>;
-    /// Increments a counter that expires `ttl` after its first increment.
+    /// Increments a counter that expires `ttl` after its first increment. `get` reads it
+    /// back as decimal text.
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64>;
 }

@@ -36,8 +36,10 @@ pub fn connect(url: &str) -> Result<Conn, diesel::ConnectionError> {
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
     let mut conn = SqliteConnection::establish(path)?;
     // WAL lets readers work while one writer writes; wait instead of failing when busy.
-    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
-        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
     Ok(Conn::Sqlite(conn))
 }
 
@@ -80,6 +82,8 @@ pub fn pool(url: &str, size: u32) -> Result<Pool, StoreError> {
     r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(std::time::Duration::from_secs(5))
-        .build(Manager { url: url.to_string() })
+        .build(Manager {
+            url: url.to_string(),
+        })
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }

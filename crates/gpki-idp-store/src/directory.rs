@@ -18,8 +18,12 @@ pub struct SqlDirectory {
 
 fn store_error(e: DieselError) -> StoreError {
     match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StoreError::Conflict(info.message().to_string()),
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => StoreError::Unavailable(info.message().to_string()),
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            StoreError::Conflict(info.message().to_string())
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            StoreError::Unavailable(info.message().to_string())
+        }
         other => StoreError::Other(other.to_string()),
     }
 }
@@ -43,7 +47,12 @@ struct SchoolRow {
 
 impl From<SchoolRow> for School {
     fn from(r: SchoolRow) -> Self {
-        School { id: r.id, code: r.code, name: r.name, disabled: r.disabled }
+        School {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            disabled: r.disabled,
+        }
     }
 }
 
@@ -172,7 +181,9 @@ impl SqlDirectory {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             work(&mut conn).map_err(store_error)
         })
         .await
@@ -183,7 +194,9 @@ impl SqlDirectory {
     pub async fn migrate(&self) -> StoreResult<usize> {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             crate::db::migrate(&mut conn)
         })
         .await
@@ -194,14 +207,18 @@ impl SqlDirectory {
 #[async_trait]
 impl Directory for SqlDirectory {
     async fn ping(&self) -> StoreResult<()> {
-        self.run(|conn| with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c)).map(|_| ())).await
+        self.run(|conn| with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c)).map(|_| ()))
+            .await
     }
 
     async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>> {
         let code = code.to_string();
         self.run(move |conn| {
-            with_conn!(conn, |c| schools::table.filter(schools::code.eq(&code)).first::<SchoolRow>(c).optional())
-                .map(|r| r.map(School::from))
+            with_conn!(conn, |c| schools::table
+                .filter(schools::code.eq(&code))
+                .first::<SchoolRow>(c)
+                .optional())
+            .map(|r| r.map(School::from))
         })
         .await
     }
@@ -209,8 +226,16 @@ impl Directory for SqlDirectory {
     async fn create_school(&self, code: &str, name: &str) -> StoreResult<School> {
         let (code, name) = (code.to_string(), name.to_string());
         self.run(move |conn| {
-            let values = (schools::code.eq(&code), schools::name.eq(&name), schools::disabled.eq(false), schools::created_at.eq(gpki_idp_core::now()));
-            with_conn!(conn, |c| diesel::insert_into(schools::table).values(values).get_result::<SchoolRow>(c)).map(School::from)
+            let values = (
+                schools::code.eq(&code),
+                schools::name.eq(&name),
+                schools::disabled.eq(false),
+                schools::created_at.eq(gpki_idp_core::now()),
+            );
+            with_conn!(conn, |c| diesel::insert_into(schools::table)
+                .values(values)
+                .get_result::<SchoolRow>(c))
+            .map(School::from)
         })
         .await
     }
@@ -218,7 +243,9 @@ impl Directory for SqlDirectory {
     async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_string();
         self.run(move |conn| {
-            let q = users::table.filter(users::school_id.eq(school_id)).filter(users::username.eq(username));
+            let q = users::table
+                .filter(users::school_id.eq(school_id))
+                .filter(users::username.eq(username));
             with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
         })
         .await
@@ -226,7 +253,9 @@ impl Directory for SqlDirectory {
 
     async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>> {
         self.run(move |conn| {
-            let q = users::table.filter(users::school_id.eq(school_id)).filter(users::id.eq(id));
+            let q = users::table
+                .filter(users::school_id.eq(school_id))
+                .filter(users::id.eq(id));
             with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
         })
         .await
@@ -244,7 +273,10 @@ impl Directory for SqlDirectory {
                 users::disabled.eq(false),
                 users::created_at.eq(gpki_idp_core::now()),
             );
-            with_conn!(conn, |c| diesel::insert_into(users::table).values(values).get_result::<UserRow>(c)).map(User::from)
+            with_conn!(conn, |c| diesel::insert_into(users::table)
+                .values(values)
+                .get_result::<UserRow>(c))
+            .map(User::from)
         })
         .await
     }
@@ -252,7 +284,9 @@ impl Directory for SqlDirectory {
     async fn client(&self, school_id: i64, client_id: &str) -> StoreResult<Option<Client>> {
         let client_id = client_id.to_string();
         self.run(move |conn| {
-            let q = clients::table.filter(clients::school_id.eq(school_id)).filter(clients::client_id.eq(client_id));
+            let q = clients::table
+                .filter(clients::school_id.eq(school_id))
+                .filter(clients::client_id.eq(client_id));
             with_conn!(conn, |c| q.first::<ClientRow>(c).optional()).map(|r| r.map(Client::from))
         })
         .await
@@ -274,18 +308,29 @@ impl Directory for SqlDirectory {
                 clients::jwks.eq(client.jwks),
                 clients::created_at.eq(gpki_idp_core::now()),
             );
-            with_conn!(conn, |c| diesel::insert_into(clients::table).values(values).get_result::<ClientRow>(c)).map(Client::from)
+            with_conn!(conn, |c| diesel::insert_into(clients::table)
+                .values(values)
+                .get_result::<ClientRow>(c))
+            .map(Client::from)
         })
         .await
     }
 
     async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>> {
         self.run(move |conn| {
-            let q = signing_keys::table.filter(signing_keys::school_id.eq(school_id)).order(signing_keys::id.desc());
+            let q = signing_keys::table
+                .filter(signing_keys::school_id.eq(school_id))
+                .order(signing_keys::id.desc());
             let rows = with_conn!(conn, |c| q.load::<KeyRow>(c))?;
             Ok(rows
                 .into_iter()
-                .map(|r| KeyRecord { kid: r.kid, alg: r.alg, private_pkcs8: r.private_pkcs8, created_at: r.created_at, retired_at: r.retired_at })
+                .map(|r| KeyRecord {
+                    kid: r.kid,
+                    alg: r.alg,
+                    private_pkcs8: r.private_pkcs8,
+                    created_at: r.created_at,
+                    retired_at: r.retired_at,
+                })
                 .collect())
         })
         .await
@@ -301,12 +346,21 @@ impl Directory for SqlDirectory {
                 signing_keys::created_at.eq(key.created_at),
                 signing_keys::retired_at.eq(key.retired_at),
             );
-            with_conn!(conn, |c| diesel::insert_into(signing_keys::table).values(values).execute(c)).map(|_| ())
+            with_conn!(conn, |c| diesel::insert_into(signing_keys::table)
+                .values(values)
+                .execute(c))
+            .map(|_| ())
         })
         .await
     }
 
-    async fn retire_keys_except(&self, school_id: i64, alg: &str, keep_kid: &str, at: i64) -> StoreResult<()> {
+    async fn retire_keys_except(
+        &self,
+        school_id: i64,
+        alg: &str,
+        keep_kid: &str,
+        at: i64,
+    ) -> StoreResult<()> {
         let (alg, keep) = (alg.to_string(), keep_kid.to_string());
         self.run(move |conn| {
             let target = signing_keys::table
@@ -314,7 +368,10 @@ impl Directory for SqlDirectory {
                 .filter(signing_keys::alg.eq(alg))
                 .filter(signing_keys::kid.ne(keep))
                 .filter(signing_keys::retired_at.is_null());
-            with_conn!(conn, |c| diesel::update(target).set(signing_keys::retired_at.eq(Some(at))).execute(c)).map(|_| ())
+            with_conn!(conn, |c| diesel::update(target)
+                .set(signing_keys::retired_at.eq(Some(at)))
+                .execute(c))
+            .map(|_| ())
         })
         .await
     }
@@ -336,22 +393,36 @@ impl Directory for SqlDirectory {
                 refresh_tokens::used.eq(r.used),
                 refresh_tokens::revoked.eq(r.revoked),
             );
-            with_conn!(conn, |c| diesel::insert_into(refresh_tokens::table).values(values).execute(c)).map(|_| ())
+            with_conn!(conn, |c| diesel::insert_into(refresh_tokens::table)
+                .values(values)
+                .execute(c))
+            .map(|_| ())
         })
         .await
     }
 
-    async fn take_refresh(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+    async fn take_refresh(
+        &self,
+        school_id: i64,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRecord>> {
         let hash = token_hash.to_string();
         self.run(move |conn| {
             with_conn!(conn, |c| c.transaction(|c| {
-                let q = refresh_tokens::table.filter(refresh_tokens::school_id.eq(school_id)).filter(refresh_tokens::token_hash.eq(&hash));
+                let q = refresh_tokens::table
+                    .filter(refresh_tokens::school_id.eq(school_id))
+                    .filter(refresh_tokens::token_hash.eq(&hash));
                 let before = q.first::<RefreshRow>(c).optional()?;
                 if before.as_ref().is_some_and(|r| !r.used) {
                     // Conditional update: of two concurrent uses only one sees a row change.
-                    let changed = diesel::update(q.filter(refresh_tokens::used.eq(false))).set(refresh_tokens::used.eq(true)).execute(c)?;
+                    let changed = diesel::update(q.filter(refresh_tokens::used.eq(false)))
+                        .set(refresh_tokens::used.eq(true))
+                        .execute(c)?;
                     if changed == 0 {
-                        return Ok(before.map(|r| RefreshRecord { used: true, ..r.into() }));
+                        return Ok(before.map(|r| RefreshRecord {
+                            used: true,
+                            ..r.into()
+                        }));
                     }
                 }
                 Ok(before.map(RefreshRecord::from))
@@ -360,11 +431,18 @@ impl Directory for SqlDirectory {
         .await
     }
 
-    async fn refresh_by_hash(&self, school_id: i64, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+    async fn refresh_by_hash(
+        &self,
+        school_id: i64,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRecord>> {
         let hash = token_hash.to_string();
         self.run(move |conn| {
-            let q = refresh_tokens::table.filter(refresh_tokens::school_id.eq(school_id)).filter(refresh_tokens::token_hash.eq(hash));
-            with_conn!(conn, |c| q.first::<RefreshRow>(c).optional()).map(|r| r.map(RefreshRecord::from))
+            let q = refresh_tokens::table
+                .filter(refresh_tokens::school_id.eq(school_id))
+                .filter(refresh_tokens::token_hash.eq(hash));
+            with_conn!(conn, |c| q.first::<RefreshRow>(c).optional())
+                .map(|r| r.map(RefreshRecord::from))
         })
         .await
     }
@@ -372,8 +450,13 @@ impl Directory for SqlDirectory {
     async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()> {
         let family = family_id.to_string();
         self.run(move |conn| {
-            let q = refresh_tokens::table.filter(refresh_tokens::school_id.eq(school_id)).filter(refresh_tokens::family_id.eq(family));
-            with_conn!(conn, |c| diesel::update(q).set(refresh_tokens::revoked.eq(true)).execute(c)).map(|_| ())
+            let q = refresh_tokens::table
+                .filter(refresh_tokens::school_id.eq(school_id))
+                .filter(refresh_tokens::family_id.eq(family));
+            with_conn!(conn, |c| diesel::update(q)
+                .set(refresh_tokens::revoked.eq(true))
+                .execute(c))
+            .map(|_| ())
         })
         .await
     }

@@ -20,8 +20,14 @@ impl InProcess {
         Self::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, (Vec<u8>, Instant)>) -> T) -> StoreResult<T> {
-        let mut map = self.entries.lock().map_err(|_| StoreError::Other("state lock poisoned".into()))?;
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, (Vec<u8>, Instant)>) -> T,
+    ) -> StoreResult<T> {
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| StoreError::Other("state lock poisoned".into()))?;
         if map.len() > 10_000 && map.len().is_power_of_two() {
             let now = Instant::now();
             map.retain(|_, (_, exp)| *exp > now);
@@ -31,7 +37,9 @@ impl InProcess {
 }
 
 fn live(entry: Option<&(Vec<u8>, Instant)>) -> Option<Vec<u8>> {
-    entry.filter(|(_, exp)| *exp > Instant::now()).map(|(v, _)| v.clone())
+    entry
+        .filter(|(_, exp)| *exp > Instant::now())
+        .map(|(v, _)| v.clone())
 }
 
 #[async_trait]
@@ -61,22 +69,25 @@ impl Ephemeral for InProcess {
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
+        // Counters are stored as decimal text, as Redis keeps them, so `get` reads both alike.
         self.with(|m| {
             let now = Instant::now();
-            let entry = m.entry(key.to_string()).or_insert_with(|| (0u64.to_be_bytes().to_vec(), now + ttl));
+            let entry = m
+                .entry(key.to_string())
+                .or_insert_with(|| (b"0".to_vec(), now + ttl));
             if entry.1 <= now {
-                *entry = (0u64.to_be_bytes().to_vec(), now + ttl);
+                *entry = (b"0".to_vec(), now + ttl);
             }
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&entry.0[..8]);
-            let next = u64::from_be_bytes(bytes) + 1;
-            entry.0 = next.to_be_bytes().to_vec();
-            next
+            let current: u64 = std::str::from_utf8(&entry.0)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            entry.0 = (current + 1).to_string().into_bytes();
+            current + 1
         })
     }
 }
 
-/// Short-lived state in Redis, under a key prefix (one prefix per deployment, or per test).
 #[derive(Clone)]
 pub struct RedisStore {
     conn: redis::aio::ConnectionManager,
@@ -90,8 +101,13 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> StoreResult<Self> {
         let client = redis::Client::open(url).map_err(unavailable)?;
-        let conn = redis::aio::ConnectionManager::new(client).await.map_err(unavailable)?;
-        Ok(Self { conn, prefix: prefix.to_string() })
+        let conn = redis::aio::ConnectionManager::new(client)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_string(),
+        })
     }
 
     fn key(&self, key: &str) -> String {
@@ -107,12 +123,18 @@ fn millis(ttl: Duration) -> u64 {
 impl Ephemeral for RedisStore {
     async fn ping(&self) -> StoreResult<()> {
         let mut c = self.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut c).await.map(|_| ()).map_err(unavailable)
+        redis::cmd("PING")
+            .query_async::<String>(&mut c)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
         let mut c = self.conn.clone();
-        c.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl)).await.map_err(unavailable)
+        c.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl))
+            .await
+            .map_err(unavailable)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -123,7 +145,11 @@ impl Ephemeral for RedisStore {
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let mut c = self.conn.clone();
         // GETDEL is atomic: of two concurrent takes only one gets the value.
-        redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c).await.map_err(unavailable)
+        redis::cmd("GETDEL")
+            .arg(self.key(key))
+            .query_async(&mut c)
+            .await
+            .map_err(unavailable)
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
@@ -137,7 +163,10 @@ impl Ephemeral for RedisStore {
         let (count, _): (u64, i64) = redis::pipe()
             .atomic()
             .incr(&key, 1u64)
-            .cmd("PEXPIRE").arg(&key).arg(millis(ttl)).arg("NX")
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(millis(ttl))
+            .arg("NX")
             .query_async(&mut c)
             .await
             .map_err(unavailable)?;

@@ -5,7 +5,8 @@ use crate::{db, InProcess, RedisStore, SqlDirectory};
 
 /// `GPKI_TEST_POSTGRES_URL`, default the local `test` database.
 pub fn postgres_admin_url() -> String {
-    std::env::var("GPKI_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("GPKI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// `GPKI_TEST_REDIS_URL`, default the local Redis.
@@ -18,10 +19,12 @@ pub fn fresh_postgres_url() -> String {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
     let admin = postgres_admin_url();
-    let mut conn = diesel::PgConnection::establish(&admin)
-        .unwrap_or_else(|e| panic!("PostgreSQL is required for this test and is not reachable at {admin}: {e}"));
+    let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
+        panic!("PostgreSQL is required for this test and is not reachable at {admin}: {e}")
+    });
     let name = format!("gpki_test_{}", uuid::Uuid::new_v4().simple());
-    conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
     match admin.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("GPKI_TEST_POSTGRES_URL must end with a database name"),
@@ -38,7 +41,10 @@ pub async fn postgres_directory() -> SqlDirectory {
 
 /// A migrated directory on a fresh SQLite file.
 pub async fn sqlite_directory() -> SqlDirectory {
-    let path = std::env::temp_dir().join(format!("gpki-test-{}.sqlite", uuid::Uuid::new_v4().simple()));
+    let path = std::env::temp_dir().join(format!(
+        "gpki-test-{}.sqlite",
+        uuid::Uuid::new_v4().simple()
+    ));
     let dir = SqlDirectory::new(db::pool(&path.to_string_lossy(), 4).expect("pool"));
     dir.migrate().await.expect("migrations on SQLite");
     dir
@@ -50,7 +56,9 @@ pub async fn redis_store() -> RedisStore {
     let prefix = format!("gpki-test:{}:", uuid::Uuid::new_v4().simple());
     RedisStore::connect(&url, &prefix)
         .await
-        .unwrap_or_else(|e| panic!("Redis is required for this test and is not reachable at {url}: {e}"))
+        .unwrap_or_else(|e| {
+            panic!("Redis is required for this test and is not reachable at {url}: {e}")
+        })
 }
 
 pub fn in_process() -> InProcess {

@@ -11,18 +11,43 @@ async fn directory_checks(dir: &dyn Directory) {
     dir.ping().await.unwrap();
     let a = dir.create_school("alpha", "甲國小").await.unwrap();
     let b = dir.create_school("beta", "乙國中").await.unwrap();
-    assert!(matches!(dir.create_school("alpha", "dup").await, Err(StoreError::Conflict(_))));
-    assert_eq!(dir.school_by_code("alpha").await.unwrap().unwrap().name, "甲國小");
+    assert!(matches!(
+        dir.create_school("alpha", "dup").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        dir.school_by_code("alpha").await.unwrap().unwrap().name,
+        "甲國小"
+    );
     assert!(dir.school_by_code("nope").await.unwrap().is_none());
 
     let user = dir
-        .create_user(NewUser { school_id: a.id, username: "t001".into(), display_name: "王老師".into(), password_hash: Some("h".into()), roles: vec!["teacher".into()] })
+        .create_user(NewUser {
+            school_id: a.id,
+            username: "t001".into(),
+            display_name: "王老師".into(),
+            password_hash: Some("h".into()),
+            roles: vec!["teacher".into()],
+        })
         .await
         .unwrap();
     assert_eq!(user.roles, ["teacher"]);
-    assert_eq!(dir.user_by_username(a.id, "t001").await.unwrap().unwrap().id, user.id);
-    assert!(dir.user_by_username(b.id, "t001").await.unwrap().is_none(), "users are per school");
-    assert!(dir.user_by_id(b.id, user.id).await.unwrap().is_none(), "ids do not cross schools");
+    assert_eq!(
+        dir.user_by_username(a.id, "t001")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        user.id
+    );
+    assert!(
+        dir.user_by_username(b.id, "t001").await.unwrap().is_none(),
+        "users are per school"
+    );
+    assert!(
+        dir.user_by_id(b.id, user.id).await.unwrap().is_none(),
+        "ids do not cross schools"
+    );
 
     let client = NewClient {
         school_id: a.id,
@@ -38,7 +63,14 @@ async fn directory_checks(dir: &dyn Directory) {
         jwks: None,
     };
     dir.create_client(client.clone()).await.unwrap();
-    assert_eq!(dir.client(a.id, "portal").await.unwrap().unwrap().redirect_uris, ["https://portal.example/cb"]);
+    assert_eq!(
+        dir.client(a.id, "portal")
+            .await
+            .unwrap()
+            .unwrap()
+            .redirect_uris,
+        ["https://portal.example/cb"]
+    );
     assert!(dir.client(b.id, "portal").await.unwrap().is_none());
 
     let key = gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap();
@@ -47,25 +79,49 @@ async fn directory_checks(dir: &dyn Directory) {
     let newer = gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap();
     let newer_kid = newer.kid.clone();
     dir.add_signing_key(a.id, newer).await.unwrap();
-    dir.retire_keys_except(a.id, "ES256", &newer_kid, 1000).await.unwrap();
+    dir.retire_keys_except(a.id, "ES256", &newer_kid, 1000)
+        .await
+        .unwrap();
     let keys = dir.signing_keys(a.id).await.unwrap();
     assert_eq!(keys[0].kid, newer_kid, "newest first");
-    assert_eq!(keys.iter().find(|k| k.kid == kid).unwrap().retired_at, Some(1000));
+    assert_eq!(
+        keys.iter().find(|k| k.kid == kid).unwrap().retired_at,
+        Some(1000)
+    );
     assert!(dir.signing_keys(b.id).await.unwrap().is_empty());
 
     let record = RefreshRecord {
-        token_hash: "h1".into(), family_id: "f1".into(), school_id: a.id, client_id: "portal".into(), user_id: user.id,
-        scope: "openid".into(), auth_time: 1, acr: "x".into(), amr: vec!["pwd".into()], created_at: 1, expires_at: i64::MAX / 2,
-        used: false, revoked: false,
+        token_hash: "h1".into(),
+        family_id: "f1".into(),
+        school_id: a.id,
+        client_id: "portal".into(),
+        user_id: user.id,
+        scope: "openid".into(),
+        auth_time: 1,
+        acr: "x".into(),
+        amr: vec!["pwd".into()],
+        created_at: 1,
+        expires_at: i64::MAX / 2,
+        used: false,
+        revoked: false,
     };
     dir.insert_refresh(record.clone()).await.unwrap();
-    assert!(dir.take_refresh(b.id, "h1").await.unwrap().is_none(), "refresh tokens are per school");
+    assert!(
+        dir.take_refresh(b.id, "h1").await.unwrap().is_none(),
+        "refresh tokens are per school"
+    );
     let first = dir.take_refresh(a.id, "h1").await.unwrap().unwrap();
     assert!(!first.used);
     let second = dir.take_refresh(a.id, "h1").await.unwrap().unwrap();
     assert!(second.used, "a second use is seen as a replay");
     dir.revoke_refresh_family(a.id, "f1").await.unwrap();
-    assert!(dir.refresh_by_hash(a.id, "h1").await.unwrap().unwrap().revoked);
+    assert!(
+        dir.refresh_by_hash(a.id, "h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 }
 
 async fn ephemeral_checks(eph: &dyn Ephemeral) {
@@ -74,11 +130,18 @@ async fn ephemeral_checks(eph: &dyn Ephemeral) {
     assert_eq!(eph.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
     assert_eq!(eph.take("k").await.unwrap().as_deref(), Some(&b"v"[..]));
     assert!(eph.take("k").await.unwrap().is_none(), "single use");
-    eph.put("short", b"v", Duration::from_millis(50)).await.unwrap();
+    eph.put("short", b"v", Duration::from_millis(50))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert!(eph.get("short").await.unwrap().is_none(), "expired");
     assert_eq!(eph.incr("c", Duration::from_secs(60)).await.unwrap(), 1);
     assert_eq!(eph.incr("c", Duration::from_secs(60)).await.unwrap(), 2);
+    assert_eq!(
+        eph.get("c").await.unwrap().as_deref(),
+        Some(&b"2"[..]),
+        "counters read back as decimal text"
+    );
     eph.delete("c").await.unwrap();
     assert_eq!(eph.incr("c", Duration::from_secs(60)).await.unwrap(), 1);
 }
@@ -106,8 +169,16 @@ async fn redis_ephemeral() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_takes_give_the_value_once() {
     let redis = std::sync::Arc::new(testing::redis_store().await);
-    redis.put("once", b"x", Duration::from_secs(60)).await.unwrap();
-    let tasks: Vec<_> = (0..16).map(|_| { let r = redis.clone(); tokio::spawn(async move { r.take("once").await.unwrap() }) }).collect();
+    redis
+        .put("once", b"x", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let r = redis.clone();
+            tokio::spawn(async move { r.take("once").await.unwrap() })
+        })
+        .collect();
     let mut got = 0;
     for t in tasks {
         got += usize::from(t.await.unwrap().is_some());

@@ -38,7 +38,10 @@ pub enum AuthorizeError {
 }
 
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 impl Provider {
@@ -49,19 +52,27 @@ impl Provider {
         params: &HashMap<String, String>,
     ) -> Result<(AuthRequest, Client), AuthorizeError> {
         let page = |e| AuthorizeError::Page(e);
-        let client_id = param(params, "client_id").ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
+        let client_id = param(params, "client_id")
+            .ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
         let client = self
             .directory
             .client(school.id, client_id)
             .await
             .map_err(|e| page(e.into()))?
             .ok_or_else(|| page(OAuthError::unauthorized_client("unknown client")))?;
-        let redirect_uri = param(params, "redirect_uri").ok_or_else(|| page(OAuthError::invalid_request("redirect_uri is missing")))?;
+        let redirect_uri = param(params, "redirect_uri")
+            .ok_or_else(|| page(OAuthError::invalid_request("redirect_uri is missing")))?;
         if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-            return Err(page(OAuthError::invalid_request("redirect_uri is not registered for this client")));
+            return Err(page(OAuthError::invalid_request(
+                "redirect_uri is not registered for this client",
+            )));
         }
         let state = param(params, "state").map(str::to_string);
-        let redirect = |error| AuthorizeError::Redirect { redirect_uri: redirect_uri.to_string(), state: state.clone(), error };
+        let redirect = |error| AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.to_string(),
+            state: state.clone(),
+            error,
+        };
         check_request(params, &client).map_err(redirect)?;
         Ok((
             AuthRequest {
@@ -73,7 +84,9 @@ impl Provider {
                 code_challenge: param(params, "code_challenge").map(str::to_string),
                 prompt: param(params, "prompt").map(str::to_string),
                 max_age: param(params, "max_age").and_then(|m| m.parse().ok()),
-                acr_values: param(params, "acr_values").map(|v| v.split(' ').map(str::to_string).collect()).unwrap_or_default(),
+                acr_values: param(params, "acr_values")
+                    .map(|v| v.split(' ').map(str::to_string).collect())
+                    .unwrap_or_default(),
                 login_hint: param(params, "login_hint").map(str::to_string),
                 ui_locales: param(params, "ui_locales").map(str::to_string),
             },
@@ -86,32 +99,56 @@ impl Provider {
 fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<(), OAuthError> {
     match param(params, "response_type") {
         Some("code") => {}
-        Some(_) => return Err(OAuthError::unsupported_response_type("only response_type=code is supported")),
+        Some(_) => {
+            return Err(OAuthError::unsupported_response_type(
+                "only response_type=code is supported",
+            ))
+        }
         None => return Err(OAuthError::invalid_request("response_type is missing")),
     }
     if !client.grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(OAuthError::unauthorized_client("client may not use the authorization code flow"));
+        return Err(OAuthError::unauthorized_client(
+            "client may not use the authorization code flow",
+        ));
     }
     let scope = param(params, "scope").unwrap_or_default();
     if !scope.split(' ').any(|s| s == "openid") {
         return Err(OAuthError::invalid_scope("scope must include openid"));
     }
-    match (param(params, "code_challenge"), param(params, "code_challenge_method")) {
+    match (
+        param(params, "code_challenge"),
+        param(params, "code_challenge_method"),
+    ) {
         (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {}
-        (Some(_), Some("S256")) => return Err(OAuthError::invalid_request("code_challenge is not a S256 value")),
-        (Some(_), _) => return Err(OAuthError::invalid_request("code_challenge_method must be S256")),
+        (Some(_), Some("S256")) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge is not a S256 value",
+            ))
+        }
+        (Some(_), _) => {
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method must be S256",
+            ))
+        }
         (None, _) if client.public_client || client.require_pkce => {
-            return Err(OAuthError::invalid_request("PKCE (code_challenge with S256) is required for this client"))
+            return Err(OAuthError::invalid_request(
+                "PKCE (code_challenge with S256) is required for this client",
+            ))
         }
         (None, _) => {}
     }
     if let Some(prompt) = param(params, "prompt") {
-        if prompt.split(' ').any(|p| !matches!(p, "none" | "login" | "consent" | "select_account")) {
+        if prompt
+            .split(' ')
+            .any(|p| !matches!(p, "none" | "login" | "consent" | "select_account"))
+        {
             return Err(OAuthError::invalid_request("unsupported prompt value"));
         }
     }
     if param(params, "max_age").is_some_and(|m| m.parse::<u64>().is_err()) {
-        return Err(OAuthError::invalid_request("max_age must be a number of seconds"));
+        return Err(OAuthError::invalid_request(
+            "max_age must be a number of seconds",
+        ));
     }
     if param(params, "request").is_some() || param(params, "request_uri").is_some() {
         return Err(OAuthError::new_request_not_supported());
@@ -121,14 +158,19 @@ fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<()
 
 /// A S256 challenge is 43 base64url characters (a SHA-256 digest).
 fn is_s256_challenge(challenge: &str) -> bool {
-    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Whether `verifier` (RFC 7636: 43–128 unreserved characters) hashes to `challenge`.
 pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
     use base64::Engine;
     let valid = (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
     if !valid {
         return false;
     }
@@ -136,11 +178,19 @@ pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
     let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
     // Constant-time compare: the challenge is not secret, but keep the habit for tokens.
     computed.len() == challenge.len()
-        && computed.bytes().zip(challenge.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        && computed
+            .bytes()
+            .zip(challenge.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 impl OAuthError {
     fn new_request_not_supported() -> Self {
-        OAuthError { code: "request_not_supported", description: "request objects are not supported".into(), status: 400 }
+        OAuthError {
+            code: "request_not_supported",
+            description: "request objects are not supported".into(),
+            status: 400,
+        }
     }
 }

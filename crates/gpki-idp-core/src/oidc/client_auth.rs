@@ -13,7 +13,10 @@ use crate::{password, OAuthError};
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 fn form<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 /// Percent-decoding of the form-encoded parts of a Basic header (RFC 6749 §2.3.1).
@@ -39,7 +42,9 @@ impl Provider {
             let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
             let text = String::from_utf8(decoded).map_err(|_| bad())?;
             let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-            return self.client_by_secret(school, &form_decode(id), &form_decode(secret)).await;
+            return self
+                .client_by_secret(school, &form_decode(id), &form_decode(secret))
+                .await;
         }
         if form(params, "client_assertion_type") == Some(JWT_BEARER) {
             let assertion = form(params, "client_assertion").ok_or_else(bad)?;
@@ -49,16 +54,32 @@ impl Provider {
         match form(params, "client_secret") {
             Some(secret) => self.client_by_secret(school, client_id, secret).await,
             None => {
-                let client = self.directory.client(school.id, client_id).await?.ok_or_else(bad)?;
-                if client.public_client { Ok(client) } else { Err(bad()) }
+                let client = self
+                    .directory
+                    .client(school.id, client_id)
+                    .await?
+                    .ok_or_else(bad)?;
+                if client.public_client {
+                    Ok(client)
+                } else {
+                    Err(bad())
+                }
             }
         }
     }
 
-    async fn client_by_secret(&self, school: &School, client_id: &str, secret: &str) -> Result<Client, OAuthError> {
+    async fn client_by_secret(
+        &self,
+        school: &School,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Client, OAuthError> {
         let client = self.directory.client(school.id, client_id).await?;
         // Verify even for unknown clients, so timing does not reveal which ids exist.
-        let ok = password::verify(client.as_ref().and_then(|c| c.secret_hash.as_deref()), secret);
+        let ok = password::verify(
+            client.as_ref().and_then(|c| c.secret_hash.as_deref()),
+            secret,
+        );
         match client {
             Some(c) if ok => Ok(c),
             _ => Err(OAuthError::invalid_client("client authentication failed")),
@@ -67,20 +88,35 @@ impl Provider {
 
     /// private_key_jwt (RFC 7523): a JWT signed with a key in the client's registered JWKS,
     /// iss = sub = client_id, aud = our token endpoint or issuer, unexpired, jti used once.
-    async fn client_by_assertion(&self, school: &School, issuer: &str, jwt: &str) -> Result<Client, OAuthError> {
+    async fn client_by_assertion(
+        &self,
+        school: &School,
+        issuer: &str,
+        jwt: &str,
+    ) -> Result<Client, OAuthError> {
         let bad = || OAuthError::invalid_client("client assertion rejected");
         let claims = super::token::unverified_claims(jwt).ok_or_else(bad)?;
         let client_id = claims["iss"].as_str().ok_or_else(bad)?;
         if claims["sub"].as_str() != Some(client_id) {
             return Err(bad());
         }
-        let client = self.directory.client(school.id, client_id).await?.ok_or_else(bad)?;
-        let jwks: serde_json::Value = client.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()).ok_or_else(bad)?;
+        let client = self
+            .directory
+            .client(school.id, client_id)
+            .await?
+            .ok_or_else(bad)?;
+        let jwks: serde_json::Value = client
+            .jwks
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .ok_or_else(bad)?;
         let verified = super::token::verify_jwt_with(jwt, &jwks).ok_or_else(bad)?;
         let token_endpoint = format!("{issuer}/token");
         let aud_ok = match &verified["aud"] {
             serde_json::Value::String(a) => *a == token_endpoint || a == issuer,
-            serde_json::Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&token_endpoint) || a.as_str() == Some(issuer)),
+            serde_json::Value::Array(list) => list
+                .iter()
+                .any(|a| a.as_str() == Some(&token_endpoint) || a.as_str() == Some(issuer)),
             _ => false,
         };
         let exp = verified["exp"].as_i64().ok_or_else(bad)?;
@@ -89,7 +125,15 @@ impl Provider {
             return Err(bad());
         }
         let ttl = std::time::Duration::from_secs((exp - crate::now()).clamp(1, 3600) as u64);
-        let first_use = self.ephemeral.incr(&format!("jti:{}:{client_id}:{jti}", school.id), ttl).await? == 1;
-        if first_use { Ok(client) } else { Err(bad()) }
+        let first_use = self
+            .ephemeral
+            .incr(&format!("jti:{}:{client_id}:{jti}", school.id), ttl)
+            .await?
+            == 1;
+        if first_use {
+            Ok(client)
+        } else {
+            Err(bad())
+        }
     }
 }

@@ -78,8 +78,17 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub fn new(directory: Arc<dyn Directory>, ephemeral: Arc<dyn Ephemeral>, settings: ProviderSettings) -> Self {
-        Self { directory, ephemeral, settings, keys: RwLock::new(HashMap::new()) }
+    pub fn new(
+        directory: Arc<dyn Directory>,
+        ephemeral: Arc<dyn Ephemeral>,
+        settings: ProviderSettings,
+    ) -> Self {
+        Self {
+            directory,
+            ephemeral,
+            settings,
+            keys: RwLock::new(HashMap::new()),
+        }
     }
 
     /// The school with this code, if it exists and is enabled.
@@ -94,7 +103,10 @@ impl Provider {
     pub async fn ensure_keys(&self, school: &School) -> Result<(), OAuthError> {
         let existing = self.directory.signing_keys(school.id).await?;
         for alg in [Alg::Rs256, Alg::Es256] {
-            if !existing.iter().any(|k| k.alg == alg.name() && k.retired_at.is_none()) {
+            if !existing
+                .iter()
+                .any(|k| k.alg == alg.name() && k.retired_at.is_none())
+            {
                 let record = SigningKey::generate(alg).map_err(|_| OAuthError::server_error())?;
                 self.directory.add_signing_key(school.id, record).await?;
             }
@@ -122,7 +134,12 @@ impl Provider {
     }
 
     async fn cached_keys(&self, school: &School) -> Result<Arc<CachedKeys>, OAuthError> {
-        if let Some(hit) = self.keys.read().ok().and_then(|c| c.get(&school.id).cloned()) {
+        if let Some(hit) = self
+            .keys
+            .read()
+            .ok()
+            .and_then(|c| c.get(&school.id).cloned())
+        {
             if hit.loaded.elapsed() < KEY_CACHE_TTL {
                 return Ok(hit);
             }
@@ -132,13 +149,20 @@ impl Provider {
         let records = self.directory.signing_keys(school.id).await?;
         let mut keys = Vec::new();
         let mut retired = HashMap::new();
-        for record in records.iter().filter(|r| r.retired_at.is_none_or(|t| t + publish > now)) {
+        for record in records
+            .iter()
+            .filter(|r| r.retired_at.is_none_or(|t| t + publish > now))
+        {
             keys.push(SigningKey::load(record).map_err(|_| OAuthError::server_error())?);
             if let Some(at) = record.retired_at {
                 retired.insert(record.kid.clone(), at);
             }
         }
-        let cached = Arc::new(CachedKeys { loaded: Instant::now(), set: Arc::new(KeySet { keys }), retired });
+        let cached = Arc::new(CachedKeys {
+            loaded: Instant::now(),
+            set: Arc::new(KeySet { keys }),
+            retired,
+        });
         if let Ok(mut cache) = self.keys.write() {
             cache.insert(school.id, cached.clone());
         }
@@ -151,7 +175,12 @@ impl Provider {
     }
 
     /// Signs `claims` with the school's current key for `alg`.
-    pub async fn sign(&self, school: &School, alg: Alg, claims: &Value) -> Result<String, OAuthError> {
+    pub async fn sign(
+        &self,
+        school: &School,
+        alg: Alg,
+        claims: &Value,
+    ) -> Result<String, OAuthError> {
         let cached = self.cached_keys(school).await?;
         let key = cached
             .set
@@ -198,16 +227,35 @@ impl Provider {
     }
 
     /// Stores `value` as JSON under `key` for `ttl`.
-    pub(crate) async fn put_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), OAuthError> {
+    pub(crate) async fn put_json<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), OAuthError> {
         let bytes = serde_json::to_vec(value).map_err(|_| OAuthError::server_error())?;
         Ok(self.ephemeral.put(key, &bytes, ttl).await?)
     }
 
-    pub(crate) async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, OAuthError> {
-        Ok(self.ephemeral.get(key).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, OAuthError> {
+        Ok(self
+            .ephemeral
+            .get(key)
+            .await?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
-    pub(crate) async fn take_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, OAuthError> {
-        Ok(self.ephemeral.take(key).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+    pub(crate) async fn take_json<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, OAuthError> {
+        Ok(self
+            .ephemeral
+            .take(key)
+            .await?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
     }
 }

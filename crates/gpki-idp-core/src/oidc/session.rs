@@ -50,66 +50,123 @@ impl From<OAuthError> for LoginError {
 
 impl Provider {
     /// Checks a password, counting failures per account and attempts per client address.
-    pub async fn password_login(&self, school: &School, username: &str, pw: &str, ip: &str) -> Result<User, LoginError> {
+    pub async fn password_login(
+        &self,
+        school: &School,
+        username: &str,
+        pw: &str,
+        ip: &str,
+    ) -> Result<User, LoginError> {
         let window = self.settings.throttle_window;
         let account_key = format!("rl:acct:{}:{}", school.id, username.to_lowercase());
         let ip_key = format!("rl:ip:{ip}");
-        let attempts = self.ephemeral.incr(&ip_key, window).await.map_err(|e| LoginError::Store(e.into()))?;
-        let failures = self.get_json::<u64>(&account_key).await?.unwrap_or(0);
-        if attempts > self.settings.max_attempts_per_ip || failures >= self.settings.max_failures_per_account {
+        let attempts = self
+            .ephemeral
+            .incr(&ip_key, window)
+            .await
+            .map_err(|e| LoginError::Store(e.into()))?;
+        let failures = self.counter(&account_key).await?;
+        if attempts > self.settings.max_attempts_per_ip
+            || failures >= self.settings.max_failures_per_account
+        {
             return Err(LoginError::Throttled);
         }
-        let user = self.directory.user_by_username(school.id, username).await.map_err(|e| LoginError::Store(e.into()))?;
+        let user = self
+            .directory
+            .user_by_username(school.id, username)
+            .await
+            .map_err(|e| LoginError::Store(e.into()))?;
         let usable = user.as_ref().filter(|u| !u.disabled);
         // One argon2 verification on every path, so timing does not tell accounts apart.
         let ok = password::verify(usable.and_then(|u| u.password_hash.as_deref()), pw);
         match usable {
             Some(u) if ok => {
-                self.ephemeral.delete(&account_key).await.map_err(|e| LoginError::Store(e.into()))?;
+                self.ephemeral
+                    .delete(&account_key)
+                    .await
+                    .map_err(|e| LoginError::Store(e.into()))?;
                 Ok(u.clone())
             }
             _ => {
-                self.ephemeral.incr(&account_key, window).await.map_err(|e| LoginError::Store(e.into()))?;
+                self.ephemeral
+                    .incr(&account_key, window)
+                    .await
+                    .map_err(|e| LoginError::Store(e.into()))?;
                 Err(LoginError::Invalid)
             }
         }
     }
 
+    async fn counter(&self, key: &str) -> Result<u64, OAuthError> {
+        let bytes = self.ephemeral.get(key).await?;
+        Ok(bytes
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// Starts a browser session; returns the session id for the cookie.
-    pub async fn create_session(&self, school: &School, session: &Session) -> Result<String, OAuthError> {
+    pub async fn create_session(
+        &self,
+        school: &School,
+        session: &Session,
+    ) -> Result<String, OAuthError> {
         let sid = random_token(32);
         let key = format!("sess:{}:{}", school.id, token_hash(&sid));
-        self.put_json(&key, session, self.settings.session_ttl).await?;
+        self.put_json(&key, session, self.settings.session_ttl)
+            .await?;
         Ok(sid)
     }
 
     pub async fn session(&self, school: &School, sid: &str) -> Result<Option<Session>, OAuthError> {
-        self.get_json(&format!("sess:{}:{}", school.id, token_hash(sid))).await
+        self.get_json(&format!("sess:{}:{}", school.id, token_hash(sid)))
+            .await
     }
 
     pub async fn end_session(&self, school: &School, sid: &str) -> Result<(), OAuthError> {
-        Ok(self.ephemeral.delete(&format!("sess:{}:{}", school.id, token_hash(sid))).await?)
+        Ok(self
+            .ephemeral
+            .delete(&format!("sess:{}:{}", school.id, token_hash(sid)))
+            .await?)
     }
 
     /// Keeps a validated authorization request while the user logs in; returns its id.
-    pub async fn save_auth_request(&self, school: &School, request: &AuthRequest) -> Result<String, OAuthError> {
+    pub async fn save_auth_request(
+        &self,
+        school: &School,
+        request: &AuthRequest,
+    ) -> Result<String, OAuthError> {
         let id = random_token(24);
         let key = format!("authz:{}:{}", school.id, id);
-        self.put_json(&key, request, self.settings.authorize_request_ttl).await?;
+        self.put_json(&key, request, self.settings.authorize_request_ttl)
+            .await?;
         Ok(id)
     }
 
-    pub async fn auth_request(&self, school: &School, id: &str) -> Result<Option<AuthRequest>, OAuthError> {
+    pub async fn auth_request(
+        &self,
+        school: &School,
+        id: &str,
+    ) -> Result<Option<AuthRequest>, OAuthError> {
         self.get_json(&format!("authz:{}:{}", school.id, id)).await
     }
 
     /// Ends a pending request (it completes once).
-    pub async fn take_auth_request(&self, school: &School, id: &str) -> Result<Option<AuthRequest>, OAuthError> {
+    pub async fn take_auth_request(
+        &self,
+        school: &School,
+        id: &str,
+    ) -> Result<Option<AuthRequest>, OAuthError> {
         self.take_json(&format!("authz:{}:{}", school.id, id)).await
     }
 
     /// Issues a single-use authorization code for a request and a session.
-    pub async fn issue_code(&self, school: &School, request: &AuthRequest, session: &Session) -> Result<String, OAuthError> {
+    pub async fn issue_code(
+        &self,
+        school: &School,
+        request: &AuthRequest,
+        session: &Session,
+    ) -> Result<String, OAuthError> {
         let code = random_token(32);
         let data = CodeData {
             client_id: request.client_id.clone(),
@@ -122,14 +179,24 @@ impl Provider {
             acr: session.acr.clone(),
             amr: session.amr.clone(),
         };
-        self.put_json(&format!("code:{}:{}", school.id, token_hash(&code)), &data, self.settings.code_ttl).await?;
+        self.put_json(
+            &format!("code:{}:{}", school.id, token_hash(&code)),
+            &data,
+            self.settings.code_ttl,
+        )
+        .await?;
         Ok(code)
     }
 
     /// Whether a session satisfies the request's `max_age` and `prompt`.
     pub fn session_fits(&self, request: &AuthRequest, session: &Session) -> bool {
-        let fresh = request.max_age.is_none_or(|max| crate::now() - session.auth_time <= max);
-        let forced = request.prompt.as_deref().is_some_and(|p| p.split(' ').any(|v| v == "login"));
+        let fresh = request
+            .max_age
+            .is_none_or(|max| crate::now() - session.auth_time <= max);
+        let forced = request
+            .prompt
+            .as_deref()
+            .is_some_and(|p| p.split(' ').any(|v| v == "login"));
         fresh && !forced
     }
 }

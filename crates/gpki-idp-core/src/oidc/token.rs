@@ -41,7 +41,10 @@ struct CodeUsed {
 }
 
 fn form<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 fn access_key(school: &School, hash: &str) -> String {
@@ -57,7 +60,8 @@ impl Provider {
         client: &Client,
         params: &HashMap<String, String>,
     ) -> Result<Value, OAuthError> {
-        let grant = form(params, "grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
+        let grant = form(params, "grant_type")
+            .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
         if !client.grant_types.iter().any(|g| g == grant) {
             return Err(match grant {
                 "authorization_code" | "refresh_token" | "client_credentials" => {
@@ -70,81 +74,177 @@ impl Provider {
             "authorization_code" => self.exchange_code(school, issuer, client, params).await,
             "refresh_token" => self.refresh(school, issuer, client, params).await,
             "client_credentials" => self.client_credentials(school, client, params).await,
-            other => Err(OAuthError::unsupported_grant_type(format!("unsupported grant_type {other}"))),
+            other => Err(OAuthError::unsupported_grant_type(format!(
+                "unsupported grant_type {other}"
+            ))),
         }
     }
 
-    async fn exchange_code(&self, school: &School, issuer: &str, client: &Client, params: &HashMap<String, String>) -> Result<Value, OAuthError> {
-        let code = form(params, "code").ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    async fn exchange_code(
+        &self,
+        school: &School,
+        issuer: &str,
+        client: &Client,
+        params: &HashMap<String, String>,
+    ) -> Result<Value, OAuthError> {
+        let code =
+            form(params, "code").ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
         let hash = token_hash(code);
-        let Some(data) = self.take_json::<CodeData>(&format!("code:{}:{hash}", school.id)).await? else {
+        let Some(data) = self
+            .take_json::<CodeData>(&format!("code:{}:{hash}", school.id))
+            .await?
+        else {
             self.revoke_after_code_reuse(school, &hash).await?;
-            return Err(OAuthError::invalid_grant("code is invalid, expired or already used"));
+            return Err(OAuthError::invalid_grant(
+                "code is invalid, expired or already used",
+            ));
         };
         if data.client_id != client.client_id {
-            return Err(OAuthError::invalid_grant("code was issued to another client"));
+            return Err(OAuthError::invalid_grant(
+                "code was issued to another client",
+            ));
         }
         if form(params, "redirect_uri") != Some(data.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request"));
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
         }
         match (&data.code_challenge, form(params, "code_verifier")) {
             (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => {}
             (Some(_), _) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
-            (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier without a code_challenge")),
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier without a code_challenge",
+                ))
+            }
             (None, None) => {}
         }
         let user = self.user(school, data.user_id).await?;
-        let family = client.grant_types.iter().any(|g| g == "refresh_token").then(|| random_token(16));
-        let grant = Grant { user: &user, scope: &data.scope, nonce: data.nonce.as_deref(), auth_time: data.auth_time, acr: &data.acr, amr: &data.amr };
-        let (response, access_hash) = self.issue(school, issuer, client, &grant, family.as_deref()).await?;
-        let used = CodeUsed { access_hash, family_id: family };
-        self.put_json(&format!("codeused:{}:{hash}", school.id), &used, Duration::from_secs(600)).await?;
+        let family = client
+            .grant_types
+            .iter()
+            .any(|g| g == "refresh_token")
+            .then(|| random_token(16));
+        let grant = Grant {
+            user: &user,
+            scope: &data.scope,
+            nonce: data.nonce.as_deref(),
+            auth_time: data.auth_time,
+            acr: &data.acr,
+            amr: &data.amr,
+        };
+        let (response, access_hash) = self
+            .issue(school, issuer, client, &grant, family.as_deref())
+            .await?;
+        let used = CodeUsed {
+            access_hash,
+            family_id: family,
+        };
+        self.put_json(
+            &format!("codeused:{}:{hash}", school.id),
+            &used,
+            Duration::from_secs(600),
+        )
+        .await?;
         Ok(response)
     }
 
     /// A code presented twice: what it issued is revoked (RFC 6749 §4.1.2).
     async fn revoke_after_code_reuse(&self, school: &School, hash: &str) -> Result<(), OAuthError> {
-        if let Some(used) = self.take_json::<CodeUsed>(&format!("codeused:{}:{hash}", school.id)).await? {
-            self.ephemeral.delete(&access_key(school, &used.access_hash)).await?;
+        if let Some(used) = self
+            .take_json::<CodeUsed>(&format!("codeused:{}:{hash}", school.id))
+            .await?
+        {
+            self.ephemeral
+                .delete(&access_key(school, &used.access_hash))
+                .await?;
             if let Some(family) = used.family_id {
-                self.directory.revoke_refresh_family(school.id, &family).await?;
+                self.directory
+                    .revoke_refresh_family(school.id, &family)
+                    .await?;
             }
         }
         Ok(())
     }
 
-    async fn refresh(&self, school: &School, issuer: &str, client: &Client, params: &HashMap<String, String>) -> Result<Value, OAuthError> {
-        let token = form(params, "refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    async fn refresh(
+        &self,
+        school: &School,
+        issuer: &str,
+        client: &Client,
+        params: &HashMap<String, String>,
+    ) -> Result<Value, OAuthError> {
+        let token = form(params, "refresh_token")
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
         let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
-        let record = self.directory.take_refresh(school.id, &token_hash(token)).await?.ok_or_else(invalid)?;
+        let record = self
+            .directory
+            .take_refresh(school.id, &token_hash(token))
+            .await?
+            .ok_or_else(invalid)?;
         if record.client_id != client.client_id {
             return Err(invalid());
         }
         if record.used {
             // A rotated-out token came back: someone kept a copy. End the whole family.
-            self.directory.revoke_refresh_family(school.id, &record.family_id).await?;
-            return Err(OAuthError::invalid_grant("refresh token reuse detected; the session is revoked"));
+            self.directory
+                .revoke_refresh_family(school.id, &record.family_id)
+                .await?;
+            return Err(OAuthError::invalid_grant(
+                "refresh token reuse detected; the session is revoked",
+            ));
         }
         if record.revoked || record.expires_at < crate::now() {
             return Err(invalid());
         }
         let scope = match form(params, "scope") {
-            Some(asked) if asked.split(' ').all(|s| record.scope.split(' ').any(|r| r == s)) => asked.to_string(),
-            Some(_) => return Err(OAuthError::invalid_scope("scope exceeds the original grant")),
+            Some(asked)
+                if asked
+                    .split(' ')
+                    .all(|s| record.scope.split(' ').any(|r| r == s)) =>
+            {
+                asked.to_string()
+            }
+            Some(_) => {
+                return Err(OAuthError::invalid_scope(
+                    "scope exceeds the original grant",
+                ))
+            }
             None => record.scope.clone(),
         };
         let user = self.user(school, record.user_id).await?;
-        let grant = Grant { user: &user, scope: &scope, nonce: None, auth_time: record.auth_time, acr: &record.acr, amr: &record.amr };
-        Ok(self.issue(school, issuer, client, &grant, Some(&record.family_id)).await?.0)
+        let grant = Grant {
+            user: &user,
+            scope: &scope,
+            nonce: None,
+            auth_time: record.auth_time,
+            acr: &record.acr,
+            amr: &record.amr,
+        };
+        Ok(self
+            .issue(school, issuer, client, &grant, Some(&record.family_id))
+            .await?
+            .0)
     }
 
-    async fn client_credentials(&self, school: &School, client: &Client, params: &HashMap<String, String>) -> Result<Value, OAuthError> {
+    async fn client_credentials(
+        &self,
+        school: &School,
+        client: &Client,
+        params: &HashMap<String, String>,
+    ) -> Result<Value, OAuthError> {
         if client.public_client {
-            return Err(OAuthError::unauthorized_client("public clients cannot use client_credentials"));
+            return Err(OAuthError::unauthorized_client(
+                "public clients cannot use client_credentials",
+            ));
         }
         let scope = form(params, "scope").unwrap_or_default().to_string();
-        let (token, _) = self.new_access_token(school, client, None, &scope, None).await?;
-        Ok(json!({"access_token": token, "token_type": "Bearer", "expires_in": self.settings.access_token_ttl.as_secs(), "scope": scope}))
+        let (token, _) = self
+            .new_access_token(school, client, None, &scope, None)
+            .await?;
+        Ok(
+            json!({"access_token": token, "token_type": "Bearer", "expires_in": self.settings.access_token_ttl.as_secs(), "scope": scope}),
+        )
     }
 
     async fn user(&self, school: &School, id: i64) -> Result<User, OAuthError> {
@@ -154,19 +254,43 @@ impl Provider {
         }
     }
 
-    async fn new_access_token(&self, school: &School, client: &Client, user: Option<i64>, scope: &str, family: Option<&str>) -> Result<(String, String), OAuthError> {
+    async fn new_access_token(
+        &self,
+        school: &School,
+        client: &Client,
+        user: Option<i64>,
+        scope: &str,
+        family: Option<&str>,
+    ) -> Result<(String, String), OAuthError> {
         let token = random_token(32);
         let hash = token_hash(&token);
         let now = crate::now();
         let ttl = self.settings.access_token_ttl;
-        let data = AccessData { client_id: client.client_id.clone(), user_id: user, scope: scope.to_string(), iat: now, exp: now + ttl.as_secs() as i64, family_id: family.map(str::to_string) };
-        self.put_json(&access_key(school, &hash), &data, ttl).await?;
+        let data = AccessData {
+            client_id: client.client_id.clone(),
+            user_id: user,
+            scope: scope.to_string(),
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+            family_id: family.map(str::to_string),
+        };
+        self.put_json(&access_key(school, &hash), &data, ttl)
+            .await?;
         Ok((token, hash))
     }
 
     /// Issues access token, refresh token (when `family`) and ID token.
-    async fn issue(&self, school: &School, issuer: &str, client: &Client, grant: &Grant<'_>, family: Option<&str>) -> Result<(Value, String), OAuthError> {
-        let (access, access_hash) = self.new_access_token(school, client, Some(grant.user.id), grant.scope, family).await?;
+    async fn issue(
+        &self,
+        school: &School,
+        issuer: &str,
+        client: &Client,
+        grant: &Grant<'_>,
+        family: Option<&str>,
+    ) -> Result<(Value, String), OAuthError> {
+        let (access, access_hash) = self
+            .new_access_token(school, client, Some(grant.user.id), grant.scope, family)
+            .await?;
         let mut response = json!({
             "access_token": access,
             "token_type": "Bearer",
@@ -174,7 +298,10 @@ impl Provider {
             "scope": grant.scope,
         });
         if let Some(family) = family {
-            response["refresh_token"] = json!(self.new_refresh_token(school, client, grant, family).await?);
+            response["refresh_token"] = json!(
+                self.new_refresh_token(school, client, grant, family)
+                    .await?
+            );
         }
         if grant.scope.split(' ').any(|s| s == "openid") {
             let claims = self.id_token_claims(school, issuer, client, grant, &access);
@@ -184,7 +311,13 @@ impl Provider {
         Ok((response, access_hash))
     }
 
-    async fn new_refresh_token(&self, school: &School, client: &Client, grant: &Grant<'_>, family: &str) -> Result<String, OAuthError> {
+    async fn new_refresh_token(
+        &self,
+        school: &School,
+        client: &Client,
+        grant: &Grant<'_>,
+        family: &str,
+    ) -> Result<String, OAuthError> {
         let token = random_token(32);
         let now = crate::now();
         self.directory
@@ -207,7 +340,14 @@ impl Provider {
         Ok(token)
     }
 
-    fn id_token_claims(&self, school: &School, issuer: &str, client: &Client, grant: &Grant<'_>, access_token: &str) -> Value {
+    fn id_token_claims(
+        &self,
+        school: &School,
+        issuer: &str,
+        client: &Client,
+        grant: &Grant<'_>,
+        access_token: &str,
+    ) -> Value {
         let now = crate::now();
         let mut claims = json!({
             "iss": issuer,
@@ -232,41 +372,84 @@ impl Provider {
     }
 
     /// The access token's record, if it is live.
-    pub async fn access_token(&self, school: &School, token: &str) -> Result<Option<AccessData>, OAuthError> {
-        let data: Option<AccessData> = self.get_json(&access_key(school, &token_hash(token))).await?;
+    pub async fn access_token(
+        &self,
+        school: &School,
+        token: &str,
+    ) -> Result<Option<AccessData>, OAuthError> {
+        let data: Option<AccessData> = self
+            .get_json(&access_key(school, &token_hash(token)))
+            .await?;
         Ok(data.filter(|d| d.exp >= crate::now()))
     }
 
     /// Userinfo claims for a bearer token.
     pub async fn userinfo(&self, school: &School, token: &str) -> Result<Value, OAuthError> {
         let invalid = || OAuthError::invalid_token("the access token is invalid or expired");
-        let data = self.access_token(school, token).await?.ok_or_else(invalid)?;
-        let user = self.user(school, data.user_id.ok_or_else(invalid)?).await.map_err(|_| invalid())?;
-        Ok(json!({"sub": user.subject, "name": user.display_name, "preferred_username": user.username, "school": school.code, "roles": user.roles}))
+        let data = self
+            .access_token(school, token)
+            .await?
+            .ok_or_else(invalid)?;
+        let user = self
+            .user(school, data.user_id.ok_or_else(invalid)?)
+            .await
+            .map_err(|_| invalid())?;
+        Ok(
+            json!({"sub": user.subject, "name": user.display_name, "preferred_username": user.username, "school": school.code, "roles": user.roles}),
+        )
     }
 
     /// RFC 7662 introspection.
-    pub async fn introspect(&self, school: &School, issuer: &str, token: &str) -> Result<Value, OAuthError> {
+    pub async fn introspect(
+        &self,
+        school: &School,
+        issuer: &str,
+        token: &str,
+    ) -> Result<Value, OAuthError> {
         if let Some(at) = self.access_token(school, token).await? {
             let sub = match at.user_id {
-                Some(id) => self.directory.user_by_id(school.id, id).await?.map(|u| u.subject),
+                Some(id) => self
+                    .directory
+                    .user_by_id(school.id, id)
+                    .await?
+                    .map(|u| u.subject),
                 None => Some(at.client_id.clone()),
             };
-            return Ok(json!({"active": true, "token_type": "Bearer", "client_id": at.client_id, "scope": at.scope, "sub": sub, "exp": at.exp, "iat": at.iat, "iss": issuer}));
+            return Ok(
+                json!({"active": true, "token_type": "Bearer", "client_id": at.client_id, "scope": at.scope, "sub": sub, "exp": at.exp, "iat": at.iat, "iss": issuer}),
+            );
         }
-        if let Some(rt) = self.directory.refresh_by_hash(school.id, &token_hash(token)).await? {
+        if let Some(rt) = self
+            .directory
+            .refresh_by_hash(school.id, &token_hash(token))
+            .await?
+        {
             if !rt.used && !rt.revoked && rt.expires_at >= crate::now() {
-                let sub = self.directory.user_by_id(school.id, rt.user_id).await?.map(|u| u.subject);
-                return Ok(json!({"active": true, "token_type": "refresh_token", "client_id": rt.client_id, "scope": rt.scope, "sub": sub, "exp": rt.expires_at, "iat": rt.created_at, "iss": issuer}));
+                let sub = self
+                    .directory
+                    .user_by_id(school.id, rt.user_id)
+                    .await?
+                    .map(|u| u.subject);
+                return Ok(
+                    json!({"active": true, "token_type": "refresh_token", "client_id": rt.client_id, "scope": rt.scope, "sub": sub, "exp": rt.expires_at, "iat": rt.created_at, "iss": issuer}),
+                );
             }
         }
         Ok(json!({"active": false}))
     }
 
     /// RFC 7009 revocation of a token of `client` (others' tokens are ignored silently).
-    pub async fn revoke(&self, school: &School, client: &Client, token: &str) -> Result<(), OAuthError> {
+    pub async fn revoke(
+        &self,
+        school: &School,
+        client: &Client,
+        token: &str,
+    ) -> Result<(), OAuthError> {
         let hash = token_hash(token);
-        if let Some(at) = self.get_json::<AccessData>(&access_key(school, &hash)).await? {
+        if let Some(at) = self
+            .get_json::<AccessData>(&access_key(school, &hash))
+            .await?
+        {
             if at.client_id == client.client_id {
                 self.ephemeral.delete(&access_key(school, &hash)).await?;
             }
@@ -274,7 +457,9 @@ impl Provider {
         }
         if let Some(rt) = self.directory.refresh_by_hash(school.id, &hash).await? {
             if rt.client_id == client.client_id {
-                self.directory.revoke_refresh_family(school.id, &rt.family_id).await?;
+                self.directory
+                    .revoke_refresh_family(school.id, &rt.family_id)
+                    .await?;
             }
         }
         Ok(())
@@ -330,16 +515,26 @@ fn verify_with_jwk(alg: &str, jwk: &Value, message: &[u8], sig: &[u8]) -> bool {
     let field = |name: &str| jwk[name].as_str().and_then(|v| B64URL.decode(v).ok());
     match (alg, jwk["kty"].as_str()) {
         ("RS256", Some("RSA")) => {
-            let (Some(n), Some(e)) = (field("n"), field("e")) else { return false };
-            let key = signature::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() };
-            key.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig).is_ok()
+            let (Some(n), Some(e)) = (field("n"), field("e")) else {
+                return false;
+            };
+            let key = signature::RsaPublicKeyComponents {
+                n: n.as_slice(),
+                e: e.as_slice(),
+            };
+            key.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
+                .is_ok()
         }
         ("ES256", Some("EC")) => {
-            let (Some(x), Some(y)) = (field("x"), field("y")) else { return false };
+            let (Some(x), Some(y)) = (field("x"), field("y")) else {
+                return false;
+            };
             let mut point = vec![4u8];
             point.extend(x);
             point.extend(y);
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(message, sig).is_ok()
+            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(message, sig)
+                .is_ok()
         }
         _ => false,
     }

@@ -1,0 +1,122 @@
+//! A real server for tests: actix on 127.0.0.1:0 in its own thread, on SQLite + in-process
+//! state or on PostgreSQL + Redis (fresh database, random key prefix), with the demo school,
+//! a public PKCE client and a second school.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::mpsc;
+
+use gpki_idp_core::model::{NewClient, NewUser};
+use gpki_idp_core::password;
+use gpki_idp_server::config::Config;
+use gpki_idp_store::testing;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// SQLite in a temp dir + in-process state: the embedded default.
+    Embedded,
+    /// PostgreSQL + Redis: production.
+    Real,
+}
+
+pub struct TestServer {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn issuer(&self, school: &str) -> String {
+        format!("{}/schools/{school}", self.base)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ =
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+                .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub const PUBLIC_CLIENT: &str = "spa";
+pub const OTHER_SCHOOL: &str = "other";
+
+pub fn start(backend: Backend, tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config {
+        public_url: Some(base.clone()),
+        ..Config::default()
+    };
+    match backend {
+        Backend::Embedded => {
+            config.data_dir = std::env::temp_dir().join(format!("gpki-idp-test-{}", uuid_like()));
+        }
+        Backend::Real => {
+            config.database_url = Some(testing::fresh_postgres_url());
+            config.redis_url = Some(testing::redis_url());
+            config.redis_prefix = format!("gpki-test:{}:", uuid_like());
+        }
+    }
+    tweak(&mut config);
+    let (tx, rx) = mpsc::channel();
+    let public = base.clone();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let state = gpki_idp_server::serve::prepare(&config, true)
+                .await
+                .expect("service starts");
+            seed_extra(&state.provider, &public).await;
+            let server = gpki_idp_server::serve::run(listener, state, 2).expect("server runs");
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        })
+    });
+    let handle = rx.recv().expect("server started");
+    TestServer {
+        base,
+        handle,
+        thread: Some(thread),
+    }
+}
+
+fn uuid_like() -> String {
+    gpki_idp_core::random_token(9).replace(['-', '_'], "x")
+}
+
+async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
+    let dir = &provider.directory;
+    let demo = dir.school_by_code("demo").await.unwrap().unwrap();
+    let spa = NewClient {
+        school_id: demo.id,
+        client_id: PUBLIC_CLIENT.into(),
+        name: "public SPA".into(),
+        secret_hash: None,
+        public_client: true,
+        require_pkce: true,
+        redirect_uris: vec!["http://127.0.0.1:9000/callback".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        id_token_alg: "ES256".into(),
+        jwks: None,
+    };
+    dir.create_client(spa).await.unwrap();
+    let other = dir.create_school(OTHER_SCHOOL, "別的國中").await.unwrap();
+    provider.ensure_keys(&other).await.unwrap();
+    dir.create_user(NewUser {
+        school_id: other.id,
+        username: "teacher".into(),
+        display_name: "別校老師".into(),
+        password_hash: Some(password::hash("other-pass")),
+        roles: vec!["teacher".into()],
+    })
+    .await
+    .unwrap();
+    let _ = base;
+}
