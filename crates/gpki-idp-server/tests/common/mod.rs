@@ -22,6 +22,8 @@ pub enum Backend {
 
 pub struct TestServer {
     pub base: String,
+    /// The running service's state, for tests that act as an operator would.
+    pub state: actix_web::web::Data<gpki_idp_server::app::AppState>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -45,6 +47,21 @@ impl Drop for TestServer {
 }
 
 pub const PUBLIC_CLIENT: &str = "spa";
+/// A confidential client that authenticates with private_key_jwt.
+pub const JWT_CLIENT: &str = "signed-client";
+
+/// The private key of [`JWT_CLIENT`] (ES256), made once per test binary.
+pub fn jwt_client_key() -> &'static gpki_idp_core::model::KeyRecord {
+    static KEY: std::sync::OnceLock<gpki_idp_core::model::KeyRecord> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap()
+    })
+}
+
+/// Runs async operator work against a test server's state.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    actix_web::rt::System::new().block_on(f)
+}
 pub const OTHER_SCHOOL: &str = "other";
 
 pub fn start(backend: Backend, tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
@@ -73,14 +90,16 @@ pub fn start(backend: Backend, tweak: impl FnOnce(&mut Config) + Send + 'static)
                 .await
                 .expect("service starts");
             seed_extra(&state.provider, &public).await;
-            let server = gpki_idp_server::serve::run(listener, state, 2).expect("server runs");
-            tx.send(server.handle()).unwrap();
+            let server =
+                gpki_idp_server::serve::run(listener, state.clone(), 2).expect("server runs");
+            tx.send((server.handle(), state)).unwrap();
             let _ = server.await;
         })
     });
-    let handle = rx.recv().expect("server started");
+    let (handle, state) = rx.recv().expect("server started");
     TestServer {
         base,
+        state,
         handle,
         thread: Some(thread),
     }
@@ -107,6 +126,22 @@ async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
         jwks: None,
     };
     dir.create_client(spa).await.unwrap();
+    let key = gpki_idp_core::keys::SigningKey::load(jwt_client_key()).unwrap();
+    let jwks = serde_json::json!({"keys": [key.jwk()]}).to_string();
+    let signed = NewClient {
+        school_id: demo.id,
+        client_id: JWT_CLIENT.into(),
+        name: "service with a key".into(),
+        secret_hash: None,
+        public_client: false,
+        require_pkce: false,
+        redirect_uris: vec!["http://127.0.0.1:9000/callback".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["client_credentials".into()],
+        id_token_alg: "RS256".into(),
+        jwks: Some(jwks),
+    };
+    dir.create_client(signed).await.unwrap();
     let other = dir.create_school(OTHER_SCHOOL, "別的國中").await.unwrap();
     provider.ensure_keys(&other).await.unwrap();
     dir.create_user(NewUser {
