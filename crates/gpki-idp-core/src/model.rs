@@ -103,3 +103,18 @@ pub struct RefreshRecord {
     pub used: bool,
     pub revoked: bool,
 }
+
+/// A citizen certificate bound to an account (註冊自然人憑證). Logins match by fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertBinding {
+    pub id: i64,
+    pub school_id: i64,
+    pub user_id: i64,
+    /// SHA-256 of the certificate DER, hex.
+    pub cert_sha256: String,
+    pub serial_hex: String,
+    pub issuer_dn: String,
+    pub subject_cn: String,
+    /// RFC 3339.
+    pub not_after: String,
+}

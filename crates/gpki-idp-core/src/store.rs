@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::{Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User};
+use crate::model::{
+    CertBinding, Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User,
+};
 
 /// Why storage failed.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -58,6 +60,16 @@ pub trait Directory: Send + Sync {
         token_hash: &str,
     ) -> StoreResult<Option<RefreshRecord>>;
     async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()>;
+    /// Binds a certificate (`id` is ignored); a certificate binds to one account per school.
+    async fn add_binding(&self, binding: CertBinding) -> StoreResult<CertBinding>;
+    async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>>;
+    async fn binding_by_cert(
+        &self,
+        school_id: i64,
+        cert_sha256: &str,
+    ) -> StoreResult<Option<CertBinding>>;
+    /// Removes a binding of this user; returns whether one was removed.
+    async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool>;
 }
 
 /// Short-lived state with expiry: authorization requests, codes, challenges, sessions,

@@ -54,18 +54,26 @@ pub async fn open_stores(
     Ok((directory, ephemeral))
 }
 
-/// Builds the shared state.
+/// Builds the shared state; certificate login is on when trust anchors are configured.
 pub fn state(
     config: &Config,
     directory: Arc<dyn Directory>,
     ephemeral: Arc<dyn Ephemeral>,
-) -> web::Data<AppState> {
+) -> Result<web::Data<AppState>, String> {
     let public_url = config.public_url();
-    web::Data::new(AppState {
-        provider: Provider::new(directory, ephemeral, config.tokens.provider_settings()),
+    let mut provider = Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    if !config.certificate.trust_anchors.is_empty() {
+        let engine = config
+            .certificate
+            .start()
+            .map_err(|e| format!("certificate: {e}"))?;
+        provider = provider.with_verifier(engine);
+    }
+    Ok(web::Data::new(AppState {
+        provider,
         secure_cookies: public_url.starts_with("https://"),
         public_url,
-    })
+    }))
 }
 
 /// Registers every route.

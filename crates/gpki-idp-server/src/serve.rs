@@ -10,7 +10,7 @@ use crate::config::Config;
 /// Opens the stores and builds the state; seeds the demo school when asked.
 pub async fn prepare(config: &Config, demo: bool) -> Result<web::Data<AppState>, String> {
     let (directory, ephemeral) = app::open_stores(config).await?;
-    let state = app::state(config, directory, ephemeral);
+    let state = app::state(config, directory, ephemeral)?;
     if demo {
         crate::demo::seed(&state.provider, &state.public_url).await?;
     }

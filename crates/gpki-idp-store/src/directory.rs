@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use gpki_idp_core::model::{Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User};
+use gpki_idp_core::model::{
+    CertBinding, Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User,
+};
 use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 use crate::db::{Conn, Pool};
-use crate::schema::{clients, refresh_tokens, schools, signing_keys, users};
+use crate::schema::{cert_bindings, clients, refresh_tokens, schools, signing_keys, users};
 use crate::with_conn;
 
 /// Persistent records in a SQL database.
@@ -164,6 +166,34 @@ impl From<RefreshRow> for RefreshRecord {
             expires_at: r.expires_at,
             used: r.used,
             revoked: r.revoked,
+        }
+    }
+}
+
+#[derive(Queryable)]
+struct BindingRow {
+    id: i64,
+    school_id: i64,
+    user_id: i64,
+    cert_sha256: String,
+    serial_hex: String,
+    issuer_dn: String,
+    subject_cn: String,
+    not_after: String,
+    _created_at: i64,
+}
+
+impl From<BindingRow> for CertBinding {
+    fn from(r: BindingRow) -> Self {
+        CertBinding {
+            id: r.id,
+            school_id: r.school_id,
+            user_id: r.user_id,
+            cert_sha256: r.cert_sha256,
+            serial_hex: r.serial_hex,
+            issuer_dn: r.issuer_dn,
+            subject_cn: r.subject_cn,
+            not_after: r.not_after,
         }
     }
 }
@@ -457,6 +487,65 @@ impl Directory for SqlDirectory {
                 .set(refresh_tokens::revoked.eq(true))
                 .execute(c))
             .map(|_| ())
+        })
+        .await
+    }
+
+    async fn add_binding(&self, b: CertBinding) -> StoreResult<CertBinding> {
+        self.run(move |conn| {
+            let values = (
+                cert_bindings::school_id.eq(b.school_id),
+                cert_bindings::user_id.eq(b.user_id),
+                cert_bindings::cert_sha256.eq(b.cert_sha256),
+                cert_bindings::serial_hex.eq(b.serial_hex),
+                cert_bindings::issuer_dn.eq(b.issuer_dn),
+                cert_bindings::subject_cn.eq(b.subject_cn),
+                cert_bindings::not_after.eq(b.not_after),
+                cert_bindings::created_at.eq(gpki_idp_core::now()),
+            );
+            with_conn!(conn, |c| diesel::insert_into(cert_bindings::table)
+                .values(values)
+                .get_result::<BindingRow>(c))
+            .map(CertBinding::from)
+        })
+        .await
+    }
+
+    async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>> {
+        self.run(move |conn| {
+            let q = cert_bindings::table
+                .filter(cert_bindings::school_id.eq(school_id))
+                .filter(cert_bindings::user_id.eq(user_id))
+                .order(cert_bindings::id.asc());
+            with_conn!(conn, |c| q.load::<BindingRow>(c))
+                .map(|rows| rows.into_iter().map(CertBinding::from).collect())
+        })
+        .await
+    }
+
+    async fn binding_by_cert(
+        &self,
+        school_id: i64,
+        cert_sha256: &str,
+    ) -> StoreResult<Option<CertBinding>> {
+        let fp = cert_sha256.to_string();
+        self.run(move |conn| {
+            let q = cert_bindings::table
+                .filter(cert_bindings::school_id.eq(school_id))
+                .filter(cert_bindings::cert_sha256.eq(fp));
+            with_conn!(conn, |c| q.first::<BindingRow>(c).optional())
+                .map(|r| r.map(CertBinding::from))
+        })
+        .await
+    }
+
+    async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool> {
+        self.run(move |conn| {
+            let q = cert_bindings::table
+                .filter(cert_bindings::school_id.eq(school_id))
+                .filter(cert_bindings::user_id.eq(user_id))
+                .filter(cert_bindings::id.eq(id));
+            with_conn!(conn, |c| diesel::delete(q).execute(c)).map(|n| n > 0)
         })
         .await
     }

@@ -71,3 +71,17 @@ diesel::table! {
         revoked -> Bool,
     }
 }
+
+diesel::table! {
+    cert_bindings (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        user_id -> BigInt,
+        cert_sha256 -> Text,
+        serial_hex -> Text,
+        issuer_dn -> Text,
+        subject_cn -> Text,
+        not_after -> Text,
+        created_at -> BigInt,
+    }
+}

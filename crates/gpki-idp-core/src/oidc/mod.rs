@@ -2,6 +2,7 @@
 //! ([`authorize`], [`session`], [`token`], [`client_auth`]).
 
 pub mod authorize;
+pub mod card;
 pub mod client_auth;
 pub mod session;
 pub mod token;
@@ -74,6 +75,8 @@ pub struct Provider {
     pub directory: Arc<dyn Directory>,
     pub ephemeral: Arc<dyn Ephemeral>,
     pub settings: ProviderSettings,
+    /// The certificate engine; `None` turns certificate login off.
+    pub verifier: Option<Arc<gpki_verify::Verifier>>,
     keys: RwLock<HashMap<i64, Arc<CachedKeys>>>,
 }
 
@@ -87,8 +90,15 @@ impl Provider {
             directory,
             ephemeral,
             settings,
+            verifier: None,
             keys: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Turns certificate login on with this engine.
+    pub fn with_verifier(mut self, verifier: Arc<gpki_verify::Verifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
     }
 
     /// The school with this code, if it exists and is enabled.

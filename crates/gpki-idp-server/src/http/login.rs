@@ -14,7 +14,7 @@ use super::oidc::{complete, school_of, school_or_return, session_cookie};
 use super::pages;
 use crate::app::AppState;
 
-const CSRF_COOKIE: &str = "gpki_csrf";
+pub const CSRF_COOKIE: &str = "gpki_csrf";
 
 /// Renders the login form for a pending request, with a fresh double-submit CSRF token.
 pub fn page(

@@ -1,5 +1,6 @@
 //! HTTP handlers: parse the request, call the provider, shape the answer. No business rules.
 
+mod card;
 mod errors;
 mod health;
 mod login;
@@ -29,6 +30,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jwks", web::get().to(oidc::jwks))
             .route("/authorize", web::get().to(oidc::authorize))
             .route("/login", web::post().to(login::submit))
+            .route(
+                "/login/card/challenge",
+                web::post().to(card::login_challenge),
+            )
+            .route("/login/card", web::post().to(card::login))
+            .route(
+                "/account/card/challenge",
+                web::post().to(card::register_challenge),
+            )
+            .route("/account/card", web::post().to(card::register))
+            .route("/account/cards", web::get().to(card::list))
+            .route("/account/cards/{id}/remove", web::post().to(card::remove))
             .route("/token", web::post().to(oidc::token))
             .route("/userinfo", web::get().to(oidc::userinfo))
             .route("/userinfo", web::post().to(oidc::userinfo))

@@ -86,6 +86,34 @@ fn error_redirect(
     redirect_to(redirect_uri, &params)
 }
 
+/// The client redirect URI carrying a fresh code (or the error) for a logged-in session.
+pub async fn completion_url(
+    state: &AppState,
+    school: &School,
+    request: &AuthRequest,
+    session: &gpki_idp_core::oidc::session::Session,
+) -> String {
+    let issuer = state.issuer(&school.code);
+    let mut params: Vec<(&str, String)> = vec![("iss", issuer.clone())];
+    match state.provider.issue_code(school, request, session).await {
+        Ok(code) => params.push(("code", code)),
+        Err(e) => {
+            params.push(("error", e.code.to_string()));
+            params.push(("error_description", e.description));
+        }
+    }
+    if let Some(s) = &request.state {
+        params.push(("state", s.clone()));
+    }
+    let mut url = match url::Url::parse(&request.redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return request.redirect_uri.clone(),
+    };
+    url.query_pairs_mut()
+        .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+    url.to_string()
+}
+
 /// Redirects with a fresh code for a logged-in session.
 pub async fn complete(
     state: &AppState,
@@ -93,17 +121,11 @@ pub async fn complete(
     request: &AuthRequest,
     session: &gpki_idp_core::oidc::session::Session,
 ) -> HttpResponse {
-    let issuer = state.issuer(&school.code);
-    match state.provider.issue_code(school, request, session).await {
-        Ok(code) => {
-            let mut params = vec![("code", code.as_str()), ("iss", issuer.as_str())];
-            if let Some(s) = request.state.as_deref() {
-                params.push(("state", s));
-            }
-            redirect_to(&request.redirect_uri, &params)
-        }
-        Err(e) => error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e),
-    }
+    let url = completion_url(state, school, request, session).await;
+    HttpResponse::Found()
+        .insert_header(("Location", url))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
 }
 
 pub async fn authorize(

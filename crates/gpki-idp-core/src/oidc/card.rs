@@ -1,0 +1,238 @@
+//! Certificate login and registration: a fresh challenge bound to the browser and the login
+//! attempt, the card's signature over it checked by the certificate engine, and the binding
+//! between certificate and account.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use gpki_verify::{Expected, SignatureInput, Verified};
+use serde::{Deserialize, Serialize};
+
+use super::Provider;
+use crate::model::{CertBinding, School, User};
+use crate::{random_token, token_hash, OAuthError};
+
+/// How long a challenge may be signed (the card PIN prompt included).
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
+
+/// RFC 8176 methods of a card login: smart card, hardware key, PIN.
+pub const CARD_AMR: [&str; 3] = ["sc", "hwk", "pin"];
+
+/// Why a card login or registration failed.
+#[derive(Debug)]
+pub enum CardError {
+    /// The certificate engine refused the signature or certificate.
+    Verify(gpki_verify::Error),
+    /// No such challenge for this browser and attempt: expired, used, or forged.
+    Challenge,
+    /// The certificate is not bound to the account (or the account does not exist: the
+    /// answer is the same).
+    NotBound,
+    /// The certificate is already bound to an account of this school.
+    AlreadyBound,
+    /// Certificate login is not configured on this server.
+    Disabled,
+    Store(OAuthError),
+}
+
+impl CardError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Verify(e) => e.code(),
+            Self::Challenge => "challenge_invalid",
+            Self::NotBound => "certificate_not_registered",
+            Self::AlreadyBound => "certificate_already_registered",
+            Self::Disabled => "certificate_login_disabled",
+            Self::Store(e) => e.code,
+        }
+    }
+
+    /// (zh-TW, English) messages for the user.
+    pub fn messages(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Verify(e) => (e.message_zh(), e.message_en()),
+            Self::Challenge => ("本次登入的驗證碼已失效，請重新整理頁面後再試。", "This login's challenge has expired or was used. Reload the page and try again."),
+            Self::NotBound => (
+                "此帳號尚未註冊這張自然人憑證。請先以密碼登入，至「個人資料修改 → 自然人憑證管理」註冊。",
+                "This certificate is not registered for this account. Log in with your password and register it under Personal settings → Citizen certificate.",
+            ),
+            Self::AlreadyBound => ("這張自然人憑證已註冊於本校的其他帳號。", "This certificate is already registered to another account of this school."),
+            Self::Disabled => ("本系統未啟用自然人憑證登入。", "Certificate login is not enabled on this server."),
+            Self::Store(_) => ("系統暫時無法處理，請稍後再試。", "The system cannot handle this right now. Please try again later."),
+        }
+    }
+}
+
+impl From<OAuthError> for CardError {
+    fn from(e: OAuthError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// What a challenge is bound to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct ChallengeBinding {
+    /// `login:{request id}` or `register:{user id}`.
+    purpose: String,
+}
+
+/// The card's answer, as the page forwards it from the local signing service.
+pub struct CardSignature<'a> {
+    /// `signature` (base64 PKCS#7).
+    pub signature: &'a str,
+    /// `certb64`, when the service returned it.
+    pub certificate: Option<&'a str>,
+}
+
+fn challenge_key(school: &School, browser: &str, challenge: &str) -> String {
+    // Bound to the browser: a challenge fetched by one browser cannot be answered from another.
+    format!(
+        "chal:{}:{}:{}",
+        school.id,
+        token_hash(browser),
+        token_hash(challenge)
+    )
+}
+
+impl Provider {
+    /// A new challenge for `purpose`, bound to `browser` (the browser's CSRF cookie value).
+    pub async fn card_challenge(
+        &self,
+        school: &School,
+        browser: &str,
+        purpose: &str,
+    ) -> Result<String, CardError> {
+        if self.verifier.is_none() {
+            return Err(CardError::Disabled);
+        }
+        let challenge = random_token(32);
+        let binding = ChallengeBinding {
+            purpose: purpose.to_string(),
+        };
+        self.put_json(
+            &challenge_key(school, browser, &challenge),
+            &binding,
+            CHALLENGE_TTL,
+        )
+        .await?;
+        Ok(challenge)
+    }
+
+    /// Consumes a challenge; it must exist for this browser and purpose.
+    async fn take_challenge(
+        &self,
+        school: &School,
+        browser: &str,
+        challenge: &str,
+        purpose: &str,
+    ) -> Result<(), CardError> {
+        let binding: Option<ChallengeBinding> = self
+            .take_json(&challenge_key(school, browser, challenge))
+            .await?;
+        match binding {
+            Some(b) if b.purpose == purpose => Ok(()),
+            _ => Err(CardError::Challenge),
+        }
+    }
+
+    /// Verifies the card's signature over `challenge` (off the async runtime: revocation may
+    /// go to the network).
+    async fn verify_card(
+        &self,
+        challenge: &str,
+        card: &CardSignature<'_>,
+    ) -> Result<Verified, CardError> {
+        let verifier: Arc<gpki_verify::Verifier> =
+            self.verifier.clone().ok_or(CardError::Disabled)?;
+        let (signature, certificate, content) = (
+            card.signature.as_bytes().to_vec(),
+            card.certificate.map(|c| c.as_bytes().to_vec()),
+            challenge.as_bytes().to_vec(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let input = SignatureInput::Pkcs7 {
+                signature: &signature,
+                certificate: certificate.as_deref(),
+            };
+            let expected = Expected {
+                content: Some(&content),
+                nonce: Some(&content),
+            };
+            verifier.verify(&input, &expected, SystemTime::now())
+        })
+        .await
+        .map_err(|_| CardError::Store(OAuthError::server_error()))?
+        .map_err(CardError::Verify)
+    }
+
+    /// Certificate login of `username` for the pending request `request_id`.
+    pub async fn card_login(
+        &self,
+        school: &School,
+        browser: &str,
+        request_id: &str,
+        username: &str,
+        challenge: &str,
+        card: &CardSignature<'_>,
+    ) -> Result<User, CardError> {
+        self.take_challenge(school, browser, challenge, &format!("login:{request_id}"))
+            .await?;
+        let verified = self.verify_card(challenge, card).await?;
+        let binding = self
+            .directory
+            .binding_by_cert(school.id, &verified.profile.sha256)
+            .await
+            .map_err(|e| CardError::Store(e.into()))?;
+        let user = self
+            .directory
+            .user_by_username(school.id, username)
+            .await
+            .map_err(|e| CardError::Store(e.into()))?;
+        match (binding, user) {
+            (Some(b), Some(u)) if b.user_id == u.id && !u.disabled => Ok(u),
+            _ => Err(CardError::NotBound),
+        }
+    }
+
+    /// Binds the card that signed `challenge` to `user`.
+    pub async fn register_card(
+        &self,
+        school: &School,
+        browser: &str,
+        user: &User,
+        challenge: &str,
+        card: &CardSignature<'_>,
+    ) -> Result<CertBinding, CardError> {
+        self.take_challenge(school, browser, challenge, &format!("register:{}", user.id))
+            .await?;
+        let verified = self.verify_card(challenge, card).await?;
+        let p = verified.profile;
+        if let Some(existing) = self
+            .directory
+            .binding_by_cert(school.id, &p.sha256)
+            .await
+            .map_err(|e| CardError::Store(e.into()))?
+        {
+            return if existing.user_id == user.id {
+                Ok(existing)
+            } else {
+                Err(CardError::AlreadyBound)
+            };
+        }
+        let binding = CertBinding {
+            id: 0,
+            school_id: school.id,
+            user_id: user.id,
+            cert_sha256: p.sha256,
+            serial_hex: p.serial_hex,
+            issuer_dn: p.issuer_dn,
+            subject_cn: p.subject_cn.unwrap_or_default(),
+            not_after: p.not_after,
+        };
+        self.directory
+            .add_binding(binding)
+            .await
+            .map_err(|e| CardError::Store(e.into()))
+    }
+}

@@ -1,0 +1,262 @@
+//! The JSON API the pages' script uses for the card: challenges, certificate login, and
+//! registering (binding) or removing a certificate. Answers carry a stable `error` code and
+//! the message in zh-TW and English.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use gpki_idp_core::model::{School, User};
+use gpki_idp_core::oidc::card::{CardError, CardSignature, CARD_AMR};
+use gpki_idp_core::oidc::session::Session;
+use gpki_idp_core::oidc::ACR_CERTIFICATE;
+use serde_json::json;
+
+use super::login::CSRF_COOKIE;
+use super::oidc::{completion_url, school_of, school_or_return, session_cookie, SESSION_COOKIE};
+use crate::app::AppState;
+
+fn card_error(e: &CardError) -> HttpResponse {
+    let (zh, en) = e.messages();
+    let mut response = match e {
+        CardError::Store(_) => HttpResponse::ServiceUnavailable(),
+        CardError::Disabled => HttpResponse::NotFound(),
+        CardError::NotBound | CardError::Verify(_) => HttpResponse::Unauthorized(),
+        _ => HttpResponse::BadRequest(),
+    };
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"error": e.code(), "message_zh": zh, "message_en": en}))
+}
+
+fn refused(code: &str, zh: &str, en: &str) -> HttpResponse {
+    HttpResponse::Forbidden().json(json!({"error": code, "message_zh": zh, "message_en": en}))
+}
+
+/// The browser's CSRF cookie, when the form repeats it (double submit).
+fn browser(req: &HttpRequest, form: &HashMap<String, String>) -> Result<String, HttpResponse> {
+    let cookie = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if cookie.is_empty() || form.get("csrf") != Some(&cookie) {
+        return Err(refused(
+            "csrf_failed",
+            "表單已失效，請重新整理頁面。",
+            "The form expired. Reload the page.",
+        ));
+    }
+    Ok(cookie)
+}
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or_default()
+}
+
+macro_rules! or_return {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(response) => return response,
+        }
+    };
+}
+
+/// `POST /schools/{school}/login/card/challenge` (req, csrf).
+pub async fn login_challenge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let browser = or_return!(browser(&req, &form));
+    let purpose = format!("login:{}", field(&form, "req"));
+    match state
+        .provider
+        .card_challenge(&school, &browser, &purpose)
+        .await
+    {
+        Ok(challenge) => challenge_json(&challenge),
+        Err(e) => card_error(&e),
+    }
+}
+
+fn challenge_json(challenge: &str) -> HttpResponse {
+    let ttl = gpki_idp_core::oidc::card::CHALLENGE_TTL.as_secs();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"challenge": challenge, "expires_in": ttl}))
+}
+
+fn card<'a>(form: &'a HashMap<String, String>) -> CardSignature<'a> {
+    CardSignature {
+        signature: field(form, "signature"),
+        certificate: form
+            .get("certb64")
+            .map(String::as_str)
+            .filter(|c| !c.is_empty()),
+    }
+}
+
+/// `POST /schools/{school}/login/card` (req, csrf, username, challenge, signature, certb64):
+/// on success `{"redirect": …}` with the code for the client.
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let browser = or_return!(browser(&req, &form));
+    let request_id = field(&form, "req");
+    let request = match state.provider.auth_request(&school, request_id).await {
+        Ok(Some(r)) => r,
+        _ => return card_error(&CardError::Challenge),
+    };
+    let user = match state
+        .provider
+        .card_login(
+            &school,
+            &browser,
+            request_id,
+            field(&form, "username"),
+            field(&form, "challenge"),
+            &card(&form),
+        )
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => return card_error(&e),
+    };
+    let mut amr: Vec<String> = CARD_AMR.iter().map(|m| m.to_string()).collect();
+    amr.push("mfa".into());
+    let session = Session {
+        user_id: user.id,
+        auth_time: gpki_idp_core::now(),
+        acr: ACR_CERTIFICATE.into(),
+        amr,
+    };
+    let Ok(sid) = state.provider.create_session(&school, &session).await else {
+        return card_error(&CardError::Store(
+            gpki_idp_core::OAuthError::temporarily_unavailable(),
+        ));
+    };
+    if !matches!(
+        state.provider.take_auth_request(&school, request_id).await,
+        Ok(Some(_))
+    ) {
+        return card_error(&CardError::Challenge);
+    }
+    let redirect = completion_url(&state, &school, &request, &session).await;
+    let ttl = state.provider.settings.session_ttl.as_secs() as i64;
+    let mut response = HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"redirect": redirect}));
+    let _ = response.add_cookie(&session_cookie(&state, &school, &sid, ttl));
+    response
+}
+
+/// The logged-in account of this browser at this school.
+async fn account(
+    state: &AppState,
+    school: &School,
+    req: &HttpRequest,
+) -> Result<User, HttpResponse> {
+    let not_logged_in = || refused("login_required", "請先登入。", "Please log in first.");
+    let sid = req.cookie(SESSION_COOKIE).ok_or_else(not_logged_in)?;
+    let session = state
+        .provider
+        .session(school, sid.value())
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(not_logged_in)?;
+    match state
+        .provider
+        .directory
+        .user_by_id(school.id, session.user_id)
+        .await
+    {
+        Ok(Some(u)) if !u.disabled => Ok(u),
+        _ => Err(not_logged_in()),
+    }
+}
+
+/// `POST /schools/{school}/account/card/challenge` (csrf): a challenge to register a card.
+pub async fn register_challenge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let browser = or_return!(browser(&req, &form));
+    let user = or_return!(account(&state, &school, &req).await);
+    match state
+        .provider
+        .card_challenge(&school, &browser, &format!("register:{}", user.id))
+        .await
+    {
+        Ok(challenge) => challenge_json(&challenge),
+        Err(e) => card_error(&e),
+    }
+}
+
+/// `POST /schools/{school}/account/card` (csrf, challenge, signature, certb64): 註冊自然人憑證.
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let browser = or_return!(browser(&req, &form));
+    let user = or_return!(account(&state, &school, &req).await);
+    match state
+        .provider
+        .register_card(
+            &school,
+            &browser,
+            &user,
+            field(&form, "challenge"),
+            &card(&form),
+        )
+        .await
+    {
+        Ok(binding) => HttpResponse::Created().json(binding_json(&binding)),
+        Err(e) => card_error(&e),
+    }
+}
+
+fn binding_json(b: &gpki_idp_core::model::CertBinding) -> serde_json::Value {
+    json!({"id": b.id, "subject_cn": b.subject_cn, "serial": b.serial_hex, "issuer": b.issuer_dn, "not_after": b.not_after, "sha256": b.cert_sha256})
+}
+
+/// `GET /schools/{school}/account/cards`: the account's registered certificates.
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let user = or_return!(account(&state, &school, &req).await);
+    match state
+        .provider
+        .directory
+        .bindings_of(school.id, user.id)
+        .await
+    {
+        Ok(list) => HttpResponse::Ok()
+            .json(json!({"certificates": list.iter().map(binding_json).collect::<Vec<_>>()})),
+        Err(e) => card_error(&CardError::Store(e.into())),
+    }
+}
+
+/// `POST /schools/{school}/account/cards/{id}/remove` (csrf).
+pub async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    or_return!(browser(&req, &form));
+    let user = or_return!(account(&state, &school, &req).await);
+    match state.provider.directory.remove_binding(school.id, user.id, path.1).await {
+        Ok(true) => HttpResponse::Ok().json(json!({"removed": path.1})),
+        Ok(false) => HttpResponse::NotFound().json(json!({"error": "not_found", "message_zh": "找不到這張憑證。", "message_en": "No such certificate."})),
+        Err(e) => card_error(&CardError::Store(e.into())),
+    }
+}

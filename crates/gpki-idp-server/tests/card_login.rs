@@ -1,0 +1,374 @@
+//! Certificate registration and login through the JSON API the pages use, with real CMS
+//! signatures from the test PKI, OCSP from the in-process responder, and the ID token's
+//! acr/amr of a card login.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use base64::Engine;
+use common::{start, Backend, TestServer};
+use gpki_idp_server::demo;
+use gpki_testpki::{
+    sign_cms, CmsOptions, Leaf, LeafSpec, OcspBehaviour, RevocationServer, TestPki,
+};
+use reqwest::blocking::Client as Http;
+use serde_json::Value;
+
+const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+
+struct Pki {
+    pki: TestPki,
+    ocsp: RevocationServer,
+    dir: std::path::PathBuf,
+}
+
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let pki = TestPki::generate();
+        let ocsp = RevocationServer::start(&pki, &pki.moica);
+        let dir = std::env::temp_dir().join(format!("gpki-card-login-{}", std::process::id()));
+        pki.save(&dir).unwrap();
+        Pki { pki, ocsp, dir }
+    })
+}
+
+fn card(serial: u64) -> Leaf {
+    let p = pki();
+    p.pki.issue_leaf(&LeafSpec {
+        serial,
+        ocsp_url: Some(p.ocsp.ocsp_url()),
+        ..LeafSpec::default()
+    })
+}
+
+fn server() -> TestServer {
+    let dir = pki().dir.clone();
+    start(Backend::Embedded, move |c| {
+        c.certificate.trust_anchors = vec![dir.join("grca.pem")];
+        c.certificate.intermediates = vec![dir.join("moica.pem")];
+        c.certificate.revocation.mode = "ocsp".into();
+        // Every login asks the responder, so a revocation shows at once in these tests.
+        c.certificate.revocation.ocsp_cache_ttl_secs = 0;
+    })
+}
+
+fn browser() -> Http {
+    reqwest::blocking::ClientBuilder::new()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// Opens the login page for the demo portal; returns (req, csrf).
+fn login_page(server: &TestServer, b: &Http) -> (String, String) {
+    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", demo::CLIENT_ID)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "card")
+        .append_pair("nonce", "n-0S6_WzA2Mj");
+    let html = b.get(url).send().unwrap().text().unwrap();
+    (hidden(&html, "req"), hidden(&html, "csrf"))
+}
+
+fn post(b: &Http, url: String, form: &[(&str, &str)]) -> (u16, Value) {
+    let r = b.post(url).form(form).send().unwrap();
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+/// What the local signing service returns for `challenge`, as base64 PKCS#7.
+fn sign(leaf: &Leaf, content: &str, nonce: &str) -> String {
+    let cms = sign_cms(
+        &[leaf],
+        content.as_bytes(),
+        &CmsOptions {
+            nonce: Some(nonce.as_bytes().to_vec()),
+            ..CmsOptions::default()
+        },
+    );
+    base64::engine::general_purpose::STANDARD.encode(cms)
+}
+
+fn password_login(server: &TestServer, b: &Http) -> String {
+    let (req, csrf) = login_page(server, b);
+    let form = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", "teacher"),
+        ("password", demo::PASSWORD),
+    ];
+    let r = b
+        .post(format!("{}/login", server.issuer(demo::SCHOOL)))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    csrf
+}
+
+fn register(server: &TestServer, b: &Http, csrf: &str, leaf: &Leaf) -> (u16, Value) {
+    let issuer = server.issuer(demo::SCHOOL);
+    let (status, ch) = post(
+        b,
+        format!("{issuer}/account/card/challenge"),
+        &[("csrf", csrf)],
+    );
+    assert_eq!(status, 200, "{ch}");
+    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let signature = sign(leaf, &challenge, &challenge);
+    post(
+        b,
+        format!("{issuer}/account/card"),
+        &[
+            ("csrf", csrf),
+            ("challenge", &challenge),
+            ("signature", &signature),
+        ],
+    )
+}
+
+/// A card login attempt: returns (status, body).
+fn card_login(
+    server: &TestServer,
+    b: &Http,
+    username: &str,
+    leaf: &Leaf,
+    tamper: impl Fn(&str) -> String,
+) -> (u16, Value) {
+    let issuer = server.issuer(demo::SCHOOL);
+    let (req, csrf) = login_page(server, b);
+    let (_, ch) = post(
+        b,
+        format!("{issuer}/login/card/challenge"),
+        &[("req", &req), ("csrf", &csrf)],
+    );
+    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let signed = tamper(&challenge);
+    let signature = sign(leaf, &signed, &signed);
+    post(
+        b,
+        format!("{issuer}/login/card"),
+        &[
+            ("req", &req),
+            ("csrf", &csrf),
+            ("username", username),
+            ("challenge", &challenge),
+            ("signature", &signature),
+        ],
+    )
+}
+
+fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn register_then_log_in_with_the_card() {
+    let server = server();
+    let teacher_card = card(0x7e1);
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    let (status, binding) = register(&server, &b, &csrf, &teacher_card);
+    assert_eq!(status, 201, "{binding}");
+    assert_eq!(binding["subject_cn"], "王小明");
+    let list: Value = b
+        .get(format!("{}/account/cards", server.issuer(demo::SCHOOL)))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(list["certificates"].as_array().unwrap().len(), 1);
+
+    let fresh = browser();
+    let (status, body) = card_login(&server, &fresh, "teacher", &teacher_card, |c| c.to_string());
+    assert_eq!(status, 200, "{body}");
+    let redirect = url::Url::parse(body["redirect"].as_str().unwrap()).unwrap();
+    let q: HashMap<String, String> = redirect.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "card");
+    let tokens: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
+        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["acr"], gpki_idp_core::oidc::ACR_CERTIFICATE);
+    assert_eq!(
+        claims["amr"],
+        serde_json::json!(["sc", "hwk", "pin", "mfa"])
+    );
+    assert_eq!(claims["preferred_username"], "teacher");
+    assert!(
+        pki().ocsp.ocsp_hits() >= 1,
+        "revocation was checked by OCSP"
+    );
+}
+
+#[test]
+fn what_a_card_login_must_refuse() {
+    let server = server();
+    let teacher_card = card(0x7e2);
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    assert_eq!(register(&server, &b, &csrf, &teacher_card).0, 201);
+    let issuer = server.issuer(demo::SCHOOL);
+
+    // A signature over another challenge.
+    let (status, body) = card_login(&server, &browser(), "teacher", &teacher_card, |_| {
+        "yesterday's challenge".into()
+    });
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("content_mismatch"))
+    );
+    assert!(body["message_zh"].as_str().unwrap().contains("挑戰值"));
+
+    // A card nobody registered, and an unknown account: the same answer.
+    let stranger_card = card(0x7e3);
+    let (_, body) = card_login(&server, &browser(), "teacher", &stranger_card, |c| {
+        c.to_string()
+    });
+    assert_eq!(body["error"], "certificate_not_registered");
+    let (_, body) = card_login(&server, &browser(), "no-such-user", &teacher_card, |c| {
+        c.to_string()
+    });
+    assert_eq!(body["error"], "certificate_not_registered");
+
+    // Replay: the same challenge and signature a second time.
+    let fresh = browser();
+    let (req, csrf) = login_page(&server, &fresh);
+    let (_, ch) = post(
+        &fresh,
+        format!("{issuer}/login/card/challenge"),
+        &[("req", &req), ("csrf", &csrf)],
+    );
+    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let signature = sign(&teacher_card, &challenge, &challenge);
+    let attempt = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", "teacher"),
+        ("challenge", challenge.as_str()),
+        ("signature", signature.as_str()),
+    ];
+    assert_eq!(
+        post(&fresh, format!("{issuer}/login/card"), &attempt).0,
+        200
+    );
+    let (status, body) = post(&fresh, format!("{issuer}/login/card"), &attempt);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("challenge_invalid"))
+    );
+
+    // A challenge fetched by one browser, answered from another.
+    let (a, other) = (browser(), browser());
+    let (req, csrf) = login_page(&server, &a);
+    let (_, ch) = post(
+        &a,
+        format!("{issuer}/login/card/challenge"),
+        &[("req", &req), ("csrf", &csrf)],
+    );
+    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let signature = sign(&teacher_card, &challenge, &challenge);
+    let (_, other_csrf) = login_page(&server, &other);
+    let form = [
+        ("req", req.as_str()),
+        ("csrf", other_csrf.as_str()),
+        ("username", "teacher"),
+        ("challenge", challenge.as_str()),
+        ("signature", signature.as_str()),
+    ];
+    let (_, body) = post(&other, format!("{issuer}/login/card"), &form);
+    assert_eq!(body["error"], "challenge_invalid");
+
+    // No CSRF field: refused before anything else.
+    let (status, body) = post(
+        &browser(),
+        format!("{issuer}/login/card/challenge"),
+        &[("req", "x")],
+    );
+    assert_eq!((status, body["error"].as_str()), (403, Some("csrf_failed")));
+
+    // A revoked card.
+    pki().ocsp.set_ocsp(OcspBehaviour {
+        revoked: vec![hex(0x7e2)],
+        ..Default::default()
+    });
+    let (_, body) = card_login(&server, &browser(), "teacher", &teacher_card, |c| {
+        c.to_string()
+    });
+    pki().ocsp.set_ocsp(OcspBehaviour::default());
+    assert_eq!(body["error"], "cert_revoked", "{body}");
+}
+
+fn hex(serial: u64) -> String {
+    gpki_testpki::serial_bytes(serial)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn registering_needs_a_logged_in_account_and_one_card_binds_once() {
+    let server = server();
+    let issuer = server.issuer(demo::SCHOOL);
+    let b = browser();
+    let (_, csrf) = login_page(&server, &b);
+    let (status, body) = post(
+        &b,
+        format!("{issuer}/account/card/challenge"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("login_required"))
+    );
+    let csrf = password_login(&server, &b);
+    let shared = card(0x7e4);
+    assert_eq!(register(&server, &b, &csrf, &shared).0, 201);
+    let id = b
+        .get(format!("{issuer}/account/cards"))
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap()["certificates"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = post(
+        &b,
+        format!("{issuer}/account/cards/{id}/remove"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(status, 200);
+    let (status, _) = post(
+        &b,
+        format!("{issuer}/account/cards/{id}/remove"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(status, 404);
+}
