@@ -16,5 +16,5 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
     exit 1
   fi
 fi
-cargo build -p gpki-card-sim
+cargo build -p gpki-card-sim -p gpki-idp-server
 (cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)

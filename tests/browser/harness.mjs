@@ -12,15 +12,19 @@ const repo = join(here, '..', '..');
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'];
 
-/** The gpki-card-sim binary built by `cargo build -p gpki-card-sim`. */
-function simBinary() {
+/** A binary built by `cargo build` (gpki-card-sim, gpki-idp). */
+export function binary(name) {
   const target = process.env.CARGO_TARGET_DIR || join(repo, 'target');
-  const bin = process.env.GPKI_CARD_SIM_BIN || join(target, 'debug', 'gpki-card-sim');
-  if (!existsSync(bin)) throw new Error(`card simulator not built: ${bin} (run cargo build -p gpki-card-sim)`);
+  const bin = join(target, 'debug', name);
+  if (!existsSync(bin)) throw new Error(`${name} not built: ${bin} (run cargo build -p gpki-card-sim -p gpki-idp-server)`);
   return bin;
 }
 
-/** Starts the simulator on a free port; resolves with {origin, stop}. */
+function simBinary() {
+  return process.env.GPKI_CARD_SIM_BIN || binary('gpki-card-sim');
+}
+
+/** Starts the simulator on a free port; resolves with {origin, pkiDir, stop}. */
 export function startSimulator() {
   const pkiDir = mkdtempSync(join(tmpdir(), 'gpki-sim-'));
   const child = spawn(simBinary(), ['--listen', '127.0.0.1:0', '--pki-dir', pkiDir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -29,7 +33,7 @@ export function startSimulator() {
     child.stdout.on('data', (chunk) => {
       out += chunk;
       const m = out.match(/listening on http:\/\/localhost:(\d+)/);
-      if (m) resolve({ origin: `http://127.0.0.1:${m[1]}`, stop: () => child.kill() });
+      if (m) resolve({ origin: `http://127.0.0.1:${m[1]}`, pkiDir, stop: () => child.kill() });
     });
     child.on('exit', (code) => reject(new Error(`card simulator exited with ${code}: ${out}`)));
     setTimeout(() => reject(new Error('card simulator did not start in 60 s')), 60000);

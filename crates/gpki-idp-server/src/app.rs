@@ -17,6 +17,8 @@ pub struct AppState {
     pub public_url: String,
     /// Mark cookies `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// Origin of the local signing service (HiPKI) the pages talk to.
+    pub component_origin: String,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ pub fn state(
         provider,
         secure_cookies: public_url.starts_with("https://"),
         public_url,
+        component_origin: config.component_origin.trim_end_matches('/').to_string(),
     }))
 }
 

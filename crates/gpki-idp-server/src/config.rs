@@ -28,6 +28,9 @@ pub struct Config {
     pub redis_prefix: String,
     /// Apply database migrations when the service starts (default true).
     pub migrate_on_start: bool,
+    /// Origin of the local signing service the pages talk to (default
+    /// `http://localhost:61161`; point it at gpki-card-sim for demos and tests).
+    pub component_origin: String,
     pub tokens: TokenSettings,
     pub certificate: CertificateSettings,
 }
@@ -43,6 +46,7 @@ impl Default for Config {
             redis_url: None,
             redis_prefix: "gpki-idp:".into(),
             migrate_on_start: true,
+            component_origin: "http://localhost:61161".into(),
             tokens: TokenSettings::default(),
             certificate: CertificateSettings::default(),
         }
@@ -142,6 +146,9 @@ impl Config {
         }
         if let Some(v) = var("GPKI_IDP_REDIS_PREFIX") {
             self.redis_prefix = v;
+        }
+        if let Some(v) = var("GPKI_IDP_COMPONENT_ORIGIN") {
+            self.component_origin = v;
         }
         if let Some(v) = var("GPKI_IDP_MIGRATE_ON_START") {
             self.migrate_on_start = matches!(v.as_str(), "1" | "true" | "yes");

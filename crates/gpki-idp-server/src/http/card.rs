@@ -260,3 +260,103 @@ pub async fn remove(
         Err(e) => card_error(&CardError::Store(e.into())),
     }
 }
+
+/// `POST /schools/{school}/login/methods` (req, csrf, username): which methods to offer. The
+/// answer has one shape for every account, known or not.
+pub async fn methods(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    or_return!(browser(&req, &form));
+    let dir = &state.provider.directory;
+    let user = dir
+        .user_by_username(school.id, field(&form, "username"))
+        .await
+        .ok()
+        .flatten();
+    // Query bindings for unknown accounts too (id -1 matches nothing): same work, same timing.
+    let user_id = user.as_ref().filter(|u| !u.disabled).map_or(-1, |u| u.id);
+    let registered = dir
+        .bindings_of(school.id, user_id)
+        .await
+        .map(|b| !b.is_empty())
+        .unwrap_or(false);
+    let certificate = match (&state.provider.verifier, registered) {
+        (None, _) => "disabled",
+        (Some(_), true) => "registered",
+        (Some(_), false) => "not_registered",
+    };
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"password": true, "certificate": certificate}))
+}
+
+/// `GET /schools/{school}/account`: 自然人憑證管理.
+pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let user = match account(&state, &school, &req).await {
+        Ok(u) => u,
+        Err(_) => {
+            let e = gpki_idp_core::OAuthError::access_denied("請先登入校務系統後再管理自然人憑證。Log in to the school portal first, then manage your certificate.");
+            return super::pages::error_page(&e, None);
+        }
+    };
+    let bindings = state
+        .provider
+        .directory
+        .bindings_of(school.id, user.id)
+        .await
+        .unwrap_or_default();
+    let (csrf, cookie) = super::login::csrf_cookie(&state, &school);
+    let mut response = super::pages::account(
+        &school,
+        &user.display_name,
+        &csrf,
+        &bindings,
+        &state.component_origin,
+    );
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// `GET /schools/{school}/diagnostics`: 環境檢測.
+pub async fn diagnostics_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let (csrf, cookie) = super::login::csrf_cookie(&state, &school);
+    let mut response = super::pages::diagnostics(&school, &csrf, &state.component_origin);
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// `POST /schools/{school}/diagnostics/check` (csrf, certb64): chain, validity and revocation
+/// of the card's certificate, without logging in.
+pub async fn diagnostics_check(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let _school = school_or_return!(state, req);
+    or_return!(browser(&req, &form));
+    let Some(verifier) = state.provider.verifier.clone() else {
+        return card_error(&CardError::Disabled);
+    };
+    let cert = field(&form, "certb64").as_bytes().to_vec();
+    let outcome = web::block(move || {
+        let der = gpki_verify::signature::decode_certificate(&cert)?;
+        verifier.check_certificate(&der, std::time::SystemTime::now())
+    })
+    .await;
+    match outcome {
+        Ok(Ok(checked)) => HttpResponse::Ok().json(json!({
+            "valid": true,
+            "subject_cn": checked.profile.subject_cn,
+            "not_after": checked.profile.not_after,
+            "message_zh": "憑證有效，可以用來登入。",
+            "message_en": "The certificate is valid and can be used to log in.",
+        })),
+        Ok(Err(e)) => HttpResponse::Ok().json(json!({"valid": false, "error": e.code(), "message_zh": e.message_zh(), "message_en": e.message_en()})),
+        Err(_) => card_error(&CardError::Store(gpki_idp_core::OAuthError::server_error())),
+    }
+}

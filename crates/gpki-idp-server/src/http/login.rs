@@ -16,14 +16,8 @@ use crate::app::AppState;
 
 pub const CSRF_COOKIE: &str = "gpki_csrf";
 
-/// Renders the login form for a pending request, with a fresh double-submit CSRF token.
-pub fn page(
-    state: &AppState,
-    school: &School,
-    request_id: &str,
-    request: &AuthRequest,
-    error: Option<&pages::Message>,
-) -> HttpResponse {
+/// A fresh double-submit CSRF token and its cookie (scoped to the school's path).
+pub fn csrf_cookie(state: &AppState, school: &School) -> (String, Cookie<'static>) {
     let csrf = random_token(24);
     let cookie = Cookie::build(CSRF_COOKIE, csrf.clone())
         .path(format!("/schools/{}", school.code))
@@ -31,14 +25,28 @@ pub fn page(
         .secure(state.secure_cookies)
         .same_site(SameSite::Strict)
         .finish();
-    let mut response = pages::login(
+    (csrf, cookie)
+}
+
+/// Renders the login page for a pending request.
+pub fn page(
+    state: &AppState,
+    school: &School,
+    request_id: &str,
+    request: &AuthRequest,
+    error: Option<&pages::Message>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_cookie(state, school);
+    let mut response = pages::login(&pages::LoginPage {
         school,
         request_id,
-        &csrf,
-        request.login_hint.as_deref(),
+        csrf: &csrf,
+        login_hint: request.login_hint.as_deref(),
         error,
-        request.ui_locales.as_deref(),
-    );
+        locale: request.ui_locales.as_deref(),
+        component_origin: &state.component_origin,
+        redirect_uri: &request.redirect_uri,
+    });
     let _ = response.add_cookie(&cookie);
     response
 }

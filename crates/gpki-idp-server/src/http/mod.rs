@@ -4,6 +4,7 @@
 // boxing every response would only add noise.
 #![allow(clippy::result_large_err)]
 
+mod assets;
 mod card;
 mod errors;
 mod health;
@@ -25,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(errors::query_error))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
+    .route("/static/hipki.js", web::get().to(assets::hipki_js))
+    .route("/static/pages.js", web::get().to(assets::pages_js))
     .service(
         web::scope("/schools/{school}")
             .route(
@@ -39,6 +42,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(card::login_challenge),
             )
             .route("/login/card", web::post().to(card::login))
+            .route("/login/methods", web::post().to(card::methods))
+            .route("/account", web::get().to(card::account_page))
+            .route("/diagnostics", web::get().to(card::diagnostics_page))
+            .route(
+                "/diagnostics/check",
+                web::post().to(card::diagnostics_check),
+            )
             .route(
                 "/account/card/challenge",
                 web::post().to(card::register_challenge),

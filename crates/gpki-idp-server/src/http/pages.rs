@@ -56,39 +56,108 @@ fn both(zh: &str, en: &str, locale: Option<&str>) -> String {
 }
 
 fn html(status: StatusCode, title: &str, body: &str, locale: Option<&str>) -> HttpResponse {
+    page(status, title, body, locale, &Scripts::default())
+}
+
+/// Scripts of a page and what they need: the data attributes of `<body>` and the component
+/// origin the CSP must allow.
+#[derive(Default)]
+pub struct Scripts<'a> {
+    pub body_attrs: String,
+    pub component_origin: Option<&'a str>,
+    /// Origin a form on the page may end up at (the client's redirect URI after login):
+    /// browsers apply `form-action` to the redirects that follow a form post.
+    pub form_target: Option<String>,
+}
+
+fn page(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    locale: Option<&str>,
+    scripts: &Scripts<'_>,
+) -> HttpResponse {
     let lang = if english_first(locale) {
         "en"
     } else {
         "zh-Hant-TW"
     };
+    let script_tags = if scripts.body_attrs.is_empty() {
+        String::new()
+    } else {
+        "<script src=\"/static/hipki.js\"></script><script src=\"/static/pages.js\"></script>"
+            .to_string()
+    };
     let doc = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
-         <style>body{{font-family:sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem}}\
+         <style>body{{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
          label{{display:block;margin-top:1rem}}input{{font-size:1.1rem;width:100%}}\
-         button{{margin-top:1.5rem;font-size:1.1rem;padding:.4rem 1.5rem}}.second{{color:#555;font-size:.9em}}\
-         .error{{color:#a00;border:1px solid #a00;padding:.5rem}}</style></head><body>{body}</body></html>",
-        esc(title)
+         button{{margin-top:1rem;font-size:1.1rem;padding:.4rem 1.5rem}}.second{{color:#555;font-size:.9em}}\
+         .error{{color:#a00;border:1px solid #a00;padding:.5rem}}.ok{{color:#060}}\
+         .disabled{{color:#888}}fieldset{{margin-top:1.5rem}}[hidden]{{display:none}}</style></head>\
+         <body {}>{body}{script_tags}</body></html>",
+        esc(title),
+        scripts.body_attrs
+    );
+    let component = scripts
+        .component_origin
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    let target = scripts
+        .form_target
+        .as_deref()
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'{component}; \
+         img-src 'self'{component}; frame-ancestors 'none'; form-action 'self'{target}; base-uri 'none'"
     );
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("X-Frame-Options", "DENY"))
-        .insert_header(("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'"))
+        .insert_header(("Content-Security-Policy", csp))
         .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(doc)
 }
 
-/// The password login form.
-pub fn login(
-    school: &School,
-    request_id: &str,
-    csrf: &str,
-    login_hint: Option<&str>,
-    error: Option<&Message>,
-    locale: Option<&str>,
-) -> HttpResponse {
-    let error_html = error
+fn data_attrs(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("data-{k}=\"{}\"", esc(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the login page needs to know.
+pub struct LoginPage<'a> {
+    pub school: &'a School,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub login_hint: Option<&'a str>,
+    pub error: Option<&'a Message>,
+    pub locale: Option<&'a str>,
+    pub component_origin: &'a str,
+    /// The client's redirect URI, where the login form's answer redirects to.
+    pub redirect_uri: &'a str,
+}
+
+/// The scheme, host and port of a URL, for a CSP source.
+fn origin_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let origin = parsed.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// The login page, account first (seed chapter 1): without scripts a plain password form;
+/// with them, the account is asked first and the methods its role allows are offered, the
+/// certificate one greyed out (反灰) with a link to register when no card is registered.
+pub fn login(p: &LoginPage<'_>) -> HttpResponse {
+    let locale = p.locale;
+    let error_html = p
+        .error
         .map(|m| {
             format!(
                 "<p class=\"error\" role=\"alert\">{}</p>",
@@ -96,25 +165,150 @@ pub fn login(
             )
         })
         .unwrap_or_default();
+    let code = esc(&p.school.code);
     let body = format!(
         "<h1>{school}<br><span class=\"second\">登入 Log in</span></h1>{error_html}\
-         <form method=\"post\" action=\"/schools/{code}/login\">\
+         <form id=\"password-form\" method=\"post\" action=\"/schools/{code}/login\">\
          <input type=\"hidden\" name=\"req\" value=\"{req}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label for=\"username\">{user_label}</label>\
          <input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus value=\"{hint}\">\
-         <label for=\"password\">{pw_label}</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\">{submit}</button></form>",
-        school = esc(&school.name),
-        code = esc(&school.code),
-        req = esc(request_id),
-        csrf = esc(csrf),
-        hint = esc(login_hint.unwrap_or_default()),
+         <button type=\"button\" id=\"next\" hidden>{next}</button>\
+         <div id=\"password-section\"><label for=\"password\">{pw_label}</label>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
+         <button type=\"submit\" id=\"password-login\">{submit}</button></div></form>\
+         <fieldset id=\"card-section\" hidden><legend>{card_legend}</legend>\
+         <p id=\"card-unavailable\" class=\"disabled\" hidden>{not_registered} <a href=\"/schools/{code}/account\">{register_link}</a></p>\
+         <div id=\"card-available\" hidden><label for=\"pin\">{pin_label}</label>\
+         <input id=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\">\
+         <button type=\"button\" id=\"card-login\">{card_button}</button></div>\
+         <p id=\"card-status\" role=\"status\" aria-live=\"polite\"></p></fieldset>\
+         <p><a href=\"/schools/{code}/diagnostics\">{diag}</a></p>",
+        school = esc(&p.school.name),
+        req = esc(p.request_id),
+        csrf = esc(p.csrf),
+        hint = esc(p.login_hint.unwrap_or_default()),
         user_label = both("帳號", "Account", locale),
         pw_label = both("密碼", "Password", locale),
+        next = if english_first(locale) { "Next 下一步" } else { "下一步 Next" },
         submit = if english_first(locale) { "Log in 登入" } else { "登入 Log in" },
+        card_legend = both("自然人憑證登入", "Citizen certificate login", locale),
+        not_registered = both("此帳號尚未註冊自然人憑證，無法使用憑證登入。", "This account has no registered citizen certificate.", locale),
+        register_link = both("如何註冊自然人憑證", "How to register a certificate", locale),
+        pin_label = both("憑證 PIN 碼（只送到您電腦上的元件）", "Card PIN (goes only to the component on your computer)", locale),
+        card_button = if english_first(locale) { "Log in with the card 以自然人憑證登入" } else { "以自然人憑證登入 Log in with the card" },
+        diag = both("讀卡機或卡片有問題？環境檢測", "Card reader or card trouble? Check your setup", locale),
     );
-    html(StatusCode::OK, "登入 Log in", &body, locale)
+    let attrs = data_attrs(&[
+        ("page", "login"),
+        ("school", &p.school.code),
+        ("component", p.component_origin),
+        ("req", p.request_id),
+        ("csrf", p.csrf),
+    ]);
+    let scripts = Scripts {
+        body_attrs: attrs,
+        component_origin: Some(p.component_origin),
+        form_target: origin_of(p.redirect_uri),
+    };
+    page(StatusCode::OK, "登入 Log in", &body, locale, &scripts)
+}
+
+/// 個人資料修改 → 自然人憑證管理 (seed chapter 2): the account's certificates, registering one,
+/// removing one.
+pub fn account(
+    school: &School,
+    display_name: &str,
+    csrf: &str,
+    bindings: &[gpki_idp_core::model::CertBinding],
+    component_origin: &str,
+) -> HttpResponse {
+    let rows: String = bindings
+        .iter()
+        .map(|b| {
+            format!(
+                "<li>{} · {} {} · {} {} <button type=\"button\" class=\"remove\" data-id=\"{}\">移除 Remove</button></li>",
+                esc(&b.subject_cn), "序號 serial", esc(&b.serial_hex), "有效至 valid until", esc(&b.not_after), b.id
+            )
+        })
+        .collect();
+    let list = if rows.is_empty() {
+        format!(
+            "<p id=\"no-cards\">{}</p>",
+            both(
+                "尚未註冊自然人憑證。",
+                "No certificate registered yet.",
+                None
+            )
+        )
+    } else {
+        format!("<ul id=\"cards\">{rows}</ul>")
+    };
+    let body = format!(
+        "<h1>{title}</h1><p>{name}</p>{list}\
+         <fieldset><legend>{register}</legend><ol><li>{step1}</li><li>{step2}</li></ol>\
+         <label for=\"pin\">{pin_label}</label><input id=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\">\
+         <button type=\"button\" id=\"register\">{register_button}</button>\
+         <p id=\"card-status\" role=\"status\" aria-live=\"polite\"></p></fieldset>\
+         <p><a href=\"/schools/{code}/diagnostics\">{diag}</a></p>",
+        title = both("個人資料修改 → 自然人憑證管理", "Personal settings → Citizen certificate", None),
+        name = esc(display_name),
+        register = both("註冊自然人憑證", "Register a citizen certificate", None),
+        step1 = both("請確認讀卡機驅動程式已安裝，並可正常執行。", "Make sure the card reader driver is installed and working.", None),
+        step2 = both("請將自然人憑證插入讀卡機，並將讀卡機接上電腦。", "Insert the citizen certificate card into the reader and plug the reader in.", None),
+        pin_label = both("憑證 PIN 碼", "Card PIN", None),
+        register_button = "註冊自然人憑證 Register",
+        code = esc(&school.code),
+        diag = both("環境檢測", "Check your setup", None),
+    );
+    let attrs = data_attrs(&[
+        ("page", "account"),
+        ("school", &school.code),
+        ("component", component_origin),
+        ("csrf", csrf),
+    ]);
+    page(
+        StatusCode::OK,
+        "自然人憑證管理 Citizen certificate",
+        &body,
+        None,
+        &Scripts {
+            body_attrs: attrs,
+            component_origin: Some(component_origin),
+            form_target: None,
+        },
+    )
+}
+
+/// 環境檢測: replaces the seed's applet test page.
+pub fn diagnostics(school: &School, csrf: &str, component_origin: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>{title}</h1><p>{intro}</p><button type=\"button\" id=\"diagnose\">{start}</button>\
+         <ol id=\"steps\"></ol><p id=\"result\" role=\"status\" aria-live=\"polite\"></p>",
+        title = both("環境檢測", "Check your setup", None),
+        intro = both(
+            "依序檢查跨平台網頁元件、讀卡機、卡片與憑證；不需要 Java，也不需要輸入 PIN。",
+            "Checks the web component, the card reader, the card and its certificate, in order. No Java and no PIN needed.",
+            None
+        ),
+        start = "開始檢測 Start",
+    );
+    let attrs = data_attrs(&[
+        ("page", "diagnostics"),
+        ("school", &school.code),
+        ("component", component_origin),
+        ("csrf", csrf),
+    ]);
+    page(
+        StatusCode::OK,
+        "環境檢測 Check your setup",
+        &body,
+        None,
+        &Scripts {
+            body_attrs: attrs,
+            component_origin: Some(component_origin),
+            form_target: None,
+        },
+    )
 }
 
 /// An error shown to the browser, never redirected (bad client or redirect URI, expired form).

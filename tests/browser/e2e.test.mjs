@@ -1,0 +1,197 @@
+// End to end in headless Chromium: a relying party sends the browser to the IdP, the teacher
+// registers the card after a password login, then logs in with the card through the card
+// simulator and comes back with an ID token of a certificate login. Also the greyed-out card
+// option, the diagnostics page's states, the PIN's path, and screenshots for docs/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createPublicKey, verify } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSimulator, launch, control, binary } from './harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, '..', '..', 'docs', 'screenshots');
+const REDIRECT = 'http://127.0.0.1:9000/callback';
+const PIN = '123456';
+let sim, idp, browser, portal;
+
+/** The sample portal's callback: a real listener on the demo client's redirect URI. */
+function startPortal() {
+  const server = createServer((req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<p>portal callback</p>'));
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new Error(`the demo portal needs 127.0.0.1:9000: ${e.message}`)));
+    server.listen(9000, '127.0.0.1', () => resolve({ stop: () => server.close() }));
+  });
+}
+
+function startIdp(sim) {
+  const dir = mkdtempSync(join(tmpdir(), 'gpki-e2e-'));
+  const config = join(dir, 'config.toml');
+  writeFileSync(config, [
+    `component_origin = "${sim.origin}"`,
+    '[certificate]',
+    `trust_anchors = ["${join(sim.pkiDir, 'grca.pem')}"]`,
+    `intermediates = ["${join(sim.pkiDir, 'moica.pem')}"]`,
+    '[certificate.revocation]',
+    'mode = "none"',
+    ''
+  ].join('\n'));
+  const child = spawn(binary('gpki-idp'), ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dir, '--config', config],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/public URL (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) resolve({ base: m[1], issuer: `${m[1]}/schools/demo`, stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`gpki-idp exited with ${code}: ${out}`)));
+    setTimeout(() => reject(new Error('gpki-idp did not start in 60 s')), 60000);
+  });
+}
+
+before(async () => {
+  sim = await startSimulator();
+  idp = await startIdp(sim);
+  browser = await launch();
+  portal = await startPortal();
+  mkdirSync(shots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  portal?.stop();
+  idp?.stop();
+  sim?.stop();
+});
+
+/** A browser context whose "relying party" callback is answered in-process. */
+async function relyingParty() {
+  const context = await browser.newContext({ locale: 'zh-TW' });
+  const requests = [];
+  context.on('request', (r) => requests.push({ url: r.url(), body: r.postData() || '' }));
+  return { context, page: await context.newPage(), requests };
+}
+
+function authorizeUrl(state) {
+  const u = new URL(`${idp.issuer}/authorize`);
+  u.search = new URLSearchParams({ response_type: 'code', client_id: 'demo-portal', redirect_uri: REDIRECT, scope: 'openid profile', state, nonce: 'n-' + state }).toString();
+  return u.toString();
+}
+
+async function account(page, username) {
+  await page.fill('#username', username);
+  await page.click('#next');
+}
+
+function codeFrom(url) {
+  const u = new URL(url);
+  return { code: u.searchParams.get('code'), state: u.searchParams.get('state') };
+}
+
+async function exchange(code) {
+  const res = await fetch(`${idp.issuer}/token`, {
+    method: 'POST',
+    headers: { Authorization: 'Basic ' + Buffer.from('demo-portal:demo-portal-secret').toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT })
+  });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** Verifies the ID token's RS256 signature with the issuer's JWKS; returns its claims. */
+async function verifiedClaims(idToken) {
+  const [h, p, s] = idToken.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const jwks = await (await fetch(`${idp.issuer}/jwks`)).json();
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  const ok = verify('RSA-SHA256', Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(s, 'base64url'));
+  assert.ok(ok, 'ID token signature verifies with the JWKS');
+  return JSON.parse(Buffer.from(p, 'base64url'));
+}
+
+test('an unregistered teacher sees the card option greyed out with a link to register', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('grey'));
+  await page.screenshot({ path: join(shots, 'login-account-first.png') });
+  await account(page, 'staff');
+  await page.waitForSelector('#card-unavailable:not([hidden])');
+  assert.equal(await page.isVisible('#card-available'), false);
+  assert.equal(await page.isVisible('#password-section'), true);
+  await page.screenshot({ path: join(shots, 'login-card-greyed.png') });
+  await context.close();
+});
+
+test('register the card after a password login, then log in with the card', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('pw'));
+  await account(page, 'teacher');
+  await page.fill('#password', 'demo1234');
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]);
+  const pw = await verifiedClaims((await exchange(codeFrom(page.url()).code)).id_token);
+  assert.equal(pw.acr, 'urn:gpki-idp:acr:password');
+
+  await page.goto(`${idp.issuer}/account`);
+  await page.fill('#pin', PIN);
+  await page.click('#register');
+  await page.waitForSelector('#card-status.ok >> text=註冊成功');
+  await page.screenshot({ path: join(shots, 'register-success.png') });
+  await page.waitForSelector('#cards li');
+  assert.match(await page.textContent('#cards'), /王小明/);
+  await page.screenshot({ path: join(shots, 'certificate-management.png') });
+  await context.close();
+
+  const rp = await relyingParty();
+  await rp.page.goto(authorizeUrl('card'));
+  await account(rp.page, 'teacher');
+  await rp.page.waitForSelector('#card-available:not([hidden])');
+  await rp.page.fill('#pin', PIN);
+  await rp.page.screenshot({ path: join(shots, 'login-card.png') });
+  await Promise.all([rp.page.waitForURL('http://127.0.0.1:9000/**', { timeout: 20000 }), rp.page.click('#card-login')]);
+  const { code, state } = codeFrom(rp.page.url());
+  assert.equal(state, 'card');
+  const claims = await verifiedClaims((await exchange(code)).id_token);
+  assert.equal(claims.acr, 'urn:gpki-idp:acr:certificate');
+  assert.deepEqual(claims.amr, ['sc', 'hwk', 'pin', 'mfa']);
+  assert.equal(claims.nonce, 'n-card');
+
+  const toIdp = rp.requests.filter((r) => r.url.startsWith(idp.base));
+  assert.ok(toIdp.length > 3);
+  for (const r of toIdp) assert.ok(!r.url.includes(PIN) && !r.body.includes(PIN), `PIN sent to the IdP: ${r.url}`);
+  assert.ok(rp.requests.some((r) => r.url.startsWith(sim.origin) && r.body.includes(PIN)), 'the component got the PIN');
+  await rp.context.close();
+});
+
+test('a wrong PIN is explained and the login can go on', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('wrongpin'));
+  await account(page, 'teacher');
+  await page.waitForSelector('#card-available:not([hidden])');
+  await page.fill('#pin', '000000');
+  await page.click('#card-login');
+  await page.waitForSelector('#card-status.error >> text=還可以再試 2 次');
+  await control(sim, { reset_pin: true });
+  await context.close();
+});
+
+for (const [mode, failing, text] of [['ok', null, '憑證有效'], ['not-started', 'component', '跨平台網頁元件'],
+  ['no-reader', 'reader', '讀卡機'], ['no-card', 'card', '沒有卡片'], ['unknown-token', 'token', '插反']]) {
+  test(`diagnostics page in mode ${mode}`, async () => {
+    await control(sim, { mode });
+    const { context, page } = await relyingParty();
+    await page.goto(`${idp.issuer}/diagnostics`);
+    await page.click('#diagnose');
+    await page.waitForFunction(() => document.getElementById('result').textContent.length > 0, null, { timeout: 20000 });
+    const steps = await page.$$eval('#steps li', (lis) => lis.map((li) => [li.dataset.step, li.dataset.ok]));
+    if (failing) assert.deepEqual(steps[steps.length - 1], [failing, 'false']);
+    else assert.deepEqual(steps[steps.length - 1], ['server', 'true']);
+    assert.match(await page.textContent('#result'), new RegExp(text));
+    await page.screenshot({ path: join(shots, `diagnostics-${mode}.png`) });
+    await control(sim, { mode: 'ok' });
+    await context.close();
+  });
+}
