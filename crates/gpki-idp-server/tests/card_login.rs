@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use base64::Engine;
-use common::{start, Backend, TestServer};
+use common::{browser, hidden, start, Backend, TestServer};
 use gpki_idp_server::demo;
 use gpki_testpki::{
     sign_cms, CmsOptions, Leaf, LeafSpec, OcspBehaviour, RevocationServer, TestPki,
@@ -53,20 +53,6 @@ fn server() -> TestServer {
         // Every login asks the responder, so a revocation shows at once in these tests.
         c.certificate.revocation.ocsp_cache_ttl_secs = 0;
     })
-}
-
-fn browser() -> Http {
-    reqwest::blocking::ClientBuilder::new()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 /// Opens the login page for the demo portal; returns (req, csrf).

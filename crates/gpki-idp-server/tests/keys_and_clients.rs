@@ -6,7 +6,9 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{block_on, jwt_client_key, start, Backend, JWT_CLIENT, PUBLIC_CLIENT};
+use common::{
+    block_on, browser, hidden, http, jwt_client_key, start, Backend, JWT_CLIENT, PUBLIC_CLIENT,
+};
 use gpki_idp_core::keys::{Alg, SigningKey};
 use gpki_idp_server::demo;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -17,27 +19,6 @@ use reqwest::blocking::Client as Http;
 use serde_json::{json, Value};
 
 const REDIRECT: &str = "http://127.0.0.1:9000/callback";
-
-fn http() -> Http {
-    reqwest::blocking::ClientBuilder::new()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn browser() -> Http {
-    reqwest::blocking::ClientBuilder::new()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
 
 fn login(browser: &Http, auth_url: &str) -> reqwest::blocking::Response {
     let page = browser.get(auth_url).send().unwrap();

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use base64::Engine;
-use common::{start, Backend, TestServer, OTHER_SCHOOL, PUBLIC_CLIENT};
+use common::{browser, hidden, http, start, Backend, TestServer, OTHER_SCHOOL, PUBLIC_CLIENT};
 use gpki_idp_server::demo;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
@@ -21,31 +21,6 @@ use reqwest::blocking::Client as Http;
 use serde_json::Value;
 
 const REDIRECT: &str = "http://127.0.0.1:9000/callback";
-
-fn http() -> Http {
-    reqwest::blocking::ClientBuilder::new()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A browser: keeps cookies, never follows redirects.
-fn browser() -> Http {
-    reqwest::blocking::ClientBuilder::new()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page: {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
 
 /// Follows an authorization URL through the password login page; returns the redirect.
 fn login(

@@ -195,6 +195,22 @@ pub fn session_cookie(
         .finish()
 }
 
+/// The school of the path, its issuer, and the authenticated calling client.
+async fn caller(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> Result<(School, String, gpki_idp_core::model::Client), HttpResponse> {
+    let school = school_of(state, req).await?;
+    let issuer = state.issuer(&school.code);
+    let client = state
+        .provider
+        .authenticate_client(&school, &issuer, authorization(req), form)
+        .await
+        .map_err(|e| json_error(&e))?;
+    Ok((school, issuer, client))
+}
+
 fn authorization(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get("Authorization")
@@ -206,15 +222,9 @@ pub async fn token(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    let issuer = state.issuer(&school.code);
-    let client = match state
-        .provider
-        .authenticate_client(&school, &issuer, authorization(&req), &form)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return json_error(&e),
+    let (school, issuer, client) = match caller(&state, &req, &form).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     match state.provider.token(&school, &issuer, &client, &form).await {
         Ok(body) => no_store(
@@ -255,15 +265,9 @@ pub async fn revoke(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    let issuer = state.issuer(&school.code);
-    let client = match state
-        .provider
-        .authenticate_client(&school, &issuer, authorization(&req), &form)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return json_error(&e),
+    let (school, _issuer, client) = match caller(&state, &req, &form).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let Some(token) = form.get("token") else {
         return json_error(&OAuthError::invalid_request("token is missing"));
@@ -279,15 +283,10 @@ pub async fn introspect(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    let issuer = state.issuer(&school.code);
-    if let Err(e) = state
-        .provider
-        .authenticate_client(&school, &issuer, authorization(&req), &form)
-        .await
-    {
-        return json_error(&e);
-    }
+    let (school, issuer, _client) = match caller(&state, &req, &form).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let Some(token) = form.get("token") else {
         return json_error(&OAuthError::invalid_request("token is missing"));
     };

@@ -155,3 +155,34 @@ async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
     .unwrap();
     let _ = base;
 }
+
+/// A plain HTTP client that never follows redirects.
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::ClientBuilder::new()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser: keeps cookies, never follows redirects.
+pub fn browser() -> reqwest::blocking::Client {
+    reqwest::blocking::ClientBuilder::new()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of a hidden form field of a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in page"))
+        + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
