@@ -358,3 +358,69 @@ fn registering_needs_a_logged_in_account_and_one_card_binds_once() {
     );
     assert_eq!(status, 404);
 }
+
+/// The same endpoint accepts a signature made by `openssl cms -sign` over the challenge (the
+/// form of a real card's PKCS#7 differs from the test PKI's signer; openssl's is a third one).
+#[test]
+fn a_signature_made_by_openssl_logs_in() {
+    let server = server();
+    let leaf = card(0x7e5);
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    assert_eq!(register(&server, &b, &csrf, &leaf).0, 201);
+
+    let issuer = server.issuer(demo::SCHOOL);
+    let fresh = browser();
+    let (req, csrf) = login_page(&server, &fresh);
+    let (_, ch) = post(
+        &fresh,
+        format!("{issuer}/login/card/challenge"),
+        &[("req", &req), ("csrf", &csrf)],
+    );
+    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("gpki-openssl-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("challenge"), &challenge).unwrap();
+    std::fs::write(
+        dir.join("card.pem"),
+        gpki_testpki::pem_encode("CERTIFICATE", &leaf.der),
+    )
+    .unwrap();
+    std::fs::write(dir.join("card.key"), leaf.key.serialize_pem()).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-md",
+            "sha256",
+            "-in",
+            "challenge",
+            "-signer",
+            "card.pem",
+            "-inkey",
+            "card.key",
+            "-outform",
+            "PEM",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("the openssl command is required (CI installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8(out.stdout).unwrap();
+    let form = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", "teacher"),
+        ("challenge", challenge.as_str()),
+        ("signature", pem.as_str()),
+    ];
+    let (status, body) = post(&fresh, format!("{issuer}/login/card"), &form);
+    assert_eq!(status, 200, "{body}");
+    assert!(body["redirect"].as_str().unwrap().contains("code="));
+}
