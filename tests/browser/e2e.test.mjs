@@ -47,7 +47,7 @@ function startIdp(sim) {
     child.stdout.on('data', (chunk) => {
       out += chunk;
       const m = out.match(/public URL (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) resolve({ base: m[1], issuer: `${m[1]}/schools/demo`, stop: () => child.kill() });
+      if (m) resolve({ base: m[1], issuer: `${m[1]}/schools/demo`, dir, config, stop: () => child.kill() });
     });
     child.on('exit', (code) => reject(new Error(`gpki-idp exited with ${code}: ${out}`)));
     setTimeout(() => reject(new Error('gpki-idp did not start in 60 s')), 60000);
@@ -195,3 +195,25 @@ for (const [mode, failing, text] of [['ok', null, '憑證有效'], ['not-started
     await context.close();
   });
 }
+
+test('a role limited to the certificate gets no password field and is refused server-side', async () => {
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config, '--data-dir', idp.dir,
+    '--school', 'demo', '--role', 'staff', '--methods', 'certificate']);
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('policy'));
+  await account(page, 'staff');
+  await page.waitForSelector('#card-section:not([hidden])');
+  assert.equal(await page.isVisible('#password-section'), false, 'no password option');
+  // Forcing the password form anyway: refused by the server.
+  await page.evaluate(() => {
+    document.getElementById('password-section').hidden = false;
+    document.getElementById('password').value = 'demo1234';
+    document.getElementById('password-form').submit();
+  });
+  await page.waitForSelector('.error >> text=不允許您的身份以密碼登入');
+  await page.screenshot({ path: join(shots, 'login-password-not-allowed.png') });
+  execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config, '--data-dir', idp.dir,
+    '--school', 'demo', '--role', 'staff', '--methods', 'password,certificate']);
+  await context.close();
+});

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod model;
 pub mod oidc;
 pub mod password;
+pub mod policy;
 pub mod store;
 
 pub use error::OAuthError;

@@ -68,6 +68,14 @@ pub trait Directory: Send + Sync {
         school_id: i64,
         cert_sha256: &str,
     ) -> StoreResult<Option<CertBinding>>;
+    /// The school's login policy, one entry per role that has one.
+    async fn login_policy(&self, school_id: i64) -> StoreResult<Vec<crate::policy::RolePolicy>>;
+    /// Sets the allowed methods of a role (replacing what was there).
+    async fn set_role_policy(
+        &self,
+        school_id: i64,
+        policy: crate::policy::RolePolicy,
+    ) -> StoreResult<()>;
     /// Removes a binding of this user; returns whether one was removed.
     async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool>;
 }

@@ -25,6 +25,35 @@ enum Command {
     Migrate(CommonArgs),
     /// Certificate tools for operators: verify a card signature, inspect a certificate.
     Cert(cli::cert::CertArgs),
+    /// Operator helpers that change a school's settings in the database.
+    #[command(subcommand)]
+    Admin(AdminCmd),
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Set which login methods a role may use (資安選項設定 → 啟用登入機制).
+    SetPolicy {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        role: String,
+        /// Comma-separated: password, certificate.
+        #[arg(long, value_delimiter = ',')]
+        methods: Vec<String>,
+    },
+    /// Start signing with a new key; the old one stays published while its tokens live.
+    RotateKey {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        school: String,
+        /// RS256 or ES256.
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+    },
 }
 
 #[derive(Args)]
@@ -86,6 +115,13 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::Admin(cmd) => match runtime().and_then(|rt| rt.block_on(admin(cmd))) {
+            Ok(message) => {
+                println!("gpki-idp: {message}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Serve(args) => match serve(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
@@ -101,6 +137,78 @@ async fn migrate(mut config: Config) -> Result<usize, String> {
     config.migrate_on_start = false;
     let (directory, _) = gpki_idp_server::app::open_stores(&config).await?;
     directory.migrate().await.map_err(|e| e.to_string())
+}
+
+async fn admin(cmd: AdminCmd) -> Result<String, String> {
+    let common = match &cmd {
+        AdminCmd::SetPolicy { common, .. } | AdminCmd::RotateKey { common, .. } => common,
+    };
+    let config = load(common)?;
+    let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
+    let provider =
+        gpki_idp_core::oidc::Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    match cmd {
+        AdminCmd::SetPolicy {
+            school,
+            role,
+            methods,
+            ..
+        } => {
+            let school = provider.school(&school).await.map_err(|e| e.description)?;
+            let methods = methods
+                .iter()
+                .map(|m| {
+                    gpki_idp_core::policy::Method::parse(m.trim())
+                        .ok_or_else(|| format!("unknown method `{m}` (password, certificate)"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let policy = gpki_idp_core::policy::RolePolicy {
+                role: role.clone(),
+                methods,
+            };
+            provider
+                .directory
+                .set_role_policy(school.id, policy)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "school {}: role {role} may use {}",
+                school.code,
+                methods_text(&provider, school.id, &role).await
+            ))
+        }
+        AdminCmd::RotateKey { school, alg, .. } => {
+            let school = provider.school(&school).await.map_err(|e| e.description)?;
+            let alg = gpki_idp_core::keys::Alg::parse(&alg)
+                .ok_or_else(|| format!("unknown alg `{alg}` (RS256, ES256)"))?;
+            let kid = provider
+                .rotate_key(&school, alg)
+                .await
+                .map_err(|e| e.description)?;
+            Ok(format!(
+                "school {}: new {} key {kid}",
+                school.code,
+                alg.name()
+            ))
+        }
+    }
+}
+
+async fn methods_text(
+    provider: &gpki_idp_core::oidc::Provider,
+    school_id: i64,
+    role: &str,
+) -> String {
+    let policies = provider
+        .directory
+        .login_policy(school_id)
+        .await
+        .unwrap_or_default();
+    policies
+        .iter()
+        .find(|p| p.role == role)
+        .map(|p| format!("{:?}", p.methods))
+        .unwrap_or_default()
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {

@@ -585,3 +585,45 @@ fn login_form_without_our_csrf_cookie_is_refused() {
     assert_eq!(r.status(), 403);
     assert!(r.headers().get("location").is_none());
 }
+
+#[test]
+fn a_role_limited_to_the_certificate_cannot_log_in_with_a_password() {
+    let server = start(Backend::Real, |_| {});
+    let school = common::block_on(server.state.provider.school(demo::SCHOOL)).unwrap();
+    let policy = gpki_idp_core::policy::RolePolicy {
+        role: "teacher".into(),
+        methods: vec![gpki_idp_core::policy::Method::Certificate],
+    };
+    common::block_on(
+        server
+            .state
+            .provider
+            .directory
+            .set_role_policy(school.id, policy),
+    )
+    .unwrap();
+    let (challenge, _) = pkce();
+    let url = spa_url(&server, Some(&challenge), REDIRECT);
+    let refused = login(&browser(), &url, "teacher", demo::PASSWORD);
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("location").is_none());
+    assert!(refused.text().unwrap().contains("不允許您的身份以密碼登入"));
+    let allowed = login(&browser(), &url, "staff", demo::PASSWORD);
+    assert_eq!(allowed.status(), 302, "other roles keep the password");
+
+    let b = browser();
+    let page = b.get(&url).send().unwrap().text().unwrap();
+    let form = [
+        ("req", hidden(&page, "req")),
+        ("csrf", hidden(&page, "csrf")),
+        ("username", "teacher".to_string()),
+    ];
+    let methods: Value = b
+        .post(format!("{}/login/methods", server.issuer(demo::SCHOOL)))
+        .form(&form)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(methods["password"], false);
+}

@@ -9,7 +9,9 @@ use gpki_idp_core::model::{
 use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 use crate::db::{Conn, Pool};
-use crate::schema::{cert_bindings, clients, refresh_tokens, schools, signing_keys, users};
+use crate::schema::{
+    cert_bindings, clients, login_policies, refresh_tokens, schools, signing_keys, users,
+};
 use crate::with_conn;
 
 /// Persistent records in a SQL database.
@@ -546,6 +548,54 @@ impl Directory for SqlDirectory {
                 .filter(cert_bindings::user_id.eq(user_id))
                 .filter(cert_bindings::id.eq(id));
             with_conn!(conn, |c| diesel::delete(q).execute(c)).map(|n| n > 0)
+        })
+        .await
+    }
+
+    async fn login_policy(
+        &self,
+        school_id: i64,
+    ) -> StoreResult<Vec<gpki_idp_core::policy::RolePolicy>> {
+        self.run(move |conn| {
+            let q = login_policies::table
+                .filter(login_policies::school_id.eq(school_id))
+                .select((login_policies::role, login_policies::methods))
+                .order(login_policies::role.asc());
+            let rows = with_conn!(conn, |c| q.load::<(String, String)>(c))?;
+            Ok(rows
+                .into_iter()
+                .map(|(role, methods)| gpki_idp_core::policy::RolePolicy {
+                    role,
+                    methods: serde_json::from_str(&methods).unwrap_or_default(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn set_role_policy(
+        &self,
+        school_id: i64,
+        policy: gpki_idp_core::policy::RolePolicy,
+    ) -> StoreResult<()> {
+        let methods = serde_json::to_string(&policy.methods).unwrap_or_else(|_| "[]".into());
+        self.run(move |conn| {
+            with_conn!(conn, |c| c.transaction(|c| {
+                let target = login_policies::table
+                    .filter(login_policies::school_id.eq(school_id))
+                    .filter(login_policies::role.eq(&policy.role));
+                diesel::delete(target).execute(c)?;
+                let values = (
+                    login_policies::school_id.eq(school_id),
+                    login_policies::role.eq(&policy.role),
+                    login_policies::methods.eq(&methods),
+                    login_policies::updated_at.eq(gpki_idp_core::now()),
+                );
+                diesel::insert_into(login_policies::table)
+                    .values(values)
+                    .execute(c)
+                    .map(|_| ())
+            }))
         })
         .await
     }

@@ -85,3 +85,12 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    login_policies (school_id, role) {
+        school_id -> BigInt,
+        role -> Text,
+        methods -> Text,
+        updated_at -> BigInt,
+    }
+}

@@ -32,6 +32,8 @@ pub enum CardError {
     AlreadyBound,
     /// Certificate login is not configured on this server.
     Disabled,
+    /// The school's policy does not let this account's roles log in with a certificate.
+    NotAllowed,
     Store(OAuthError),
 }
 
@@ -44,6 +46,7 @@ impl CardError {
             Self::NotBound => "certificate_not_registered",
             Self::AlreadyBound => "certificate_already_registered",
             Self::Disabled => "certificate_login_disabled",
+            Self::NotAllowed => "method_not_allowed",
             Self::Store(e) => e.code,
         }
     }
@@ -59,6 +62,7 @@ impl CardError {
             ),
             Self::AlreadyBound => ("這張自然人憑證已註冊於本校的其他帳號。", "This certificate is already registered to another account of this school."),
             Self::Disabled => ("本系統未啟用自然人憑證登入。", "Certificate login is not enabled on this server."),
+            Self::NotAllowed => ("學校的資安設定不允許您的身份以自然人憑證登入。", "Your school's security settings do not allow your role to log in with a certificate."),
             Self::Store(_) => ("系統暫時無法處理，請稍後再試。", "The system cannot handle this right now. Please try again later."),
         }
     }
@@ -189,10 +193,17 @@ impl Provider {
             .user_by_username(school.id, username)
             .await
             .map_err(|e| CardError::Store(e.into()))?;
-        match (binding, user) {
-            (Some(b), Some(u)) if b.user_id == u.id && !u.disabled => Ok(u),
-            _ => Err(CardError::NotBound),
+        let user = match (binding, user) {
+            (Some(b), Some(u)) if b.user_id == u.id && !u.disabled => u,
+            _ => return Err(CardError::NotBound),
+        };
+        if !self
+            .method_allowed(school, &user, crate::policy::Method::Certificate)
+            .await?
+        {
+            return Err(CardError::NotAllowed);
         }
+        Ok(user)
     }
 
     /// Binds the card that signed `challenge` to `user`.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::AuthRequest;
 use super::Provider;
 use crate::model::{School, User};
+use crate::policy::{self, Method};
 use crate::{password, random_token, token_hash, OAuthError};
 
 /// A browser's login at one school.
@@ -39,6 +40,9 @@ pub enum LoginError {
     Invalid,
     /// Too many attempts for this account or from this address.
     Throttled,
+    /// The school's policy does not let this account's roles use a password (checked only
+    /// after the password was right, so it reveals nothing to a guesser).
+    NotAllowed,
     Store(OAuthError),
 }
 
@@ -85,6 +89,9 @@ impl Provider {
                     .delete(&account_key)
                     .await
                     .map_err(|e| LoginError::Store(e.into()))?;
+                if !self.method_allowed(school, u, Method::Password).await? {
+                    return Err(LoginError::NotAllowed);
+                }
                 Ok(u.clone())
             }
             _ => {
@@ -95,6 +102,17 @@ impl Provider {
                 Err(LoginError::Invalid)
             }
         }
+    }
+
+    /// Whether the school's login policy lets `user` use `method`.
+    pub async fn method_allowed(
+        &self,
+        school: &School,
+        user: &User,
+        method: Method,
+    ) -> Result<bool, OAuthError> {
+        let policies = self.directory.login_policy(school.id).await?;
+        Ok(policy::allows(&policies, &user.roles, method))
     }
 
     async fn counter(&self, key: &str) -> Result<u64, OAuthError> {

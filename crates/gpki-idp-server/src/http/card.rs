@@ -9,6 +9,7 @@ use gpki_idp_core::model::{School, User};
 use gpki_idp_core::oidc::card::{CardError, CardSignature, CARD_AMR};
 use gpki_idp_core::oidc::session::Session;
 use gpki_idp_core::oidc::ACR_CERTIFICATE;
+use gpki_idp_core::policy::{self, Method};
 use serde_json::json;
 
 use super::login::CSRF_COOKIE;
@@ -21,6 +22,7 @@ fn card_error(e: &CardError) -> HttpResponse {
         CardError::Store(_) => HttpResponse::ServiceUnavailable(),
         CardError::Disabled => HttpResponse::NotFound(),
         CardError::NotBound | CardError::Verify(_) => HttpResponse::Unauthorized(),
+        CardError::NotAllowed => HttpResponse::Forbidden(),
         _ => HttpResponse::BadRequest(),
     };
     response
@@ -283,14 +285,22 @@ pub async fn methods(
         .await
         .map(|b| !b.is_empty())
         .unwrap_or(false);
-    let certificate = match (&state.provider.verifier, registered) {
-        (None, _) => "disabled",
-        (Some(_), true) => "registered",
-        (Some(_), false) => "not_registered",
+    // One policy read for every account, known or not.
+    let policies = dir.login_policy(school.id).await.unwrap_or_default();
+    let roles = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
+    let password = policy::allows(&policies, &roles, Method::Password);
+    let certificate = match (
+        &state.provider.verifier,
+        registered,
+        policy::allows(&policies, &roles, Method::Certificate),
+    ) {
+        (None, _, _) | (_, _, false) => "disabled",
+        (Some(_), true, true) => "registered",
+        (Some(_), false, true) => "not_registered",
     };
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"password": true, "certificate": certificate}))
+        .json(json!({"password": password, "certificate": certificate}))
 }
 
 /// `GET /schools/{school}/account`: 自然人憑證管理.

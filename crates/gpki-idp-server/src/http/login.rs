@@ -120,6 +120,17 @@ pub async fn submit(
             *r.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
             return r;
         }
+        Err(LoginError::NotAllowed) => {
+            let mut r = page(
+                &state,
+                &school,
+                request_id,
+                &request,
+                Some(&pages::PASSWORD_NOT_ALLOWED),
+            );
+            *r.status_mut() = actix_web::http::StatusCode::FORBIDDEN;
+            return r;
+        }
         Err(LoginError::Store(e)) => return pages::error_page(&e, locale),
     };
     let session = Session {

@@ -15,6 +15,10 @@ pub const WRONG_PASSWORD: Message = Message {
     zh: "帳號或密碼錯誤。",
     en: "Wrong account or password.",
 };
+pub const PASSWORD_NOT_ALLOWED: Message = Message {
+    zh: "學校的資安設定不允許您的身份以密碼登入，請使用自然人憑證登入。",
+    en: "Your school's security settings do not allow your role to log in with a password. Use your citizen certificate.",
+};
 pub const THROTTLED: Message = Message {
     zh: "嘗試次數過多，請 15 分鐘後再試，或洽學校管理者。",
     en: "Too many attempts. Try again in 15 minutes or ask the school administrator.",

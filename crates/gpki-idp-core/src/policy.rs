@@ -1,0 +1,69 @@
+//! Login policy (資安選項設定 → 啟用登入機制): per school and role, which login methods are
+//! allowed. A role without a policy allows both; an account with several roles may use a
+//! method any of its roles allows.
+
+use serde::{Deserialize, Serialize};
+
+/// A login method (登入機制).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Password,
+    Certificate,
+}
+
+impl Method {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "password" => Some(Self::Password),
+            "certificate" => Some(Self::Certificate),
+            _ => None,
+        }
+    }
+}
+
+/// The allowed methods of one role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolePolicy {
+    pub role: String,
+    pub methods: Vec<Method>,
+}
+
+/// Whether an account with `roles` may log in with `method` under `policies`.
+pub fn allows(policies: &[RolePolicy], roles: &[String], method: Method) -> bool {
+    roles
+        .iter()
+        .any(|role| match policies.iter().find(|p| &p.role == role) {
+            Some(p) => p.methods.contains(&method),
+            None => true,
+        })
+        || roles.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_without_policy_allow_both_and_any_role_may_allow() {
+        let policies = vec![
+            RolePolicy {
+                role: "teacher".into(),
+                methods: vec![Method::Certificate],
+            },
+            RolePolicy {
+                role: "staff".into(),
+                methods: vec![Method::Password, Method::Certificate],
+            },
+        ];
+        let teacher = vec!["teacher".to_string()];
+        assert!(!allows(&policies, &teacher, Method::Password));
+        assert!(allows(&policies, &teacher, Method::Certificate));
+        let both = vec!["teacher".to_string(), "staff".to_string()];
+        assert!(allows(&policies, &both, Method::Password));
+        assert!(
+            allows(&policies, &["parent".to_string()], Method::Password),
+            "no policy: allowed"
+        );
+    }
+}
