@@ -40,6 +40,29 @@ pub fn allows(policies: &[RolePolicy], roles: &[String], method: Method) -> bool
         || roles.is_empty()
 }
 
+/// Where and how a school lets teachers register a card (seed chapter 2: 校內).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationRules {
+    /// Campus network ranges (CIDR); empty: from anywhere.
+    pub campus_cidrs: Vec<String>,
+    /// A one-time enrollment code issued by the school's GM is required.
+    pub require_enrollment_code: bool,
+}
+
+impl RegistrationRules {
+    /// Whether `ip` may register under these rules; unparsable ranges never match.
+    pub fn allows_address(&self, ip: Option<std::net::IpAddr>) -> bool {
+        if self.campus_cidrs.is_empty() {
+            return true;
+        }
+        let Some(ip) = ip else { return false };
+        self.campus_cidrs
+            .iter()
+            .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
+            .any(|net| net.contains(&ip))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,31 @@ pub trait Directory: Send + Sync {
         school_id: i64,
         policy: crate::policy::RolePolicy,
     ) -> StoreResult<()>;
+    async fn registration_rules(
+        &self,
+        school_id: i64,
+    ) -> StoreResult<crate::policy::RegistrationRules>;
+    async fn set_registration_rules(
+        &self,
+        school_id: i64,
+        rules: crate::policy::RegistrationRules,
+    ) -> StoreResult<()>;
+    /// Stores a one-time enrollment code (by hash) for a user.
+    async fn add_enrollment_code(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Uses an enrollment code of this user once: true when it was valid and unused.
+    async fn use_enrollment_code(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Removes a binding of this user; returns whether one was removed.
     async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool>;
 }

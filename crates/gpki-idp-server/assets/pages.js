@@ -119,7 +119,7 @@
       say(status, true, '請稍候，正在與讀卡機溝通…', 'Talking to the card reader…');
       hipki.sign(used, pin.value).then(function (signed) {
         pin.value = '';
-        return post('/account/card', { csrf: data.csrf, challenge: used, signature: signed.signature, certb64: signed.certb64 || '' })
+        return post('/account/card', { csrf: data.csrf, challenge: used, signature: signed.signature, certb64: signed.certb64 || '', enrollment_code: $('enrollment-code').value })
           .then(function (r) {
             if (r.status === 201) {
               say(status, true, '自然人憑證註冊成功！下次可直接以自然人憑證登入校務系統。',

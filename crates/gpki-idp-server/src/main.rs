@@ -44,6 +44,31 @@ enum AdminCmd {
         #[arg(long, value_delimiter = ',')]
         methods: Vec<String>,
     },
+    /// Where and how teachers may register a card: campus ranges (CIDR) and whether a
+    /// one-time enrollment code is required.
+    SetRegistration {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        school: String,
+        /// Comma-separated CIDR ranges, e.g. 10.1.0.0/16; empty: from anywhere.
+        #[arg(long, value_delimiter = ',')]
+        campus: Vec<String>,
+        #[arg(long)]
+        require_enrollment_code: bool,
+    },
+    /// Issue a one-time enrollment code for an account (printed once).
+    IssueEnrollmentCode {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        username: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: u64,
+    },
     /// Start signing with a new key; the old one stays published while its tokens live.
     RotateKey {
         #[command(flatten)]
@@ -141,7 +166,10 @@ async fn migrate(mut config: Config) -> Result<usize, String> {
 
 async fn admin(cmd: AdminCmd) -> Result<String, String> {
     let common = match &cmd {
-        AdminCmd::SetPolicy { common, .. } | AdminCmd::RotateKey { common, .. } => common,
+        AdminCmd::SetPolicy { common, .. }
+        | AdminCmd::SetRegistration { common, .. }
+        | AdminCmd::IssueEnrollmentCode { common, .. }
+        | AdminCmd::RotateKey { common, .. } => common,
     };
     let config = load(common)?;
     let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
@@ -175,6 +203,57 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
                 "school {}: role {role} may use {}",
                 school.code,
                 methods_text(&provider, school.id, &role).await
+            ))
+        }
+        AdminCmd::SetRegistration {
+            school,
+            campus,
+            require_enrollment_code,
+            ..
+        } => {
+            let school = provider.school(&school).await.map_err(|e| e.description)?;
+            let campus: Vec<String> = campus
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if let Some(bad) = campus
+                .iter()
+                .find(|c| c.parse::<std::net::IpAddr>().is_err() && !c.contains('/'))
+            {
+                return Err(format!("`{bad}` is not a CIDR range"));
+            }
+            let rules = gpki_idp_core::policy::RegistrationRules {
+                campus_cidrs: campus.clone(),
+                require_enrollment_code,
+            };
+            provider
+                .directory
+                .set_registration_rules(school.id, rules)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("school {}: registration from {:?}, enrollment code required: {require_enrollment_code}", school.code, campus))
+        }
+        AdminCmd::IssueEnrollmentCode {
+            school,
+            username,
+            hours,
+            ..
+        } => {
+            let school = provider.school(&school).await.map_err(|e| e.description)?;
+            let user = provider
+                .directory
+                .user_by_username(school.id, &username)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no account `{username}` at {}", school.code))?;
+            let ttl = std::time::Duration::from_secs(hours * 3600);
+            let code = provider
+                .issue_enrollment_code(&school, &user, ttl)
+                .await
+                .map_err(|e| e.description)?;
+            Ok(format!(
+                "enrollment code for {username}: {code} (valid {hours} h, once)"
             ))
         }
         AdminCmd::RotateKey { school, alg, .. } => {

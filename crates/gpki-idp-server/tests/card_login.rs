@@ -424,3 +424,93 @@ fn a_signature_made_by_openssl_logs_in() {
     assert_eq!(status, 200, "{body}");
     assert!(body["redirect"].as_str().unwrap().contains("code="));
 }
+
+#[test]
+fn registration_within_campus_ranges_and_with_a_one_time_code() {
+    let server = server();
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let set = |cidrs: &[&str], code: bool| {
+        let rules = gpki_idp_core::policy::RegistrationRules {
+            campus_cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
+            require_enrollment_code: code,
+        };
+        common::block_on(provider.directory.set_registration_rules(school.id, rules)).unwrap();
+    };
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    let leaf = card(0x7e6);
+
+    set(&["10.0.0.0/8"], false);
+    let (status, body) = register(&server, &b, &csrf, &leaf);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("registration_off_campus")),
+        "127.0.0.1 is not on campus"
+    );
+
+    set(&["127.0.0.0/8"], true);
+    let (_, body) = register(&server, &b, &csrf, &leaf);
+    assert_eq!(
+        body["error"], "enrollment_code_invalid",
+        "a code is required"
+    );
+
+    let teacher = common::block_on(provider.directory.user_by_username(school.id, "teacher"))
+        .unwrap()
+        .unwrap();
+    let code = common::block_on(provider.issue_enrollment_code(
+        &school,
+        &teacher,
+        std::time::Duration::from_secs(600),
+    ))
+    .unwrap();
+    let with_code = |code: &str| {
+        let issuer = server.issuer(demo::SCHOOL);
+        let (_, ch) = post(
+            &b,
+            format!("{issuer}/account/card/challenge"),
+            &[("csrf", &csrf)],
+        );
+        let challenge = ch["challenge"].as_str().unwrap().to_string();
+        let signature = sign(&leaf, &challenge, &challenge);
+        post(
+            &b,
+            format!("{issuer}/account/card"),
+            &[
+                ("csrf", &csrf),
+                ("challenge", &challenge),
+                ("signature", &signature),
+                ("enrollment_code", code),
+            ],
+        )
+    };
+    assert_eq!(
+        with_code("wrong-code").1["error"],
+        "enrollment_code_invalid"
+    );
+    assert_eq!(with_code(&code).0, 201);
+    let other = card(0x7e7);
+    let issuer = server.issuer(demo::SCHOOL);
+    let (_, ch) = post(
+        &b,
+        format!("{issuer}/account/card/challenge"),
+        &[("csrf", &csrf)],
+    );
+    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let signature = sign(&other, &challenge, &challenge);
+    let (_, body) = post(
+        &b,
+        format!("{issuer}/account/card"),
+        &[
+            ("csrf", &csrf),
+            ("challenge", &challenge),
+            ("signature", &signature),
+            ("enrollment_code", &code),
+        ],
+    );
+    assert_eq!(
+        body["error"], "enrollment_code_invalid",
+        "a code works once"
+    );
+}

@@ -10,7 +10,8 @@ use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 use crate::db::{Conn, Pool};
 use crate::schema::{
-    cert_bindings, clients, login_policies, refresh_tokens, schools, signing_keys, users,
+    cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens, registration_rules,
+    schools, signing_keys, users,
 };
 use crate::with_conn;
 
@@ -596,6 +597,106 @@ impl Directory for SqlDirectory {
                     .execute(c)
                     .map(|_| ())
             }))
+        })
+        .await
+    }
+
+    async fn registration_rules(
+        &self,
+        school_id: i64,
+    ) -> StoreResult<gpki_idp_core::policy::RegistrationRules> {
+        self.run(move |conn| {
+            let q = registration_rules::table
+                .filter(registration_rules::school_id.eq(school_id))
+                .select((
+                    registration_rules::campus_cidrs,
+                    registration_rules::require_enrollment_code,
+                ));
+            let row = with_conn!(conn, |c| q.first::<(String, bool)>(c).optional())?;
+            Ok(row
+                .map(
+                    |(cidrs, require)| gpki_idp_core::policy::RegistrationRules {
+                        campus_cidrs: list(&cidrs),
+                        require_enrollment_code: require,
+                    },
+                )
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn set_registration_rules(
+        &self,
+        school_id: i64,
+        rules: gpki_idp_core::policy::RegistrationRules,
+    ) -> StoreResult<()> {
+        let cidrs = to_json(&rules.campus_cidrs);
+        self.run(move |conn| {
+            with_conn!(conn, |c| c.transaction(|c| {
+                diesel::delete(
+                    registration_rules::table.filter(registration_rules::school_id.eq(school_id)),
+                )
+                .execute(c)?;
+                let values = (
+                    registration_rules::school_id.eq(school_id),
+                    registration_rules::campus_cidrs.eq(&cidrs),
+                    registration_rules::require_enrollment_code.eq(rules.require_enrollment_code),
+                    registration_rules::updated_at.eq(gpki_idp_core::now()),
+                );
+                diesel::insert_into(registration_rules::table)
+                    .values(values)
+                    .execute(c)
+                    .map(|_| ())
+            }))
+        })
+        .await
+    }
+
+    async fn add_enrollment_code(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let hash = code_hash.to_string();
+        self.run(move |conn| {
+            let values = (
+                enrollment_codes::code_hash.eq(hash),
+                enrollment_codes::school_id.eq(school_id),
+                enrollment_codes::user_id.eq(user_id),
+                enrollment_codes::expires_at.eq(expires_at),
+                enrollment_codes::used.eq(false),
+                enrollment_codes::created_at.eq(gpki_idp_core::now()),
+            );
+            with_conn!(conn, |c| diesel::insert_into(enrollment_codes::table)
+                .values(values)
+                .execute(c))
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn use_enrollment_code(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let hash = code_hash.to_string();
+        self.run(move |conn| {
+            // One conditional update: valid, unused, this user's, not expired; two uses cannot both win.
+            let target = enrollment_codes::table
+                .filter(enrollment_codes::code_hash.eq(hash))
+                .filter(enrollment_codes::school_id.eq(school_id))
+                .filter(enrollment_codes::user_id.eq(user_id))
+                .filter(enrollment_codes::used.eq(false))
+                .filter(enrollment_codes::expires_at.ge(now));
+            with_conn!(conn, |c| diesel::update(target)
+                .set(enrollment_codes::used.eq(true))
+                .execute(c))
+            .map(|n| n == 1)
         })
         .await
     }

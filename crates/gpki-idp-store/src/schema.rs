@@ -94,3 +94,23 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    registration_rules (school_id) {
+        school_id -> BigInt,
+        campus_cidrs -> Text,
+        require_enrollment_code -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    enrollment_codes (code_hash) {
+        code_hash -> Text,
+        school_id -> BigInt,
+        user_id -> BigInt,
+        expires_at -> BigInt,
+        used -> Bool,
+        created_at -> BigInt,
+    }
+}

@@ -34,6 +34,10 @@ pub enum CardError {
     Disabled,
     /// The school's policy does not let this account's roles log in with a certificate.
     NotAllowed,
+    /// Registration from outside the school's campus network ranges.
+    OffCampus,
+    /// The school requires a one-time enrollment code and none valid was given.
+    EnrollmentCode,
     Store(OAuthError),
 }
 
@@ -47,6 +51,8 @@ impl CardError {
             Self::AlreadyBound => "certificate_already_registered",
             Self::Disabled => "certificate_login_disabled",
             Self::NotAllowed => "method_not_allowed",
+            Self::OffCampus => "registration_off_campus",
+            Self::EnrollmentCode => "enrollment_code_invalid",
             Self::Store(e) => e.code,
         }
     }
@@ -62,6 +68,8 @@ impl CardError {
             ),
             Self::AlreadyBound => ("這張自然人憑證已註冊於本校的其他帳號。", "This certificate is already registered to another account of this school."),
             Self::Disabled => ("本系統未啟用自然人憑證登入。", "Certificate login is not enabled on this server."),
+            Self::OffCampus => ("請於校內網路註冊自然人憑證。", "Register your citizen certificate from the school's network."),
+            Self::EnrollmentCode => ("註冊碼無效、已使用或已過期，請向學校管理者索取。", "The enrollment code is invalid, used or expired. Ask the school administrator for one."),
             Self::NotAllowed => ("學校的資安設定不允許您的身份以自然人憑證登入。", "Your school's security settings do not allow your role to log in with a certificate."),
             Self::Store(_) => ("系統暫時無法處理，請稍後再試。", "The system cannot handle this right now. Please try again later."),
         }
@@ -206,7 +214,9 @@ impl Provider {
         Ok(user)
     }
 
-    /// Binds the card that signed `challenge` to `user`.
+    /// Binds the card that signed `challenge` to `user`, within the school's registration
+    /// rules (campus ranges, one-time enrollment code).
+    #[allow(clippy::too_many_arguments)]
     pub async fn register_card(
         &self,
         school: &School,
@@ -214,10 +224,58 @@ impl Provider {
         user: &User,
         challenge: &str,
         card: &CardSignature<'_>,
+        client_ip: Option<std::net::IpAddr>,
+        enrollment_code: Option<&str>,
     ) -> Result<CertBinding, CardError> {
+        let rules = self
+            .directory
+            .registration_rules(school.id)
+            .await
+            .map_err(|e| CardError::Store(e.into()))?;
+        if !rules.allows_address(client_ip) {
+            return Err(CardError::OffCampus);
+        }
         self.take_challenge(school, browser, challenge, &format!("register:{}", user.id))
             .await?;
         let verified = self.verify_card(challenge, card).await?;
+        if rules.require_enrollment_code {
+            let code = enrollment_code
+                .filter(|c| !c.is_empty())
+                .ok_or(CardError::EnrollmentCode)?;
+            let hash = token_hash(code.trim());
+            let used = self
+                .directory
+                .use_enrollment_code(school.id, user.id, &hash, crate::now())
+                .await
+                .map_err(|e| CardError::Store(e.into()))?;
+            if !used {
+                return Err(CardError::EnrollmentCode);
+            }
+        }
+        self.bind(school, user, verified).await
+    }
+
+    /// Issues a one-time enrollment code for `user`, valid for `ttl`.
+    pub async fn issue_enrollment_code(
+        &self,
+        school: &School,
+        user: &User,
+        ttl: Duration,
+    ) -> Result<String, OAuthError> {
+        let code = random_token(9);
+        let expires = crate::now() + ttl.as_secs() as i64;
+        self.directory
+            .add_enrollment_code(school.id, user.id, &token_hash(&code), expires)
+            .await?;
+        Ok(code)
+    }
+
+    async fn bind(
+        &self,
+        school: &School,
+        user: &User,
+        verified: Verified,
+    ) -> Result<CertBinding, CardError> {
         let p = verified.profile;
         if let Some(existing) = self
             .directory

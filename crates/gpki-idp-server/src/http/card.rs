@@ -218,6 +218,8 @@ pub async fn register(
             &user,
             field(&form, "challenge"),
             &card(&form),
+            req.peer_addr().map(|a| a.ip()),
+            form.get("enrollment_code").map(String::as_str),
         )
         .await
     {

@@ -250,6 +250,7 @@ pub fn account(
     let body = format!(
         "<h1>{title}</h1><p>{name}</p>{list}\
          <fieldset><legend>{register}</legend><ol><li>{step1}</li><li>{step2}</li></ol>\
+         <label for=\"enrollment-code\">{code_label}</label><input id=\"enrollment-code\" autocomplete=\"off\">\
          <label for=\"pin\">{pin_label}</label><input id=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\">\
          <button type=\"button\" id=\"register\">{register_button}</button>\
          <p id=\"card-status\" role=\"status\" aria-live=\"polite\"></p></fieldset>\
@@ -260,6 +261,7 @@ pub fn account(
         step1 = both("請確認讀卡機驅動程式已安裝，並可正常執行。", "Make sure the card reader driver is installed and working.", None),
         step2 = both("請將自然人憑證插入讀卡機，並將讀卡機接上電腦。", "Insert the citizen certificate card into the reader and plug the reader in.", None),
         pin_label = both("憑證 PIN 碼", "Card PIN", None),
+        code_label = both("註冊碼（學校要求時才需填寫）", "Enrollment code (only if your school asks for one)", None),
         register_button = "註冊自然人憑證 Register",
         code = esc(&school.code),
         diag = both("環境檢測", "Check your setup", None),

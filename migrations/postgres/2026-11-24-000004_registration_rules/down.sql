@@ -1,0 +1,2 @@
+DROP TABLE enrollment_codes;
+DROP TABLE registration_rules;
