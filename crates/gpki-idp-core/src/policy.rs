@@ -89,4 +89,18 @@ mod tests {
             "no policy: allowed"
         );
     }
+
+    #[test]
+    fn campus_ranges() {
+        let open = RegistrationRules::default();
+        assert!(open.allows_address(None));
+        let campus = RegistrationRules {
+            campus_cidrs: vec!["10.1.0.0/16".into(), "2001:db8::/32".into(), "junk".into()],
+            require_enrollment_code: false,
+        };
+        assert!(campus.allows_address(Some("10.1.2.3".parse().unwrap())));
+        assert!(!campus.allows_address(Some("10.2.0.1".parse().unwrap())));
+        assert!(campus.allows_address(Some("2001:db8::1".parse().unwrap())));
+        assert!(!campus.allows_address(None));
+    }
 }
