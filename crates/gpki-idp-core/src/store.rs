@@ -101,6 +101,15 @@ pub trait Directory: Send + Sync {
         code_hash: &str,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Appends an audit event (never updated or deleted).
+    async fn append_audit(&self, event: crate::audit::AuditEvent) -> StoreResult<()>;
+    /// Audit events of a school at or after `since`, oldest first, at most `limit`.
+    async fn audit_events(
+        &self,
+        school_id: i64,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::audit::AuditEvent>>;
     /// Removes a binding of this user; returns whether one was removed.
     async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool>;
 }

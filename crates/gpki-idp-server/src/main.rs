@@ -190,6 +190,7 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
                         .ok_or_else(|| format!("unknown method `{m}` (password, certificate)"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let before = methods_text(&provider, school.id, &role).await;
             let policy = gpki_idp_core::policy::RolePolicy {
                 role: role.clone(),
                 methods,
@@ -199,6 +200,9 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
                 .set_role_policy(school.id, policy)
                 .await
                 .map_err(|e| e.to_string())?;
+            let after = methods_text(&provider, school.id, &role).await;
+            let detail = serde_json::json!({"role": role, "before": before, "after": after});
+            cli_audit(&provider, school.id, "policy.set", detail).await?;
             Ok(format!(
                 "school {}: role {role} may use {}",
                 school.code,
@@ -223,15 +227,22 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
             {
                 return Err(format!("`{bad}` is not a CIDR range"));
             }
+            let before = provider
+                .directory
+                .registration_rules(school.id)
+                .await
+                .map_err(|e| e.to_string())?;
             let rules = gpki_idp_core::policy::RegistrationRules {
                 campus_cidrs: campus.clone(),
                 require_enrollment_code,
             };
             provider
                 .directory
-                .set_registration_rules(school.id, rules)
+                .set_registration_rules(school.id, rules.clone())
                 .await
                 .map_err(|e| e.to_string())?;
+            let detail = serde_json::json!({"before": before, "after": rules});
+            cli_audit(&provider, school.id, "registration.set", detail).await?;
             Ok(format!("school {}: registration from {:?}, enrollment code required: {require_enrollment_code}", school.code, campus))
         }
         AdminCmd::IssueEnrollmentCode {
@@ -252,6 +263,8 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
                 .issue_enrollment_code(&school, &user, ttl)
                 .await
                 .map_err(|e| e.description)?;
+            let detail = serde_json::json!({"user": username, "hours": hours});
+            cli_audit(&provider, school.id, "enrollment_code.issue", detail).await?;
             Ok(format!(
                 "enrollment code for {username}: {code} (valid {hours} h, once)"
             ))
@@ -264,6 +277,8 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
                 .rotate_key(&school, alg)
                 .await
                 .map_err(|e| e.description)?;
+            let detail = serde_json::json!({"alg": alg.name(), "kid": kid});
+            cli_audit(&provider, school.id, "key.rotate", detail).await?;
             Ok(format!(
                 "school {}: new {} key {kid}",
                 school.code,
@@ -271,6 +286,18 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
             ))
         }
     }
+}
+
+/// Audits a change made from the command line.
+async fn cli_audit(
+    provider: &gpki_idp_core::oidc::Provider,
+    school_id: i64,
+    event: &str,
+    detail: serde_json::Value,
+) -> Result<(), String> {
+    let mut e = gpki_idp_core::audit::AuditEvent::new(school_id, event, "success", "cli");
+    e.detail = detail;
+    provider.record(e).await.map_err(|e| e.description)
 }
 
 async fn methods_text(

@@ -212,6 +212,51 @@ fn register_then_log_in_with_the_card() {
         pki().ocsp.ocsp_hits() >= 1,
         "revocation was checked by OCSP"
     );
+
+    // Every login and registration is audited, with codes and identifiers only.
+    let (_, bad) = card_login(&server, &browser(), "teacher", &card(0x7e9), |c| {
+        c.to_string()
+    });
+    assert_eq!(bad["error"], "certificate_not_registered");
+    let school = common::block_on(server.state.provider.school(demo::SCHOOL)).unwrap();
+    let events = common::block_on(
+        server
+            .state
+            .provider
+            .directory
+            .audit_events(school.id, 0, 100),
+    )
+    .unwrap();
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| (e.event.clone(), e.outcome.clone()))
+        .collect();
+    for expected in [
+        ("login.password", "success"),
+        ("certificate.register", "success"),
+        ("login.certificate", "success"),
+        ("login.certificate", "certificate_not_registered"),
+    ] {
+        assert!(
+            seen.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} missing from {seen:?}"
+        );
+    }
+    let register = events
+        .iter()
+        .find(|e| e.event == "certificate.register")
+        .unwrap();
+    assert_eq!(register.detail["serial"], binding["serial"]);
+    assert!(events.iter().all(|e| e.ip.as_deref() == Some("127.0.0.1")));
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(
+        !text.contains(demo::PASSWORD),
+        "no password in the audit log"
+    );
+    assert!(
+        !text.contains("MII"),
+        "no certificate or signature in the audit log"
+    );
 }
 
 #[test]

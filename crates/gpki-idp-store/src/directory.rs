@@ -10,8 +10,8 @@ use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 use crate::db::{Conn, Pool};
 use crate::schema::{
-    cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens, registration_rules,
-    schools, signing_keys, users,
+    audit_events, cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens,
+    registration_rules, schools, signing_keys, users,
 };
 use crate::with_conn;
 
@@ -697,6 +697,97 @@ impl Directory for SqlDirectory {
                 .set(enrollment_codes::used.eq(true))
                 .execute(c))
             .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, e: gpki_idp_core::audit::AuditEvent) -> StoreResult<()> {
+        self.run(move |conn| {
+            let values = (
+                audit_events::school_id.eq(e.school_id),
+                audit_events::at.eq(e.at),
+                audit_events::event.eq(e.event),
+                audit_events::outcome.eq(e.outcome),
+                audit_events::actor.eq(e.actor),
+                audit_events::subject_user.eq(e.subject_user),
+                audit_events::client_id.eq(e.client_id),
+                audit_events::ip.eq(e.ip),
+                audit_events::user_agent.eq(e.user_agent),
+                audit_events::detail.eq(e.detail.to_string()),
+            );
+            with_conn!(conn, |c| diesel::insert_into(audit_events::table)
+                .values(values)
+                .execute(c))
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn audit_events(
+        &self,
+        school_id: i64,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<gpki_idp_core::audit::AuditEvent>> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        self.run(move |conn| {
+            let q = audit_events::table
+                .filter(audit_events::school_id.eq(school_id))
+                .filter(audit_events::at.ge(since))
+                .order(audit_events::id.asc())
+                .limit(limit)
+                .select((
+                    audit_events::school_id,
+                    audit_events::at,
+                    audit_events::event,
+                    audit_events::outcome,
+                    audit_events::actor,
+                    audit_events::subject_user,
+                    audit_events::client_id,
+                    audit_events::ip,
+                    audit_events::user_agent,
+                    audit_events::detail,
+                ));
+            let rows = with_conn!(conn, |c| q.load::<Row>(c))?;
+            Ok(rows
+                .into_iter()
+                .map(
+                    |(
+                        school_id,
+                        at,
+                        event,
+                        outcome,
+                        actor,
+                        subject_user,
+                        client_id,
+                        ip,
+                        user_agent,
+                        detail,
+                    )| gpki_idp_core::audit::AuditEvent {
+                        school_id,
+                        at,
+                        event,
+                        outcome,
+                        actor,
+                        subject_user,
+                        client_id,
+                        ip,
+                        user_agent,
+                        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                    },
+                )
+                .collect())
         })
         .await
     }

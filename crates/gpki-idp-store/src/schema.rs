@@ -114,3 +114,19 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        at -> BigInt,
+        event -> Text,
+        outcome -> Text,
+        actor -> Text,
+        subject_user -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Text,
+    }
+}

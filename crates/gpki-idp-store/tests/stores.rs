@@ -115,6 +115,16 @@ async fn directory_checks(dir: &dyn Directory) {
     let second = dir.take_refresh(a.id, "h1").await.unwrap().unwrap();
     assert!(second.used, "a second use is seen as a replay");
     dir.revoke_refresh_family(a.id, "f1").await.unwrap();
+
+    let mut event =
+        gpki_idp_core::audit::AuditEvent::new(a.id, "login.password", "success", "t001");
+    event.detail = serde_json::json!({"k": "v"});
+    dir.append_audit(event.clone()).await.unwrap();
+    assert_eq!(dir.audit_events(a.id, 0, 10).await.unwrap(), vec![event]);
+    assert!(
+        dir.audit_events(b.id, 0, 10).await.unwrap().is_empty(),
+        "audit is per school"
+    );
     assert!(
         dir.refresh_by_hash(a.id, "h1")
             .await

@@ -101,6 +101,12 @@ impl Provider {
         self
     }
 
+    /// Appends an audit event and writes it as a JSON line to the log output.
+    pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), OAuthError> {
+        println!("{}", event.log_line());
+        Ok(self.directory.append_audit(event).await?)
+    }
+
     /// The school with this code, if it exists and is enabled.
     pub async fn school(&self, code: &str) -> Result<School, OAuthError> {
         match self.directory.school_by_code(code).await? {

@@ -113,18 +113,34 @@ pub async fn login(
         Ok(Some(r)) => r,
         _ => return card_error(&CardError::Challenge),
     };
-    let user = match state
+    let username = field(&form, "username");
+    let outcome = state
         .provider
         .card_login(
             &school,
             &browser,
             request_id,
-            field(&form, "username"),
+            username,
             field(&form, "challenge"),
             &card(&form),
         )
-        .await
-    {
+        .await;
+    let code = outcome
+        .as_ref()
+        .map(|_| "success")
+        .unwrap_or_else(|e| e.code());
+    let event = super::login::audit_event(
+        &school,
+        &req,
+        "login.certificate",
+        code,
+        username,
+        Some(&request.client_id),
+    );
+    if let (Ok(_), Err(e)) = (&outcome, state.provider.record(event).await) {
+        return card_error(&CardError::Store(e));
+    }
+    let user = match outcome {
         Ok(u) => u,
         Err(e) => return card_error(&e),
     };
@@ -223,8 +239,33 @@ pub async fn register(
         )
         .await
     {
-        Ok(binding) => HttpResponse::Created().json(binding_json(&binding)),
-        Err(e) => card_error(&e),
+        Ok(binding) => {
+            let mut event = super::login::audit_event(
+                &school,
+                &req,
+                "certificate.register",
+                "success",
+                &user.username,
+                None,
+            );
+            event.detail = json!({"serial": binding.serial_hex, "issuer": binding.issuer_dn, "sha256": binding.cert_sha256});
+            if let Err(e) = state.provider.record(event).await {
+                return card_error(&CardError::Store(e));
+            }
+            HttpResponse::Created().json(binding_json(&binding))
+        }
+        Err(e) => {
+            let event = super::login::audit_event(
+                &school,
+                &req,
+                "certificate.register",
+                e.code(),
+                &user.username,
+                None,
+            );
+            let _ = state.provider.record(event).await;
+            card_error(&e)
+        }
     }
 }
 
@@ -259,7 +300,14 @@ pub async fn remove(
     or_return!(browser(&req, &form));
     let user = or_return!(account(&state, &school, &req).await);
     match state.provider.directory.remove_binding(school.id, user.id, path.1).await {
-        Ok(true) => HttpResponse::Ok().json(json!({"removed": path.1})),
+        Ok(true) => {
+            let mut event = super::login::audit_event(&school, &req, "certificate.remove", "success", &user.username, None);
+            event.detail = json!({"binding_id": path.1});
+            if let Err(e) = state.provider.record(event).await {
+                return card_error(&CardError::Store(e));
+            }
+            HttpResponse::Ok().json(json!({"removed": path.1}))
+        }
         Ok(false) => HttpResponse::NotFound().json(json!({"error": "not_found", "message_zh": "找不到這張憑證。", "message_en": "No such certificate."})),
         Err(e) => card_error(&CardError::Store(e.into())),
     }

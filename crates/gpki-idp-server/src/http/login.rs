@@ -51,6 +51,27 @@ pub fn page(
     response
 }
 
+/// An audit event with the request's address and user agent.
+pub fn audit_event(
+    school: &School,
+    req: &HttpRequest,
+    event: &str,
+    outcome: &str,
+    account: &str,
+    client_id: Option<&str>,
+) -> gpki_idp_core::audit::AuditEvent {
+    let mut e = gpki_idp_core::audit::AuditEvent::new(school.id, event, outcome, account);
+    e.subject_user = Some(account.to_string()).filter(|a| !a.is_empty());
+    e.client_id = client_id.map(str::to_string);
+    e.ip = Some(client_ip(req));
+    e.user_agent = req
+        .headers()
+        .get("User-Agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect());
+    e
+}
+
 fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
@@ -89,7 +110,7 @@ pub async fn submit(
         }
         Err(e) => return pages::error_page(&e, locale),
     };
-    let user = match state
+    let outcome = state
         .provider
         .password_login(
             &school,
@@ -97,8 +118,28 @@ pub async fn submit(
             field("password"),
             &client_ip(&req),
         )
-        .await
-    {
+        .await;
+    let code = match &outcome {
+        Ok(_) => "success",
+        Err(LoginError::Invalid) => "invalid_credentials",
+        Err(LoginError::Throttled) => "throttled",
+        Err(LoginError::NotAllowed) => "method_not_allowed",
+        Err(LoginError::Store(e)) => e.code,
+    };
+    let event = audit_event(
+        &school,
+        &req,
+        "login.password",
+        code,
+        field("username"),
+        Some(&request.client_id),
+    );
+    let recorded = state.provider.record(event).await;
+    if let (Ok(_), Err(e)) = (&outcome, recorded) {
+        // A login that cannot be audited does not happen.
+        return pages::error_page(&e, locale);
+    }
+    let user = match outcome {
         Ok(u) => u,
         Err(LoginError::Invalid) => {
             return page(

@@ -1,0 +1,53 @@
+//! The audit log: append-only records of logins (success and failure, with the method and the
+//! reason code), certificate registrations and removals, and admin changes. Never a PIN, a
+//! password, a token or a full signature: events carry codes and identifiers only.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One audit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub school_id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// `login.password`, `login.certificate`, `certificate.register`, `certificate.remove`,
+    /// `policy.set`, `registration.set`, `enrollment_code.issue`, `key.rotate`.
+    pub event: String,
+    /// `success`, or the stable error code of the failure.
+    pub outcome: String,
+    /// Who acted: the account name, `cli`, or a client id.
+    pub actor: String,
+    /// The account concerned, when there is one.
+    pub subject_user: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Event-specific details (certificate serial and issuer, before/after of a change).
+    pub detail: Value,
+}
+
+impl AuditEvent {
+    /// A new event at the current time with empty optional fields.
+    pub fn new(school_id: i64, event: &str, outcome: &str, actor: &str) -> Self {
+        Self {
+            school_id,
+            at: crate::now(),
+            event: event.to_string(),
+            outcome: outcome.to_string(),
+            actor: actor.to_string(),
+            subject_user: None,
+            client_id: None,
+            ip: None,
+            user_agent: None,
+            detail: Value::Null,
+        }
+    }
+
+    /// The JSON line written to the log output.
+    pub fn log_line(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        v["type"] = Value::String("audit".into());
+        v.to_string()
+    }
+}
