@@ -19,6 +19,7 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Origin of the local signing service (HiPKI) the pages talk to.
     pub component_origin: String,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -76,6 +77,7 @@ pub fn state(
         secure_cookies: public_url.starts_with("https://"),
         public_url,
         component_origin: config.component_origin.trim_end_matches('/').to_string(),
+        metrics: crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
     }))
 }
 

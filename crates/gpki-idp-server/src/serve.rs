@@ -23,10 +23,33 @@ pub fn run(
     state: web::Data<AppState>,
     workers: usize,
 ) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(app::routes))
-        .workers(workers.max(1))
-        .shutdown_timeout(30)
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service;
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    let route = res
+                        .request()
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".into());
+                    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                        state
+                            .metrics
+                            .http_requests
+                            .with_label_values(&[route.as_str(), res.status().as_str()])
+                            .inc();
+                    }
+                    Ok(res)
+                }
+            })
+            .configure(app::routes)
+    })
+    .workers(workers.max(1))
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
     Ok(server)
 }

@@ -257,6 +257,24 @@ fn register_then_log_in_with_the_card() {
         !text.contains("MII"),
         "no certificate or signature in the audit log"
     );
+
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.base))
+        .unwrap()
+        .text()
+        .unwrap();
+    for line in [
+        "gpki_logins_total{method=\"certificate\",outcome=\"success\",school=\"demo\"} 1",
+        "gpki_logins_total{method=\"certificate\",outcome=\"certificate_not_registered\",school=\"demo\"} 1",
+        "gpki_logins_total{method=\"password\",outcome=\"success\",school=\"demo\"} 1",
+        "gpki_token_requests_total{grant=\"authorization_code\",outcome=\"ok\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    assert!(metrics.contains(
+        "gpki_http_requests_total{route=\"/schools/{school}/login/card\",status=\"200\"}"
+    ));
+    assert!(metrics.contains("gpki_revocation_events{event=\"ocsp_fetches\"}"));
+    assert!(metrics.contains("gpki_card_login_seconds_count 2"));
 }
 
 #[test]

@@ -114,6 +114,7 @@ pub async fn login(
         _ => return card_error(&CardError::Challenge),
     };
     let username = field(&form, "username");
+    let timer = state.metrics.card_login_seconds.start_timer();
     let outcome = state
         .provider
         .card_login(
@@ -125,10 +126,13 @@ pub async fn login(
             &card(&form),
         )
         .await;
+    timer.observe_duration();
     let code = outcome
         .as_ref()
         .map(|_| "success")
         .unwrap_or_else(|e| e.code());
+    let labels = [school.code.as_str(), "certificate", code];
+    state.metrics.logins.with_label_values(&labels).inc();
     let event = super::login::audit_event(
         &school,
         &req,

@@ -135,6 +135,11 @@ pub async fn submit(
         Some(&request.client_id),
     );
     let recorded = state.provider.record(event).await;
+    state
+        .metrics
+        .logins
+        .with_label_values(&[school.code.as_str(), "password", code])
+        .inc();
     if let (Ok(_), Err(e)) = (&outcome, recorded) {
         // A login that cannot be audited does not happen.
         return pages::error_page(&e, locale);

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(errors::query_error))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics))
     .route("/static/hipki.js", web::get().to(assets::hipki_js))
     .route("/static/pages.js", web::get().to(assets::pages_js))
     .service(

@@ -226,7 +226,21 @@ pub async fn token(
         Ok(found) => found,
         Err(response) => return response,
     };
-    match state.provider.token(&school, &issuer, &client, &form).await {
+    let outcome = state.provider.token(&school, &issuer, &client, &form).await;
+    // Label values from a fixed set, so a client cannot grow the metric's cardinality.
+    let grant = match form.get("grant_type").map(String::as_str).unwrap_or_default() {
+        "authorization_code" => "authorization_code",
+        "refresh_token" => "refresh_token",
+        "client_credentials" => "client_credentials",
+        _ => "other",
+    };
+    let result = outcome.as_ref().map(|_| "ok").unwrap_or_else(|e| e.code);
+    state
+        .metrics
+        .tokens
+        .with_label_values(&[grant, result])
+        .inc();
+    match outcome {
         Ok(body) => no_store(
             HttpResponse::Ok()
                 .insert_header(("Pragma", "no-cache"))

@@ -1,0 +1,132 @@
+//! Prometheus metrics at `GET /metrics`: logins by school, method and outcome; card login
+//! latency; token issuance by grant; HTTP requests by route and status; and, read at scrape
+//! time, the certificate engine's OCSP/CRL counters and the age and size of each CRL.
+
+use std::time::{Duration, SystemTime};
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    pub logins: IntCounterVec,
+    pub card_login_seconds: Histogram,
+    pub tokens: IntCounterVec,
+    pub http_requests: IntCounterVec,
+    revocation: IntGaugeVec,
+    crl: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let logins = IntCounterVec::new(
+            Opts::new(
+                "gpki_logins_total",
+                "Logins by school, method and outcome code",
+            ),
+            &["school", "method", "outcome"],
+        )?;
+        let card_login_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "gpki_card_login_seconds",
+                "Certificate login: signature, chain, revocation and binding checks",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+        )?;
+        let tokens = IntCounterVec::new(
+            Opts::new(
+                "gpki_token_requests_total",
+                "Token endpoint answers by grant and outcome",
+            ),
+            &["grant", "outcome"],
+        )?;
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "gpki_http_requests_total",
+                "HTTP requests by route and status",
+            ),
+            &["route", "status"],
+        )?;
+        let revocation = IntGaugeVec::new(
+            Opts::new(
+                "gpki_revocation_events",
+                "Certificate engine counters since start",
+            ),
+            &["event"],
+        )?;
+        let crl = IntGaugeVec::new(
+            Opts::new(
+                "gpki_crl",
+                "Loaded CRLs: entries, bytes, age_seconds, seconds_to_next_update",
+            ),
+            &["url", "field"],
+        )?;
+        for c in [&logins, &tokens, &http_requests] {
+            registry.register(Box::new(c.clone()))?;
+        }
+        registry.register(Box::new(card_login_seconds.clone()))?;
+        registry.register(Box::new(revocation.clone()))?;
+        registry.register(Box::new(crl.clone()))?;
+        Ok(Self {
+            registry,
+            logins,
+            card_login_seconds,
+            tokens,
+            http_requests,
+            revocation,
+            crl,
+        })
+    }
+
+    /// The text exposition, refreshing the engine's figures first.
+    pub fn render(&self, engine: Option<&gpki_verify::Verifier>) -> String {
+        if let Some(engine) = engine {
+            self.read_engine(engine);
+        }
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn read_engine(&self, engine: &gpki_verify::Verifier) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &engine.revocation().stats;
+        let pairs = [
+            ("ocsp_fetches", &s.ocsp_fetches),
+            ("ocsp_cache_hits", &s.ocsp_cache_hits),
+            ("ocsp_failures", &s.ocsp_failures),
+            ("ocsp_stale_served", &s.ocsp_stale_served),
+            ("crl_fetches", &s.crl_fetches),
+            ("crl_failures", &s.crl_failures),
+            ("crl_lookups", &s.crl_lookups),
+            ("unavailable_accepted", &s.unavailable_accepted),
+        ];
+        for (name, value) in pairs {
+            self.revocation
+                .with_label_values(&[name])
+                .set(value.load(Relaxed) as i64);
+        }
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs() as i64;
+        for info in engine.revocation().crl_info() {
+            let set = |field: &str, v: i64| {
+                self.crl
+                    .with_label_values(&[info.url.as_str(), field])
+                    .set(v)
+            };
+            set("entries", info.entries as i64);
+            set("bytes", info.bytes as i64);
+            set("age_seconds", now - info.this_update as i64);
+            if let Some(next) = info.next_update {
+                set("seconds_to_next_update", next as i64 - now);
+            }
+        }
+    }
+}
