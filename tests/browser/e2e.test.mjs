@@ -28,9 +28,8 @@ function startPortal() {
   });
 }
 
-function startIdp(sim) {
-  const dir = mkdtempSync(join(tmpdir(), 'gpki-e2e-'));
-  const config = join(dir, 'config.toml');
+function startIdp(sim, { dir = mkdtempSync(join(tmpdir(), 'gpki-e2e-')), tokens = [] } = {}) {
+  const config = join(dir, tokens.length ? 'config-tokens.toml' : 'config.toml');
   writeFileSync(config, [
     `component_origin = "${sim.origin}"`,
     '[certificate]',
@@ -38,6 +37,7 @@ function startIdp(sim) {
     `intermediates = ["${join(sim.pkiDir, 'moica.pem')}"]`,
     '[certificate.revocation]',
     'mode = "none"',
+    ...(tokens.length ? ['[tokens]', ...tokens] : []),
     ''
   ].join('\n'));
   const child = spawn(binary('gpki-idp'), ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dir, '--config', config],
@@ -175,6 +175,62 @@ test('a wrong PIN is explained and the login can go on', async () => {
   await page.click('#card-login');
   await page.waitForSelector('#card-status.error >> text=還可以再試 2 次');
   await control(sim, { reset_pin: true });
+  await context.close();
+});
+
+test('an expired challenge is refused with a clear message, and a fresh one logs in', async () => {
+  // A second server on the same database whose challenges live 2 s.
+  const quick = await startIdp(sim, { dir: idp.dir, tokens: ['challenge_ttl_secs = 2'] });
+  try {
+    const { context, page } = await relyingParty();
+    const u = new URL(authorizeUrl('expired').replace(idp.base, quick.base));
+    await page.goto(u.toString());
+    await account(page, 'teacher');
+    await page.waitForSelector('#card-available:not([hidden])');
+    await new Promise((r) => setTimeout(r, 3000));
+    await page.fill('#pin', PIN);
+    await page.click('#card-login');
+    await page.waitForSelector('#card-status.error >> text=驗證碼已失效');
+    // The page fetched a fresh challenge after the refusal: signing it at once logs in.
+    await page.waitForTimeout(300);
+    await page.fill('#pin', PIN);
+    await Promise.all([page.waitForURL('http://127.0.0.1:9000/**', { timeout: 20000 }), page.click('#card-login')]);
+    assert.equal(codeFrom(page.url()).state, 'expired');
+    await context.close();
+  } finally {
+    quick.stop();
+  }
+});
+
+test('the language switch shows the pages in English first and keeps the choice', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('lang'));
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-Hant-TW');
+  await page.click('#lang-switch');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.match(await page.textContent('label[for=username]'), /^Account/);
+  await page.screenshot({ path: join(shots, 'login-english.png') });
+  await account(page, 'teacher');
+  await page.waitForSelector('#card-available:not([hidden])');
+  await page.fill('#password', 'wrong-password');
+  await page.evaluate(() => { document.getElementById('password-section').hidden = false; });
+  await page.click('#password-login');
+  await page.waitForSelector('.error');
+  assert.match(await page.textContent('.error'), /^Wrong account or password/, 'the choice survives a form post');
+  await page.goto(`${idp.issuer}/diagnostics`);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en', 'and other pages follow it');
+  assert.match(await page.textContent('h1'), /^Check your setup/);
+  await page.click('#lang-switch');
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-Hant-TW');
+  await context.close();
+});
+
+test('the diagnostics page shows the component version', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(`${idp.issuer}/diagnostics`);
+  await page.click('#diagnose');
+  await page.waitForSelector('#steps li[data-step="component"]');
+  assert.match(await page.textContent('#steps li[data-step="component"]'), /版本 1\.3\.4\.103327-sim/);
   await context.close();
 });
 

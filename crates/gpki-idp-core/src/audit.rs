@@ -51,3 +51,15 @@ impl AuditEvent {
         v.to_string()
     }
 }
+
+/// What an audit query asks for; `None` matches everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Unix seconds, inclusive.
+    pub since: Option<i64>,
+    /// Unix seconds, exclusive.
+    pub until: Option<i64>,
+    pub actor: Option<String>,
+    pub user: Option<String>,
+    pub event: Option<String>,
+}

@@ -54,6 +54,24 @@ impl OAuthError {
     pub fn not_found(d: impl Into<String>) -> Self {
         Self::new("not_found", 404, d)
     }
+    pub fn insufficient_scope(d: impl Into<String>) -> Self {
+        Self::new("insufficient_scope", 403, d)
+    }
+    pub fn conflict(d: impl Into<String>) -> Self {
+        Self::new("conflict", 409, d)
+    }
+    pub fn precondition_failed(d: impl Into<String>) -> Self {
+        Self::new("precondition_failed", 412, d)
+    }
+    pub fn payload_too_large(d: impl Into<String>) -> Self {
+        Self::new("payload_too_large", 413, d)
+    }
+    pub fn unsupported_media_type(d: impl Into<String>) -> Self {
+        Self::new("unsupported_media_type", 415, d)
+    }
+    pub fn method_not_allowed(d: impl Into<String>) -> Self {
+        Self::new("method_not_allowed", 405, d)
+    }
     pub fn too_many_requests(d: impl Into<String>) -> Self {
         Self::new("too_many_requests", 429, d)
     }

@@ -4,6 +4,7 @@
 //! implements), [`password`] (argon2id logins), [`keys`] (signing keys, JWKS, JWS),
 //! [`oidc`] (authorization requests, codes, tokens), [`error`] (OAuth errors with stable codes).
 
+pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod keys;

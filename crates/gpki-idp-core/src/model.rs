@@ -9,6 +9,8 @@ pub struct School {
     pub code: String,
     pub name: String,
     pub disabled: bool,
+    /// The district tenant: its admins are district operators (scope `district`).
+    pub district: bool,
 }
 
 /// A person's account at one school.
@@ -57,6 +59,19 @@ pub struct Client {
     pub id_token_alg: String,
     /// Public JWKS for private_key_jwt client authentication.
     pub jwks: Option<String>,
+    /// Scopes the client may be given (`admin` scopes only when a GM granted them).
+    pub allowed_scopes: Vec<String>,
+    /// acr values asked for when an authorization request names none.
+    pub default_acr_values: Vec<String>,
+    /// The lowest acr this client accepts, enforced at login and at token issuance.
+    pub min_acr: Option<String>,
+}
+
+/// Scopes a client gets unless told otherwise.
+pub fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "offline_access"]
+        .map(str::to_string)
+        .to_vec()
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +87,9 @@ pub struct NewClient {
     pub grant_types: Vec<String>,
     pub id_token_alg: String,
     pub jwks: Option<String>,
+    pub allowed_scopes: Vec<String>,
+    pub default_acr_values: Vec<String>,
+    pub min_acr: Option<String>,
 }
 
 /// A stored signing key of a school.
@@ -102,6 +120,42 @@ pub struct RefreshRecord {
     pub expires_at: i64,
     pub used: bool,
     pub revoked: bool,
+    /// The browser session the family was issued in; ending it ends the family.
+    pub session_id: Option<String>,
+}
+
+/// A browser session as listed for admins (the live state is in the short-lived store).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// SHA-256 of the session cookie, hex.
+    pub id: String,
+    pub school_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// A one-time enrollment code as listed (never the code itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentCodeInfo {
+    pub id: i64,
+    pub username: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+/// A change to an account; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+    /// `Some(None)` removes the password.
+    pub password_hash: Option<Option<String>>,
 }
 
 /// A citizen certificate bound to an account (註冊自然人憑證). Logins match by fingerprint.

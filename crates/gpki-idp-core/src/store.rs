@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::audit::{AuditEvent, AuditFilter};
 use crate::model::{
-    CertBinding, Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User,
+    CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser, RefreshRecord, School,
+    SessionRecord, User, UserChange,
 };
+use crate::policy::RolePolicy;
 
 /// Why storage failed.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -69,13 +72,9 @@ pub trait Directory: Send + Sync {
         cert_sha256: &str,
     ) -> StoreResult<Option<CertBinding>>;
     /// The school's login policy, one entry per role that has one.
-    async fn login_policy(&self, school_id: i64) -> StoreResult<Vec<crate::policy::RolePolicy>>;
+    async fn login_policy(&self, school_id: i64) -> StoreResult<Vec<RolePolicy>>;
     /// Sets the allowed methods of a role (replacing what was there).
-    async fn set_role_policy(
-        &self,
-        school_id: i64,
-        policy: crate::policy::RolePolicy,
-    ) -> StoreResult<()>;
+    async fn set_role_policy(&self, school_id: i64, policy: RolePolicy) -> StoreResult<()>;
     async fn registration_rules(
         &self,
         school_id: i64,
@@ -85,14 +84,14 @@ pub trait Directory: Send + Sync {
         school_id: i64,
         rules: crate::policy::RegistrationRules,
     ) -> StoreResult<()>;
-    /// Stores a one-time enrollment code (by hash) for a user.
+    /// Stores a one-time enrollment code (by hash) for a user; returns its id.
     async fn add_enrollment_code(
         &self,
         school_id: i64,
         user_id: i64,
         code_hash: &str,
         expires_at: i64,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<i64>;
     /// Uses an enrollment code of this user once: true when it was valid and unused.
     async fn use_enrollment_code(
         &self,
@@ -102,16 +101,116 @@ pub trait Directory: Send + Sync {
         now: i64,
     ) -> StoreResult<bool>;
     /// Appends an audit event (never updated or deleted).
-    async fn append_audit(&self, event: crate::audit::AuditEvent) -> StoreResult<()>;
+    async fn append_audit(&self, event: AuditEvent) -> StoreResult<()>;
     /// Audit events of a school at or after `since`, oldest first, at most `limit`.
     async fn audit_events(
         &self,
         school_id: i64,
         since: i64,
         limit: i64,
-    ) -> StoreResult<Vec<crate::audit::AuditEvent>>;
+    ) -> StoreResult<Vec<AuditEvent>>;
     /// Removes a binding of this user; returns whether one was removed.
     async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool>;
+
+    // ---- what the admin API reads and changes; lists are ordered by id, after a cursor ----
+
+    async fn school_by_id(&self, id: i64) -> StoreResult<Option<School>>;
+    async fn list_schools(&self, after_id: i64, limit: i64) -> StoreResult<Vec<School>>;
+    /// Renames, disables or marks as district a school; returns it as it is now.
+    async fn update_school(
+        &self,
+        id: i64,
+        name: Option<String>,
+        disabled: Option<bool>,
+        district: Option<bool>,
+    ) -> StoreResult<Option<School>>;
+    /// Users whose username or display name contains `q` (when given).
+    async fn list_users(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+        q: Option<String>,
+    ) -> StoreResult<Vec<User>>;
+    async fn update_user(
+        &self,
+        school_id: i64,
+        id: i64,
+        change: UserChange,
+    ) -> StoreResult<Option<User>>;
+    async fn users_by_usernames(
+        &self,
+        school_id: i64,
+        usernames: Vec<String>,
+    ) -> StoreResult<Vec<User>>;
+    /// Creates and changes accounts in one transaction: all or nothing.
+    async fn import_users(
+        &self,
+        creates: Vec<NewUser>,
+        updates: Vec<(i64, UserChange)>,
+    ) -> StoreResult<()>;
+    /// How many certificates each of these users has registered.
+    async fn binding_counts(
+        &self,
+        school_id: i64,
+        user_ids: Vec<i64>,
+    ) -> StoreResult<Vec<(i64, i64)>>;
+    /// The roles of every account of the school (for role usage counts).
+    async fn user_roles(&self, school_id: i64) -> StoreResult<Vec<Vec<String>>>;
+    async fn custom_roles(&self, school_id: i64) -> StoreResult<Vec<String>>;
+    /// Adds a school's own role; false when it existed.
+    async fn add_role(&self, school_id: i64, role: &str) -> StoreResult<bool>;
+    async fn remove_role(&self, school_id: i64, role: &str) -> StoreResult<bool>;
+    async fn list_bindings(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<CertBinding>>;
+    /// Removes a binding whoever it belongs to; returns what was removed.
+    async fn remove_binding_by_id(
+        &self,
+        school_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<CertBinding>>;
+    async fn list_enrollment_codes(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EnrollmentCodeInfo>>;
+    async fn revoke_enrollment_code(&self, school_id: i64, id: i64) -> StoreResult<bool>;
+    async fn list_clients(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Client>>;
+    /// Replaces a client's settings (found by school and client_id).
+    async fn update_client(&self, client: Client) -> StoreResult<bool>;
+    async fn delete_client(&self, school_id: i64, client_id: &str) -> StoreResult<bool>;
+    /// Replaces the whole login policy of a school in one transaction.
+    async fn replace_policy(&self, school_id: i64, policy: Vec<RolePolicy>) -> StoreResult<()>;
+    async fn add_session(&self, session: SessionRecord) -> StoreResult<()>;
+    /// Live sessions (not revoked, not expired at `now`), after the id `after`.
+    async fn list_sessions(
+        &self,
+        school_id: i64,
+        user_id: Option<i64>,
+        after: String,
+        limit: i64,
+        now: i64,
+    ) -> StoreResult<Vec<SessionRecord>>;
+    /// Marks a session revoked and revokes the refresh tokens issued in it.
+    async fn revoke_session(&self, school_id: i64, id: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Audit events matching `filter`, oldest first, with their ids.
+    async fn query_audit(
+        &self,
+        school_id: i64,
+        filter: AuditFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>>;
 }
 
 /// Short-lived state with expiry: authorization requests, codes, challenges, sessions,

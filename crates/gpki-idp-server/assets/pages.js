@@ -23,14 +23,17 @@
     });
   }
 
+  /* The page's language comes first (the switch or ui_locales chose it), the other second. */
+  var english = document.documentElement.lang === 'en';
+
   function say(el, ok, zh, en) {
     el.textContent = '';
     var first = document.createElement('span');
-    first.textContent = zh;
+    first.textContent = english ? en : zh;
     var second = document.createElement('span');
     second.className = 'second';
-    second.lang = 'en';
-    second.textContent = en;
+    second.lang = english ? 'zh-Hant-TW' : 'en';
+    second.textContent = english ? zh : en;
     el.appendChild(first);
     el.appendChild(document.createElement('br'));
     el.appendChild(second);
@@ -61,9 +64,11 @@
       post('/login/methods', { req: data.req, csrf: data.csrf, username: username.value }).then(function (r) {
         if (r.status !== 200) { fail(status, r.body); return; }
         $('next').hidden = true;
-        $('password-section').hidden = !r.body.password;
-        $('password').required = !!r.body.password;
-        var card = r.body.certificate;
+        /* A started login (step-up, or a role that needs both) asks only for what is missing. */
+        var password = r.body.password && data.step !== 'card';
+        $('password-section').hidden = !password;
+        $('password').required = password;
+        var card = data.step === 'password' ? 'disabled' : r.body.certificate;
         $('card-section').hidden = card === 'disabled';
         $('card-available').hidden = card !== 'registered';
         $('card-unavailable').hidden = card !== 'not_registered';
@@ -73,6 +78,7 @@
     }
 
     $('next').addEventListener('click', next);
+    if (data.step) { username.readOnly = true; next(); }
     username.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' && !$('next').hidden) { e.preventDefault(); next(); }
     });
@@ -89,6 +95,15 @@
           signature: signed.signature, certb64: signed.certb64 || ''
         }).then(function (r) {
           if (r.status === 200 && r.body.redirect) { window.location.assign(r.body.redirect); return; }
+          if (r.status === 200 && r.body.next === 'password') {
+            $('card-section').hidden = true;
+            $('password-section').hidden = false;
+            $('password').required = true;
+            var notice = $('notice') || status;
+            say(notice, true, r.body.message_zh, r.body.message_en);
+            $('password').focus();
+            return;
+          }
           fail(status, r.body);
           newChallenge();
         });
@@ -156,11 +171,12 @@
   function diagnosticsPage() {
     var list = $('steps');
     var result = $('result');
-    function addStep(id, ok) {
+    function addStep(id, ok, extra) {
       var li = document.createElement('li');
       li.dataset.step = id;
       li.dataset.ok = ok ? 'true' : 'false';
-      li.textContent = (ok ? '✔ ' : '✘ ') + STEP_NAMES[id][0] + ' ' + STEP_NAMES[id][1];
+      var names = english ? [STEP_NAMES[id][1], STEP_NAMES[id][0]] : STEP_NAMES[id];
+      li.textContent = (ok ? '✔ ' : '✘ ') + names[0] + ' ' + names[1] + (extra || '');
       li.className = ok ? 'ok' : 'error';
       list.appendChild(li);
     }
@@ -168,7 +184,13 @@
       list.textContent = '';
       result.textContent = '';
       hipki.diagnose().then(function (report) {
-        report.steps.forEach(function (s) { addStep(s.id, s.ok); });
+        report.steps.forEach(function (s) {
+          var version = s.id === 'component' && report.version
+            ? (english ? ' (version ' : '（版本 ') + report.version + (english ? ')' : '）') : '';
+          addStep(s.id, s.ok, version);
+        });
+        var component = list.querySelector('li[data-step="component"]');
+        if (component && report.version) { component.dataset.version = report.version; }
         if (report.failure) { fail(result, report.failure); return; }
         return post('/diagnostics/check', { csrf: data.csrf, certb64: report.certb64 }).then(function (r) {
           addStep('server', r.body.valid === true);

@@ -20,6 +20,10 @@ pub struct AppState {
     /// Origin of the local signing service (HiPKI) the pages talk to.
     pub component_origin: String,
     pub metrics: crate::metrics::Metrics,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Request log lines as JSON (else text).
+    pub json_logs: bool,
 }
 
 impl AppState {
@@ -78,6 +82,12 @@ pub fn state(
         public_url,
         component_origin: config.component_origin.trim_end_matches('/').to_string(),
         metrics: crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
+        trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
+        json_logs: match config.log_format.as_str() {
+            "json" => true,
+            "text" => false,
+            other => return Err(format!("log_format: `{other}` is not text or json")),
+        },
     }))
 }
 

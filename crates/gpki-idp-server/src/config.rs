@@ -31,6 +31,11 @@ pub struct Config {
     /// Origin of the local signing service the pages talk to (default
     /// `http://localhost:61161`; point it at gpki-card-sim for demos and tests).
     pub component_origin: String,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the
+    /// client's address (default none).
+    pub trusted_proxies: Vec<String>,
+    /// `text` (default) or `json`: the format of the request log lines on standard output.
+    pub log_format: String,
     pub tokens: TokenSettings,
     pub certificate: CertificateSettings,
 }
@@ -47,6 +52,8 @@ impl Default for Config {
             redis_prefix: "gpki-idp:".into(),
             migrate_on_start: true,
             component_origin: "http://localhost:61161".into(),
+            trusted_proxies: Vec::new(),
+            log_format: "text".into(),
             tokens: TokenSettings::default(),
             certificate: CertificateSettings::default(),
         }
@@ -67,6 +74,8 @@ pub struct TokenSettings {
     pub max_failures_per_account: u64,
     pub max_attempts_per_ip: u64,
     pub throttle_window_secs: u64,
+    pub challenge_ttl_secs: u64,
+    pub key_cache_ttl_secs: u64,
 }
 
 impl Default for TokenSettings {
@@ -83,6 +92,8 @@ impl Default for TokenSettings {
             max_failures_per_account: d.max_failures_per_account,
             max_attempts_per_ip: d.max_attempts_per_ip,
             throttle_window_secs: d.throttle_window.as_secs(),
+            challenge_ttl_secs: d.challenge_ttl.as_secs(),
+            key_cache_ttl_secs: d.key_cache_ttl.as_secs(),
         }
     }
 }
@@ -101,6 +112,8 @@ impl TokenSettings {
             max_failures_per_account: self.max_failures_per_account,
             max_attempts_per_ip: self.max_attempts_per_ip,
             throttle_window: s(self.throttle_window_secs),
+            challenge_ttl: s(self.challenge_ttl_secs),
+            key_cache_ttl: s(self.key_cache_ttl_secs),
         }
     }
 }
@@ -149,6 +162,16 @@ impl Config {
         }
         if let Some(v) = var("GPKI_IDP_COMPONENT_ORIGIN") {
             self.component_origin = v;
+        }
+        if let Some(v) = var("GPKI_IDP_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+        }
+        if let Some(v) = var("GPKI_IDP_LOG_FORMAT") {
+            self.log_format = v;
         }
         if let Some(v) = var("GPKI_IDP_MIGRATE_ON_START") {
             self.migrate_on_start = matches!(v.as_str(), "1" | "true" | "yes");

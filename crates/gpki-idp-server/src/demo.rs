@@ -86,6 +86,9 @@ pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
             ],
             id_token_alg: "RS256".into(),
             jwks: None,
+            allowed_scopes: gpki_idp_core::model::default_scopes(),
+            default_acr_values: vec![],
+            min_acr: None,
         };
         dir.create_client(client).await.map_err(|e| e.to_string())?;
     }

@@ -4,5 +4,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod logs;
 pub mod metrics;
+pub mod proxy;
 pub mod serve;

@@ -259,7 +259,7 @@ async fn admin(cmd: AdminCmd) -> Result<String, String> {
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no account `{username}` at {}", school.code))?;
             let ttl = std::time::Duration::from_secs(hours * 3600);
-            let code = provider
+            let (_, code) = provider
                 .issue_enrollment_code(&school, &user, ttl)
                 .await
                 .map_err(|e| e.description)?;

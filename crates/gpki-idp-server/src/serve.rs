@@ -28,19 +28,36 @@ pub fn run(
             .app_data(state.clone())
             .wrap_fn(|req, srv| {
                 use actix_web::dev::Service;
+                let started = std::time::Instant::now();
+                let request_id = request_id(req.headers());
                 let fut = srv.call(req);
                 async move {
-                    let res = fut.await?;
+                    let mut res = fut.await?;
                     let route = res
                         .request()
                         .match_pattern()
                         .unwrap_or_else(|| "unmatched".into());
+                    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+                        res.headers_mut().insert(
+                            actix_web::http::header::HeaderName::from_static("x-request-id"),
+                            value,
+                        );
+                    }
                     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                        let status = res.status();
                         state
                             .metrics
                             .http_requests
-                            .with_label_values(&[route.as_str(), res.status().as_str()])
+                            .with_label_values(&[route.as_str(), status.as_str()])
                             .inc();
+                        let line = crate::logs::RequestLine {
+                            request_id: &request_id,
+                            method: res.request().method().as_str(),
+                            route: &route,
+                            status: status.as_u16(),
+                            millis: started.elapsed().as_secs_f64() * 1000.0,
+                        };
+                        crate::logs::request(state.json_logs, &line);
                     }
                     Ok(res)
                 }
@@ -52,4 +69,18 @@ pub fn run(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The request id: the proxy's `X-Request-Id` when it is a plain token, else a new one.
+fn request_id(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers
+        .get("X-Request-Id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| gpki_idp_core::random_token(12))
 }

@@ -522,7 +522,7 @@ fn registration_within_campus_ranges_and_with_a_one_time_code() {
     let teacher = common::block_on(provider.directory.user_by_username(school.id, "teacher"))
         .unwrap()
         .unwrap();
-    let code = common::block_on(provider.issue_enrollment_code(
+    let (_, code) = common::block_on(provider.issue_enrollment_code(
         &school,
         &teacher,
         std::time::Duration::from_secs(600),

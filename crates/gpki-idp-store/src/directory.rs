@@ -3,9 +3,12 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use gpki_idp_core::audit::{AuditEvent, AuditFilter};
 use gpki_idp_core::model::{
-    CertBinding, Client, KeyRecord, NewClient, NewUser, RefreshRecord, School, User,
+    CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser, RefreshRecord, School,
+    SessionRecord, User, UserChange,
 };
+use gpki_idp_core::policy::RolePolicy;
 use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 use crate::db::{Conn, Pool};
@@ -13,7 +16,7 @@ use crate::schema::{
     audit_events, cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens,
     registration_rules, schools, signing_keys, users,
 };
-use crate::with_conn;
+use crate::{admin, with_conn};
 
 /// Persistent records in a SQL database.
 #[derive(Clone)]
@@ -21,7 +24,7 @@ pub struct SqlDirectory {
     pool: Pool,
 }
 
-fn store_error(e: DieselError) -> StoreError {
+pub(crate) fn store_error(e: DieselError) -> StoreError {
     match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             StoreError::Conflict(info.message().to_string())
@@ -33,21 +36,22 @@ fn store_error(e: DieselError) -> StoreError {
     }
 }
 
-fn list(json: &str) -> Vec<String> {
+pub(crate) fn list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-fn to_json(items: &[String]) -> String {
+pub(crate) fn to_json(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
 #[derive(Queryable)]
-struct SchoolRow {
+pub(crate) struct SchoolRow {
     id: i64,
     code: String,
     name: String,
     disabled: bool,
     _created_at: i64,
+    district: bool,
 }
 
 impl From<SchoolRow> for School {
@@ -57,12 +61,13 @@ impl From<SchoolRow> for School {
             code: r.code,
             name: r.name,
             disabled: r.disabled,
+            district: r.district,
         }
     }
 }
 
 #[derive(Queryable)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     school_id: i64,
     username: String,
@@ -90,7 +95,7 @@ impl From<UserRow> for User {
 }
 
 #[derive(Queryable)]
-struct ClientRow {
+pub(crate) struct ClientRow {
     id: i64,
     school_id: i64,
     client_id: String,
@@ -104,6 +109,9 @@ struct ClientRow {
     id_token_alg: String,
     jwks: Option<String>,
     _created_at: i64,
+    allowed_scopes: String,
+    default_acr_values: String,
+    min_acr: Option<String>,
 }
 
 impl From<ClientRow> for Client {
@@ -121,6 +129,9 @@ impl From<ClientRow> for Client {
             grant_types: list(&r.grant_types),
             id_token_alg: r.id_token_alg,
             jwks: r.jwks,
+            allowed_scopes: list(&r.allowed_scopes),
+            default_acr_values: list(&r.default_acr_values),
+            min_acr: r.min_acr,
         }
     }
 }
@@ -151,6 +162,7 @@ struct RefreshRow {
     expires_at: i64,
     used: bool,
     revoked: bool,
+    session_id: Option<String>,
 }
 
 impl From<RefreshRow> for RefreshRecord {
@@ -169,12 +181,13 @@ impl From<RefreshRow> for RefreshRecord {
             expires_at: r.expires_at,
             used: r.used,
             revoked: r.revoked,
+            session_id: r.session_id,
         }
     }
 }
 
 #[derive(Queryable)]
-struct BindingRow {
+pub(crate) struct BindingRow {
     id: i64,
     school_id: i64,
     user_id: i64,
@@ -207,7 +220,7 @@ impl SqlDirectory {
     }
 
     /// Runs blocking database work off the async runtime.
-    async fn run<T, F>(&self, work: F) -> StoreResult<T>
+    pub(crate) async fn run<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, DieselError> + Send + 'static,
@@ -340,6 +353,9 @@ impl Directory for SqlDirectory {
                 clients::id_token_alg.eq(client.id_token_alg),
                 clients::jwks.eq(client.jwks),
                 clients::created_at.eq(gpki_idp_core::now()),
+                clients::allowed_scopes.eq(to_json(&client.allowed_scopes)),
+                clients::default_acr_values.eq(to_json(&client.default_acr_values)),
+                clients::min_acr.eq(client.min_acr),
             );
             with_conn!(conn, |c| diesel::insert_into(clients::table)
                 .values(values)
@@ -425,6 +441,7 @@ impl Directory for SqlDirectory {
                 refresh_tokens::expires_at.eq(r.expires_at),
                 refresh_tokens::used.eq(r.used),
                 refresh_tokens::revoked.eq(r.revoked),
+                refresh_tokens::session_id.eq(r.session_id),
             );
             with_conn!(conn, |c| diesel::insert_into(refresh_tokens::table)
                 .values(values)
@@ -658,7 +675,7 @@ impl Directory for SqlDirectory {
         user_id: i64,
         code_hash: &str,
         expires_at: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<i64> {
         let hash = code_hash.to_string();
         self.run(move |conn| {
             let values = (
@@ -671,8 +688,8 @@ impl Directory for SqlDirectory {
             );
             with_conn!(conn, |c| diesel::insert_into(enrollment_codes::table)
                 .values(values)
-                .execute(c))
-            .map(|_| ())
+                .returning(enrollment_codes::id)
+                .get_result::<i64>(c))
         })
         .await
     }
@@ -790,5 +807,162 @@ impl Directory for SqlDirectory {
                 .collect())
         })
         .await
+    }
+
+    async fn school_by_id(&self, id: i64) -> StoreResult<Option<School>> {
+        admin::school_by_id(self, id).await
+    }
+
+    async fn list_schools(&self, after_id: i64, limit: i64) -> StoreResult<Vec<School>> {
+        admin::list_schools(self, after_id, limit).await
+    }
+
+    async fn update_school(
+        &self,
+        id: i64,
+        name: Option<String>,
+        disabled: Option<bool>,
+        district: Option<bool>,
+    ) -> StoreResult<Option<School>> {
+        admin::update_school(self, id, name, disabled, district).await
+    }
+
+    async fn list_users(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+        q: Option<String>,
+    ) -> StoreResult<Vec<User>> {
+        admin::list_users(self, school_id, after_id, limit, q).await
+    }
+
+    async fn update_user(
+        &self,
+        school_id: i64,
+        id: i64,
+        change: UserChange,
+    ) -> StoreResult<Option<User>> {
+        admin::update_user(self, school_id, id, change).await
+    }
+
+    async fn users_by_usernames(
+        &self,
+        school_id: i64,
+        usernames: Vec<String>,
+    ) -> StoreResult<Vec<User>> {
+        admin::users_by_usernames(self, school_id, usernames).await
+    }
+
+    async fn import_users(
+        &self,
+        creates: Vec<NewUser>,
+        updates: Vec<(i64, UserChange)>,
+    ) -> StoreResult<()> {
+        admin::import_users(self, creates, updates).await
+    }
+
+    async fn binding_counts(
+        &self,
+        school_id: i64,
+        user_ids: Vec<i64>,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        admin::binding_counts(self, school_id, user_ids).await
+    }
+
+    async fn user_roles(&self, school_id: i64) -> StoreResult<Vec<Vec<String>>> {
+        admin::user_roles(self, school_id).await
+    }
+
+    async fn custom_roles(&self, school_id: i64) -> StoreResult<Vec<String>> {
+        admin::custom_roles(self, school_id).await
+    }
+
+    async fn add_role(&self, school_id: i64, role: &str) -> StoreResult<bool> {
+        admin::add_role(self, school_id, role).await
+    }
+
+    async fn remove_role(&self, school_id: i64, role: &str) -> StoreResult<bool> {
+        admin::remove_role(self, school_id, role).await
+    }
+
+    async fn list_bindings(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<CertBinding>> {
+        admin::list_bindings(self, school_id, after_id, limit).await
+    }
+
+    async fn remove_binding_by_id(
+        &self,
+        school_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<CertBinding>> {
+        admin::remove_binding_by_id(self, school_id, id).await
+    }
+
+    async fn list_enrollment_codes(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EnrollmentCodeInfo>> {
+        admin::list_enrollment_codes(self, school_id, after_id, limit).await
+    }
+
+    async fn revoke_enrollment_code(&self, school_id: i64, id: i64) -> StoreResult<bool> {
+        admin::revoke_enrollment_code(self, school_id, id).await
+    }
+
+    async fn list_clients(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Client>> {
+        admin::list_clients(self, school_id, after_id, limit).await
+    }
+
+    async fn update_client(&self, client: Client) -> StoreResult<bool> {
+        admin::update_client(self, client).await
+    }
+
+    async fn delete_client(&self, school_id: i64, client_id: &str) -> StoreResult<bool> {
+        admin::delete_client(self, school_id, client_id).await
+    }
+
+    async fn replace_policy(&self, school_id: i64, policy: Vec<RolePolicy>) -> StoreResult<()> {
+        admin::replace_policy(self, school_id, policy).await
+    }
+
+    async fn add_session(&self, session: SessionRecord) -> StoreResult<()> {
+        admin::add_session(self, session).await
+    }
+
+    async fn list_sessions(
+        &self,
+        school_id: i64,
+        user_id: Option<i64>,
+        after: String,
+        limit: i64,
+        now: i64,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        admin::list_sessions(self, school_id, user_id, after, limit, now).await
+    }
+
+    async fn revoke_session(&self, school_id: i64, id: &str) -> StoreResult<Option<SessionRecord>> {
+        admin::revoke_session(self, school_id, id).await
+    }
+
+    async fn query_audit(
+        &self,
+        school_id: i64,
+        filter: AuditFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>> {
+        admin::query_audit(self, school_id, filter, after_id, limit).await
     }
 }

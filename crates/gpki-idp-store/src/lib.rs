@@ -4,6 +4,7 @@
 //!   default), with embedded migrations.
 //! - [`InProcess`] and [`RedisStore`]: ephemeral state, in this process or shared in Redis.
 
+mod admin;
 pub mod db;
 pub mod directory;
 pub mod ephemeral;

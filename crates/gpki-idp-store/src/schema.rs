@@ -7,6 +7,7 @@ diesel::table! {
         name -> Text,
         disabled -> Bool,
         created_at -> BigInt,
+        district -> Bool,
     }
 }
 
@@ -39,6 +40,9 @@ diesel::table! {
         id_token_alg -> Text,
         jwks -> Nullable<Text>,
         created_at -> BigInt,
+        allowed_scopes -> Text,
+        default_acr_values -> Text,
+        min_acr -> Nullable<Text>,
     }
 }
 
@@ -69,6 +73,7 @@ diesel::table! {
         expires_at -> BigInt,
         used -> Bool,
         revoked -> Bool,
+        session_id -> Nullable<Text>,
     }
 }
 
@@ -105,7 +110,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    enrollment_codes (code_hash) {
+    enrollment_codes (id) {
+        id -> BigInt,
         code_hash -> Text,
         school_id -> BigInt,
         user_id -> BigInt,
@@ -130,3 +136,26 @@ diesel::table! {
         detail -> Text,
     }
 }
+
+diesel::table! {
+    school_roles (school_id, role) {
+        school_id -> BigInt,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        school_id -> BigInt,
+        user_id -> BigInt,
+        acr -> Text,
+        amr -> Text,
+        auth_time -> BigInt,
+        expires_at -> BigInt,
+        revoked -> Bool,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, cert_bindings, enrollment_codes, sessions);

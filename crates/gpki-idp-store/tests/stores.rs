@@ -61,6 +61,9 @@ async fn directory_checks(dir: &dyn Directory) {
         grant_types: vec!["authorization_code".into()],
         id_token_alg: "RS256".into(),
         jwks: None,
+        allowed_scopes: gpki_idp_core::model::default_scopes(),
+        default_acr_values: vec![],
+        min_acr: None,
     };
     dir.create_client(client.clone()).await.unwrap();
     assert_eq!(
@@ -104,6 +107,7 @@ async fn directory_checks(dir: &dyn Directory) {
         expires_at: i64::MAX / 2,
         used: false,
         revoked: false,
+        session_id: Some("s1".into()),
     };
     dir.insert_refresh(record.clone()).await.unwrap();
     assert!(

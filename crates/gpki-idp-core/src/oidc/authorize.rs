@@ -22,6 +22,13 @@ pub struct AuthRequest {
     pub acr_values: Vec<String>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// The acr level the login must reach: the client's minimum, or what the request asks
+    /// for (acr_values, the `claims` parameter, or the client's default acr values).
+    #[serde(default)]
+    pub required_level: u8,
+    /// A step already done (the password before the card, or the session being stepped up).
+    #[serde(default)]
+    pub partial: Option<super::step::Partial>,
 }
 
 /// Where an authorization error is shown.
@@ -74,11 +81,13 @@ impl Provider {
             error,
         };
         check_request(params, &client).map_err(redirect)?;
+        let required_level = required_level(params, &client).map_err(redirect)?;
+        let scope = allowed_scope(param(params, "scope").unwrap_or_default(), &client);
         Ok((
             AuthRequest {
                 client_id: client.client_id.clone(),
                 redirect_uri: redirect_uri.to_string(),
-                scope: param(params, "scope").unwrap_or_default().to_string(),
+                scope,
                 state: state.clone(),
                 nonce: param(params, "nonce").map(str::to_string),
                 code_challenge: param(params, "code_challenge").map(str::to_string),
@@ -89,10 +98,72 @@ impl Provider {
                     .unwrap_or_default(),
                 login_hint: param(params, "login_hint").map(str::to_string),
                 ui_locales: param(params, "ui_locales").map(str::to_string),
+                required_level,
+                partial: None,
             },
             client,
         ))
     }
+}
+
+/// Scopes every client may ask for.
+const BASE_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
+/// The requested scopes this client may be given (unknown and ungranted ones are dropped).
+pub fn allowed_scope(requested: &str, client: &Client) -> String {
+    requested
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .filter(|s| BASE_SCOPES.contains(s) || client.allowed_scopes.iter().any(|a| a == s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The acr level a login for this request must reach (0: any).
+fn required_level(params: &HashMap<String, String>, client: &Client) -> Result<u8, OAuthError> {
+    let mut asked: Vec<String> = param(params, "acr_values")
+        .map(|v| v.split(' ').map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Some(claims) = param(params, "claims") {
+        asked.extend(claims_acr(claims)?);
+    }
+    if asked.is_empty() {
+        asked = client.default_acr_values.clone();
+    }
+    // Any of the values asked for will do: the lowest known one is what must be reached.
+    let asked_level = asked
+        .iter()
+        .filter_map(|a| crate::policy::acr_level(a))
+        .min()
+        .unwrap_or(0);
+    let minimum = client
+        .min_acr
+        .as_deref()
+        .and_then(crate::policy::acr_level)
+        .unwrap_or(0);
+    Ok(asked_level.max(minimum))
+}
+
+/// The acr values of a `claims` request parameter (OIDC Core §5.5: id_token.acr).
+fn claims_acr(claims: &str) -> Result<Vec<String>, OAuthError> {
+    let value: serde_json::Value = serde_json::from_str(claims)
+        .map_err(|_| OAuthError::invalid_request("claims is not a JSON object"))?;
+    if !value.is_object() {
+        return Err(OAuthError::invalid_request("claims is not a JSON object"));
+    }
+    let acr = &value["id_token"]["acr"];
+    let mut values: Vec<String> = acr["values"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(v) = acr["value"].as_str() {
+        values.push(v.to_string());
+    }
+    Ok(values)
 }
 
 /// The checks whose failure is reported to the client's redirect URI.

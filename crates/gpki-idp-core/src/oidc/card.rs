@@ -12,7 +12,8 @@ use super::Provider;
 use crate::model::{CertBinding, School, User};
 use crate::{random_token, token_hash, OAuthError};
 
-/// How long a challenge may be signed (the card PIN prompt included).
+/// The default time a challenge may be signed (the card PIN prompt included); see
+/// [`super::ProviderSettings::challenge_ttl`].
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
 
 /// RFC 8176 methods of a card login: smart card, hardware key, PIN.
@@ -125,7 +126,7 @@ impl Provider {
         self.put_json(
             &challenge_key(school, browser, &challenge),
             &binding,
-            CHALLENGE_TTL,
+            self.settings.challenge_ttl,
         )
         .await?;
         Ok(challenge)
@@ -255,19 +256,20 @@ impl Provider {
         self.bind(school, user, verified).await
     }
 
-    /// Issues a one-time enrollment code for `user`, valid for `ttl`.
+    /// Issues a one-time enrollment code for `user`, valid for `ttl`; returns its id and the code.
     pub async fn issue_enrollment_code(
         &self,
         school: &School,
         user: &User,
         ttl: Duration,
-    ) -> Result<String, OAuthError> {
+    ) -> Result<(i64, String), OAuthError> {
         let code = random_token(9);
         let expires = crate::now() + ttl.as_secs() as i64;
-        self.directory
+        let id = self
+            .directory
             .add_enrollment_code(school.id, user.id, &token_hash(&code), expires)
             .await?;
-        Ok(code)
+        Ok((id, code))
     }
 
     async fn bind(

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod card;
 pub mod client_auth;
 pub mod session;
+pub mod step;
 pub mod token;
 
 use std::collections::HashMap;
@@ -19,10 +20,7 @@ use crate::model::School;
 use crate::store::{Directory, Ephemeral};
 use crate::OAuthError;
 
-/// Assurance level of a password login.
-pub const ACR_PASSWORD: &str = "urn:gpki-idp:acr:password";
-/// Assurance level of a citizen-certificate login (card + PIN).
-pub const ACR_CERTIFICATE: &str = "urn:gpki-idp:acr:certificate";
+pub use crate::policy::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
 
 /// Lifetimes and limits; every default is documented in the config reference.
 #[derive(Clone, Debug)]
@@ -40,6 +38,11 @@ pub struct ProviderSettings {
     /// Password attempts per client IP per window.
     pub max_attempts_per_ip: u64,
     pub throttle_window: Duration,
+    /// How long a card challenge may be signed (the PIN prompt included).
+    pub challenge_ttl: Duration,
+    /// How long a process trusts its cached signing keys before reading them again, so a
+    /// rotation made by another replica is seen within this time.
+    pub key_cache_ttl: Duration,
 }
 
 impl Default for ProviderSettings {
@@ -55,6 +58,8 @@ impl Default for ProviderSettings {
             max_failures_per_account: 5,
             max_attempts_per_ip: 100,
             throttle_window: Duration::from_secs(900),
+            challenge_ttl: Duration::from_secs(300),
+            key_cache_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -65,10 +70,6 @@ struct CachedKeys {
     set: Arc<KeySet>,
     retired: HashMap<String, i64>,
 }
-
-/// How long a process trusts its cached keys before reading them again (so a rotation by
-/// another replica is seen within this time).
-const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// The provider: storage, settings and a per-school key cache.
 pub struct Provider {
@@ -156,7 +157,7 @@ impl Provider {
             .ok()
             .and_then(|c| c.get(&school.id).cloned())
         {
-            if hit.loaded.elapsed() < KEY_CACHE_TTL {
+            if hit.loaded.elapsed() < self.settings.key_cache_ttl {
                 return Ok(hit);
             }
         }
@@ -232,12 +233,12 @@ impl Provider {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "offline_access"],
+            "scopes_supported": ["openid", "profile", "offline_access", "admin", "admin:users", "admin:audit", "district"],
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "name", "preferred_username", "school", "roles"],
-            "acr_values_supported": [ACR_PASSWORD, ACR_CERTIFICATE],
+            "acr_values_supported": [ACR_PASSWORD, ACR_CERTIFICATE, ACR_PASSWORD_CERTIFICATE],
             "prompt_values_supported": ["none", "login"],
             "ui_locales_supported": ["zh-TW", "en"],
-            "claims_parameter_supported": false,
+            "claims_parameter_supported": true,
             "request_parameter_supported": false,
         })
     }

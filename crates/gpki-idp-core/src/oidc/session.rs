@@ -5,13 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::AuthRequest;
 use super::Provider;
-use crate::model::{School, User};
+use crate::model::{School, SessionRecord, User};
 use crate::policy::{self, Method};
 use crate::{password, random_token, token_hash, OAuthError};
 
 /// A browser's login at one school.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// SHA-256 of the session cookie (hex): how admins list and end it. Empty until stored.
+    #[serde(default)]
+    pub id: String,
     pub user_id: i64,
     pub auth_time: i64,
     pub acr: String,
@@ -31,6 +34,9 @@ pub struct CodeData {
     pub auth_time: i64,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The browser session the code was issued in.
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 /// Why a password login failed. Unknown account and wrong password are one case.
@@ -123,17 +129,43 @@ impl Provider {
             .unwrap_or(0))
     }
 
-    /// Starts a browser session; returns the session id for the cookie.
+    /// Starts a browser session: kept in the short-lived store for logins, and recorded in
+    /// the directory so admins can list and end it. Returns the cookie value and the session.
     pub async fn create_session(
         &self,
         school: &School,
-        session: &Session,
-    ) -> Result<String, OAuthError> {
+        mut session: Session,
+    ) -> Result<(String, Session), OAuthError> {
         let sid = random_token(32);
-        let key = format!("sess:{}:{}", school.id, token_hash(&sid));
-        self.put_json(&key, session, self.settings.session_ttl)
+        session.id = token_hash(&sid);
+        let ttl = self.settings.session_ttl;
+        let key = format!("sess:{}:{}", school.id, session.id);
+        self.put_json(&key, &session, ttl).await?;
+        let record = SessionRecord {
+            id: session.id.clone(),
+            school_id: school.id,
+            user_id: session.user_id,
+            username: String::new(),
+            acr: session.acr.clone(),
+            amr: session.amr.clone(),
+            auth_time: session.auth_time,
+            expires_at: crate::now() + ttl.as_secs() as i64,
+        };
+        self.directory.add_session(record).await?;
+        Ok((sid, session))
+    }
+
+    /// Ends a session by its id (an admin's revocation): gone from the short-lived store,
+    /// marked revoked, and the refresh tokens issued in it revoked.
+    pub async fn revoke_session(
+        &self,
+        school: &School,
+        id: &str,
+    ) -> Result<Option<SessionRecord>, OAuthError> {
+        self.ephemeral
+            .delete(&format!("sess:{}:{}", school.id, id))
             .await?;
-        Ok(sid)
+        Ok(self.directory.revoke_session(school.id, id).await?)
     }
 
     pub async fn session(&self, school: &School, sid: &str) -> Result<Option<Session>, OAuthError> {
@@ -142,10 +174,8 @@ impl Provider {
     }
 
     pub async fn end_session(&self, school: &School, sid: &str) -> Result<(), OAuthError> {
-        Ok(self
-            .ephemeral
-            .delete(&format!("sess:{}:{}", school.id, token_hash(sid)))
-            .await?)
+        self.revoke_session(school, &token_hash(sid)).await?;
+        Ok(())
     }
 
     /// Keeps a validated authorization request while the user logs in; returns its id.
@@ -167,6 +197,18 @@ impl Provider {
         id: &str,
     ) -> Result<Option<AuthRequest>, OAuthError> {
         self.get_json(&format!("authz:{}:{}", school.id, id)).await
+    }
+
+    /// Keeps a changed pending request (a step done, the account known) under its id.
+    pub async fn update_auth_request(
+        &self,
+        school: &School,
+        id: &str,
+        request: &AuthRequest,
+    ) -> Result<(), OAuthError> {
+        let key = format!("authz:{}:{}", school.id, id);
+        self.put_json(&key, request, self.settings.authorize_request_ttl)
+            .await
     }
 
     /// Ends a pending request (it completes once).
@@ -196,6 +238,7 @@ impl Provider {
             auth_time: session.auth_time,
             acr: session.acr.clone(),
             amr: session.amr.clone(),
+            session_id: Some(session.id.clone()).filter(|id| !id.is_empty()),
         };
         self.put_json(
             &format!("code:{}:{}", school.id, token_hash(&code)),

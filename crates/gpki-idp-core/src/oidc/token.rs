@@ -119,7 +119,9 @@ impl Provider {
             }
             (None, None) => {}
         }
+        check_min_acr(client, &data.acr)?;
         let user = self.user(school, data.user_id).await?;
+        let scope = self.entitled_scope(school, &user, &data.scope);
         let family = client
             .grant_types
             .iter()
@@ -127,11 +129,12 @@ impl Provider {
             .then(|| random_token(16));
         let grant = Grant {
             user: &user,
-            scope: &data.scope,
+            scope: &scope,
             nonce: data.nonce.as_deref(),
             auth_time: data.auth_time,
             acr: &data.acr,
             amr: &data.amr,
+            session_id: data.session_id.as_deref(),
         };
         let (response, access_hash) = self
             .issue(school, issuer, client, &grant, family.as_deref())
@@ -212,7 +215,10 @@ impl Provider {
             }
             None => record.scope.clone(),
         };
+        check_min_acr(client, &record.acr)?;
         let user = self.user(school, record.user_id).await?;
+        // Admin scopes follow the account's roles as they are now.
+        let scope = self.entitled_scope(school, &user, &scope);
         let grant = Grant {
             user: &user,
             scope: &scope,
@@ -220,6 +226,7 @@ impl Provider {
             auth_time: record.auth_time,
             acr: &record.acr,
             amr: &record.amr,
+            session_id: record.session_id.as_deref(),
         };
         Ok(self
             .issue(school, issuer, client, &grant, Some(&record.family_id))
@@ -239,12 +246,36 @@ impl Provider {
             ));
         }
         let scope = form(params, "scope").unwrap_or_default().to_string();
+        for s in scope.split(' ').filter(|s| !s.is_empty()) {
+            let granted = client.allowed_scopes.iter().any(|a| a == s);
+            if !granted || (s == "district" && !school.district) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope `{s}` is not granted to this client"
+                )));
+            }
+        }
         let (token, _) = self
             .new_access_token(school, client, None, &scope, None)
             .await?;
         Ok(
             json!({"access_token": token, "token_type": "Bearer", "expires_in": self.settings.access_token_ttl.as_secs(), "scope": scope}),
         )
+    }
+
+    /// The scopes `user` may hold: admin scopes for the school's admins only, `district` for
+    /// the district tenant's admins only.
+    fn entitled_scope(&self, school: &School, user: &User, scope: &str) -> String {
+        let admin = user.roles.iter().any(|r| r == "admin");
+        scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .filter(|s| match *s {
+                "district" => admin && school.district,
+                s if ADMIN_SCOPES.contains(&s) => admin,
+                _ => true,
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     async fn user(&self, school: &School, id: i64) -> Result<User, OAuthError> {
@@ -262,7 +293,8 @@ impl Provider {
         scope: &str,
         family: Option<&str>,
     ) -> Result<(String, String), OAuthError> {
-        let token = random_token(32);
+        // The school's id in front lets the admin API find the token without a path.
+        let token = format!("{}.{}", school.id, random_token(32));
         let hash = token_hash(&token);
         let now = crate::now();
         let ttl = self.settings.access_token_ttl;
@@ -335,6 +367,7 @@ impl Provider {
                 expires_at: now + self.settings.refresh_token_ttl.as_secs() as i64,
                 used: false,
                 revoked: false,
+                session_id: grant.session_id.map(str::to_string),
             })
             .await?;
         Ok(token)
@@ -474,7 +507,23 @@ struct Grant<'a> {
     auth_time: i64,
     acr: &'a str,
     amr: &'a [String],
+    session_id: Option<&'a str>,
 }
+
+/// Refuses tokens for a login below the client's minimum acr.
+fn check_min_acr(client: &Client, acr: &str) -> Result<(), OAuthError> {
+    use crate::policy::acr_level;
+    let minimum = client.min_acr.as_deref().and_then(acr_level).unwrap_or(0);
+    if acr_level(acr).unwrap_or(0) < minimum {
+        return Err(OAuthError::invalid_grant(
+            "the login's assurance level (acr) is below this client's minimum",
+        ));
+    }
+    Ok(())
+}
+
+/// Scopes that only a school's admins (GMs) may hold.
+pub const ADMIN_SCOPES: [&str; 3] = ["admin", "admin:users", "admin:audit"];
 
 /// OIDC at_hash: left half of the SHA-256 of the access token (both RS256 and ES256 use it).
 fn at_hash(access_token: &str, _alg: &str) -> String {

@@ -6,14 +6,13 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::model::{School, User};
-use gpki_idp_core::oidc::card::{CardError, CardSignature, CARD_AMR};
-use gpki_idp_core::oidc::session::Session;
-use gpki_idp_core::oidc::ACR_CERTIFICATE;
-use gpki_idp_core::policy::{self, Method};
+use gpki_idp_core::oidc::card::{CardError, CardSignature};
+use gpki_idp_core::oidc::step::Step;
+use gpki_idp_core::policy::{self, Factors, Method};
 use serde_json::json;
 
 use super::login::CSRF_COOKIE;
-use super::oidc::{completion_url, school_of, school_or_return, session_cookie, SESSION_COOKIE};
+use super::oidc::{school_of, school_or_return, SESSION_COOKIE};
 use crate::app::AppState;
 
 fn card_error(e: &CardError) -> HttpResponse {
@@ -77,13 +76,13 @@ pub async fn login_challenge(
         .card_challenge(&school, &browser, &purpose)
         .await
     {
-        Ok(challenge) => challenge_json(&challenge),
+        Ok(challenge) => challenge_json(&state, &challenge),
         Err(e) => card_error(&e),
     }
 }
 
-fn challenge_json(challenge: &str) -> HttpResponse {
-    let ttl = gpki_idp_core::oidc::card::CHALLENGE_TTL.as_secs();
+fn challenge_json(state: &AppState, challenge: &str) -> HttpResponse {
+    let ttl = state.provider.settings.challenge_ttl.as_secs();
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({"challenge": challenge, "expires_in": ttl}))
@@ -148,32 +147,35 @@ pub async fn login(
         Ok(u) => u,
         Err(e) => return card_error(&e),
     };
-    let mut amr: Vec<String> = CARD_AMR.iter().map(|m| m.to_string()).collect();
-    amr.push("mfa".into());
-    let session = Session {
-        user_id: user.id,
-        auth_time: gpki_idp_core::now(),
-        acr: ACR_CERTIFICATE.into(),
-        amr,
+    let step = state
+        .provider
+        .login_step(&school, request_id, &request, &user, Factors::CARD)
+        .await;
+    let session = match step {
+        Ok(Step::Done(session)) => session,
+        Ok(Step::NeedPassword | Step::NeedCard) => {
+            let m = &super::pages::NEED_PASSWORD;
+            return HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(json!({"next": "password", "message_zh": m.zh, "message_en": m.en}));
+        }
+        Ok(Step::Refused) => {
+            let m = &super::pages::LEVEL_UNREACHABLE;
+            return refused("acr_unreachable", m.zh, m.en);
+        }
+        Err(e) => return card_error(&CardError::Store(e)),
     };
-    let Ok(sid) = state.provider.create_session(&school, &session).await else {
-        return card_error(&CardError::Store(
-            gpki_idp_core::OAuthError::temporarily_unavailable(),
-        ));
-    };
-    if !matches!(
-        state.provider.take_auth_request(&school, request_id).await,
-        Ok(Some(_))
-    ) {
-        return card_error(&CardError::Challenge);
+    match super::login::finish(&state, &school, request_id, &request, session).await {
+        Ok((redirect, cookie)) => {
+            let mut response = HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(json!({"redirect": redirect}));
+            let _ = response.add_cookie(&cookie);
+            response
+        }
+        Err(e) if e.code == "invalid_request" => card_error(&CardError::Challenge),
+        Err(e) => card_error(&CardError::Store(e)),
     }
-    let redirect = completion_url(&state, &school, &request, &session).await;
-    let ttl = state.provider.settings.session_ttl.as_secs() as i64;
-    let mut response = HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"redirect": redirect}));
-    let _ = response.add_cookie(&session_cookie(&state, &school, &sid, ttl));
-    response
 }
 
 /// The logged-in account of this browser at this school.
@@ -216,7 +218,7 @@ pub async fn register_challenge(
         .card_challenge(&school, &browser, &format!("register:{}", user.id))
         .await
     {
-        Ok(challenge) => challenge_json(&challenge),
+        Ok(challenge) => challenge_json(&state, &challenge),
         Err(e) => card_error(&e),
     }
 }
@@ -238,7 +240,7 @@ pub async fn register(
             &user,
             field(&form, "challenge"),
             &card(&form),
-            req.peer_addr().map(|a| a.ip()),
+            super::client_ip(&req).parse().ok(),
             form.get("enrollment_code").map(String::as_str),
         )
         .await
@@ -341,7 +343,12 @@ pub async fn methods(
         .unwrap_or(false);
     // One policy read for every account, known or not.
     let policies = dir.login_policy(school.id).await.unwrap_or_default();
-    let roles = user.as_ref().map(|u| u.roles.clone()).unwrap_or_default();
+    // An unknown account is answered as a teacher without a registered card (the commonest
+    // account), so the answer does not tell a guesser which accounts exist.
+    let roles = match user.as_ref().filter(|u| !u.disabled) {
+        Some(u) => u.roles.clone(),
+        None => vec!["teacher".to_string()],
+    };
     let password = policy::allows(&policies, &roles, Method::Password);
     let certificate = match (
         &state.provider.verifier,
@@ -364,7 +371,7 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         Ok(u) => u,
         Err(_) => {
             let e = gpki_idp_core::OAuthError::access_denied("請先登入校務系統後再管理自然人憑證。Log in to the school portal first, then manage your certificate.");
-            return super::pages::error_page(&e, None);
+            return super::pages::error_page(&e, super::pages::locale(&req, None).as_deref());
         }
     };
     let bindings = state
@@ -374,14 +381,17 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         .await
         .unwrap_or_default();
     let (csrf, cookie) = super::login::csrf_cookie(&state, &school);
+    let locale = super::pages::locale(&req, None);
     let mut response = super::pages::account(
         &school,
         &user.display_name,
         &csrf,
         &bindings,
         &state.component_origin,
+        locale.as_deref(),
     );
     let _ = response.add_cookie(&cookie);
+    super::pages::remember_locale(&req, &mut response);
     response
 }
 
@@ -389,8 +399,11 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 pub async fn diagnostics_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
     let (csrf, cookie) = super::login::csrf_cookie(&state, &school);
-    let mut response = super::pages::diagnostics(&school, &csrf, &state.component_origin);
+    let locale = super::pages::locale(&req, None);
+    let mut response =
+        super::pages::diagnostics(&school, &csrf, &state.component_origin, locale.as_deref());
     let _ = response.add_cookie(&cookie);
+    super::pages::remember_locale(&req, &mut response);
     response
 }
 

@@ -3,15 +3,18 @@
 use std::collections::HashMap;
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::model::School;
+use gpki_idp_core::model::User;
 use gpki_idp_core::oidc::authorize::AuthRequest;
 use gpki_idp_core::oidc::session::{LoginError, Session};
-use gpki_idp_core::oidc::ACR_PASSWORD;
+use gpki_idp_core::oidc::step::Step;
+use gpki_idp_core::policy::Factors;
 use gpki_idp_core::{random_token, OAuthError};
 
-use super::oidc::{complete, school_of, school_or_return, session_cookie};
-use super::pages;
+use super::oidc::{completion_url, school_of, school_or_return, session_cookie};
+use super::{client_ip, pages};
 use crate::app::AppState;
 
 pub const CSRF_COOKIE: &str = "gpki_csrf";
@@ -31,24 +34,51 @@ pub fn csrf_cookie(state: &AppState, school: &School) -> (String, Cookie<'static
 /// Renders the login page for a pending request.
 pub fn page(
     state: &AppState,
+    req: &HttpRequest,
     school: &School,
     request_id: &str,
     request: &AuthRequest,
     error: Option<&pages::Message>,
 ) -> HttpResponse {
     let (csrf, cookie) = csrf_cookie(state, school);
+    let locale = pages::locale(req, request.ui_locales.as_deref());
     let mut response = pages::login(&pages::LoginPage {
         school,
         request_id,
         csrf: &csrf,
         login_hint: request.login_hint.as_deref(),
         error,
-        locale: request.ui_locales.as_deref(),
+        notice: None,
+        step: None,
+        locale: locale.as_deref(),
         component_origin: &state.component_origin,
         redirect_uri: &request.redirect_uri,
     });
     let _ = response.add_cookie(&cookie);
+    pages::remember_locale(req, &mut response);
     response
+}
+
+/// `GET /schools/{school}/login?req=…[&lang=en]`: the login page of a pending request again,
+/// e.g. in the other language.
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let request_id = query.get("req").map(String::as_str).unwrap_or_default();
+    let locale = pages::locale(&req, None);
+    match state.provider.auth_request(&school, request_id).await {
+        Ok(Some(request)) => page(&state, &req, &school, request_id, &request, None),
+        Ok(None) => pages::error_page(
+            &OAuthError::invalid_request(
+                "the login request expired; go back to the school portal and start again",
+            ),
+            locale.as_deref(),
+        ),
+        Err(e) => pages::error_page(&e, locale.as_deref()),
+    }
 }
 
 /// An audit event with the request's address and user agent.
@@ -72,12 +102,6 @@ pub fn audit_event(
     e
 }
 
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -85,7 +109,8 @@ pub async fn submit(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let locale = None;
+    let chosen = pages::locale(&req, None);
+    let locale = chosen.as_deref();
     let csrf_ok = req
         .cookie(CSRF_COOKIE)
         .is_some_and(|c| !c.value().is_empty() && c.value() == field("csrf"));
@@ -144,63 +169,108 @@ pub async fn submit(
         // A login that cannot be audited does not happen.
         return pages::error_page(&e, locale);
     }
+    let again = |message: &'static pages::Message, status| {
+        let mut r = page(&state, &req, &school, request_id, &request, Some(message));
+        *r.status_mut() = status;
+        r
+    };
     let user = match outcome {
         Ok(u) => u,
-        Err(LoginError::Invalid) => {
-            return page(
-                &state,
-                &school,
-                request_id,
-                &request,
-                Some(&pages::WRONG_PASSWORD),
-            )
-        }
+        Err(LoginError::Invalid) => return again(&pages::WRONG_PASSWORD, StatusCode::OK),
         Err(LoginError::Throttled) => {
-            let mut r = page(
-                &state,
-                &school,
-                request_id,
-                &request,
-                Some(&pages::THROTTLED),
-            );
-            *r.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
-            return r;
+            return again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS)
         }
         Err(LoginError::NotAllowed) => {
-            let mut r = page(
-                &state,
-                &school,
-                request_id,
-                &request,
-                Some(&pages::PASSWORD_NOT_ALLOWED),
-            );
-            *r.status_mut() = actix_web::http::StatusCode::FORBIDDEN;
-            return r;
+            return again(&pages::PASSWORD_NOT_ALLOWED, StatusCode::FORBIDDEN)
         }
         Err(LoginError::Store(e)) => return pages::error_page(&e, locale),
     };
-    let session = Session {
-        user_id: user.id,
-        auth_time: gpki_idp_core::now(),
-        acr: ACR_PASSWORD.into(),
-        amr: vec!["pwd".into()],
+    let step = state
+        .provider
+        .login_step(&school, request_id, &request, &user, Factors::PASSWORD)
+        .await;
+    match step {
+        Ok(Step::Done(session)) => {
+            match finish(&state, &school, request_id, &request, session).await {
+                Ok((url, cookie)) => {
+                    let mut response = HttpResponse::Found()
+                        .insert_header(("Location", url))
+                        .insert_header(("Cache-Control", "no-store"))
+                        .finish();
+                    let _ = response.add_cookie(&cookie);
+                    response
+                }
+                Err(e) => pages::error_page(&e, locale),
+            }
+        }
+        Ok(Step::NeedCard | Step::NeedPassword) => {
+            let waiting = state.provider.auth_request(&school, request_id).await;
+            let Ok(Some(waiting)) = waiting else {
+                return pages::error_page(&OAuthError::temporarily_unavailable(), locale);
+            };
+            step_page(&state, &req, &school, request_id, &waiting, &user, "card")
+        }
+        Ok(Step::Refused) => again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN),
+        Err(e) => pages::error_page(&e, locale),
+    }
+}
+
+/// The login page asking the account in `request.partial` for the next step (`card` or
+/// `password`).
+pub fn step_page(
+    state: &AppState,
+    req: &HttpRequest,
+    school: &School,
+    request_id: &str,
+    request: &AuthRequest,
+    user: &User,
+    next: &str,
+) -> HttpResponse {
+    let mut request = request.clone();
+    request.login_hint = Some(user.username.clone());
+    let message = if next == "card" {
+        &pages::STEP_UP_CARD
+    } else {
+        &pages::NEED_PASSWORD
     };
-    let sid = match state.provider.create_session(&school, &session).await {
-        Ok(sid) => sid,
-        Err(e) => return pages::error_page(&e, locale),
-    };
+    let (csrf, cookie) = csrf_cookie(state, school);
+    let locale = pages::locale(req, request.ui_locales.as_deref());
+    let mut response = pages::login(&pages::LoginPage {
+        school,
+        request_id,
+        csrf: &csrf,
+        login_hint: request.login_hint.as_deref(),
+        error: None,
+        notice: Some(message),
+        step: Some(next),
+        locale: locale.as_deref(),
+        component_origin: &state.component_origin,
+        redirect_uri: &request.redirect_uri,
+    });
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// Ends a login: starts the browser session, completes the pending request once, and gives
+/// the client redirect (with a fresh code) and the session cookie.
+pub async fn finish(
+    state: &AppState,
+    school: &School,
+    request_id: &str,
+    request: &AuthRequest,
+    session: Session,
+) -> Result<(String, Cookie<'static>), OAuthError> {
+    let (sid, session) = state.provider.create_session(school, session).await?;
     // The pending request completes once.
     if !matches!(
-        state.provider.take_auth_request(&school, request_id).await,
+        state.provider.take_auth_request(school, request_id).await,
         Ok(Some(_))
     ) {
-        return pages::error_page(
-            &OAuthError::invalid_request("the login request was already used"),
-            locale,
-        );
+        return Err(OAuthError::invalid_request(
+            "the login request was already used",
+        ));
     }
-    let mut response = complete(&state, &school, &request, &session).await;
+    let url = completion_url(state, school, request, &session).await;
     let ttl = state.provider.settings.session_ttl.as_secs() as i64;
-    let _ = response.add_cookie(&session_cookie(&state, &school, &sid, ttl));
-    response
+    Ok((url, session_cookie(state, school, &sid, ttl)))
 }

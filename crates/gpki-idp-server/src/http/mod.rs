@@ -4,6 +4,7 @@
 // boxing every response would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod admin;
 mod assets;
 mod card;
 mod errors;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jwks", web::get().to(oidc::jwks))
             .route("/authorize", web::get().to(oidc::authorize))
             .route("/login", web::post().to(login::submit))
+            .route("/login", web::get().to(login::show))
             .route(
                 "/login/card/challenge",
                 web::post().to(card::login_challenge),
@@ -65,5 +67,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::get().to(oidc::logout))
             .default_service(web::to(errors::not_found)),
     )
+    .configure(admin::configure)
     .default_service(web::to(errors::not_found));
+}
+
+/// The client's address: the peer, or — when the peer is a trusted proxy — the last address
+/// in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(req: &actix_web::HttpRequest) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let trusted = req
+        .app_data::<web::Data<crate::app::AppState>>()
+        .map(|s| s.trusted_proxies.clone())
+        .unwrap_or_default();
+    crate::proxy::client_ip(peer, req.headers(), &trusted)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
 }

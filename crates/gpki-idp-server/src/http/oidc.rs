@@ -6,6 +6,8 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::model::School;
 use gpki_idp_core::oidc::authorize::{AuthRequest, AuthorizeError};
+use gpki_idp_core::oidc::step::Partial;
+use gpki_idp_core::policy::{Factors, Next};
 use gpki_idp_core::OAuthError;
 
 use super::errors::json_error;
@@ -146,9 +148,25 @@ pub async fn authorize(
             error,
         }) => return error_redirect(&redirect_uri, s.as_deref(), &issuer, &error),
     };
+    let mut step_up = None;
     if let Some(session) = current_session(&state, &school, &req).await {
         if state.provider.session_fits(&request, &session) {
-            return complete(&state, &school, &request, &session).await;
+            match state
+                .provider
+                .session_step(&school, &request, &session)
+                .await
+            {
+                Ok(Some((_, Next::Complete))) => {
+                    return complete(&state, &school, &request, &session).await
+                }
+                Ok(Some((user, Next::Card | Next::Password))) => {
+                    step_up = Some((user, Factors::from_amr(&session.amr)))
+                }
+                // What the session proved is no longer allowed, or the account is gone: a
+                // fresh login decides.
+                Ok(Some((_, Next::Refused))) | Ok(None) => {}
+                Err(e) => return pages::error_page(&e, request.ui_locales.as_deref()),
+            }
         }
     }
     if request
@@ -159,8 +177,22 @@ pub async fn authorize(
         let e = OAuthError::login_required("the user is not logged in");
         return error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e);
     }
+    let mut request = request;
+    if let Some((user, factors)) = &step_up {
+        // Step-up: what the session proved counts; the page asks only for what is missing.
+        request.partial = Some(Partial {
+            user_id: user.id,
+            factors: *factors,
+        });
+    }
     match state.provider.save_auth_request(&school, &request).await {
-        Ok(id) => super::login::page(&state, &school, &id, &request, None),
+        Ok(id) => match &step_up {
+            Some((user, factors)) => {
+                let next = if factors.card { "password" } else { "card" };
+                super::login::step_page(&state, &req, &school, &id, &request, user, next)
+            }
+            None => super::login::page(&state, &req, &school, &id, &request, None),
+        },
         Err(e) => pages::error_page(&e, request.ui_locales.as_deref()),
     }
 }
@@ -228,7 +260,11 @@ pub async fn token(
     };
     let outcome = state.provider.token(&school, &issuer, &client, &form).await;
     // Label values from a fixed set, so a client cannot grow the metric's cardinality.
-    let grant = match form.get("grant_type").map(String::as_str).unwrap_or_default() {
+    let grant = match form
+        .get("grant_type")
+        .map(String::as_str)
+        .unwrap_or_default()
+    {
         "authorization_code" => "authorization_code",
         "refresh_token" => "refresh_token",
         "client_credentials" => "client_credentials",

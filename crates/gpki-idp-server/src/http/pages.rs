@@ -1,7 +1,8 @@
 //! Server-rendered pages: zh-TW first, English second. Everything interpolated is escaped.
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use gpki_idp_core::model::School;
 use gpki_idp_core::OAuthError;
 
@@ -18,6 +19,18 @@ pub const WRONG_PASSWORD: Message = Message {
 pub const PASSWORD_NOT_ALLOWED: Message = Message {
     zh: "學校的資安設定不允許您的身份以密碼登入，請使用自然人憑證登入。",
     en: "Your school's security settings do not allow your role to log in with a password. Use your citizen certificate.",
+};
+pub const STEP_UP_CARD: Message = Message {
+    zh: "此系統要求以自然人憑證登入，請插入卡片並輸入 PIN 碼。",
+    en: "This service asks for a citizen-certificate login. Insert your card and enter its PIN.",
+};
+pub const NEED_PASSWORD: Message = Message {
+    zh: "學校的資安設定要求您同時使用密碼與自然人憑證，請再輸入密碼。",
+    en: "Your school's security settings require both the password and the citizen certificate. Enter your password too.",
+};
+pub const LEVEL_UNREACHABLE: Message = Message {
+    zh: "學校的資安設定不允許您的身份以此系統要求的方式登入，請洽學校管理者。",
+    en: "Your school's security settings do not let your role log in the way this service requires. Ask the school administrator.",
 };
 pub const THROTTLED: Message = Message {
     zh: "嘗試次數過多，請 15 分鐘後再試，或洽學校管理者。",
@@ -36,6 +49,56 @@ pub fn esc(text: &str) -> String {
             c => c.to_string(),
         })
         .collect()
+}
+
+/// The cookie that keeps the language a person chose with the switch on a page.
+pub const LANG_COOKIE: &str = "gpki_lang";
+
+fn lang_query(req: &HttpRequest) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.into_owned())
+}
+
+fn normalise(lang: &str) -> String {
+    if lang.starts_with("en") {
+        "en"
+    } else {
+        "zh-TW"
+    }
+    .to_string()
+}
+
+/// The page language (`en` or `zh-TW`): the switch's `?lang=` first, then the person's earlier
+/// choice (cookie), then the client's `ui_locales`; zh-TW when none says.
+pub fn locale(req: &HttpRequest, ui_locales: Option<&str>) -> Option<String> {
+    lang_query(req)
+        .or_else(|| req.cookie(LANG_COOKIE).map(|c| c.value().to_string()))
+        .map(|l| normalise(&l))
+        .or_else(|| ui_locales.map(str::to_string))
+}
+
+/// Keeps a language chosen with `?lang=` for the next pages.
+pub fn remember_locale(req: &HttpRequest, response: &mut HttpResponse) {
+    if let Some(lang) = lang_query(req) {
+        let cookie = Cookie::build(LANG_COOKIE, normalise(&lang))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish();
+        let _ = response.add_cookie(&cookie);
+    }
+}
+
+/// The link to the same page in the other language.
+fn lang_switch(href: &str, locale: Option<&str>) -> String {
+    let sep = if href.contains('?') { '&' } else { '?' };
+    if english_first(locale) {
+        format!("<p class=\"lang\"><a href=\"{}{sep}lang=zh-TW\" lang=\"zh-Hant-TW\" hreflang=\"zh-Hant-TW\" id=\"lang-switch\">中文</a></p>", esc(href))
+    } else {
+        format!("<p class=\"lang\"><a href=\"{}{sep}lang=en\" lang=\"en\" hreflang=\"en\" id=\"lang-switch\">English</a></p>", esc(href))
+    }
 }
 
 fn english_first(locale: Option<&str>) -> bool {
@@ -72,6 +135,8 @@ pub struct Scripts<'a> {
     /// Origin a form on the page may end up at (the client's redirect URI after login):
     /// browsers apply `form-action` to the redirects that follow a form post.
     pub form_target: Option<String>,
+    /// This page's address without `lang`, for the language switch.
+    pub lang_href: Option<String>,
 }
 
 fn page(
@@ -92,6 +157,11 @@ fn page(
         "<script src=\"/static/hipki.js\"></script><script src=\"/static/pages.js\"></script>"
             .to_string()
     };
+    let switch = scripts
+        .lang_href
+        .as_deref()
+        .map(|href| lang_switch(href, locale))
+        .unwrap_or_default();
     let doc = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
@@ -99,8 +169,8 @@ fn page(
          label{{display:block;margin-top:1rem}}input{{font-size:1.1rem;width:100%}}\
          button{{margin-top:1rem;font-size:1.1rem;padding:.4rem 1.5rem}}.second{{color:#555;font-size:.9em}}\
          .error{{color:#a00;border:1px solid #a00;padding:.5rem}}.ok{{color:#060}}\
-         .disabled{{color:#888}}fieldset{{margin-top:1.5rem}}[hidden]{{display:none}}</style></head>\
-         <body {}>{body}{script_tags}</body></html>",
+         .disabled{{color:#888}}fieldset{{margin-top:1.5rem}}[hidden]{{display:none}}.lang{{text-align:right}}</style></head>\
+         <body {}>{switch}{body}{script_tags}</body></html>",
         esc(title),
         scripts.body_attrs
     );
@@ -142,6 +212,10 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub login_hint: Option<&'a str>,
     pub error: Option<&'a Message>,
+    /// A notice that is not an error (the step-up request).
+    pub notice: Option<&'a Message>,
+    /// The step a started login still needs: `card` or `password`.
+    pub step: Option<&'a str>,
     pub locale: Option<&'a str>,
     pub component_origin: &'a str,
     /// The client's redirect URI, where the login form's answer redirects to.
@@ -169,6 +243,16 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
             )
         })
         .unwrap_or_default();
+    let notice_html = p
+        .notice
+        .map(|m| {
+            format!(
+                "<p class=\"notice\" id=\"notice\" role=\"status\">{}</p>",
+                both(m.zh, m.en, locale)
+            )
+        })
+        .unwrap_or_else(|| "<p class=\"notice\" id=\"notice\" role=\"status\"></p>".into());
+    let error_html = error_html + &notice_html;
     let code = esc(&p.school.code);
     let body = format!(
         "<h1>{school}<br><span class=\"second\">登入 Log in</span></h1>{error_html}\
@@ -208,11 +292,17 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
         ("component", p.component_origin),
         ("req", p.request_id),
         ("csrf", p.csrf),
+        ("step", p.step.unwrap_or_default()),
     ]);
     let scripts = Scripts {
         body_attrs: attrs,
         component_origin: Some(p.component_origin),
         form_target: origin_of(p.redirect_uri),
+        lang_href: Some(format!(
+            "/schools/{}/login?req={}",
+            p.school.code,
+            url::form_urlencoded::byte_serialize(p.request_id.as_bytes()).collect::<String>()
+        )),
     };
     page(StatusCode::OK, "登入 Log in", &body, locale, &scripts)
 }
@@ -225,13 +315,20 @@ pub fn account(
     csrf: &str,
     bindings: &[gpki_idp_core::model::CertBinding],
     component_origin: &str,
+    locale: Option<&str>,
 ) -> HttpResponse {
+    let en = english_first(locale);
     let rows: String = bindings
         .iter()
         .map(|b| {
+            let (serial, until, remove) = if en {
+                ("serial 序號", "valid until 有效至", "Remove 移除")
+            } else {
+                ("序號 serial", "有效至 valid until", "移除 Remove")
+            };
             format!(
-                "<li>{} · {} {} · {} {} <button type=\"button\" class=\"remove\" data-id=\"{}\">移除 Remove</button></li>",
-                esc(&b.subject_cn), "序號 serial", esc(&b.serial_hex), "有效至 valid until", esc(&b.not_after), b.id
+                "<li>{} · {serial} {} · {until} {} <button type=\"button\" class=\"remove\" data-id=\"{}\">{remove}</button></li>",
+                esc(&b.subject_cn), esc(&b.serial_hex), esc(&b.not_after), b.id
             )
         })
         .collect();
@@ -241,7 +338,7 @@ pub fn account(
             both(
                 "尚未註冊自然人憑證。",
                 "No certificate registered yet.",
-                None
+                locale
             )
         )
     } else {
@@ -255,16 +352,16 @@ pub fn account(
          <button type=\"button\" id=\"register\">{register_button}</button>\
          <p id=\"card-status\" role=\"status\" aria-live=\"polite\"></p></fieldset>\
          <p><a href=\"/schools/{code}/diagnostics\">{diag}</a></p>",
-        title = both("個人資料修改 → 自然人憑證管理", "Personal settings → Citizen certificate", None),
+        title = both("個人資料修改 → 自然人憑證管理", "Personal settings → Citizen certificate", locale),
         name = esc(display_name),
-        register = both("註冊自然人憑證", "Register a citizen certificate", None),
-        step1 = both("請確認讀卡機驅動程式已安裝，並可正常執行。", "Make sure the card reader driver is installed and working.", None),
-        step2 = both("請將自然人憑證插入讀卡機，並將讀卡機接上電腦。", "Insert the citizen certificate card into the reader and plug the reader in.", None),
-        pin_label = both("憑證 PIN 碼", "Card PIN", None),
-        code_label = both("註冊碼（學校要求時才需填寫）", "Enrollment code (only if your school asks for one)", None),
-        register_button = "註冊自然人憑證 Register",
+        register = both("註冊自然人憑證", "Register a citizen certificate", locale),
+        step1 = both("請確認讀卡機驅動程式已安裝，並可正常執行。", "Make sure the card reader driver is installed and working.", locale),
+        step2 = both("請將自然人憑證插入讀卡機，並將讀卡機接上電腦。", "Insert the citizen certificate card into the reader and plug the reader in.", locale),
+        pin_label = both("憑證 PIN 碼", "Card PIN", locale),
+        code_label = both("註冊碼（學校要求時才需填寫）", "Enrollment code (only if your school asks for one)", locale),
+        register_button = if en { "Register 註冊自然人憑證" } else { "註冊自然人憑證 Register" },
         code = esc(&school.code),
-        diag = both("環境檢測", "Check your setup", None),
+        diag = both("環境檢測", "Check your setup", locale),
     );
     let attrs = data_attrs(&[
         ("page", "account"),
@@ -276,27 +373,34 @@ pub fn account(
         StatusCode::OK,
         "自然人憑證管理 Citizen certificate",
         &body,
-        None,
+        locale,
         &Scripts {
             body_attrs: attrs,
             component_origin: Some(component_origin),
             form_target: None,
+            lang_href: Some(format!("/schools/{}/account", school.code)),
         },
     )
 }
 
 /// 環境檢測: replaces the seed's applet test page.
-pub fn diagnostics(school: &School, csrf: &str, component_origin: &str) -> HttpResponse {
+pub fn diagnostics(
+    school: &School,
+    csrf: &str,
+    component_origin: &str,
+    locale: Option<&str>,
+) -> HttpResponse {
+    let en = english_first(locale);
     let body = format!(
         "<h1>{title}</h1><p>{intro}</p><button type=\"button\" id=\"diagnose\">{start}</button>\
          <ol id=\"steps\"></ol><p id=\"result\" role=\"status\" aria-live=\"polite\"></p>",
-        title = both("環境檢測", "Check your setup", None),
+        title = both("環境檢測", "Check your setup", locale),
         intro = both(
             "依序檢查跨平台網頁元件、讀卡機、卡片與憑證；不需要 Java，也不需要輸入 PIN。",
             "Checks the web component, the card reader, the card and its certificate, in order. No Java and no PIN needed.",
-            None
+            locale
         ),
-        start = "開始檢測 Start",
+        start = if en { "Start 開始檢測" } else { "開始檢測 Start" },
     );
     let attrs = data_attrs(&[
         ("page", "diagnostics"),
@@ -308,11 +412,12 @@ pub fn diagnostics(school: &School, csrf: &str, component_origin: &str) -> HttpR
         StatusCode::OK,
         "環境檢測 Check your setup",
         &body,
-        None,
+        locale,
         &Scripts {
             body_attrs: attrs,
             component_origin: Some(component_origin),
             form_target: None,
+            lang_href: Some(format!("/schools/{}/diagnostics", school.code)),
         },
     )
 }

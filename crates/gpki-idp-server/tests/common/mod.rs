@@ -124,6 +124,9 @@ async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         id_token_alg: "ES256".into(),
         jwks: None,
+        allowed_scopes: gpki_idp_core::model::default_scopes(),
+        default_acr_values: vec![],
+        min_acr: None,
     };
     dir.create_client(spa).await.unwrap();
     let key = gpki_idp_core::keys::SigningKey::load(jwt_client_key()).unwrap();
@@ -140,6 +143,9 @@ async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
         grant_types: vec!["client_credentials".into()],
         id_token_alg: "RS256".into(),
         jwks: Some(jwks),
+        allowed_scopes: gpki_idp_core::model::default_scopes(),
+        default_acr_values: vec![],
+        min_acr: None,
     };
     dir.create_client(signed).await.unwrap();
     let other = dir.create_school(OTHER_SCHOOL, "別的國中").await.unwrap();

@@ -1,0 +1,425 @@
+//! OIDC clients (relying parties and service clients) through the admin API: create, replace
+//! (with If-Match), rotate the secret, delete. Secrets are shown once and stored hashed.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{etag, if_match, invalid, valid_name, Origin, Principal, SCOPE_DISTRICT};
+use crate::model::{Client, NewClient, School};
+use crate::oidc::Provider;
+use crate::policy::acr_level;
+use crate::store::StoreError;
+use crate::{password, random_token, OAuthError};
+
+/// Scopes a GM may grant a client.
+pub const GRANTABLE_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "offline_access",
+    "admin",
+    "admin:users",
+    "admin:audit",
+];
+
+/// The settings of a client as an admin sends them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub public_client: bool,
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
+    #[serde(default = "rs256")]
+    pub id_token_alg: String,
+    #[serde(default)]
+    pub jwks: Option<String>,
+    #[serde(default = "crate::model::default_scopes")]
+    pub allowed_scopes: Vec<String>,
+    #[serde(default)]
+    pub default_acr_values: Vec<String>,
+    #[serde(default)]
+    pub min_acr: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn rs256() -> String {
+    "RS256".into()
+}
+
+fn valid_client_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// An absolute https URL, or http on localhost / 127.0.0.1 (for development), without a
+/// fragment.
+fn valid_redirect(uri: &str) -> bool {
+    let Ok(url) = url::Url::parse(uri) else {
+        return false;
+    };
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+    url.fragment().is_none()
+        && url.host_str().is_some()
+        && (url.scheme() == "https" || (url.scheme() == "http" && local))
+}
+
+fn unique(items: &[String]) -> bool {
+    let set: std::collections::HashSet<&String> = items.iter().collect();
+    set.len() == items.len()
+}
+
+impl ClientInput {
+    /// The rules of one client, alone and across fields.
+    pub fn check(&self) -> Result<(), OAuthError> {
+        if let Some(id) = &self.client_id {
+            if !valid_client_id(id) {
+                return Err(invalid("client_id: 1 to 64 letters, digits or ._-"));
+            }
+        }
+        if !valid_name(&self.name) {
+            return Err(invalid("name: 1 to 100 characters"));
+        }
+        let uris = self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris);
+        if self.redirect_uris.len() > 20 || self.post_logout_redirect_uris.len() > 20 {
+            return Err(invalid("at most 20 redirect URIs of each kind"));
+        }
+        if let Some(bad) = uris.clone().find(|u| !valid_redirect(u)) {
+            return Err(invalid(format!(
+                "`{bad}` is not an https URL (or http on localhost)"
+            )));
+        }
+        self.check_grants()?;
+        self.check_scopes_and_acr()?;
+        if !matches!(self.id_token_alg.as_str(), "RS256" | "ES256") {
+            return Err(invalid("id_token_alg: RS256 or ES256"));
+        }
+        if let Some(jwks) = &self.jwks {
+            let keys: Value = serde_json::from_str(jwks)
+                .map_err(|_| invalid("jwks is not a JSON Web Key Set"))?;
+            if !keys["keys"].is_array() || jwks.len() > 65536 {
+                return Err(invalid("jwks is not a JSON Web Key Set"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_grants(&self) -> Result<(), OAuthError> {
+        let known = ["authorization_code", "refresh_token", "client_credentials"];
+        let has = |g: &str| self.grant_types.iter().any(|x| x == g);
+        if self.grant_types.is_empty()
+            || !unique(&self.grant_types)
+            || self
+                .grant_types
+                .iter()
+                .any(|g| !known.contains(&g.as_str()))
+        {
+            return Err(invalid(
+                "grant_types: one or more of authorization_code, refresh_token, client_credentials",
+            ));
+        }
+        if has("authorization_code") && self.redirect_uris.is_empty() {
+            return Err(invalid(
+                "authorization_code needs at least one redirect URI",
+            ));
+        }
+        if has("refresh_token") && !has("authorization_code") {
+            return Err(invalid("refresh_token needs authorization_code"));
+        }
+        if self.public_client
+            && (has("client_credentials") || self.jwks.is_some() || !self.require_pkce)
+        {
+            return Err(invalid(
+                "a public client uses PKCE and neither client_credentials nor jwks",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_scopes_and_acr(&self) -> Result<(), OAuthError> {
+        if !unique(&self.allowed_scopes)
+            || self.allowed_scopes.len() > GRANTABLE_SCOPES.len()
+            || self
+                .allowed_scopes
+                .iter()
+                .any(|s| !GRANTABLE_SCOPES.contains(&s.as_str()))
+        {
+            return Err(invalid(format!(
+                "allowed_scopes: some of {}",
+                GRANTABLE_SCOPES.join(", ")
+            )));
+        }
+        let acrs = self.default_acr_values.iter().chain(&self.min_acr);
+        if self.default_acr_values.len() > 3 || acrs.clone().any(|a| acr_level(a).is_none()) {
+            return Err(invalid(
+                "acr values: urn:gpki-idp:acr:password, …:certificate or …:password+certificate",
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply(self, client: &mut Client) {
+        client.name = self.name;
+        client.redirect_uris = self.redirect_uris;
+        client.post_logout_redirect_uris = self.post_logout_redirect_uris;
+        client.grant_types = self.grant_types;
+        client.public_client = self.public_client;
+        client.require_pkce = self.require_pkce;
+        client.id_token_alg = self.id_token_alg;
+        client.jwks = self.jwks;
+        client.allowed_scopes = self.allowed_scopes;
+        client.default_acr_values = self.default_acr_values;
+        client.min_acr = self.min_acr;
+        if client.public_client || client.jwks.is_some() {
+            client.secret_hash = None;
+        }
+    }
+}
+
+/// The settings that the entity tag covers (never the secret).
+fn settings_json(c: &Client) -> Value {
+    json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "grant_types": c.grant_types,
+        "public_client": c.public_client,
+        "require_pkce": c.require_pkce,
+        "id_token_alg": c.id_token_alg,
+        "jwks": c.jwks,
+        "allowed_scopes": c.allowed_scopes,
+        "default_acr_values": c.default_acr_values,
+        "min_acr": c.min_acr,
+    })
+}
+
+/// The JSON of a client as the admin API shows it, with its entity tag.
+pub fn client_json(c: &Client) -> Value {
+    let mut v = settings_json(c);
+    v["etag"] = json!(etag(&settings_json(c)));
+    v
+}
+
+/// A service client may be granted admin scopes only by someone who holds them.
+fn check_grantable(who: &Principal, scopes: &[String]) -> Result<(), OAuthError> {
+    let admin_scopes = scopes
+        .iter()
+        .filter(|s| !crate::model::default_scopes().contains(s));
+    for s in admin_scopes {
+        if who.require(&[s.as_str(), SCOPE_DISTRICT]).is_err() {
+            return Err(OAuthError::insufficient_scope(format!(
+                "you cannot grant the scope `{s}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn needs_secret(c: &Client) -> bool {
+    !c.public_client && c.jwks.is_none()
+}
+
+impl Provider {
+    pub async fn admin_client(
+        &self,
+        school: &School,
+        client_id: &str,
+    ) -> Result<Client, OAuthError> {
+        self.directory
+            .client(school.id, client_id)
+            .await?
+            .ok_or_else(|| OAuthError::not_found(format!("no client `{client_id}`")))
+    }
+
+    /// Creates a client; returns it and its secret (confidential clients without jwks).
+    pub async fn admin_create_client(
+        &self,
+        who: &Principal,
+        origin: &Origin,
+        school: &School,
+        input: ClientInput,
+    ) -> Result<(Client, Option<String>), OAuthError> {
+        input.check()?;
+        check_grantable(who, &input.allowed_scopes)?;
+        let client_id = input
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("client-{}", random_token(9)));
+        let mut client = Client {
+            id: 0,
+            school_id: school.id,
+            client_id: client_id.clone(),
+            name: String::new(),
+            secret_hash: None,
+            public_client: false,
+            require_pkce: true,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            id_token_alg: "RS256".into(),
+            jwks: None,
+            allowed_scopes: vec![],
+            default_acr_values: vec![],
+            min_acr: None,
+        };
+        input.apply(&mut client);
+        let secret = needs_secret(&client).then(|| random_token(32));
+        client.secret_hash = secret.as_deref().map(password::hash);
+        let created = match self.directory.create_client(new_client(client)).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(OAuthError::conflict(format!(
+                    "the client `{client_id}` exists"
+                )))
+            }
+            other => other?,
+        };
+        let after = settings_json(&created);
+        self.audit_change(
+            who,
+            origin,
+            school,
+            "client.create",
+            None,
+            Value::Null,
+            after,
+        )
+        .await?;
+        Ok((created, secret))
+    }
+
+    /// Replaces a client's settings when `if_match_header` (if sent) matches its tag.
+    pub async fn admin_replace_client(
+        &self,
+        who: &Principal,
+        origin: &Origin,
+        school: &School,
+        client_id: &str,
+        input: ClientInput,
+        if_match_header: Option<&str>,
+    ) -> Result<Client, OAuthError> {
+        input.check()?;
+        if input.client_id.as_deref().is_some_and(|id| id != client_id) {
+            return Err(invalid("client_id cannot be changed"));
+        }
+        check_grantable(who, &input.allowed_scopes)?;
+        let before = self.admin_client(school, client_id).await?;
+        if_match(if_match_header, &etag(&settings_json(&before)))?;
+        let mut client = before.clone();
+        input.apply(&mut client);
+        self.directory.update_client(client.clone()).await?;
+        let (b, a) = (settings_json(&before), settings_json(&client));
+        self.audit_change(who, origin, school, "client.update", None, b, a)
+            .await?;
+        Ok(client)
+    }
+
+    /// A new secret for a confidential client; the old one stops working at once.
+    pub async fn admin_rotate_secret(
+        &self,
+        who: &Principal,
+        origin: &Origin,
+        school: &School,
+        client_id: &str,
+    ) -> Result<String, OAuthError> {
+        let mut client = self.admin_client(school, client_id).await?;
+        if client.public_client || client.jwks.is_some() {
+            return Err(invalid("this client authenticates without a secret"));
+        }
+        let secret = random_token(32);
+        client.secret_hash = Some(password::hash(&secret));
+        self.directory.update_client(client).await?;
+        let detail = json!({"client_id": client_id, "secret": "rotated"});
+        self.audit_change(
+            who,
+            origin,
+            school,
+            "client.secret_rotate",
+            None,
+            Value::Null,
+            detail,
+        )
+        .await?;
+        Ok(secret)
+    }
+
+    pub async fn admin_delete_client(
+        &self,
+        who: &Principal,
+        origin: &Origin,
+        school: &School,
+        client_id: &str,
+    ) -> Result<(), OAuthError> {
+        let before = self.admin_client(school, client_id).await?;
+        self.directory.delete_client(school.id, client_id).await?;
+        let b = settings_json(&before);
+        self.audit_change(who, origin, school, "client.delete", None, b, Value::Null)
+            .await
+    }
+}
+
+fn new_client(c: Client) -> NewClient {
+    NewClient {
+        school_id: c.school_id,
+        client_id: c.client_id,
+        name: c.name,
+        secret_hash: c.secret_hash,
+        public_client: c.public_client,
+        require_pkce: c.require_pkce,
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        grant_types: c.grant_types,
+        id_token_alg: c.id_token_alg,
+        jwks: c.jwks,
+        allowed_scopes: c.allowed_scopes,
+        default_acr_values: c.default_acr_values,
+        min_acr: c.min_acr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(v: Value) -> ClientInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn client_rules() {
+        let ok = input(
+            json!({"name": "Portal", "redirect_uris": ["https://portal.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
+        );
+        assert!(ok.check().is_ok());
+        assert!(ok.require_pkce, "PKCE by default");
+        for bad in [
+            json!({"name": "P", "redirect_uris": ["http://portal.example/cb"], "grant_types": ["authorization_code"]}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["authorization_code"]}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["refresh_token"]}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "public_client": true}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "allowed_scopes": ["district"]}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "min_acr": "urn:other"}),
+            json!({"name": "", "redirect_uris": [], "grant_types": ["client_credentials"]}),
+        ] {
+            assert!(input(bad.clone()).check().is_err(), "{bad}");
+        }
+        assert!(serde_json::from_value::<ClientInput>(
+            json!({"name": "P", "redirect_uris": [], "grant_types": [], "extra": 1})
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! What a login needs next: after the password or the card, or for a browser that is already
+//! logged in, the school's policy for the account's roles and the level the client asks for
+//! decide whether the login completes, needs the card (step-up) or the password too, or
+//! cannot reach what is asked.
+
+use serde::{Deserialize, Serialize};
+
+use super::authorize::AuthRequest;
+use super::session::Session;
+use super::Provider;
+use crate::model::{School, User};
+use crate::policy::{self, Factors, Next};
+use crate::OAuthError;
+
+/// A step done for a pending request, waiting for the next one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    pub user_id: i64,
+    pub factors: Factors,
+}
+
+/// What a login step leads to.
+#[derive(Debug)]
+pub enum Step {
+    /// Logged in: start this session.
+    Done(Session),
+    /// The card is needed too (step-up, or a role that needs both).
+    NeedCard,
+    /// The password is needed too.
+    NeedPassword,
+    /// No method the policy allows reaches the level asked for.
+    Refused,
+}
+
+impl Provider {
+    /// After `user` proved `proved` for the pending request `request_id`: completes the login,
+    /// or keeps what was proved and says what is still needed.
+    pub async fn login_step(
+        &self,
+        school: &School,
+        request_id: &str,
+        request: &AuthRequest,
+        user: &User,
+        proved: Factors,
+    ) -> Result<Step, OAuthError> {
+        let earlier = request
+            .partial
+            .as_ref()
+            .filter(|p| p.user_id == user.id)
+            .map_or(Factors::NONE, |p| p.factors);
+        let done = proved.union(earlier);
+        let next = self
+            .next_for(school, user, done, request.required_level)
+            .await?;
+        let keep = |factors| Partial {
+            user_id: user.id,
+            factors,
+        };
+        match next {
+            Next::Complete => Ok(Step::Done(Session {
+                id: String::new(),
+                user_id: user.id,
+                auth_time: crate::now(),
+                acr: done.acr().to_string(),
+                amr: done.amr(),
+            })),
+            Next::Card | Next::Password => {
+                let mut waiting = request.clone();
+                waiting.partial = Some(keep(done));
+                self.update_auth_request(school, request_id, &waiting)
+                    .await?;
+                Ok(if next == Next::Card {
+                    Step::NeedCard
+                } else {
+                    Step::NeedPassword
+                })
+            }
+            Next::Refused => Ok(Step::Refused),
+        }
+    }
+
+    /// For a browser already logged in: whether its session satisfies the request under the
+    /// policy in force now, or what it must add. `None` when the account is gone or disabled.
+    pub async fn session_step(
+        &self,
+        school: &School,
+        request: &AuthRequest,
+        session: &Session,
+    ) -> Result<Option<(User, Next)>, OAuthError> {
+        let user = match self
+            .directory
+            .user_by_id(school.id, session.user_id)
+            .await?
+        {
+            Some(u) if !u.disabled => u,
+            _ => return Ok(None),
+        };
+        let done = Factors::from_amr(&session.amr);
+        let next = self
+            .next_for(school, &user, done, request.required_level)
+            .await?;
+        Ok(Some((user, next)))
+    }
+
+    async fn next_for(
+        &self,
+        school: &School,
+        user: &User,
+        done: Factors,
+        required: u8,
+    ) -> Result<Next, OAuthError> {
+        let policies = self.directory.login_policy(school.id).await?;
+        let methods = policy::allowed_methods(&policies, &user.roles);
+        Ok(policy::next_step(&methods, done, required))
+    }
+}

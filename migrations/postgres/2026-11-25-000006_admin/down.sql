@@ -1,0 +1,11 @@
+ALTER TABLE enrollment_codes DROP CONSTRAINT enrollment_codes_code_hash;
+ALTER TABLE enrollment_codes DROP COLUMN id;
+ALTER TABLE enrollment_codes ADD PRIMARY KEY (code_hash);
+DROP TABLE sessions;
+DROP TABLE school_roles;
+DROP INDEX refresh_tokens_session;
+ALTER TABLE refresh_tokens DROP COLUMN session_id;
+ALTER TABLE clients DROP COLUMN min_acr;
+ALTER TABLE clients DROP COLUMN default_acr_values;
+ALTER TABLE clients DROP COLUMN allowed_scopes;
+ALTER TABLE schools DROP COLUMN district;
