@@ -228,10 +228,11 @@ pub fn step_page(
 ) -> HttpResponse {
     let mut request = request.clone();
     request.login_hint = Some(user.username.clone());
-    let message = if next == "card" {
-        &pages::STEP_UP_CARD
-    } else {
-        &pages::NEED_PASSWORD
+    // The client asked for more than a password, or the school's policy needs both.
+    let message = match next {
+        "card" if request.required_level >= 2 => &pages::STEP_UP_CARD,
+        "card" => &pages::NEED_CARD_TOO,
+        _ => &pages::NEED_PASSWORD,
     };
     let (csrf, cookie) = csrf_cookie(state, school);
     let locale = pages::locale(req, request.ui_locales.as_deref());

@@ -24,6 +24,10 @@ pub const STEP_UP_CARD: Message = Message {
     zh: "此系統要求以自然人憑證登入，請插入卡片並輸入 PIN 碼。",
     en: "This service asks for a citizen-certificate login. Insert your card and enter its PIN.",
 };
+pub const NEED_CARD_TOO: Message = Message {
+    zh: "學校的資安設定要求您同時使用密碼與自然人憑證，請再以自然人憑證完成登入。",
+    en: "Your school's security settings require both the password and the citizen certificate. Finish with your card.",
+};
 pub const NEED_PASSWORD: Message = Message {
     zh: "學校的資安設定要求您同時使用密碼與自然人憑證，請再輸入密碼。",
     en: "Your school's security settings require both the password and the citizen certificate. Enter your password too.",

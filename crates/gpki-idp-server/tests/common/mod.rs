@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod card;
+
 use std::net::TcpListener;
 use std::sync::mpsc;
 

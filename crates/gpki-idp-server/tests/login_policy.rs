@@ -1,0 +1,325 @@
+//! The school's login policy per role (password, certificate, password + certificate) and
+//! the assurance level a client asks for: enforced at the password step, at the card step, for
+//! a browser already logged in (step-up), and at token issuance — with real card signatures.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::card::*;
+use common::{browser, hidden, TestServer};
+use gpki_idp_core::model::NewClient;
+use gpki_idp_core::policy::{
+    Method, RolePolicy, ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE,
+};
+use gpki_idp_server::demo;
+use gpki_testpki::Leaf;
+use reqwest::blocking::Client as Http;
+use serde_json::{json, Value};
+
+/// The authorize page for `client` with extra parameters: (status, html).
+fn authorize(server: &TestServer, b: &Http, client: &str, extra: &[(&str, &str)]) -> (u16, String) {
+    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid")
+        .append_pair("state", "s");
+    for (k, v) in extra {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    let r = b.get(url).send().unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("Location")
+        .map(|l| l.to_str().unwrap().to_string());
+    (status, location.unwrap_or_else(|| r.text().unwrap()))
+}
+
+fn password_step(server: &TestServer, b: &Http, req: &str, csrf: &str) -> (u16, String) {
+    let form = [
+        ("req", req),
+        ("csrf", csrf),
+        ("username", "teacher"),
+        ("password", demo::PASSWORD),
+    ];
+    let r = b
+        .post(format!("{}/login", server.issuer(demo::SCHOOL)))
+        .form(&form)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    match r.headers().get("Location") {
+        Some(l) => (status, l.to_str().unwrap().to_string()),
+        None => (status, r.text().unwrap()),
+    }
+}
+
+fn card_step(server: &TestServer, b: &Http, req: &str, csrf: &str, leaf: &Leaf) -> (u16, Value) {
+    let issuer = server.issuer(demo::SCHOOL);
+    let (_, ch) = post(
+        b,
+        format!("{issuer}/login/card/challenge"),
+        &[("req", req), ("csrf", csrf)],
+    );
+    let challenge = ch["challenge"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{ch}"))
+        .to_string();
+    let signature = sign(leaf, &challenge, &challenge);
+    post(
+        b,
+        format!("{issuer}/login/card"),
+        &[
+            ("req", req),
+            ("csrf", csrf),
+            ("username", "teacher"),
+            ("challenge", &challenge),
+            ("signature", &signature),
+        ],
+    )
+}
+
+/// The ID token claims of a redirect carrying a code (exchanged by `client`).
+fn claims_from(
+    server: &TestServer,
+    redirect: &str,
+    client: &str,
+    secret: &str,
+) -> Result<Value, Value> {
+    let url = url::Url::parse(redirect).unwrap();
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let code = q
+        .get("code")
+        .unwrap_or_else(|| panic!("no code in {redirect}"));
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
+        .basic_auth(client, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .unwrap();
+    let ok = r.status().is_success();
+    let body: Value = r.json().unwrap();
+    if ok {
+        Ok(claims_of(body["id_token"].as_str().unwrap()))
+    } else {
+        Err(body)
+    }
+}
+
+fn demo_claims(server: &TestServer, redirect: &str) -> Value {
+    claims_from(server, redirect, demo::CLIENT_ID, demo::CLIENT_SECRET).expect("tokens")
+}
+
+fn set_teacher_policy(server: &TestServer, methods: &[Method]) {
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let policy = vec![RolePolicy {
+        role: "teacher".into(),
+        methods: methods.to_vec(),
+    }];
+    common::block_on(provider.directory.replace_policy(school.id, policy)).unwrap();
+}
+
+/// A server where the teacher has registered a card; returns it with the card.
+fn server_with_card() -> (TestServer, Leaf) {
+    let server = server();
+    let leaf = card(0x5a1);
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    let (status, body) = register(&server, &b, &csrf, &leaf);
+    assert_eq!(status, 201, "{body}");
+    (server, leaf)
+}
+
+fn fresh_page(server: &TestServer, b: &Http) -> (String, String) {
+    let (status, html) = authorize(server, b, demo::CLIENT_ID, &[]);
+    assert_eq!(status, 200, "{html}");
+    (hidden(&html, "req"), hidden(&html, "csrf"))
+}
+
+#[test]
+fn each_role_policy_is_enforced_at_the_next_login() {
+    use Method::*;
+    let (server, leaf) = server_with_card();
+    for methods in [
+        vec![Password],
+        vec![Certificate],
+        vec![PasswordAndCertificate],
+        vec![Password, Certificate],
+    ] {
+        set_teacher_policy(&server, &methods);
+        let label = format!("{methods:?}");
+
+        // Password first.
+        let b = browser();
+        let (req, csrf) = fresh_page(&server, &b);
+        let (status, out) = password_step(&server, &b, &req, &csrf);
+        match methods.as_slice() {
+            [Certificate] => {
+                assert_eq!(status, 403, "{label}");
+                assert!(out.contains("不允許您的身份以密碼登入"), "{label}");
+            }
+            [PasswordAndCertificate] => {
+                assert_eq!(status, 200, "{label}: the card is asked for");
+                assert!(out.contains("data-step=\"card\""), "{label}");
+                assert!(out.contains("同時使用密碼與自然人憑證"), "{label}");
+                let (status, body) = card_step(&server, &b, &req, &hidden(&out, "csrf"), &leaf);
+                assert_eq!(status, 200, "{label}: {body}");
+                let claims = demo_claims(&server, body["redirect"].as_str().unwrap());
+                assert_eq!(claims["acr"], ACR_PASSWORD_CERTIFICATE);
+                assert_eq!(claims["amr"], json!(["pwd", "sc", "hwk", "pin", "mfa"]));
+            }
+            _ => {
+                assert_eq!(status, 302, "{label}: {out}");
+                assert_eq!(demo_claims(&server, &out)["acr"], ACR_PASSWORD, "{label}");
+            }
+        }
+
+        // The card first.
+        let b = browser();
+        let (req, csrf) = fresh_page(&server, &b);
+        let (status, body) = card_step(&server, &b, &req, &csrf, &leaf);
+        match methods.as_slice() {
+            [Password] => {
+                assert_eq!(status, 403, "{label}");
+                assert_eq!(body["error"], "method_not_allowed", "{label}");
+            }
+            [PasswordAndCertificate] => {
+                assert_eq!(status, 200, "{label}");
+                assert_eq!(body["next"], "password", "{label}: {body}");
+                let (status, out) = password_step(&server, &b, &req, &csrf);
+                assert_eq!(status, 302, "{label}: {out}");
+                assert_eq!(demo_claims(&server, &out)["acr"], ACR_PASSWORD_CERTIFICATE);
+            }
+            _ => {
+                assert_eq!(status, 200, "{label}: {body}");
+                let claims = demo_claims(&server, body["redirect"].as_str().unwrap());
+                assert_eq!(claims["acr"], ACR_CERTIFICATE, "{label}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_client_asking_for_the_card_steps_a_password_session_up() {
+    let (server, leaf) = server_with_card();
+    let logged_in = || {
+        let b = browser();
+        let (req, csrf) = fresh_page(&server, &b);
+        let (status, _) = password_step(&server, &b, &req, &csrf);
+        assert_eq!(status, 302);
+        b
+    };
+
+    // The session is reused when nothing more is asked for.
+    let b = logged_in();
+    let (status, location) = authorize(&server, &b, demo::CLIENT_ID, &[]);
+    assert_eq!(status, 302);
+    assert_eq!(demo_claims(&server, &location)["acr"], ACR_PASSWORD);
+
+    // acr_values and the claims parameter both ask for the card: the page asks for it only.
+    let claims =
+        json!({"id_token": {"acr": {"essential": true, "values": [ACR_CERTIFICATE]}}}).to_string();
+    for extra in [
+        [("acr_values", ACR_CERTIFICATE)],
+        [("claims", claims.as_str())],
+    ] {
+        let b = logged_in();
+        let (status, html) = authorize(&server, &b, demo::CLIENT_ID, &extra);
+        assert_eq!(status, 200, "{extra:?}");
+        assert!(html.contains("data-step=\"card\""), "{extra:?}");
+        assert!(html.contains("此系統要求以自然人憑證登入"));
+        assert!(html.contains("value=\"teacher\""), "the account is known");
+        let (req, csrf) = (hidden(&html, "req"), hidden(&html, "csrf"));
+        let (status, body) = card_step(&server, &b, &req, &csrf, &leaf);
+        assert_eq!(status, 200, "{body}");
+        let claims = demo_claims(&server, body["redirect"].as_str().unwrap());
+        assert_eq!(
+            claims["acr"], ACR_PASSWORD_CERTIFICATE,
+            "the session's password counts too"
+        );
+        // The session is strong enough now: reused without asking again.
+        let (status, _) = authorize(&server, &b, demo::CLIENT_ID, &extra);
+        assert_eq!(status, 302);
+    }
+
+    // A malformed claims parameter goes back to the client as invalid_request.
+    let (status, location) =
+        authorize(&server, &browser(), demo::CLIENT_ID, &[("claims", "{nope")]);
+    assert_eq!(status, 302);
+    assert!(location.contains("error=invalid_request"), "{location}");
+}
+
+#[test]
+fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
+    let (server, leaf) = server_with_card();
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let strict = NewClient {
+        school_id: school.id,
+        client_id: "strict".into(),
+        name: "needs the card".into(),
+        secret_hash: Some(gpki_idp_core::password::hash("strict-secret")),
+        public_client: false,
+        require_pkce: false,
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into()],
+        id_token_alg: "RS256".into(),
+        jwks: None,
+        allowed_scopes: gpki_idp_core::model::default_scopes(),
+        default_acr_values: vec![],
+        min_acr: Some(ACR_CERTIFICATE.into()),
+    };
+    common::block_on(provider.directory.create_client(strict)).unwrap();
+
+    // A password is not enough: the page asks for the card, and the card completes it.
+    let b = browser();
+    let (_, html) = authorize(&server, &b, "strict", &[]);
+    let (req, csrf) = (hidden(&html, "req"), hidden(&html, "csrf"));
+    let (status, out) = password_step(&server, &b, &req, &csrf);
+    assert_eq!(status, 200);
+    assert!(out.contains("data-step=\"card\""));
+    let (_, body) = card_step(&server, &b, &req, &hidden(&out, "csrf"), &leaf);
+    let claims = claims_from(
+        &server,
+        body["redirect"].as_str().unwrap(),
+        "strict",
+        "strict-secret",
+    )
+    .unwrap();
+    assert_eq!(claims["acr"], ACR_PASSWORD_CERTIFICATE);
+
+    // A role limited to the password can never reach it: a clear refusal, not a loop.
+    set_teacher_policy(&server, &[Method::Password]);
+    let b = browser();
+    let (_, html) = authorize(&server, &b, "strict", &[]);
+    let (req, csrf) = (hidden(&html, "req"), hidden(&html, "csrf"));
+    let (status, out) = password_step(&server, &b, &req, &csrf);
+    assert_eq!(status, 403);
+    assert!(
+        out.contains("不允許您的身份以此系統要求的方式登入"),
+        "{out}"
+    );
+    set_teacher_policy(&server, &[Method::Password, Method::Certificate]);
+
+    // At token issuance: a code of a password login, then the client's minimum is raised.
+    let b = browser();
+    let (req, csrf) = fresh_page(&server, &b);
+    let (_, location) = password_step(&server, &b, &req, &csrf);
+    let mut portal = common::block_on(provider.directory.client(school.id, demo::CLIENT_ID))
+        .unwrap()
+        .unwrap();
+    portal.min_acr = Some(ACR_CERTIFICATE.into());
+    common::block_on(provider.directory.update_client(portal)).unwrap();
+    let refused =
+        claims_from(&server, &location, demo::CLIENT_ID, demo::CLIENT_SECRET).unwrap_err();
+    assert_eq!(refused["error"], "invalid_grant");
+}
