@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{etag, if_match, invalid, valid_name, Origin, Principal, SCOPE_DISTRICT};
+use super::{etag, if_match, invalid, valid_name, Origin, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
 use crate::policy::acr_level;
@@ -221,7 +221,10 @@ fn check_grantable(who: &Principal, scopes: &[String]) -> Result<(), OAuthError>
         .iter()
         .filter(|s| !crate::model::default_scopes().contains(s));
     for s in admin_scopes {
-        if who.require(&[s.as_str(), SCOPE_DISTRICT]).is_err() {
+        if who
+            .require(&[s.as_str(), SCOPE_ADMIN, SCOPE_DISTRICT])
+            .is_err()
+        {
             return Err(OAuthError::insufficient_scope(format!(
                 "you cannot grant the scope `{s}`"
             )));
