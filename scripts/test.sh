@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: Rust tests of every crate, then the browser tests (headless
-# Chromium driving the pages' scripts against the card simulator).
+# Chromium driving the pages' scripts against the card simulator), then Schemathesis against
+# the running service with openapi/.
 # Needs PostgreSQL and Redis for the service tests (.ci/run starts them), Node.js, and Debian's
 # chromium (installed here when missing and running as root).
 set -euo pipefail
@@ -18,3 +19,7 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
 fi
 cargo build -p gpki-card-sim -p gpki-idp-server
 (cd tests/browser && npm ci --no-audit --no-fund --silent && npm test)
+
+# Schemathesis against the running service with the OpenAPI documents: no server errors, no
+# status codes the documents do not allow.
+scripts/schemathesis.sh

@@ -63,6 +63,9 @@ impl Provider {
         input: PolicyInput,
         if_match_header: Option<&str>,
     ) -> Result<Vec<RolePolicy>, OAuthError> {
+        if input.roles.len() > 100 {
+            return Err(invalid("at most 100 roles"));
+        }
         let known = self.known_roles(school).await?;
         let mut seen = std::collections::HashSet::new();
         for p in &input.roles {

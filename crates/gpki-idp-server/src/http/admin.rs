@@ -850,9 +850,17 @@ fn audit_filter(q: &HashMap<String, String>) -> Result<AuditFilter, HttpResponse
             })
             .transpose()
     };
+    let (since, until) = (number("since")?, number("until")?);
+    if let (Some(s), Some(u)) = (since, until) {
+        if u <= s {
+            return Err(fail(OAuthError::invalid_request(
+                "until must be after since",
+            )));
+        }
+    }
     Ok(AuditFilter {
-        since: number("since")?,
-        until: number("until")?,
+        since,
+        until,
         actor: q.get("actor").cloned(),
         user: q.get("user").cloned(),
         event: q.get("event").cloned(),

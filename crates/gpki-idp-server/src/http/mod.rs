@@ -17,6 +17,62 @@ use actix_web::web;
 
 pub use errors::json_error;
 
+/// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
+/// discovery document), `page` (HTML for browsers) or `json` (openapi/login-api.yaml).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Oidc,
+    Page,
+    Json,
+}
+
+/// One route under `/schools/{school}`.
+#[derive(Clone, Copy, Debug)]
+pub struct SchoolRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub kind: Kind,
+}
+
+macro_rules! school_routes {
+    ($( $method:ident $path:literal $kind:ident => $handler:path; )*) => {
+        /// Every route of a school's issuer, under `/schools/{school}`.
+        pub const SCHOOL_ROUTES: &[SchoolRoute] = &[$(
+            SchoolRoute { method: stringify!($method), path: $path, kind: Kind::$kind }
+        ),*];
+
+        fn school_scope() -> actix_web::Scope {
+            web::scope("/schools/{school}")
+                $( .route($path, web::$method().to($handler)) )*
+                .default_service(web::to(errors::not_found))
+        }
+    };
+}
+
+school_routes! {
+    get "/.well-known/openid-configuration" Oidc => oidc::discovery;
+    get "/jwks" Oidc => oidc::jwks;
+    get "/authorize" Oidc => oidc::authorize;
+    post "/login" Page => login::submit;
+    get "/login" Page => login::show;
+    post "/login/card/challenge" Json => card::login_challenge;
+    post "/login/card" Json => card::login;
+    post "/login/methods" Json => card::methods;
+    get "/account" Page => card::account_page;
+    get "/diagnostics" Page => card::diagnostics_page;
+    post "/diagnostics/check" Json => card::diagnostics_check;
+    post "/account/card/challenge" Json => card::register_challenge;
+    post "/account/card" Json => card::register;
+    get "/account/cards" Json => card::list;
+    post "/account/cards/{id}/remove" Json => card::remove;
+    post "/token" Oidc => oidc::token;
+    get "/userinfo" Oidc => oidc::userinfo;
+    post "/userinfo" Oidc => oidc::userinfo;
+    post "/revoke" Oidc => oidc::revoke;
+    post "/introspect" Oidc => oidc::introspect;
+    get "/logout" Oidc => oidc::logout;
+}
+
 /// All routes of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -30,43 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/metrics", web::get().to(health::metrics))
     .route("/static/hipki.js", web::get().to(assets::hipki_js))
     .route("/static/pages.js", web::get().to(assets::pages_js))
-    .service(
-        web::scope("/schools/{school}")
-            .route(
-                "/.well-known/openid-configuration",
-                web::get().to(oidc::discovery),
-            )
-            .route("/jwks", web::get().to(oidc::jwks))
-            .route("/authorize", web::get().to(oidc::authorize))
-            .route("/login", web::post().to(login::submit))
-            .route("/login", web::get().to(login::show))
-            .route(
-                "/login/card/challenge",
-                web::post().to(card::login_challenge),
-            )
-            .route("/login/card", web::post().to(card::login))
-            .route("/login/methods", web::post().to(card::methods))
-            .route("/account", web::get().to(card::account_page))
-            .route("/diagnostics", web::get().to(card::diagnostics_page))
-            .route(
-                "/diagnostics/check",
-                web::post().to(card::diagnostics_check),
-            )
-            .route(
-                "/account/card/challenge",
-                web::post().to(card::register_challenge),
-            )
-            .route("/account/card", web::post().to(card::register))
-            .route("/account/cards", web::get().to(card::list))
-            .route("/account/cards/{id}/remove", web::post().to(card::remove))
-            .route("/token", web::post().to(oidc::token))
-            .route("/userinfo", web::get().to(oidc::userinfo))
-            .route("/userinfo", web::post().to(oidc::userinfo))
-            .route("/revoke", web::post().to(oidc::revoke))
-            .route("/introspect", web::post().to(oidc::introspect))
-            .route("/logout", web::get().to(oidc::logout))
-            .default_service(web::to(errors::not_found)),
-    )
+    .service(school_scope())
     .configure(admin::configure)
     .default_service(web::to(errors::not_found));
 }
