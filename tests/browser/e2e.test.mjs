@@ -178,6 +178,58 @@ test('a wrong PIN is explained and the login can go on', async () => {
   await context.close();
 });
 
+test('a client asking for the certificate steps a password login up to the card', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('stepup-pw'));
+  await account(page, 'teacher');
+  await page.fill('#password', 'demo1234');
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]);
+
+  const u = new URL(authorizeUrl('stepup'));
+  u.searchParams.set('acr_values', 'urn:gpki-idp:acr:certificate');
+  await page.goto(u.toString());
+  await page.waitForSelector('#notice >> text=此系統要求以自然人憑證登入');
+  await page.waitForSelector('#card-available:not([hidden])');
+  assert.equal(await page.isVisible('#password-section'), false, 'only the card is asked for');
+  assert.equal(await page.inputValue('#username'), 'teacher');
+  assert.equal(await page.getAttribute('#username', 'readonly'), '');
+  await page.fill('#pin', PIN);
+  await page.screenshot({ path: join(shots, 'login-step-up.png') });
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**', { timeout: 20000 }), page.click('#card-login')]);
+  const { code, state } = codeFrom(page.url());
+  assert.equal(state, 'stepup');
+  const claims = await verifiedClaims((await exchange(code)).id_token);
+  assert.equal(claims.acr, 'urn:gpki-idp:acr:password+certificate');
+  assert.deepEqual(claims.amr, ['pwd', 'sc', 'hwk', 'pin', 'mfa']);
+  await context.close();
+});
+
+test('a role that needs both asks for the password after the card', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const policy = (methods) => execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config,
+    '--data-dir', idp.dir, '--school', 'demo', '--role', 'teacher', '--methods', methods]);
+  policy('password+certificate');
+  try {
+    const { context, page } = await relyingParty();
+    await page.goto(authorizeUrl('both'));
+    await account(page, 'teacher');
+    await page.waitForSelector('#card-available:not([hidden])');
+    assert.equal(await page.isVisible('#password-section'), true);
+    await page.fill('#pin', PIN);
+    await page.click('#card-login');
+    await page.waitForSelector('#notice >> text=同時使用密碼與自然人憑證');
+    assert.equal(await page.isVisible('#card-section'), false);
+    await page.fill('#password', 'demo1234');
+    await page.screenshot({ path: join(shots, 'login-password-after-card.png') });
+    await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]);
+    const claims = await verifiedClaims((await exchange(codeFrom(page.url()).code)).id_token);
+    assert.equal(claims.acr, 'urn:gpki-idp:acr:password+certificate');
+    await context.close();
+  } finally {
+    policy('password,certificate');
+  }
+});
+
 test('an expired challenge is refused with a clear message, and a fresh one logs in', async () => {
   // A second server on the same database whose challenges live 2 s.
   const quick = await startIdp(sim, { dir: idp.dir, tokens: ['challenge_ttl_secs = 2'] });
