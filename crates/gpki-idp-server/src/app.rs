@@ -74,6 +74,13 @@ pub fn state(
             .certificate
             .start()
             .map_err(|e| format!("certificate: {e}"))?;
+        if let Some(url) = &config.redis_url {
+            // Replicas share OCSP verdicts: the responder is asked once between them.
+            let shared = crate::shared_cache::RedisStatusCache::start(url, &config.redis_prefix)?;
+            engine
+                .revocation()
+                .set_shared_cache(std::sync::Arc::new(shared));
+        }
         provider = provider.with_verifier(engine);
     }
     Ok(web::Data::new(AppState {

@@ -8,3 +8,4 @@ pub mod logs;
 pub mod metrics;
 pub mod proxy;
 pub mod serve;
+pub mod shared_cache;

@@ -99,6 +99,7 @@ impl Metrics {
         let pairs = [
             ("ocsp_fetches", &s.ocsp_fetches),
             ("ocsp_cache_hits", &s.ocsp_cache_hits),
+            ("ocsp_shared_hits", &s.ocsp_shared_hits),
             ("ocsp_failures", &s.ocsp_failures),
             ("ocsp_stale_served", &s.ocsp_stale_served),
             ("crl_fetches", &s.crl_fetches),

@@ -4,6 +4,7 @@
 pub mod crl;
 pub mod fetch;
 pub mod ocsp;
+pub mod shared;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -135,6 +136,8 @@ pub enum RevocationStatus {
 pub struct RevocationStats {
     pub ocsp_fetches: AtomicU64,
     pub ocsp_cache_hits: AtomicU64,
+    /// Verdicts found in the cache shared with other replicas.
+    pub ocsp_shared_hits: AtomicU64,
     pub ocsp_failures: AtomicU64,
     pub ocsp_stale_served: AtomicU64,
     pub crl_fetches: AtomicU64,
@@ -164,6 +167,7 @@ pub struct RevocationChecker {
     config: RevocationConfig,
     fetcher: Arc<dyn HttpFetcher>,
     ocsp_cache: Mutex<HashMap<(String, String), CachedOcsp>>,
+    shared: RwLock<Option<Arc<dyn shared::SharedStatusCache>>>,
     crls: RwLock<CrlCache>,
     wanted_crls: Mutex<HashSet<String>>,
     pub stats: RevocationStats,
@@ -182,6 +186,7 @@ impl RevocationChecker {
             config,
             fetcher,
             ocsp_cache: Mutex::new(HashMap::new()),
+            shared: RwLock::new(None),
             crls: RwLock::new(CrlCache::default()),
             wanted_crls: Mutex::new(wanted),
             stats: RevocationStats::default(),
@@ -190,6 +195,32 @@ impl RevocationChecker {
 
     pub fn config(&self) -> &RevocationConfig {
         &self.config
+    }
+
+    /// Shares OCSP verdicts with other replicas through `cache`.
+    pub fn set_shared_cache(&self, cache: Arc<dyn shared::SharedStatusCache>) {
+        if let Ok(mut slot) = self.shared.write() {
+            *slot = Some(cache);
+        }
+    }
+
+    fn shared_cache(&self) -> Option<Arc<dyn shared::SharedStatusCache>> {
+        self.shared.read().ok().and_then(|s| s.clone())
+    }
+
+    fn remember(&self, key: (String, String), state: CertState, fresh_until: SystemTime) {
+        if let Ok(mut cache) = self.ocsp_cache.lock() {
+            cache.insert(key, CachedOcsp { state, fresh_until });
+        }
+    }
+
+    /// A fresh verdict another replica stored, kept locally too.
+    fn shared_hit(&self, key: &(String, String), now: SystemTime) -> Option<CertState> {
+        let text = self.shared_cache()?.get(&shared::key(&key.0, &key.1))?;
+        let (state, fresh_until) = shared::decode(&text).filter(|(_, until)| now <= *until)?;
+        self.stats.ocsp_shared_hits.fetch_add(1, Ordering::Relaxed);
+        self.remember(key.clone(), state, fresh_until);
+        Some(state)
     }
 
     /// Checks `leaf` (validated, issued by `issuer`).
@@ -248,6 +279,9 @@ impl RevocationChecker {
             self.stats.ocsp_cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit.state);
         }
+        if let Some(state) = self.shared_hit(&key, now) {
+            return Ok(state);
+        }
         let url = self
             .config
             .ocsp_url
@@ -263,15 +297,13 @@ impl RevocationChecker {
             Ok(answer) => {
                 let ttl_end = now + self.config.ocsp_cache_ttl;
                 let fresh_until = answer.next_update.map_or(ttl_end, |n| n.min(ttl_end));
-                if let Ok(mut cache) = self.ocsp_cache.lock() {
-                    cache.insert(
-                        key,
-                        CachedOcsp {
-                            state: answer.state,
-                            fresh_until,
-                        },
-                    );
+                if let (Some(store), Ok(ttl)) =
+                    (self.shared_cache(), fresh_until.duration_since(now))
+                {
+                    let value = shared::encode(answer.state, fresh_until);
+                    store.put(&shared::key(&key.0, &key.1), &value, ttl);
                 }
+                self.remember(key, answer.state, fresh_until);
                 Ok(answer.state)
             }
             Err(failure) => {
