@@ -16,7 +16,7 @@ use crate::schema::{
     audit_events, cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens,
     school_roles, schools, sessions, users,
 };
-use crate::with_conn;
+use crate::{with_conn, with_write_tx};
 
 /// Rows inserted per statement in a bulk import (PostgreSQL allows 65,535 parameters).
 const IMPORT_CHUNK: usize = 1000;
@@ -85,7 +85,7 @@ pub async fn update_school(
     district: Option<bool>,
 ) -> StoreResult<Option<School>> {
     d.run(move |conn| {
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             let target = schools::table.filter(schools::id.eq(id));
             if let Some(name) = &name {
                 diesel::update(target)
@@ -103,7 +103,7 @@ pub async fn update_school(
                     .execute(c)?;
             }
             target.first::<SchoolRow>(c).optional()
-        }))
+        })
         .map(|r| r.map(School::from))
     })
     .await
@@ -150,12 +150,12 @@ pub async fn update_user(
         let target = users::table
             .filter(users::school_id.eq(school_id))
             .filter(users::id.eq(id));
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             if let Some(set) = UserChangeset::from(change) {
                 diesel::update(target).set(set).execute(c)?;
             }
             target.first::<UserRow>(c).optional()
-        }))
+        })
         .map(|r| r.map(User::from))
     })
     .await
@@ -219,7 +219,7 @@ pub async fn import_users(
             .into_iter()
             .map(|u| new_user_values(u, now))
             .collect();
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             for chunk in rows.chunks(IMPORT_CHUNK) {
                 diesel::insert_into(users::table)
                     .values(chunk.to_vec())
@@ -233,7 +233,7 @@ pub async fn import_users(
                 }
             }
             Ok::<_, DieselError>(())
-        }))
+        })
     })
     .await
 }
@@ -278,7 +278,7 @@ pub async fn custom_roles(d: &SqlDirectory, school_id: i64) -> StoreResult<Vec<S
 pub async fn add_role(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResult<bool> {
     let role = role.to_string();
     d.run(move |conn| {
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             let exists = school_roles::table
                 .filter(school_roles::school_id.eq(school_id))
                 .filter(school_roles::role.eq(&role))
@@ -296,7 +296,7 @@ pub async fn add_role(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResu
                     .execute(c)?;
             }
             Ok::<_, DieselError>(!exists)
-        }))
+        })
     })
     .await
 }
@@ -304,7 +304,7 @@ pub async fn add_role(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResu
 pub async fn remove_role(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResult<bool> {
     let role = role.to_string();
     d.run(move |conn| {
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             let q = school_roles::table
                 .filter(school_roles::school_id.eq(school_id))
                 .filter(school_roles::role.eq(&role));
@@ -314,7 +314,7 @@ pub async fn remove_role(d: &SqlDirectory, school_id: i64, role: &str) -> StoreR
                 .filter(login_policies::role.eq(&role));
             diesel::delete(policy).execute(c)?;
             Ok::<_, DieselError>(n > 0)
-        }))
+        })
     })
     .await
 }
@@ -346,13 +346,13 @@ pub async fn remove_binding_by_id(
         let q = cert_bindings::table
             .filter(cert_bindings::school_id.eq(school_id))
             .filter(cert_bindings::id.eq(id));
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             let found = q.first::<BindingRow>(c).optional()?;
             if found.is_some() {
                 diesel::delete(q).execute(c)?;
             }
             Ok::<_, DieselError>(found.map(CertBinding::from))
-        }))
+        })
     })
     .await
 }
@@ -481,12 +481,12 @@ pub async fn delete_client(d: &SqlDirectory, school_id: i64, client_id: &str) ->
         let tokens = refresh_tokens::table
             .filter(refresh_tokens::school_id.eq(school_id))
             .filter(refresh_tokens::client_id.eq(client_id.clone()));
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             diesel::update(tokens)
                 .set(refresh_tokens::revoked.eq(true))
                 .execute(c)?;
             diesel::delete(q).execute(c).map(|n| n > 0)
-        }))
+        })
     })
     .await
 }
@@ -510,7 +510,7 @@ pub async fn replace_policy(
                 )
             })
             .collect();
-        with_conn!(conn, |c| c.transaction(|c| {
+        with_write_tx!(conn, |c| {
             diesel::delete(login_policies::table.filter(login_policies::school_id.eq(school_id)))
                 .execute(c)?;
             if !rows.is_empty() {
@@ -519,7 +519,7 @@ pub async fn replace_policy(
                     .execute(c)?;
             }
             Ok::<_, DieselError>(())
-        }))
+        })
     })
     .await
 }
@@ -605,7 +605,7 @@ pub async fn revoke_session(
         let tokens = refresh_tokens::table
             .filter(refresh_tokens::school_id.eq(school_id))
             .filter(refresh_tokens::session_id.eq(id.clone()));
-        let (row, names) = with_conn!(conn, |c| c.transaction(|c| {
+        let (row, names) = with_write_tx!(conn, |c| {
             let row = target.clone().first::<SessionRow>(c).optional()?;
             if row.is_some() {
                 diesel::update(target)
@@ -617,7 +617,7 @@ pub async fn revoke_session(
             }
             let names = usernames!(c, row.iter().map(|r| r.2).collect::<Vec<i64>>())?;
             Ok::<_, DieselError>((row, names))
-        }))?;
+        })?;
         Ok(row.map(|r| session_record(r, &names)))
     })
     .await

@@ -27,6 +27,19 @@ macro_rules! with_conn {
     };
 }
 
+/// Runs `$body` in a write transaction with `$c` bound to the inner connection. SQLite's is
+/// `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes fails at once with
+/// SQLITE_BUSY when another connection wrote in between (WAL snapshots), instead of waiting.
+#[macro_export]
+macro_rules! with_write_tx {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Pg($c) => $c.transaction(|$c| $body),
+            $crate::db::Conn::Sqlite($c) => $c.immediate_transaction(|$c| $body),
+        }
+    };
+}
+
 /// Which database a URL names: `postgres://…` / `postgresql://…`, or a SQLite file path
 /// (`sqlite://path` or a plain path).
 pub fn connect(url: &str) -> Result<Conn, diesel::ConnectionError> {

@@ -16,7 +16,7 @@ use crate::schema::{
     audit_events, cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens,
     registration_rules, schools, signing_keys, users,
 };
-use crate::{admin, with_conn};
+use crate::{admin, with_conn, with_write_tx};
 
 /// Persistent records in a SQL database.
 #[derive(Clone)]
@@ -458,7 +458,7 @@ impl Directory for SqlDirectory {
     ) -> StoreResult<Option<RefreshRecord>> {
         let hash = token_hash.to_string();
         self.run(move |conn| {
-            with_conn!(conn, |c| c.transaction(|c| {
+            with_write_tx!(conn, |c| {
                 let q = refresh_tokens::table
                     .filter(refresh_tokens::school_id.eq(school_id))
                     .filter(refresh_tokens::token_hash.eq(&hash));
@@ -476,7 +476,7 @@ impl Directory for SqlDirectory {
                     }
                 }
                 Ok(before.map(RefreshRecord::from))
-            }))
+            })
         })
         .await
     }
@@ -598,7 +598,7 @@ impl Directory for SqlDirectory {
     ) -> StoreResult<()> {
         let methods = serde_json::to_string(&policy.methods).unwrap_or_else(|_| "[]".into());
         self.run(move |conn| {
-            with_conn!(conn, |c| c.transaction(|c| {
+            with_write_tx!(conn, |c| {
                 let target = login_policies::table
                     .filter(login_policies::school_id.eq(school_id))
                     .filter(login_policies::role.eq(&policy.role));
@@ -613,7 +613,7 @@ impl Directory for SqlDirectory {
                     .values(values)
                     .execute(c)
                     .map(|_| ())
-            }))
+            })
         })
         .await
     }
@@ -649,7 +649,7 @@ impl Directory for SqlDirectory {
     ) -> StoreResult<()> {
         let cidrs = to_json(&rules.campus_cidrs);
         self.run(move |conn| {
-            with_conn!(conn, |c| c.transaction(|c| {
+            with_write_tx!(conn, |c| {
                 diesel::delete(
                     registration_rules::table.filter(registration_rules::school_id.eq(school_id)),
                 )
@@ -664,7 +664,7 @@ impl Directory for SqlDirectory {
                     .values(values)
                     .execute(c)
                     .map(|_| ())
-            }))
+            })
         })
         .await
     }
