@@ -18,6 +18,9 @@ const shots = join(here, '..', '..', 'docs', 'screenshots');
 const REDIRECT = 'http://127.0.0.1:9000/callback';
 const PIN = '123456';
 let sim, idp, browser, portal;
+/** Everything the services wrote, and every secret the tests saw: none may be in the logs. */
+const serviceLogs = [];
+const secretsSeen = new Set();
 
 /** The sample portal's callback: a real listener on the demo client's redirect URI. */
 function startPortal() {
@@ -32,6 +35,7 @@ function startIdp(sim, { dir = mkdtempSync(join(tmpdir(), 'gpki-e2e-')), tokens 
   const config = join(dir, tokens.length ? 'config-tokens.toml' : 'config.toml');
   writeFileSync(config, [
     `component_origin = "${sim.origin}"`,
+    'log_format = "json"',
     '[certificate]',
     `trust_anchors = ["${join(sim.pkiDir, 'grca.pem')}"]`,
     `intermediates = ["${join(sim.pkiDir, 'moica.pem')}"]`,
@@ -41,10 +45,12 @@ function startIdp(sim, { dir = mkdtempSync(join(tmpdir(), 'gpki-e2e-')), tokens 
     ''
   ].join('\n'));
   const child = spawn(binary('gpki-idp'), ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dir, '--config', config],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', (chunk) => { serviceLogs.push(String(chunk)); process.stderr.write(chunk); });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
+      serviceLogs.push(String(chunk));
       out += chunk;
       const m = out.match(/public URL (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) resolve({ base: m[1], issuer: `${m[1]}/schools/demo`, dir, config, stop: () => child.kill() });
@@ -90,7 +96,9 @@ async function account(page, username) {
 
 function codeFrom(url) {
   const u = new URL(url);
-  return { code: u.searchParams.get('code'), state: u.searchParams.get('state') };
+  const code = u.searchParams.get('code');
+  if (code) secretsSeen.add(code);
+  return { code, state: u.searchParams.get('state') };
 }
 
 async function exchange(code) {
@@ -100,7 +108,9 @@ async function exchange(code) {
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT })
   });
   assert.equal(res.status, 200);
-  return res.json();
+  const tokens = await res.json();
+  for (const name of ['access_token', 'refresh_token', 'id_token']) if (tokens[name]) secretsSeen.add(tokens[name]);
+  return tokens;
 }
 
 /** Verifies the ID token's RS256 signature with the issuer's JWKS; returns its claims. */
@@ -324,4 +334,16 @@ test('a role limited to the certificate gets no password field and is refused se
   execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config, '--data-dir', idp.dir,
     '--school', 'demo', '--role', 'staff', '--methods', 'password,certificate']);
   await context.close();
+});
+
+test('the service logs hold no PIN, password, code, token or signature', async () => {
+  const logs = serviceLogs.join('');
+  assert.ok(logs.includes('"type":"audit"'), 'the audit lines are there');
+  assert.ok(logs.includes('"type":"request"'), 'the request lines are there');
+  assert.ok(secretsSeen.size >= 6, `codes and tokens were collected (${secretsSeen.size})`);
+  for (const secret of [PIN, 'demo1234', 'wrong-password', ...secretsSeen]) {
+    assert.ok(!logs.includes(secret), `a secret in the logs: ${secret.slice(0, 12)}…`);
+  }
+  // A card's signature is long base64; no line carries anything like one.
+  assert.ok(!/[A-Za-z0-9+/]{400,}/.test(logs), 'no signature or certificate in the logs');
 });

@@ -17,6 +17,9 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     revocation: IntGaugeVec,
     crl: IntGaugeVec,
+    store_errors: IntCounterVec,
+    /// The store counts already added to `store_errors` (database, redis).
+    store_seen: std::sync::Mutex<(u64, u64)>,
 }
 
 impl Metrics {
@@ -66,7 +69,14 @@ impl Metrics {
             ),
             &["url", "field"],
         )?;
-        for c in [&logins, &tokens, &http_requests] {
+        let store_errors = IntCounterVec::new(
+            Opts::new(
+                "gpki_store_errors_total",
+                "Database and Redis failures (not uniqueness conflicts)",
+            ),
+            &["store"],
+        )?;
+        for c in [&logins, &tokens, &http_requests, &store_errors] {
             registry.register(Box::new(c.clone()))?;
         }
         registry.register(Box::new(card_login_seconds.clone()))?;
@@ -80,11 +90,29 @@ impl Metrics {
             http_requests,
             revocation,
             crl,
+            store_errors,
+            store_seen: std::sync::Mutex::new((0, 0)),
         })
     }
 
-    /// The text exposition, refreshing the engine's figures first.
+    /// Adds the stores' failures counted since the last scrape.
+    fn read_stores(&self) {
+        let (database, redis) = gpki_idp_store::errors::counts();
+        if let Ok(mut seen) = self.store_seen.lock() {
+            let add = |label: &str, now: u64, before: u64| {
+                self.store_errors
+                    .with_label_values(&[label])
+                    .inc_by(now.saturating_sub(before))
+            };
+            add("database", database, seen.0);
+            add("redis", redis, seen.1);
+            *seen = (database, redis);
+        }
+    }
+
+    /// The text exposition, refreshing the engine's and the stores' figures first.
     pub fn render(&self, engine: Option<&gpki_verify::Verifier>) -> String {
+        self.read_stores();
         if let Some(engine) = engine {
             self.read_engine(engine);
         }

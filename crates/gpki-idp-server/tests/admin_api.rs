@@ -777,20 +777,27 @@ fn clients_with_secrets(server: &TestServer, gm: &str) {
     assert_eq!(client_token(server, "demo", "sync", second, "").0, 401);
 }
 
-/// Logs the teacher in at the demo portal with a password; returns the browser and tokens.
-fn teacher_tokens(server: &TestServer) -> (Http, Value) {
+/// A code flow: `username` logs in with the password at `client` asking for `scope`;
+/// returns the browser and the token response.
+fn code_flow(
+    server: &TestServer,
+    client: &str,
+    secret: &str,
+    scope: &str,
+    username: &str,
+) -> (Http, Value) {
     let b = browser();
     let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", demo::CLIENT_ID)
+        .append_pair("client_id", client)
         .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid offline_access");
-    let html = b.get(url.clone()).send().unwrap().text().unwrap();
+        .append_pair("scope", scope);
+    let html = b.get(url).send().unwrap().text().unwrap();
     let form = [
         ("req", hidden(&html, "req")),
         ("csrf", hidden(&html, "csrf")),
-        ("username", "teacher".into()),
+        ("username", username.into()),
         ("password", demo::PASSWORD.into()),
     ];
     let r = b
@@ -802,7 +809,7 @@ fn teacher_tokens(server: &TestServer) -> (Http, Value) {
     let q: HashMap<String, String> = location.query_pairs().into_owned().collect();
     let tokens: Value = Http::new()
         .post(format!("{}/token", server.issuer(demo::SCHOOL)))
-        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
+        .basic_auth(client, Some(secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", q["code"].as_str()),
@@ -816,7 +823,13 @@ fn teacher_tokens(server: &TestServer) -> (Http, Value) {
 }
 
 fn sessions_end_with_their_tokens(server: &TestServer, gm: &str) {
-    let (b, tokens) = teacher_tokens(server);
+    let (b, tokens) = code_flow(
+        server,
+        demo::CLIENT_ID,
+        demo::CLIENT_SECRET,
+        "openid offline_access",
+        "teacher",
+    );
     let listed = call(
         server,
         Method::GET,
@@ -1112,41 +1125,15 @@ fn district_operators_manage_schools_and_keys() {
     assert_eq!(kinds, ["school.create", "key.rotate", "school.update"]);
 }
 
-/// Logs `username` in at the console client with `scope`; returns the access token.
+/// `username` logs in at the console client asking for `admin`: (access token, scope).
 fn console_token(server: &TestServer, username: &str) -> (String, String) {
-    let b = browser();
-    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", "console")
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid admin");
-    let html = b.get(url).send().unwrap().text().unwrap();
-    let form = [
-        ("req", hidden(&html, "req")),
-        ("csrf", hidden(&html, "csrf")),
-        ("username", username.into()),
-        ("password", demo::PASSWORD.into()),
-    ];
-    let r = b
-        .post(format!("{}/login", server.issuer(demo::SCHOOL)))
-        .form(&form)
-        .send()
-        .unwrap();
-    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    let q: HashMap<String, String> = location.query_pairs().into_owned().collect();
-    let tokens: Value = Http::new()
-        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
-        .basic_auth("console", Some("secret-of-console"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", q["code"].as_str()),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, tokens) = code_flow(
+        server,
+        "console",
+        "secret-of-console",
+        "openid admin",
+        username,
+    );
     (
         tokens["access_token"].as_str().unwrap().to_string(),
         tokens["scope"].as_str().unwrap().to_string(),

@@ -114,6 +114,7 @@ fn register_then_log_in_with_the_card() {
         "gpki_logins_total{method=\"certificate\",outcome=\"certificate_not_registered\",school=\"demo\"} 1",
         "gpki_logins_total{method=\"password\",outcome=\"success\",school=\"demo\"} 1",
         "gpki_token_requests_total{grant=\"authorization_code\",outcome=\"ok\"} 1",
+        "gpki_store_errors_total{store=\"redis\"} 0",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");
     }

@@ -192,8 +192,9 @@ fn kids(r: &Replica) -> Vec<String> {
         .collect()
 }
 
-/// A card login of the teacher at `r`: (status, body).
-fn card_login(r: &Replica, b: &Http, leaf: &gpki_testpki::Leaf) -> (u16, Value) {
+/// The form of a card login of the teacher at `r`: a login page, a challenge, the card's
+/// signature over it.
+fn card_form(r: &Replica, b: &Http, leaf: &gpki_testpki::Leaf) -> Vec<(&'static str, String)> {
     let (req, csrf) = login_page(r, b);
     let ch: Value = b
         .post(format!("{}/login/card/challenge", issuer(r)))
@@ -204,13 +205,18 @@ fn card_login(r: &Replica, b: &Http, leaf: &gpki_testpki::Leaf) -> (u16, Value) 
         .unwrap();
     let challenge = ch["challenge"].as_str().unwrap().to_string();
     let signature = sign(leaf, &challenge, &challenge);
-    let form = [
-        ("req", req.as_str()),
-        ("csrf", &csrf),
-        ("username", "teacher"),
-        ("challenge", &challenge),
-        ("signature", &signature),
-    ];
+    vec![
+        ("req", req),
+        ("csrf", csrf),
+        ("username", "teacher".into()),
+        ("challenge", challenge),
+        ("signature", signature),
+    ]
+}
+
+/// A card login of the teacher at `r`: (status, body).
+fn card_login(r: &Replica, b: &Http, leaf: &gpki_testpki::Leaf) -> (u16, Value) {
+    let form = card_form(r, b, leaf);
     let response = b
         .post(format!("{}/login/card", issuer(r)))
         .form(&form)
@@ -390,27 +396,8 @@ fn sigterm_lets_the_request_in_flight_finish() {
         ..OcspBehaviour::default()
     });
     let b = browser();
-    let (req, csrf) = login_page(&replica, &b);
-    let ch: Value = b
-        .post(format!("{}/login/card/challenge", issuer(&replica)))
-        .form(&[("req", &req), ("csrf", &csrf)])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let challenge = ch["challenge"].as_str().unwrap().to_string();
-    let signature = sign(&leaf, &challenge, &challenge);
+    let form = card_form(&replica, &b, &leaf);
     let url = format!("{}/login/card", issuer(&replica));
-    let form: Vec<(String, String)> = [
-        ("req", req),
-        ("csrf", csrf),
-        ("username", "teacher".into()),
-        ("challenge", challenge),
-        ("signature", signature),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
     let in_flight = std::thread::spawn(move || {
         let r = b.post(url).form(&form).send().unwrap();
         (r.status().as_u16(), r.json::<Value>().unwrap())

@@ -25,6 +25,12 @@ pub struct SqlDirectory {
 }
 
 pub(crate) fn store_error(e: DieselError) -> StoreError {
+    if !matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    ) {
+        crate::errors::count(&crate::errors::DATABASE);
+    }
     match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             StoreError::Conflict(info.message().to_string())
@@ -227,9 +233,10 @@ impl SqlDirectory {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = pool.get().map_err(|e| {
+                crate::errors::count(&crate::errors::DATABASE);
+                StoreError::Unavailable(e.to_string())
+            })?;
             work(&mut conn).map_err(store_error)
         })
         .await
@@ -746,67 +753,12 @@ impl Directory for SqlDirectory {
         since: i64,
         limit: i64,
     ) -> StoreResult<Vec<gpki_idp_core::audit::AuditEvent>> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        );
-        self.run(move |conn| {
-            let q = audit_events::table
-                .filter(audit_events::school_id.eq(school_id))
-                .filter(audit_events::at.ge(since))
-                .order(audit_events::id.asc())
-                .limit(limit)
-                .select((
-                    audit_events::school_id,
-                    audit_events::at,
-                    audit_events::event,
-                    audit_events::outcome,
-                    audit_events::actor,
-                    audit_events::subject_user,
-                    audit_events::client_id,
-                    audit_events::ip,
-                    audit_events::user_agent,
-                    audit_events::detail,
-                ));
-            let rows = with_conn!(conn, |c| q.load::<Row>(c))?;
-            Ok(rows
-                .into_iter()
-                .map(
-                    |(
-                        school_id,
-                        at,
-                        event,
-                        outcome,
-                        actor,
-                        subject_user,
-                        client_id,
-                        ip,
-                        user_agent,
-                        detail,
-                    )| gpki_idp_core::audit::AuditEvent {
-                        school_id,
-                        at,
-                        event,
-                        outcome,
-                        actor,
-                        subject_user,
-                        client_id,
-                        ip,
-                        user_agent,
-                        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-                    },
-                )
-                .collect())
-        })
-        .await
+        let filter = AuditFilter {
+            since: Some(since),
+            ..AuditFilter::default()
+        };
+        let found = admin::query_audit(self, school_id, filter, 0, limit).await?;
+        Ok(found.into_iter().map(|(_, e)| e).collect())
     }
 
     async fn school_by_id(&self, id: i64) -> StoreResult<Option<School>> {

@@ -95,6 +95,7 @@ pub struct RedisStore {
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
+    crate::errors::count(&crate::errors::REDIS);
     StoreError::Unavailable(e.to_string())
 }
 

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{etag, if_match, invalid, valid_name, Origin, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
+use super::{etag, if_match, invalid, valid_name, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
 use crate::policy::acr_level;
@@ -253,7 +253,6 @@ impl Provider {
     pub async fn admin_create_client(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         input: ClientInput,
     ) -> Result<(Client, Option<String>), OAuthError> {
@@ -292,16 +291,8 @@ impl Provider {
             other => other?,
         };
         let after = settings_json(&created);
-        self.audit_change(
-            who,
-            origin,
-            school,
-            "client.create",
-            None,
-            Value::Null,
-            after,
-        )
-        .await?;
+        self.audit_change(who, school, "client.create", None, Value::Null, after)
+            .await?;
         Ok((created, secret))
     }
 
@@ -309,7 +300,6 @@ impl Provider {
     pub async fn admin_replace_client(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         client_id: &str,
         input: ClientInput,
@@ -326,7 +316,7 @@ impl Provider {
         input.apply(&mut client);
         self.directory.update_client(client.clone()).await?;
         let (b, a) = (settings_json(&before), settings_json(&client));
-        self.audit_change(who, origin, school, "client.update", None, b, a)
+        self.audit_change(who, school, "client.update", None, b, a)
             .await?;
         Ok(client)
     }
@@ -335,7 +325,6 @@ impl Provider {
     pub async fn admin_rotate_secret(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         client_id: &str,
     ) -> Result<String, OAuthError> {
@@ -349,7 +338,6 @@ impl Provider {
         let detail = json!({"client_id": client_id, "secret": "rotated"});
         self.audit_change(
             who,
-            origin,
             school,
             "client.secret_rotate",
             None,
@@ -363,14 +351,13 @@ impl Provider {
     pub async fn admin_delete_client(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         client_id: &str,
     ) -> Result<(), OAuthError> {
         let before = self.admin_client(school, client_id).await?;
         self.directory.delete_client(school.id, client_id).await?;
         let b = settings_json(&before);
-        self.audit_change(who, origin, school, "client.delete", None, b, Value::Null)
+        self.audit_change(who, school, "client.delete", None, b, Value::Null)
             .await
     }
 }

@@ -33,6 +33,8 @@ pub struct Principal {
     pub actor: String,
     pub client_id: String,
     pub scopes: Vec<String>,
+    /// Where the request came from, for the audit log.
+    pub origin: Origin,
 }
 
 impl Principal {
@@ -132,6 +134,7 @@ impl Provider {
             actor,
             client_id: token.client_id,
             scopes: token.scope.split(' ').map(str::to_string).collect(),
+            origin: Origin::default(),
         })
     }
 
@@ -156,7 +159,6 @@ impl Provider {
     pub async fn audit_change(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         event: &str,
         subject: Option<&str>,
@@ -166,8 +168,8 @@ impl Provider {
         let mut e = AuditEvent::new(school.id, event, "success", &who.actor);
         e.subject_user = subject.map(str::to_string);
         e.client_id = Some(who.client_id.clone());
-        e.ip = origin.ip.clone();
-        e.user_agent = origin.user_agent.clone();
+        e.ip = who.origin.ip.clone();
+        e.user_agent = who.origin.user_agent.clone();
         e.detail = json!({"before": before, "after": after});
         self.record(e).await
     }
@@ -242,6 +244,7 @@ mod tests {
             actor: "gm".into(),
             client_id: "c".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            origin: Origin::default(),
         }
     }
 

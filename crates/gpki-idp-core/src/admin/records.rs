@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{invalid, valid_name, valid_school_code, Origin, Principal};
+use super::{invalid, valid_name, valid_school_code, Principal};
 use crate::keys::Alg;
 use crate::model::{CertBinding, School, SessionRecord};
 use crate::oidc::Provider;
@@ -30,7 +30,6 @@ impl Provider {
     pub async fn admin_create_school(
         &self,
         who: &Principal,
-        origin: &Origin,
         code: &str,
         name: &str,
     ) -> Result<School, OAuthError> {
@@ -48,23 +47,14 @@ impl Provider {
         };
         self.ensure_keys(&school).await?;
         let after = school_json(&school);
-        self.audit_change(
-            who,
-            origin,
-            &school,
-            "school.create",
-            None,
-            Value::Null,
-            after,
-        )
-        .await?;
+        self.audit_change(who, &school, "school.create", None, Value::Null, after)
+            .await?;
         Ok(school)
     }
 
     pub async fn admin_update_school(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         name: Option<String>,
         disabled: Option<bool>,
@@ -84,7 +74,7 @@ impl Provider {
             .await?
             .ok_or_else(|| OAuthError::not_found("no such school"))?;
         let (b, a) = (school_json(school), school_json(&updated));
-        self.audit_change(who, origin, &updated, "school.update", None, b, a)
+        self.audit_change(who, &updated, "school.update", None, b, a)
             .await?;
         Ok(updated)
     }
@@ -92,14 +82,13 @@ impl Provider {
     pub async fn admin_rotate_key(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         alg: &str,
     ) -> Result<String, OAuthError> {
         let alg = Alg::parse(alg).ok_or_else(|| invalid("alg: RS256 or ES256"))?;
         let kid = self.rotate_key(school, alg).await?;
         let after = json!({"alg": alg.name(), "kid": kid});
-        self.audit_change(who, origin, school, "key.rotate", None, Value::Null, after)
+        self.audit_change(who, school, "key.rotate", None, Value::Null, after)
             .await?;
         Ok(kid)
     }
@@ -108,7 +97,6 @@ impl Provider {
     pub async fn admin_remove_binding(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         id: i64,
     ) -> Result<(), OAuthError> {
@@ -125,7 +113,6 @@ impl Provider {
         let before = binding_json(&removed, &name);
         self.audit_change(
             who,
-            origin,
             school,
             "certificate.remove",
             Some(&name),
@@ -139,7 +126,6 @@ impl Provider {
     pub async fn admin_issue_code(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         username: &str,
         hours: u64,
@@ -154,7 +140,6 @@ impl Provider {
         let after = json!({"id": id, "hours": hours});
         self.audit_change(
             who,
-            origin,
             school,
             "enrollment_code.issue",
             Some(username),
@@ -168,7 +153,6 @@ impl Provider {
     pub async fn admin_revoke_code(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         id: i64,
     ) -> Result<(), OAuthError> {
@@ -178,7 +162,6 @@ impl Provider {
         let before = json!({"id": id});
         self.audit_change(
             who,
-            origin,
             school,
             "enrollment_code.revoke",
             None,
@@ -192,7 +175,6 @@ impl Provider {
     pub async fn admin_revoke_session(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         id: &str,
     ) -> Result<(), OAuthError> {
@@ -203,7 +185,6 @@ impl Provider {
         let before = session_json(&ended);
         self.audit_change(
             who,
-            origin,
             school,
             "session.revoke",
             Some(&ended.username),

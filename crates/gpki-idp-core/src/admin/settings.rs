@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{etag, if_match, invalid, Origin, Principal};
+use super::{etag, if_match, invalid, Principal};
 use crate::model::School;
 use crate::oidc::Provider;
 use crate::policy::{Method, RegistrationRules, RolePolicy, BUILTIN_ROLES};
@@ -58,7 +58,6 @@ impl Provider {
     pub async fn admin_replace_policy(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         input: PolicyInput,
         if_match_header: Option<&str>,
@@ -91,7 +90,7 @@ impl Provider {
             .replace_policy(school.id, roles.clone())
             .await?;
         let (b, a) = (policy_body(&before), policy_body(&roles));
-        self.audit_change(who, origin, school, "policy.set", None, b, a)
+        self.audit_change(who, school, "policy.set", None, b, a)
             .await?;
         Ok(roles)
     }
@@ -99,7 +98,6 @@ impl Provider {
     pub async fn admin_replace_registration(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         input: RegistrationInput,
     ) -> Result<RegistrationRules, OAuthError> {
@@ -122,7 +120,7 @@ impl Provider {
             .set_registration_rules(school.id, rules.clone())
             .await?;
         let (b, a) = (json!(before), json!(rules));
-        self.audit_change(who, origin, school, "registration.set", None, b, a)
+        self.audit_change(who, school, "registration.set", None, b, a)
             .await?;
         Ok(rules)
     }
@@ -143,7 +141,6 @@ impl Provider {
     pub async fn admin_add_role(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         role: &str,
     ) -> Result<bool, OAuthError> {
@@ -158,7 +155,7 @@ impl Provider {
         let added = self.directory.add_role(school.id, role).await?;
         if added {
             let after = json!({"role": role});
-            self.audit_change(who, origin, school, "role.add", None, Value::Null, after)
+            self.audit_change(who, school, "role.add", None, Value::Null, after)
                 .await?;
         }
         Ok(added)
@@ -168,7 +165,6 @@ impl Provider {
     pub async fn admin_remove_role(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         role: &str,
     ) -> Result<(), OAuthError> {
@@ -183,15 +179,7 @@ impl Provider {
             return Err(OAuthError::not_found(format!("no role `{role}`")));
         }
         let before = json!({"role": role});
-        self.audit_change(
-            who,
-            origin,
-            school,
-            "role.remove",
-            None,
-            before,
-            Value::Null,
-        )
-        .await
+        self.audit_change(who, school, "role.remove", None, before, Value::Null)
+            .await
     }
 }

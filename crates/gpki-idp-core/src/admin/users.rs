@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 
-use super::{invalid, valid_name, Origin, Principal};
+use super::{invalid, valid_name, Principal};
 use crate::model::{NewUser, School, User, UserChange};
 use crate::oidc::Provider;
 use crate::policy::BUILTIN_ROLES;
@@ -129,7 +129,6 @@ impl Provider {
     pub async fn admin_create_user(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         input: NewUserInput,
     ) -> Result<User, OAuthError> {
@@ -179,7 +178,6 @@ impl Provider {
         let after = user_json(&user, 0);
         self.audit_change(
             who,
-            origin,
             school,
             "user.create",
             Some(&user.username),
@@ -193,7 +191,6 @@ impl Provider {
     pub async fn admin_update_user(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         username: &str,
         patch: UserPatch,
@@ -230,16 +227,8 @@ impl Provider {
             .await?
             .ok_or_else(|| OAuthError::not_found(format!("no account `{username}`")))?;
         let (before, after) = (user_json(&user, count), user_json(&updated, count));
-        self.audit_change(
-            who,
-            origin,
-            school,
-            "user.update",
-            Some(username),
-            before,
-            after,
-        )
-        .await?;
+        self.audit_change(who, school, "user.update", Some(username), before, after)
+            .await?;
         Ok(updated)
     }
 }
@@ -488,7 +477,6 @@ impl Provider {
     pub async fn admin_import_users(
         &self,
         who: &Principal,
-        origin: &Origin,
         school: &School,
         rows: Vec<Result<ImportRow, RowError>>,
         dry_run: bool,
@@ -531,7 +519,7 @@ impl Provider {
             .collect();
         let after = json!({"created": report.created, "updated": report.updated, "failed": report.failed, "usernames": changed});
         self.directory.import_users(creates, updates).await?;
-        self.audit_change(who, origin, school, "user.import", None, Value::Null, after)
+        self.audit_change(who, school, "user.import", None, Value::Null, after)
             .await?;
         Ok(report)
     }

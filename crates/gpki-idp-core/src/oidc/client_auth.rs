@@ -75,11 +75,19 @@ impl Provider {
         secret: &str,
     ) -> Result<Client, OAuthError> {
         let client = self.directory.client(school.id, client_id).await?;
+        let stored = client.as_ref().and_then(|c| c.secret_hash.as_deref());
+        let remembered = stored.map(|h| crate::token_hash(&format!("{h}\0{secret}")));
+        if let Some(key) = &remembered {
+            if self.secret_verified_recently(key) {
+                return client
+                    .ok_or_else(|| OAuthError::invalid_client("client authentication failed"));
+            }
+        }
         // Verify even for unknown clients, so timing does not reveal which ids exist.
-        let ok = password::verify(
-            client.as_ref().and_then(|c| c.secret_hash.as_deref()),
-            secret,
-        );
+        let ok = password::verify(stored, secret);
+        if let (true, Some(key)) = (ok, remembered) {
+            self.remember_secret(key);
+        }
         match client {
             Some(c) if ok => Ok(c),
             _ => Err(OAuthError::invalid_client("client authentication failed")),
@@ -134,6 +142,32 @@ impl Provider {
             Ok(client)
         } else {
             Err(bad())
+        }
+    }
+}
+
+/// How long a verified client secret is trusted without running argon2 again.
+const SECRET_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
+/// Most secrets remembered at once (the memory is cleared when full).
+const SECRET_MEMORY_SIZE: usize = 10_000;
+
+impl Provider {
+    /// Whether this (stored hash, secret) pair verified within [`SECRET_MEMORY`]. The key
+    /// covers the stored hash, so a rotated secret is never remembered as valid.
+    fn secret_verified_recently(&self, key: &str) -> bool {
+        self.verified_secrets
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key).copied())
+            .is_some_and(|at| at.elapsed() < SECRET_MEMORY)
+    }
+
+    fn remember_secret(&self, key: String) {
+        if let Ok(mut m) = self.verified_secrets.lock() {
+            if m.len() >= SECRET_MEMORY_SIZE {
+                m.clear();
+            }
+            m.insert(key, std::time::Instant::now());
         }
     }
 }

@@ -79,6 +79,9 @@ pub struct Provider {
     /// The certificate engine; `None` turns certificate login off.
     pub verifier: Option<Arc<gpki_verify::Verifier>>,
     keys: RwLock<HashMap<i64, Arc<CachedKeys>>>,
+    /// Client secrets verified lately (argon2 costs tens of milliseconds per token request
+    /// otherwise); keyed by a hash of the stored hash and the secret.
+    verified_secrets: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 impl Provider {
@@ -93,6 +96,7 @@ impl Provider {
             settings,
             verifier: None,
             keys: RwLock::new(HashMap::new()),
+            verified_secrets: std::sync::Mutex::new(HashMap::new()),
         }
     }
 

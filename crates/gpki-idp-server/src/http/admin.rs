@@ -129,6 +129,17 @@ fn fail(e: OAuthError) -> HttpResponse {
     json_error(&e)
 }
 
+/// A store or domain error as the ready answer.
+trait OrFail<T> {
+    fn or_fail(self) -> Result<T, HttpResponse>;
+}
+
+impl<T, E: Into<OAuthError>> OrFail<T> for Result<T, E> {
+    fn or_fail(self) -> Result<T, HttpResponse> {
+        self.map_err(|e| fail(e.into()))
+    }
+}
+
 /// Who calls, from `Authorization: Bearer …`.
 async fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, HttpResponse> {
     let bearer = req
@@ -143,7 +154,9 @@ async fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, Htt
                 "a bearer access token is required",
             ))
         })?;
-    state.provider.admin_principal(bearer).await.map_err(fail)
+    let mut who = state.provider.admin_principal(bearer).await.map_err(fail)?;
+    who.origin = origin(req);
+    Ok(who)
 }
 
 /// The scopes of the route this request matched, from [`ROUTES`].
@@ -162,19 +175,15 @@ fn route_scopes(req: &HttpRequest) -> &'static [&'static str] {
 async fn caller(state: &AppState, req: &HttpRequest) -> Result<(Principal, School), HttpResponse> {
     let who = principal(state, req).await?;
     let code = req.match_info().get("school").unwrap_or_default();
-    let school = state
-        .provider
-        .admin_school(&who, code)
-        .await
-        .map_err(fail)?;
-    who.require(route_scopes(req)).map_err(fail)?;
+    let school = state.provider.admin_school(&who, code).await.or_fail()?;
+    who.require(route_scopes(req)).or_fail()?;
     Ok((who, school))
 }
 
 /// The caller of a route without a school in its path.
 async fn caller_only(state: &AppState, req: &HttpRequest) -> Result<Principal, HttpResponse> {
     let who = principal(state, req).await?;
-    who.require(route_scopes(req)).map_err(fail)?;
+    who.require(route_scopes(req)).or_fail()?;
     Ok(who)
 }
 
@@ -284,7 +293,7 @@ type S = web::Data<AppState>;
 async fn me(state: S, req: HttpRequest) -> HttpResponse {
     answer!({
         let who = principal(&state, &req).await?;
-        who.require_any().map_err(fail)?;
+        who.require_any().or_fail()?;
         ok(
             json!({"school": who.school.code, "scopes": who.scopes, "actor": who.actor, "district": who.is_district()}),
         )
@@ -300,7 +309,7 @@ async fn list_schools(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .list_schools(p.after, p.limit)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let next = p.next(schools.len(), schools.last().map(|s| s.id));
         list(schools.iter().map(school_json).collect(), next)
     })
@@ -319,9 +328,9 @@ async fn create_school(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRes
         let input: NewSchool = body(&req, &bytes)?;
         let school = state
             .provider
-            .admin_create_school(&who, &origin(&req), &input.code, &input.name)
+            .admin_create_school(&who, &input.code, &input.name)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         created(school_json(&school))
     })
 }
@@ -348,9 +357,9 @@ async fn update_school(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRes
         let patch: SchoolPatch = body(&req, &bytes)?;
         let updated = state
             .provider
-            .admin_update_school(&who, &origin(&req), &school, patch.name, patch.disabled)
+            .admin_update_school(&who, &school, patch.name, patch.disabled)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         ok(school_json(&updated))
     })
 }
@@ -358,7 +367,7 @@ async fn update_school(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRes
 async fn get_policy(state: S, req: HttpRequest) -> HttpResponse {
     answer!({
         let (_, school) = caller(&state, &req).await?;
-        let roles = state.provider.admin_policy(&school).await.map_err(fail)?;
+        let roles = state.provider.admin_policy(&school).await.or_fail()?;
         tagged(StatusCode::OK, policy_json(&roles))
     })
 }
@@ -369,15 +378,9 @@ async fn put_policy(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespon
         let input: PolicyInput = body(&req, &bytes)?;
         let roles = state
             .provider
-            .admin_replace_policy(
-                &who,
-                &origin(&req),
-                &school,
-                input,
-                if_match(&req).as_deref(),
-            )
+            .admin_replace_policy(&who, &school, input, if_match(&req).as_deref())
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         tagged(StatusCode::OK, policy_json(&roles))
     })
 }
@@ -390,7 +393,7 @@ async fn get_registration(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .registration_rules(school.id)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         ok(json!(rules))
     })
 }
@@ -401,9 +404,9 @@ async fn put_registration(state: S, req: HttpRequest, bytes: web::Bytes) -> Http
         let input: RegistrationInput = body(&req, &bytes)?;
         let rules = state
             .provider
-            .admin_replace_registration(&who, &origin(&req), &school, input)
+            .admin_replace_registration(&who, &school, input)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         ok(json!(rules))
     })
 }
@@ -411,7 +414,7 @@ async fn put_registration(state: S, req: HttpRequest, bytes: web::Bytes) -> Http
 async fn list_roles(state: S, req: HttpRequest) -> HttpResponse {
     answer!({
         let (_, school) = caller(&state, &req).await?;
-        let roles = state.provider.admin_roles(&school).await.map_err(fail)?;
+        let roles = state.provider.admin_roles(&school).await.or_fail()?;
         ok(json!({ "items": roles }))
     })
 }
@@ -422,10 +425,10 @@ async fn put_role(state: S, req: HttpRequest) -> HttpResponse {
         let role = path_str(&req, "role");
         let added = state
             .provider
-            .admin_add_role(&who, &origin(&req), &school, role)
+            .admin_add_role(&who, &school, role)
             .await
-            .map_err(fail)?;
-        let roles = state.provider.admin_roles(&school).await.map_err(fail)?;
+            .or_fail()?;
+        let roles = state.provider.admin_roles(&school).await.or_fail()?;
         let this = roles
             .into_iter()
             .find(|r| r["role"] == role)
@@ -443,9 +446,9 @@ async fn delete_role(state: S, req: HttpRequest) -> HttpResponse {
         let (who, school) = caller(&state, &req).await?;
         state
             .provider
-            .admin_remove_role(&who, &origin(&req), &school, path_str(&req, "role"))
+            .admin_remove_role(&who, &school, path_str(&req, "role"))
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         no_content()
     })
 }
@@ -461,7 +464,7 @@ async fn counted_users(
         .directory
         .binding_counts(school.id, ids)
         .await
-        .map_err(|e| fail(e.into()))?;
+        .or_fail()?;
     let count = |id| counts.iter().find(|c| c.0 == id).map_or(0, |c| c.1);
     Ok(list.iter().map(|u| user_json(u, count(u.id))).collect())
 }
@@ -482,7 +485,7 @@ async fn list_users(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .list_users(school.id, p.after, p.limit, search)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let next = p.next(found.len(), found.last().map(|u| u.id));
         list(counted_users(&state, &school, &found).await?, next)
     })
@@ -494,9 +497,9 @@ async fn create_user(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespo
         let input: NewUserInput = body(&req, &bytes)?;
         let user = state
             .provider
-            .admin_create_user(&who, &origin(&req), &school, input)
+            .admin_create_user(&who, &school, input)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         created(user_json(&user, 0))
     })
 }
@@ -531,12 +534,12 @@ async fn import_users(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResp
                 "send text/csv or application/json",
             )));
         }
-        .map_err(fail)?;
+        .or_fail()?;
         let report = state
             .provider
-            .admin_import_users(&who, &origin(&req), &school, rows, dry_run)
+            .admin_import_users(&who, &school, rows, dry_run)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         ok(json!(report))
     })
 }
@@ -548,12 +551,12 @@ async fn get_user(state: S, req: HttpRequest) -> HttpResponse {
             .provider
             .admin_user(&school, path_str(&req, "username"))
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         let count = state
             .provider
             .certificate_count(&school, &user)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         ok(user_json(&user, count))
     })
 }
@@ -565,14 +568,14 @@ async fn update_user(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespo
         let username = path_str(&req, "username");
         let user = state
             .provider
-            .admin_update_user(&who, &origin(&req), &school, username, patch)
+            .admin_update_user(&who, &school, username, patch)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         let count = state
             .provider
             .certificate_count(&school, &user)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         ok(user_json(&user, count))
     })
 }
@@ -584,13 +587,13 @@ async fn user_certificates(state: S, req: HttpRequest) -> HttpResponse {
             .provider
             .admin_user(&school, path_str(&req, "username"))
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         let found = state
             .provider
             .directory
             .bindings_of(school.id, user.id)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let items: Vec<Value> = found
             .iter()
             .map(|b| binding_json(b, &user.username))
@@ -621,9 +624,9 @@ async fn issue_code(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespon
         let username = path_str(&req, "username");
         let (id, code, expires_at) = state
             .provider
-            .admin_issue_code(&who, &origin(&req), &school, username, input.hours)
+            .admin_issue_code(&who, &school, username, input.hours)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         created(
             json!({"id": id, "username": username, "code": code, "created_at": gpki_idp_core::now(), "expires_at": expires_at, "used": false}),
         )
@@ -638,13 +641,10 @@ async fn list_certificates(state: S, req: HttpRequest) -> HttpResponse {
         let found = dir
             .list_bindings(school.id, p.after, p.limit)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let mut items = Vec::new();
         for b in &found {
-            let user = dir
-                .user_by_id(school.id, b.user_id)
-                .await
-                .map_err(|e| fail(e.into()))?;
+            let user = dir.user_by_id(school.id, b.user_id).await.or_fail()?;
             items.push(binding_json(
                 b,
                 &user.map(|u| u.username).unwrap_or_default(),
@@ -661,9 +661,9 @@ async fn delete_certificate(state: S, req: HttpRequest) -> HttpResponse {
         let id = path_id(&req)?;
         state
             .provider
-            .admin_remove_binding(&who, &origin(&req), &school, id)
+            .admin_remove_binding(&who, &school, id)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         no_content()
     })
 }
@@ -677,7 +677,7 @@ async fn list_codes(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .list_enrollment_codes(school.id, p.after, p.limit)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let next = p.next(found.len(), found.last().map(|c| c.id));
         list(found.iter().map(|c| json!(c)).collect(), next)
     })
@@ -689,9 +689,9 @@ async fn delete_code(state: S, req: HttpRequest) -> HttpResponse {
         let id = path_id(&req)?;
         state
             .provider
-            .admin_revoke_code(&who, &origin(&req), &school, id)
+            .admin_revoke_code(&who, &school, id)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         no_content()
     })
 }
@@ -705,7 +705,7 @@ async fn list_clients(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .list_clients(school.id, p.after, p.limit)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let next = p.next(found.len(), found.last().map(|c| c.id));
         list(found.iter().map(client_json).collect(), next)
     })
@@ -717,9 +717,9 @@ async fn create_client(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRes
         let input: ClientInput = body(&req, &bytes)?;
         let (client, secret) = state
             .provider
-            .admin_create_client(&who, &origin(&req), &school, input)
+            .admin_create_client(&who, &school, input)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         let mut v = client_json(&client);
         if let Some(secret) = secret {
             v["client_secret"] = json!(secret);
@@ -735,7 +735,7 @@ async fn get_client(state: S, req: HttpRequest) -> HttpResponse {
             .provider
             .admin_client(&school, path_str(&req, "client_id"))
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         tagged(StatusCode::OK, client_json(&client))
     })
 }
@@ -748,14 +748,13 @@ async fn put_client(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespon
             .provider
             .admin_replace_client(
                 &who,
-                &origin(&req),
                 &school,
                 path_str(&req, "client_id"),
                 input,
                 if_match(&req).as_deref(),
             )
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         tagged(StatusCode::OK, client_json(&client))
     })
 }
@@ -765,9 +764,9 @@ async fn delete_client(state: S, req: HttpRequest) -> HttpResponse {
         let (who, school) = caller(&state, &req).await?;
         state
             .provider
-            .admin_delete_client(&who, &origin(&req), &school, path_str(&req, "client_id"))
+            .admin_delete_client(&who, &school, path_str(&req, "client_id"))
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         no_content()
     })
 }
@@ -778,9 +777,9 @@ async fn rotate_secret(state: S, req: HttpRequest) -> HttpResponse {
         let client_id = path_str(&req, "client_id");
         let secret = state
             .provider
-            .admin_rotate_secret(&who, &origin(&req), &school, client_id)
+            .admin_rotate_secret(&who, &school, client_id)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         ok(json!({"client_id": client_id, "client_secret": secret}))
     })
 }
@@ -797,14 +796,7 @@ async fn list_sessions(state: S, req: HttpRequest) -> HttpResponse {
             )));
         }
         let user_id = match q.get("username") {
-            Some(name) => Some(
-                state
-                    .provider
-                    .admin_user(&school, name)
-                    .await
-                    .map_err(fail)?
-                    .id,
-            ),
+            Some(name) => Some(state.provider.admin_user(&school, name).await.or_fail()?.id),
             None => None,
         };
         let found = state
@@ -812,7 +804,7 @@ async fn list_sessions(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .list_sessions(school.id, user_id, after, limit, gpki_idp_core::now())
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let next = (found.len() as i64 >= limit)
             .then(|| found.last().map(|s| s.id.clone()))
             .flatten();
@@ -831,9 +823,9 @@ async fn delete_session(state: S, req: HttpRequest) -> HttpResponse {
         }
         state
             .provider
-            .admin_revoke_session(&who, &origin(&req), &school, id)
+            .admin_revoke_session(&who, &school, id)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         no_content()
     })
 }
@@ -878,7 +870,7 @@ async fn audit(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .query_audit(school.id, filter, p.after, p.limit)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let next = p.next(found.len(), found.last().map(|e| e.0));
         let items = found
             .into_iter()
@@ -903,7 +895,7 @@ async fn list_keys(state: S, req: HttpRequest) -> HttpResponse {
             .directory
             .signing_keys(school.id)
             .await
-            .map_err(|e| fail(e.into()))?;
+            .or_fail()?;
         let items: Vec<Value> = keys
             .iter()
             .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "retired_at": k.retired_at}))
@@ -924,9 +916,9 @@ async fn rotate_key(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespon
         let input: RotateInput = body(&req, &bytes)?;
         let kid = state
             .provider
-            .admin_rotate_key(&who, &origin(&req), &school, &input.alg)
+            .admin_rotate_key(&who, &school, &input.alg)
             .await
-            .map_err(fail)?;
+            .or_fail()?;
         created(json!({"kid": kid, "alg": input.alg}))
     })
 }

@@ -31,6 +31,42 @@ pub fn csrf_cookie(state: &AppState, school: &School) -> (String, Cookie<'static
     (csrf, cookie)
 }
 
+/// What the login page shows besides the form: an error, or a notice and the step a started
+/// login still needs.
+#[derive(Default)]
+struct Extra<'a> {
+    error: Option<&'a pages::Message>,
+    notice: Option<&'a pages::Message>,
+    step: Option<&'a str>,
+}
+
+fn render(
+    state: &AppState,
+    req: &HttpRequest,
+    school: &School,
+    request_id: &str,
+    request: &AuthRequest,
+    extra: Extra<'_>,
+) -> HttpResponse {
+    let (csrf, cookie) = csrf_cookie(state, school);
+    let locale = pages::locale(req, request.ui_locales.as_deref());
+    let mut response = pages::login(&pages::LoginPage {
+        school,
+        request_id,
+        csrf: &csrf,
+        login_hint: request.login_hint.as_deref(),
+        error: extra.error,
+        notice: extra.notice,
+        step: extra.step,
+        locale: locale.as_deref(),
+        component_origin: &state.component_origin,
+        redirect_uri: &request.redirect_uri,
+    });
+    let _ = response.add_cookie(&cookie);
+    pages::remember_locale(req, &mut response);
+    response
+}
+
 /// Renders the login page for a pending request.
 pub fn page(
     state: &AppState,
@@ -40,23 +76,11 @@ pub fn page(
     request: &AuthRequest,
     error: Option<&pages::Message>,
 ) -> HttpResponse {
-    let (csrf, cookie) = csrf_cookie(state, school);
-    let locale = pages::locale(req, request.ui_locales.as_deref());
-    let mut response = pages::login(&pages::LoginPage {
-        school,
-        request_id,
-        csrf: &csrf,
-        login_hint: request.login_hint.as_deref(),
+    let extra = Extra {
         error,
-        notice: None,
-        step: None,
-        locale: locale.as_deref(),
-        component_origin: &state.component_origin,
-        redirect_uri: &request.redirect_uri,
-    });
-    let _ = response.add_cookie(&cookie);
-    pages::remember_locale(req, &mut response);
-    response
+        ..Extra::default()
+    };
+    render(state, req, school, request_id, request, extra)
 }
 
 /// `GET /schools/{school}/login?req=…[&lang=en]`: the login page of a pending request again,
@@ -234,22 +258,12 @@ pub fn step_page(
         "card" => &pages::NEED_CARD_TOO,
         _ => &pages::NEED_PASSWORD,
     };
-    let (csrf, cookie) = csrf_cookie(state, school);
-    let locale = pages::locale(req, request.ui_locales.as_deref());
-    let mut response = pages::login(&pages::LoginPage {
-        school,
-        request_id,
-        csrf: &csrf,
-        login_hint: request.login_hint.as_deref(),
-        error: None,
+    let extra = Extra {
         notice: Some(message),
         step: Some(next),
-        locale: locale.as_deref(),
-        component_origin: &state.component_origin,
-        redirect_uri: &request.redirect_uri,
-    });
-    let _ = response.add_cookie(&cookie);
-    response
+        ..Extra::default()
+    };
+    render(state, req, school, request_id, &request, extra)
 }
 
 /// Ends a login: starts the browser session, completes the pending request once, and gives
