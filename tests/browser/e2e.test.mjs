@@ -47,11 +47,19 @@ function startIdp(sim, { dir = mkdtempSync(join(tmpdir(), 'gpki-e2e-')), tokens 
   const child = spawn(binary('gpki-idp'), ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dir, '--config', config],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr.on('data', (chunk) => { serviceLogs.push(String(chunk)); process.stderr.write(chunk); });
+  // What the service logs once it listens (the demo banner before it shows the demo
+  // accounts' passwords on purpose).
+  let listening = false;
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
-      serviceLogs.push(String(chunk));
+      if (listening) serviceLogs.push(String(chunk));
       out += chunk;
+      const at = out.indexOf('gpki-idp listening on');
+      if (!listening && at >= 0) {
+        listening = true;
+        serviceLogs.push(out.slice(out.indexOf('\n', at) + 1));
+      }
       const m = out.match(/public URL (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) resolve({ base: m[1], issuer: `${m[1]}/schools/demo`, dir, config, stop: () => child.kill() });
     });
@@ -338,11 +346,19 @@ test('a role limited to the certificate gets no password field and is refused se
 
 test('the service logs hold no PIN, password, code, token or signature', async () => {
   const logs = serviceLogs.join('');
+  for (const line of logs.split('\n').filter((l) => l.trim())) {
+    assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line.slice(0, 200)}`);
+  }
   assert.ok(logs.includes('"type":"audit"'), 'the audit lines are there');
   assert.ok(logs.includes('"type":"request"'), 'the request lines are there');
   assert.ok(secretsSeen.size >= 6, `codes and tokens were collected (${secretsSeen.size})`);
-  for (const secret of [PIN, 'demo1234', 'wrong-password', ...secretsSeen]) {
-    assert.ok(!logs.includes(secret), `a secret in the logs: ${secret.slice(0, 12)}…`);
+  const around = (i) => logs.slice(Math.max(0, i - 120), i + 120);
+  // The PIN is digits: look for it as a whole number, not inside a longer one.
+  const pin = new RegExp(`(^|[^0-9])${PIN}([^0-9]|$)`).exec(logs);
+  assert.equal(pin, null, pin ? `the PIN in the logs: …${around(pin.index)}…` : '');
+  for (const secret of ['demo1234', 'wrong-password', ...secretsSeen]) {
+    const i = logs.indexOf(secret);
+    assert.equal(i, -1, i >= 0 ? `a secret in the logs: …${around(i)}…` : '');
   }
   // A card's signature is long base64; no line carries anything like one.
   assert.ok(!/[A-Za-z0-9+/]{400,}/.test(logs), 'no signature or certificate in the logs');

@@ -134,6 +134,8 @@ impl Metrics {
             ("crl_failures", &s.crl_failures),
             ("crl_lookups", &s.crl_lookups),
             ("unavailable_accepted", &s.unavailable_accepted),
+            ("ocsp_fetch_micros", &s.ocsp_fetch_micros),
+            ("crl_fetch_micros", &s.crl_fetch_micros),
         ];
         for (name, value) in pairs {
             self.revocation

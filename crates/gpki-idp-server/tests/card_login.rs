@@ -121,6 +121,13 @@ fn register_then_log_in_with_the_card() {
     assert!(metrics.contains(
         "gpki_http_requests_total{route=\"/schools/{school}/login/card\",status=\"200\"}"
     ));
+    // The time spent waiting for the OCSP responder is counted (mean = micros / fetches).
+    let fetch_micros: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("gpki_revocation_events{event=\"ocsp_fetch_micros\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("ocsp_fetch_micros exported");
+    assert!(fetch_micros > 0);
     assert!(metrics.contains("gpki_revocation_events{event=\"ocsp_fetches\"}"));
     assert!(metrics.contains("gpki_card_login_seconds_count 2"));
 }

@@ -144,6 +144,15 @@ pub struct RevocationStats {
     pub crl_failures: AtomicU64,
     pub crl_lookups: AtomicU64,
     pub unavailable_accepted: AtomicU64,
+    /// Time spent waiting for OCSP responders and CRL downloads (microseconds, summed), so
+    /// that the mean fetch latency is `*_fetch_micros / *_fetches`.
+    pub ocsp_fetch_micros: AtomicU64,
+    pub crl_fetch_micros: AtomicU64,
+}
+
+/// Adds the time since `start` to `total` (microseconds).
+fn add_elapsed(total: &AtomicU64, start: std::time::Instant) {
+    total.fetch_add(start.elapsed().as_micros() as u64, Ordering::Relaxed);
 }
 
 #[derive(Clone)]
@@ -331,12 +340,14 @@ impl RevocationChecker {
         let nonce = self.config.ocsp_nonce.then(ocsp::new_nonce);
         let request = ocsp::request_der(&id, nonce.as_deref())?;
         self.stats.ocsp_fetches.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let response = if self.config.ocsp_get {
             self.fetcher.get(&ocsp::get_url(url, &request))
         } else {
             self.fetcher.post(url, "application/ocsp-request", &request)
-        }
-        .map_err(|e| {
+        };
+        add_elapsed(&self.stats.ocsp_fetch_micros, started);
+        let response = response.map_err(|e| {
             let code = if e.timeout {
                 "ocsp_timeout"
             } else {
@@ -435,9 +446,10 @@ impl RevocationChecker {
         now: SystemTime,
     ) -> Result<Arc<CrlIndex>, SourceFailure> {
         self.stats.crl_fetches.fetch_add(1, Ordering::Relaxed);
-        let result = self
-            .fetcher
-            .get(url)
+        let started = std::time::Instant::now();
+        let fetched = self.fetcher.get(url);
+        add_elapsed(&self.stats.crl_fetch_micros, started);
+        let result = fetched
             .map_err(|e| {
                 let code = if e.timeout {
                     "crl_timeout"
