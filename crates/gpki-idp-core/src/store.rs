@@ -57,6 +57,14 @@ pub trait Directory: Send + Sync {
         school_id: i64,
         token_hash: &str,
     ) -> StoreResult<Option<RefreshRecord>>;
+    /// Marks `old_hash` used and stores its successor, in one transaction; false (and nothing
+    /// written) when `old_hash` was used already or is gone.
+    async fn rotate_refresh(
+        &self,
+        school_id: i64,
+        old_hash: &str,
+        new: RefreshRecord,
+    ) -> StoreResult<bool>;
     async fn refresh_by_hash(
         &self,
         school_id: i64,

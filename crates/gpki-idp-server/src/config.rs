@@ -76,6 +76,7 @@ pub struct TokenSettings {
     pub throttle_window_secs: u64,
     pub challenge_ttl_secs: u64,
     pub key_cache_ttl_secs: u64,
+    pub client_cache_ttl_secs: u64,
 }
 
 impl Default for TokenSettings {
@@ -94,6 +95,7 @@ impl Default for TokenSettings {
             throttle_window_secs: d.throttle_window.as_secs(),
             challenge_ttl_secs: d.challenge_ttl.as_secs(),
             key_cache_ttl_secs: d.key_cache_ttl.as_secs(),
+            client_cache_ttl_secs: d.client_cache_ttl.as_secs(),
         }
     }
 }
@@ -114,6 +116,7 @@ impl TokenSettings {
             throttle_window: s(self.throttle_window_secs),
             challenge_ttl: s(self.challenge_ttl_secs),
             key_cache_ttl: s(self.key_cache_ttl_secs),
+            client_cache_ttl: s(self.client_cache_ttl_secs),
         }
     }
 }

@@ -319,6 +319,8 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
         .unwrap();
     portal.min_acr = Some(ACR_CERTIFICATE.into());
     common::block_on(provider.directory.update_client(portal)).unwrap();
+    // As the admin API does after a change (other replicas see it within client_cache_ttl).
+    provider.forget_client(school.id, demo::CLIENT_ID);
     let refused =
         claims_from(&server, &location, demo::CLIENT_ID, demo::CLIENT_SECRET).unwrap_err();
     assert_eq!(refused["error"], "invalid_grant");

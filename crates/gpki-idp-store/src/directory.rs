@@ -42,6 +42,42 @@ pub(crate) fn store_error(e: DieselError) -> StoreError {
     }
 }
 
+type RefreshValues = (
+    diesel::dsl::Eq<refresh_tokens::token_hash, String>,
+    diesel::dsl::Eq<refresh_tokens::family_id, String>,
+    diesel::dsl::Eq<refresh_tokens::school_id, i64>,
+    diesel::dsl::Eq<refresh_tokens::client_id, String>,
+    diesel::dsl::Eq<refresh_tokens::user_id, i64>,
+    diesel::dsl::Eq<refresh_tokens::scope, String>,
+    diesel::dsl::Eq<refresh_tokens::auth_time, i64>,
+    diesel::dsl::Eq<refresh_tokens::acr, String>,
+    diesel::dsl::Eq<refresh_tokens::amr, String>,
+    diesel::dsl::Eq<refresh_tokens::created_at, i64>,
+    diesel::dsl::Eq<refresh_tokens::expires_at, i64>,
+    diesel::dsl::Eq<refresh_tokens::used, bool>,
+    diesel::dsl::Eq<refresh_tokens::revoked, bool>,
+    diesel::dsl::Eq<refresh_tokens::session_id, Option<String>>,
+);
+
+fn refresh_values(r: RefreshRecord) -> RefreshValues {
+    (
+        refresh_tokens::token_hash.eq(r.token_hash),
+        refresh_tokens::family_id.eq(r.family_id),
+        refresh_tokens::school_id.eq(r.school_id),
+        refresh_tokens::client_id.eq(r.client_id),
+        refresh_tokens::user_id.eq(r.user_id),
+        refresh_tokens::scope.eq(r.scope),
+        refresh_tokens::auth_time.eq(r.auth_time),
+        refresh_tokens::acr.eq(r.acr),
+        refresh_tokens::amr.eq(to_json(&r.amr)),
+        refresh_tokens::created_at.eq(r.created_at),
+        refresh_tokens::expires_at.eq(r.expires_at),
+        refresh_tokens::used.eq(r.used),
+        refresh_tokens::revoked.eq(r.revoked),
+        refresh_tokens::session_id.eq(r.session_id),
+    )
+}
+
 pub(crate) fn list(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
@@ -434,26 +470,40 @@ impl Directory for SqlDirectory {
 
     async fn insert_refresh(&self, r: RefreshRecord) -> StoreResult<()> {
         self.run(move |conn| {
-            let values = (
-                refresh_tokens::token_hash.eq(r.token_hash),
-                refresh_tokens::family_id.eq(r.family_id),
-                refresh_tokens::school_id.eq(r.school_id),
-                refresh_tokens::client_id.eq(r.client_id),
-                refresh_tokens::user_id.eq(r.user_id),
-                refresh_tokens::scope.eq(r.scope),
-                refresh_tokens::auth_time.eq(r.auth_time),
-                refresh_tokens::acr.eq(r.acr),
-                refresh_tokens::amr.eq(to_json(&r.amr)),
-                refresh_tokens::created_at.eq(r.created_at),
-                refresh_tokens::expires_at.eq(r.expires_at),
-                refresh_tokens::used.eq(r.used),
-                refresh_tokens::revoked.eq(r.revoked),
-                refresh_tokens::session_id.eq(r.session_id),
-            );
+            let values = refresh_values(r);
             with_conn!(conn, |c| diesel::insert_into(refresh_tokens::table)
                 .values(values)
                 .execute(c))
             .map(|_| ())
+        })
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        school_id: i64,
+        old_hash: &str,
+        new: RefreshRecord,
+    ) -> StoreResult<bool> {
+        let old = old_hash.to_string();
+        self.run(move |conn| {
+            let values = refresh_values(new);
+            let target = refresh_tokens::table
+                .filter(refresh_tokens::school_id.eq(school_id))
+                .filter(refresh_tokens::token_hash.eq(old))
+                .filter(refresh_tokens::used.eq(false));
+            with_write_tx!(conn, |c| {
+                // Conditional: of two concurrent rotations of one token only one changes it.
+                let changed = diesel::update(target)
+                    .set(refresh_tokens::used.eq(true))
+                    .execute(c)?;
+                if changed == 1 {
+                    diesel::insert_into(refresh_tokens::table)
+                        .values(values)
+                        .execute(c)?;
+                }
+                Ok::<_, DieselError>(changed == 1)
+            })
         })
         .await
     }

@@ -118,6 +118,35 @@ async fn directory_checks(dir: &dyn Directory) {
     assert!(!first.used);
     let second = dir.take_refresh(a.id, "h1").await.unwrap().unwrap();
     assert!(second.used, "a second use is seen as a replay");
+
+    // Rotation: the old token used and its successor stored in one step, once.
+    let successor = |hash: &str| RefreshRecord {
+        token_hash: hash.into(),
+        ..record.clone()
+    };
+    dir.insert_refresh(successor("h2")).await.unwrap();
+    assert!(dir
+        .rotate_refresh(a.id, "h2", successor("h3"))
+        .await
+        .unwrap());
+    assert!(
+        !dir.rotate_refresh(a.id, "h2", successor("h4"))
+            .await
+            .unwrap(),
+        "a used token does not rotate twice"
+    );
+    assert!(
+        dir.refresh_by_hash(a.id, "h4").await.unwrap().is_none(),
+        "nothing written"
+    );
+    assert!(dir.refresh_by_hash(a.id, "h2").await.unwrap().unwrap().used);
+    assert!(!dir.refresh_by_hash(a.id, "h3").await.unwrap().unwrap().used);
+    assert!(
+        !dir.rotate_refresh(b.id, "h3", successor("h5"))
+            .await
+            .unwrap(),
+        "per school"
+    );
     dir.revoke_refresh_family(a.id, "f1").await.unwrap();
 
     let mut event =

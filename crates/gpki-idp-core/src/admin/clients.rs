@@ -315,6 +315,7 @@ impl Provider {
         let mut client = before.clone();
         input.apply(&mut client);
         self.directory.update_client(client.clone()).await?;
+        self.forget_client(school.id, client_id);
         let (b, a) = (settings_json(&before), settings_json(&client));
         self.audit_change(who, school, "client.update", None, b, a)
             .await?;
@@ -335,6 +336,7 @@ impl Provider {
         let secret = random_token(32);
         client.secret_hash = Some(password::hash(&secret));
         self.directory.update_client(client).await?;
+        self.forget_client(school.id, client_id);
         let detail = json!({"client_id": client_id, "secret": "rotated"});
         self.audit_change(
             who,
@@ -356,6 +358,7 @@ impl Provider {
     ) -> Result<(), OAuthError> {
         let before = self.admin_client(school, client_id).await?;
         self.directory.delete_client(school.id, client_id).await?;
+        self.forget_client(school.id, client_id);
         let b = settings_json(&before);
         self.audit_change(who, school, "client.delete", None, b, Value::Null)
             .await

@@ -62,7 +62,6 @@ impl Provider {
         let client_id = param(params, "client_id")
             .ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
         let client = self
-            .directory
             .client(school.id, client_id)
             .await
             .map_err(|e| page(e.into()))?

@@ -54,11 +54,7 @@ impl Provider {
         match form(params, "client_secret") {
             Some(secret) => self.client_by_secret(school, client_id, secret).await,
             None => {
-                let client = self
-                    .directory
-                    .client(school.id, client_id)
-                    .await?
-                    .ok_or_else(bad)?;
+                let client = self.client(school.id, client_id).await?.ok_or_else(bad)?;
                 if client.public_client {
                     Ok(client)
                 } else {
@@ -74,7 +70,7 @@ impl Provider {
         client_id: &str,
         secret: &str,
     ) -> Result<Client, OAuthError> {
-        let client = self.directory.client(school.id, client_id).await?;
+        let client = self.client(school.id, client_id).await?;
         let stored = client.as_ref().and_then(|c| c.secret_hash.as_deref());
         let remembered = stored.map(|h| crate::token_hash(&format!("{h}\0{secret}")));
         if let Some(key) = &remembered {
@@ -108,11 +104,7 @@ impl Provider {
         if claims["sub"].as_str() != Some(client_id) {
             return Err(bad());
         }
-        let client = self
-            .directory
-            .client(school.id, client_id)
-            .await?
-            .ok_or_else(bad)?;
+        let client = self.client(school.id, client_id).await?.ok_or_else(bad)?;
         let jwks: serde_json::Value = client
             .jwks
             .as_deref()

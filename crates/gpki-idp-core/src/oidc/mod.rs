@@ -16,7 +16,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 
 use crate::keys::{Alg, KeySet, SigningKey};
-use crate::model::School;
+use crate::model::{Client, School};
 use crate::store::{Directory, Ephemeral};
 use crate::OAuthError;
 
@@ -43,6 +43,9 @@ pub struct ProviderSettings {
     /// How long a process trusts its cached signing keys before reading them again, so a
     /// rotation made by another replica is seen within this time.
     pub key_cache_ttl: Duration,
+    /// How long a process trusts a client's settings read for a login or a token request
+    /// (changes made on this replica apply at once; on others within this time).
+    pub client_cache_ttl: Duration,
 }
 
 impl Default for ProviderSettings {
@@ -60,6 +63,7 @@ impl Default for ProviderSettings {
             throttle_window: Duration::from_secs(900),
             challenge_ttl: Duration::from_secs(300),
             key_cache_ttl: Duration::from_secs(30),
+            client_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -82,6 +86,8 @@ pub struct Provider {
     /// Client secrets verified lately (argon2 costs tens of milliseconds per token request
     /// otherwise); keyed by a hash of the stored hash and the secret.
     verified_secrets: std::sync::Mutex<HashMap<String, Instant>>,
+    /// Clients read lately, by (school id, client id).
+    clients: RwLock<HashMap<(i64, String), (Instant, Option<Client>)>>,
 }
 
 impl Provider {
@@ -97,6 +103,7 @@ impl Provider {
             verifier: None,
             keys: RwLock::new(HashMap::new()),
             verified_secrets: std::sync::Mutex::new(HashMap::new()),
+            clients: RwLock::new(HashMap::new()),
         }
     }
 
@@ -110,6 +117,36 @@ impl Provider {
     pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), OAuthError> {
         println!("{}", event.log_line());
         Ok(self.directory.append_audit(event).await?)
+    }
+
+    /// A client of the school, read at most `client_cache_ttl` ago.
+    pub async fn client(
+        &self,
+        school_id: i64,
+        client_id: &str,
+    ) -> Result<Option<Client>, OAuthError> {
+        let key = (school_id, client_id.to_string());
+        let ttl = self.settings.client_cache_ttl;
+        if let Some((at, client)) = self.clients.read().ok().and_then(|c| c.get(&key).cloned()) {
+            if at.elapsed() < ttl {
+                return Ok(client);
+            }
+        }
+        let client = self.directory.client(school_id, client_id).await?;
+        if let Ok(mut cache) = self.clients.write() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key, (Instant::now(), client.clone()));
+        }
+        Ok(client)
+    }
+
+    /// Drops a client from this process's cache (after an admin change).
+    pub fn forget_client(&self, school_id: i64, client_id: &str) {
+        if let Ok(mut cache) = self.clients.write() {
+            cache.remove(&(school_id, client_id.to_string()));
+        }
     }
 
     /// The school with this code, if it exists and is enabled.

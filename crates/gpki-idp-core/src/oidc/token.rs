@@ -137,7 +137,13 @@ impl Provider {
             session_id: data.session_id.as_deref(),
         };
         let (response, access_hash) = self
-            .issue(school, issuer, client, &grant, family.as_deref())
+            .issue(
+                school,
+                issuer,
+                client,
+                &grant,
+                RefreshPlan::from(family.as_deref()),
+            )
             .await?;
         let used = CodeUsed {
             access_hash,
@@ -180,22 +186,17 @@ impl Provider {
         let token = form(params, "refresh_token")
             .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
         let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
+        let old_hash = token_hash(token);
         let record = self
             .directory
-            .take_refresh(school.id, &token_hash(token))
+            .refresh_by_hash(school.id, &old_hash)
             .await?
             .ok_or_else(invalid)?;
         if record.client_id != client.client_id {
             return Err(invalid());
         }
         if record.used {
-            // A rotated-out token came back: someone kept a copy. End the whole family.
-            self.directory
-                .revoke_refresh_family(school.id, &record.family_id)
-                .await?;
-            return Err(OAuthError::invalid_grant(
-                "refresh token reuse detected; the session is revoked",
-            ));
+            return Err(self.refresh_reused(school, &record.family_id).await);
         }
         if record.revoked || record.expires_at < crate::now() {
             return Err(invalid());
@@ -228,10 +229,23 @@ impl Provider {
             amr: &record.amr,
             session_id: record.session_id.as_deref(),
         };
-        Ok(self
-            .issue(school, issuer, client, &grant, Some(&record.family_id))
-            .await?
-            .0)
+        let plan = RefreshPlan::Rotate {
+            family: &record.family_id,
+            old_hash: &old_hash,
+        };
+        Ok(self.issue(school, issuer, client, &grant, plan).await?.0)
+    }
+
+    /// A rotated-out refresh token came back: someone kept a copy. The whole family ends.
+    async fn refresh_reused(&self, school: &School, family: &str) -> OAuthError {
+        if let Err(e) = self
+            .directory
+            .revoke_refresh_family(school.id, family)
+            .await
+        {
+            return e.into();
+        }
+        OAuthError::invalid_grant("refresh token reuse detected; the session is revoked")
     }
 
     async fn client_credentials(
@@ -318,10 +332,18 @@ impl Provider {
         issuer: &str,
         client: &Client,
         grant: &Grant<'_>,
-        family: Option<&str>,
+        plan: RefreshPlan<'_>,
     ) -> Result<(Value, String), OAuthError> {
+        // The refresh token first: a rotation that loses a race issues nothing.
+        let refresh = self.store_refresh(school, client, grant, plan).await?;
         let (access, access_hash) = self
-            .new_access_token(school, client, Some(grant.user.id), grant.scope, family)
+            .new_access_token(
+                school,
+                client,
+                Some(grant.user.id),
+                grant.scope,
+                plan.family(),
+            )
             .await?;
         let mut response = json!({
             "access_token": access,
@@ -329,11 +351,8 @@ impl Provider {
             "expires_in": self.settings.access_token_ttl.as_secs(),
             "scope": grant.scope,
         });
-        if let Some(family) = family {
-            response["refresh_token"] = json!(
-                self.new_refresh_token(school, client, grant, family)
-                    .await?
-            );
+        if let Some(refresh) = refresh {
+            response["refresh_token"] = json!(refresh);
         }
         if grant.scope.split(' ').any(|s| s == "openid") {
             let claims = self.id_token_claims(school, issuer, client, grant, &access);
@@ -343,34 +362,50 @@ impl Provider {
         Ok((response, access_hash))
     }
 
-    async fn new_refresh_token(
+    /// Stores the refresh token of `plan` (a new family, or the rotation of a used one in
+    /// the same transaction); returns it.
+    async fn store_refresh(
         &self,
         school: &School,
         client: &Client,
         grant: &Grant<'_>,
-        family: &str,
-    ) -> Result<String, OAuthError> {
+        plan: RefreshPlan<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(family) = plan.family() else {
+            return Ok(None);
+        };
         let token = random_token(32);
         let now = crate::now();
-        self.directory
-            .insert_refresh(RefreshRecord {
-                token_hash: token_hash(&token),
-                family_id: family.to_string(),
-                school_id: school.id,
-                client_id: client.client_id.clone(),
-                user_id: grant.user.id,
-                scope: grant.scope.to_string(),
-                auth_time: grant.auth_time,
-                acr: grant.acr.to_string(),
-                amr: grant.amr.to_vec(),
-                created_at: now,
-                expires_at: now + self.settings.refresh_token_ttl.as_secs() as i64,
-                used: false,
-                revoked: false,
-                session_id: grant.session_id.map(str::to_string),
-            })
-            .await?;
-        Ok(token)
+        let record = RefreshRecord {
+            token_hash: token_hash(&token),
+            family_id: family.to_string(),
+            school_id: school.id,
+            client_id: client.client_id.clone(),
+            user_id: grant.user.id,
+            scope: grant.scope.to_string(),
+            auth_time: grant.auth_time,
+            acr: grant.acr.to_string(),
+            amr: grant.amr.to_vec(),
+            created_at: now,
+            expires_at: now + self.settings.refresh_token_ttl.as_secs() as i64,
+            used: false,
+            revoked: false,
+            session_id: grant.session_id.map(str::to_string),
+        };
+        match plan {
+            RefreshPlan::Rotate { old_hash, .. } => {
+                let rotated = self
+                    .directory
+                    .rotate_refresh(school.id, old_hash, record)
+                    .await?;
+                if !rotated {
+                    // Another request used the same token first.
+                    return Err(self.refresh_reused(school, family).await);
+                }
+            }
+            _ => self.directory.insert_refresh(record).await?,
+        }
+        Ok(Some(token))
     }
 
     fn id_token_claims(
@@ -508,6 +543,32 @@ struct Grant<'a> {
     acr: &'a str,
     amr: &'a [String],
     session_id: Option<&'a str>,
+}
+
+/// What a token response does about refresh tokens.
+#[derive(Clone, Copy, Debug)]
+enum RefreshPlan<'a> {
+    None,
+    /// A new token of a new family.
+    New(&'a str),
+    /// The successor of `old_hash` in its family, swapped in one transaction.
+    Rotate {
+        family: &'a str,
+        old_hash: &'a str,
+    },
+}
+
+impl<'a> RefreshPlan<'a> {
+    fn from(family: Option<&'a str>) -> Self {
+        family.map_or(Self::None, Self::New)
+    }
+
+    fn family(self) -> Option<&'a str> {
+        match self {
+            Self::None => None,
+            Self::New(f) | Self::Rotate { family: f, .. } => Some(f),
+        }
+    }
 }
 
 /// Refuses tokens for a login below the client's minimum acr.
