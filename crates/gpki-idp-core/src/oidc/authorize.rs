@@ -64,7 +64,7 @@ impl Provider {
         let client = self
             .client(school.id, client_id)
             .await
-            .map_err(|e| page(e.into()))?
+            .map_err(page)?
             .ok_or_else(|| page(OAuthError::unauthorized_client("unknown client")))?;
         let redirect_uri = param(params, "redirect_uri")
             .ok_or_else(|| page(OAuthError::invalid_request("redirect_uri is missing")))?;

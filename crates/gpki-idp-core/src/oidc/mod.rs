@@ -68,6 +68,9 @@ impl Default for ProviderSettings {
     }
 }
 
+/// A client (or its absence) and when it was read.
+type CachedClient = (Instant, Option<Client>);
+
 /// Keys of one school as cached by this process.
 struct CachedKeys {
     loaded: Instant,
@@ -87,7 +90,7 @@ pub struct Provider {
     /// otherwise); keyed by a hash of the stored hash and the secret.
     verified_secrets: std::sync::Mutex<HashMap<String, Instant>>,
     /// Clients read lately, by (school id, client id).
-    clients: RwLock<HashMap<(i64, String), (Instant, Option<Client>)>>,
+    clients: RwLock<HashMap<(i64, String), CachedClient>>,
 }
 
 impl Provider {
