@@ -675,6 +675,49 @@ fn clients_with_secrets(server: &TestServer, gm: &str) {
         call(server, Method::GET, "/schools/demo/users", Some(sync), None).status,
         200
     );
+    // admin:users cannot make a GM, nor touch one: that would be a way to the admin scope.
+    let gm_again = json!({"username": "gm2", "display_name": "x", "roles": ["admin"], "password": "long-enough-2"});
+    assert_eq!(
+        call(
+            server,
+            Method::POST,
+            "/schools/demo/users",
+            Some(sync),
+            Some(gm_again)
+        )
+        .status,
+        403
+    );
+    let reset = json!({"password": "taken-over-1"});
+    assert_eq!(
+        call(
+            server,
+            Method::PATCH,
+            "/schools/demo/users/gm",
+            Some(sync),
+            Some(reset)
+        )
+        .status,
+        403
+    );
+    let promote = json!({"roles": ["teacher", "admin"]});
+    assert_eq!(
+        call(
+            server,
+            Method::PATCH,
+            "/schools/demo/users/new1",
+            Some(sync),
+            Some(promote)
+        )
+        .status,
+        403
+    );
+    let csv = "username,display_name,roles\ngm,陳校長,teacher\n";
+    let report = import(server, sync, csv, false);
+    assert_eq!(
+        report.body["rows"][0]["error"],
+        "admin_role_needs_admin_scope"
+    );
     assert_eq!(
         call(
             server,

@@ -94,6 +94,25 @@ pub fn user_json(user: &User, certificates: i64) -> Value {
     })
 }
 
+/// Only a holder of `admin` (or district) may create an admin account, change one, or give or
+/// take the admin role: `admin:users` would otherwise be a way to become a GM.
+fn guard_admin_accounts(
+    who: &Principal,
+    before: &[String],
+    after: Option<&[String]>,
+) -> Result<(), OAuthError> {
+    let touches = before
+        .iter()
+        .chain(after.unwrap_or_default())
+        .any(|r| r == "admin");
+    if touches && who.require(&[super::SCOPE_ADMIN]).is_err() {
+        return Err(OAuthError::insufficient_scope(
+            "only the admin scope may create or change an admin account or the admin role",
+        ));
+    }
+    Ok(())
+}
+
 async fn hash_password(pw: String) -> Result<String, OAuthError> {
     // argon2 takes tens of milliseconds: keep it off the async workers.
     tokio::task::spawn_blocking(move || password::hash(&pw))
@@ -141,6 +160,7 @@ impl Provider {
         if let Some((_, why)) = roles_problem(&input.roles, &self.known_roles(school).await?) {
             return Err(invalid(why));
         }
+        guard_admin_accounts(who, &[], Some(&input.roles))?;
         let password_hash = match input.password {
             Some(pw) => {
                 check_password(&pw)?;
@@ -196,6 +216,7 @@ impl Provider {
         patch: UserPatch,
     ) -> Result<User, OAuthError> {
         let user = self.admin_user(school, username).await?;
+        guard_admin_accounts(who, &user.roles, patch.roles.as_deref())?;
         if let Some(name) = &patch.display_name {
             if !valid_name(name) {
                 return Err(invalid("display_name: 1 to 100 characters"));
@@ -399,6 +420,7 @@ fn plan(
     rows: Vec<Result<ImportRow, RowError>>,
     existing: &HashMap<String, User>,
     known: &[String],
+    may_touch_admins: bool,
 ) -> Plan {
     let mut p = Plan {
         report: ImportReport::default(),
@@ -415,14 +437,27 @@ fn plan(
                 continue;
             }
         };
-        let problem = check_row(&row, known).or_else(|| {
-            (!seen.insert(row.username.clone())).then(|| {
-                (
-                    "duplicate_username",
-                    "the username is in the file twice".into(),
-                )
+        let admin_account = row.roles.iter().any(|r| r == "admin")
+            || existing
+                .get(&row.username)
+                .is_some_and(|u| u.roles.iter().any(|r| r == "admin"));
+        let problem = check_row(&row, known)
+            .or_else(|| {
+                (admin_account && !may_touch_admins).then(|| {
+                    (
+                        "admin_role_needs_admin_scope",
+                        "only the admin scope may import admin accounts".into(),
+                    )
+                })
             })
-        });
+            .or_else(|| {
+                (!seen.insert(row.username.clone())).then(|| {
+                    (
+                        "duplicate_username",
+                        "the username is in the file twice".into(),
+                    )
+                })
+            });
         if let Some((code, why)) = problem {
             p.report.rows.push(row_error((n, row.username, code, why)));
             continue;
@@ -497,7 +532,13 @@ impl Provider {
             mut report,
             creates,
             updates,
-        } = plan(school, rows, &existing, &known);
+        } = plan(
+            school,
+            rows,
+            &existing,
+            &known,
+            who.require(&[super::SCOPE_ADMIN]).is_ok(),
+        );
         report.dry_run = dry_run;
         report.total = report.rows.len();
         for r in &report.rows {
@@ -585,7 +626,7 @@ mod tests {
             row("x", &["wizard"]),
             row("new", &["staff"]),
         ];
-        let p = plan(&school, rows, &map, &known);
+        let p = plan(&school, rows, &map, &known, true);
         let statuses: Vec<_> = p.report.rows.iter().map(|r| (r.status, r.error)).collect();
         assert_eq!(
             statuses,
