@@ -86,7 +86,8 @@ pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
             ],
             id_token_alg: "RS256".into(),
             jwks: None,
-            allowed_scopes: gpki_idp_core::model::default_scopes(),
+            // The demo GM (gm) may use the admin API with a token of this client.
+            allowed_scopes: [gpki_idp_core::model::default_scopes(), vec!["admin".into()]].concat(),
             default_acr_values: vec![],
             min_acr: None,
         };
@@ -105,7 +106,8 @@ pub fn banner(public_url: &str) -> String {
     format!(
         "gpki-idp demo\n  issuer:        {issuer}\n  discovery:     {issuer}/.well-known/openid-configuration\n  \
          client_id:     {CLIENT_ID}\n  client_secret: {CLIENT_SECRET}\n  redirect_uri:  http://127.0.0.1:9000/callback\n  \
-         accounts (password login):\n{}\n  try it:        {issuer}/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=openid%20profile&state=xyz\n",
+         accounts (password login):\n{}\n  try it:        {issuer}/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=openid%20profile&state=xyz\n  \
+         admin API:     log in as gm with scope=openid%20admin, then {public_url}/admin/v1/me with the access token\n",
         users.join("\n")
     )
 }

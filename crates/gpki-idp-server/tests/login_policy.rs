@@ -325,3 +325,31 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
         claims_from(&server, &location, demo::CLIENT_ID, demo::CLIENT_SECRET).unwrap_err();
     assert_eq!(refused["error"], "invalid_grant");
 }
+
+#[test]
+fn looking_up_accounts_is_throttled_and_unknown_ones_look_like_teachers() {
+    let server = common::start(common::Backend::Embedded, |c| {
+        c.tokens.max_attempts_per_ip = 3
+    });
+    let b = browser();
+    let (req, csrf) = fresh_page(&server, &b);
+    let url = format!("{}/login/methods", server.issuer(demo::SCHOOL));
+    let look = |name: &str| {
+        post(
+            &b,
+            url.clone(),
+            &[("req", &req), ("csrf", &csrf), ("username", name)],
+        )
+    };
+    let (status, teacher) = look("teacher");
+    assert_eq!(status, 200);
+    let (_, nobody) = look("nobody-at-all");
+    assert_eq!(
+        teacher, nobody,
+        "an unknown account is answered as a teacher"
+    );
+    assert_eq!(look("staff").0, 200);
+    let (status, body) = look("gm");
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "throttled");
+}

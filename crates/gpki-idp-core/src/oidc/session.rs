@@ -110,6 +110,17 @@ impl Provider {
         }
     }
 
+    /// Counts a look-up of an account's login methods from `ip` against the same per-address
+    /// budget as password attempts (the account-first page must not become a way to list
+    /// accounts); false when the budget is spent.
+    pub async fn account_probe_allowed(&self, ip: &str) -> Result<bool, OAuthError> {
+        let attempts = self
+            .ephemeral
+            .incr(&format!("rl:probe:{ip}"), self.settings.throttle_window)
+            .await?;
+        Ok(attempts <= self.settings.max_attempts_per_ip)
+    }
+
     /// Whether the school's login policy lets `user` use `method`.
     pub async fn method_allowed(
         &self,

@@ -328,6 +328,19 @@ pub async fn methods(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     or_return!(browser(&req, &form));
+    match state
+        .provider
+        .account_probe_allowed(&super::client_ip(&req))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            let m = &super::pages::THROTTLED;
+            return HttpResponse::TooManyRequests()
+                .json(json!({"error": "throttled", "message_zh": m.zh, "message_en": m.en}));
+        }
+        Err(e) => return card_error(&CardError::Store(e)),
+    }
     let dir = &state.provider.directory;
     let user = dir
         .user_by_username(school.id, field(&form, "username"))
