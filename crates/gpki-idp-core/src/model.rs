@@ -92,6 +92,27 @@ pub struct NewClient {
     pub min_acr: Option<String>,
 }
 
+impl From<Client> for NewClient {
+    fn from(c: Client) -> Self {
+        NewClient {
+            school_id: c.school_id,
+            client_id: c.client_id,
+            name: c.name,
+            secret_hash: c.secret_hash,
+            public_client: c.public_client,
+            require_pkce: c.require_pkce,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            grant_types: c.grant_types,
+            id_token_alg: c.id_token_alg,
+            jwks: c.jwks,
+            allowed_scopes: c.allowed_scopes,
+            default_acr_values: c.default_acr_values,
+            min_acr: c.min_acr,
+        }
+    }
+}
+
 /// A stored signing key of a school.
 #[derive(Clone, Debug)]
 pub struct KeyRecord {

@@ -50,13 +50,6 @@ pub trait Directory: Send + Sync {
         at: i64,
     ) -> StoreResult<()>;
     async fn insert_refresh(&self, record: RefreshRecord) -> StoreResult<()>;
-    /// Marks a refresh token used and returns it as it was before: `used == true` in the
-    /// result means it had been used already (a replay).
-    async fn take_refresh(
-        &self,
-        school_id: i64,
-        token_hash: &str,
-    ) -> StoreResult<Option<RefreshRecord>>;
     /// Marks `old_hash` used and stores its successor, in one transaction; false (and nothing
     /// written) when `old_hash` was used already or is gone.
     async fn rotate_refresh(

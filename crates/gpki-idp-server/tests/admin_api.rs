@@ -85,6 +85,18 @@ fn district_token(server: &TestServer) -> String {
     token(server, "district", "ops", &["district"])
 }
 
+/// A PUT with `If-Match: tag`.
+fn put_if_match(server: &TestServer, path: &str, bearer: &str, body: Value, tag: &str) -> Answer {
+    call_with(
+        server,
+        Method::PUT,
+        path,
+        Some(bearer),
+        Some(body),
+        &[("If-Match", tag)],
+    )
+}
+
 struct Answer {
     status: u16,
     body: Value,
@@ -251,33 +263,18 @@ fn policy_with_etags(server: &TestServer, gm: &str) {
     );
     let new =
         json!({"roles": [{"role": "staff", "methods": ["certificate", "password+certificate"]}]});
-    let stale = call_with(
-        server,
-        Method::PUT,
-        "/schools/demo/policy",
-        Some(gm),
-        Some(new.clone()),
-        &[("If-Match", "\"stale\"")],
-    );
+    let stale = put_if_match(server, "/schools/demo/policy", gm, new.clone(), "\"stale\"");
     assert_eq!(stale.status, 412);
-    let put = call_with(
-        server,
-        Method::PUT,
-        "/schools/demo/policy",
-        Some(gm),
-        Some(new),
-        &[("If-Match", &tag)],
-    );
+    let put = put_if_match(server, "/schools/demo/policy", gm, new, &tag);
     assert_eq!(put.status, 200, "{}", put.body);
     assert_ne!(put.body["etag"], tag);
     assert_eq!(put.body["roles"][0]["methods"][1], "password+certificate");
-    let again = call_with(
+    let again = put_if_match(
         server,
-        Method::PUT,
         "/schools/demo/policy",
-        Some(gm),
-        Some(json!({"roles": []})),
-        &[("If-Match", &tag)],
+        gm,
+        json!({"roles": []}),
+        &tag,
     );
     assert_eq!(again.status, 412, "the old tag no longer matches");
     for bad in [
@@ -737,23 +734,15 @@ fn clients_with_secrets(server: &TestServer, gm: &str) {
 
     let mut changed = input.clone();
     changed["name"] = json!("校務同步（新）");
-    let stale = call_with(
+    let stale = put_if_match(
         server,
-        Method::PUT,
         "/schools/demo/clients/sync",
-        Some(gm),
-        Some(changed.clone()),
-        &[("If-Match", "\"old\"")],
+        gm,
+        changed.clone(),
+        "\"old\"",
     );
     assert_eq!(stale.status, 412);
-    let put = call_with(
-        server,
-        Method::PUT,
-        "/schools/demo/clients/sync",
-        Some(gm),
-        Some(changed),
-        &[("If-Match", &tag)],
-    );
+    let put = put_if_match(server, "/schools/demo/clients/sync", gm, changed, &tag);
     assert_eq!(put.status, 200, "{}", put.body);
     assert_eq!(put.body["name"], "校務同步（新）");
 

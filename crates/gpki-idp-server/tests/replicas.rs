@@ -114,10 +114,9 @@ fn issuer(r: &Replica) -> String {
     format!("{}/schools/{}", r.addr, demo::SCHOOL)
 }
 
-/// The login page at `r` for the demo portal: (req, csrf).
-fn login_page(r: &Replica, b: &Http) -> (String, String) {
-    let html = b
-        .get(format!("{}/authorize", issuer(r)))
+/// The demo portal's authorization request at `r`.
+fn authorize(r: &Replica, b: &Http) -> reqwest::blocking::Response {
+    b.get(format!("{}/authorize", issuer(r)))
         .query(&[
             ("response_type", "code"),
             ("client_id", demo::CLIENT_ID),
@@ -126,8 +125,11 @@ fn login_page(r: &Replica, b: &Http) -> (String, String) {
         ])
         .send()
         .unwrap()
-        .text()
-        .unwrap();
+}
+
+/// The login page at `r` for the demo portal: (req, csrf).
+fn login_page(r: &Replica, b: &Http) -> (String, String) {
+    let html = authorize(r, b).text().unwrap();
     (common::hidden(&html, "req"), common::hidden(&html, "csrf"))
 }
 
@@ -268,16 +270,7 @@ fn two_replicas_share_logins_keys_sessions_and_ocsp_verdicts() {
     let old_kid = kid_of(tokens["id_token"].as_str().unwrap());
 
     // The browser's session is seen by both replicas.
-    let again = user
-        .get(format!("{}/authorize", issuer(&b)))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", demo::CLIENT_ID),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid"),
-        ])
-        .send()
-        .unwrap();
+    let again = authorize(&b, &user);
     assert_eq!(
         again.status(),
         302,
@@ -345,16 +338,7 @@ fn two_replicas_share_logins_keys_sessions_and_ocsp_verdicts() {
         assert_eq!(ended.status(), 204);
     }
     for r in [&a, &b] {
-        let page = user
-            .get(format!("{}/authorize", issuer(r)))
-            .query(&[
-                ("response_type", "code"),
-                ("client_id", demo::CLIENT_ID),
-                ("redirect_uri", REDIRECT),
-                ("scope", "openid"),
-            ])
-            .send()
-            .unwrap();
+        let page = authorize(r, &user);
         assert_eq!(page.status(), 200, "{}: must log in again", r.addr);
     }
 

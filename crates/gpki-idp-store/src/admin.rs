@@ -6,12 +6,15 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use gpki_idp_core::audit::{AuditEvent, AuditFilter};
 use gpki_idp_core::model::{
-    CertBinding, Client, EnrollmentCodeInfo, NewUser, School, SessionRecord, User, UserChange,
+    CertBinding, Client, EnrollmentCodeInfo, NewClient, NewUser, School, SessionRecord, User,
+    UserChange,
 };
 use gpki_idp_core::policy::RolePolicy;
 use gpki_idp_core::store::StoreResult;
 
-use crate::directory::{list, to_json, BindingRow, ClientRow, SchoolRow, SqlDirectory, UserRow};
+use crate::directory::{
+    list, to_json, BindingRow, ClientRow, ClientSettings, SchoolRow, SqlDirectory, UserRow,
+};
 use crate::schema::{
     audit_events, cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens,
     school_roles, schools, sessions, users,
@@ -453,21 +456,8 @@ pub async fn update_client(d: &SqlDirectory, cl: Client) -> StoreResult<bool> {
         let target = clients::table
             .filter(clients::school_id.eq(cl.school_id))
             .filter(clients::client_id.eq(cl.client_id.clone()));
-        let values = (
-            clients::name.eq(cl.name),
-            clients::secret_hash.eq(cl.secret_hash),
-            clients::public_client.eq(cl.public_client),
-            clients::require_pkce.eq(cl.require_pkce),
-            clients::redirect_uris.eq(to_json(&cl.redirect_uris)),
-            clients::post_logout_redirect_uris.eq(to_json(&cl.post_logout_redirect_uris)),
-            clients::grant_types.eq(to_json(&cl.grant_types)),
-            clients::id_token_alg.eq(cl.id_token_alg),
-            clients::jwks.eq(cl.jwks),
-            clients::allowed_scopes.eq(to_json(&cl.allowed_scopes)),
-            clients::default_acr_values.eq(to_json(&cl.default_acr_values)),
-            clients::min_acr.eq(cl.min_acr),
-        );
-        with_conn!(conn, |c| diesel::update(target).set(values).execute(c)).map(|n| n > 0)
+        let values = ClientSettings::from(NewClient::from(cl));
+        with_conn!(conn, |c| diesel::update(target).set(&values).execute(c)).map(|n| n > 0)
     })
     .await
 }

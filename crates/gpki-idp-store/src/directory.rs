@@ -42,6 +42,45 @@ pub(crate) fn store_error(e: DieselError) -> StoreError {
     }
 }
 
+/// A client's settings as columns, written alike when it is created and when it is changed
+/// (`None` writes NULL: a removed secret or JWKS is removed).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = clients)]
+#[diesel(treat_none_as_null = true)]
+pub(crate) struct ClientSettings {
+    name: String,
+    secret_hash: Option<String>,
+    public_client: bool,
+    require_pkce: bool,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    id_token_alg: String,
+    jwks: Option<String>,
+    allowed_scopes: String,
+    default_acr_values: String,
+    min_acr: Option<String>,
+}
+
+impl From<NewClient> for ClientSettings {
+    fn from(c: NewClient) -> Self {
+        ClientSettings {
+            name: c.name,
+            secret_hash: c.secret_hash,
+            public_client: c.public_client,
+            require_pkce: c.require_pkce,
+            redirect_uris: to_json(&c.redirect_uris),
+            post_logout_redirect_uris: to_json(&c.post_logout_redirect_uris),
+            grant_types: to_json(&c.grant_types),
+            id_token_alg: c.id_token_alg,
+            jwks: c.jwks,
+            allowed_scopes: to_json(&c.allowed_scopes),
+            default_acr_values: to_json(&c.default_acr_values),
+            min_acr: c.min_acr,
+        }
+    }
+}
+
 type RefreshValues = (
     diesel::dsl::Eq<refresh_tokens::token_hash, String>,
     diesel::dsl::Eq<refresh_tokens::family_id, String>,
@@ -385,20 +424,9 @@ impl Directory for SqlDirectory {
         self.run(move |conn| {
             let values = (
                 clients::school_id.eq(client.school_id),
-                clients::client_id.eq(client.client_id),
-                clients::name.eq(client.name),
-                clients::secret_hash.eq(client.secret_hash),
-                clients::public_client.eq(client.public_client),
-                clients::require_pkce.eq(client.require_pkce),
-                clients::redirect_uris.eq(to_json(&client.redirect_uris)),
-                clients::post_logout_redirect_uris.eq(to_json(&client.post_logout_redirect_uris)),
-                clients::grant_types.eq(to_json(&client.grant_types)),
-                clients::id_token_alg.eq(client.id_token_alg),
-                clients::jwks.eq(client.jwks),
+                clients::client_id.eq(client.client_id.clone()),
                 clients::created_at.eq(gpki_idp_core::now()),
-                clients::allowed_scopes.eq(to_json(&client.allowed_scopes)),
-                clients::default_acr_values.eq(to_json(&client.default_acr_values)),
-                clients::min_acr.eq(client.min_acr),
+                ClientSettings::from(client),
             );
             with_conn!(conn, |c| diesel::insert_into(clients::table)
                 .values(values)
@@ -503,36 +531,6 @@ impl Directory for SqlDirectory {
                         .execute(c)?;
                 }
                 Ok::<_, DieselError>(changed == 1)
-            })
-        })
-        .await
-    }
-
-    async fn take_refresh(
-        &self,
-        school_id: i64,
-        token_hash: &str,
-    ) -> StoreResult<Option<RefreshRecord>> {
-        let hash = token_hash.to_string();
-        self.run(move |conn| {
-            with_write_tx!(conn, |c| {
-                let q = refresh_tokens::table
-                    .filter(refresh_tokens::school_id.eq(school_id))
-                    .filter(refresh_tokens::token_hash.eq(&hash));
-                let before = q.first::<RefreshRow>(c).optional()?;
-                if before.as_ref().is_some_and(|r| !r.used) {
-                    // Conditional update: of two concurrent uses only one sees a row change.
-                    let changed = diesel::update(q.filter(refresh_tokens::used.eq(false)))
-                        .set(refresh_tokens::used.eq(true))
-                        .execute(c)?;
-                    if changed == 0 {
-                        return Ok(before.map(|r| RefreshRecord {
-                            used: true,
-                            ..r.into()
-                        }));
-                    }
-                }
-                Ok(before.map(RefreshRecord::from))
             })
         })
         .await

@@ -282,7 +282,7 @@ impl Provider {
         input.apply(&mut client);
         let secret = needs_secret(&client).then(|| random_token(32));
         client.secret_hash = secret.as_deref().map(password::hash);
-        let created = match self.directory.create_client(new_client(client)).await {
+        let created = match self.directory.create_client(NewClient::from(client)).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(OAuthError::conflict(format!(
                     "the client `{client_id}` exists"
@@ -362,25 +362,6 @@ impl Provider {
         let b = settings_json(&before);
         self.audit_change(who, school, "client.delete", None, b, Value::Null)
             .await
-    }
-}
-
-fn new_client(c: Client) -> NewClient {
-    NewClient {
-        school_id: c.school_id,
-        client_id: c.client_id,
-        name: c.name,
-        secret_hash: c.secret_hash,
-        public_client: c.public_client,
-        require_pkce: c.require_pkce,
-        redirect_uris: c.redirect_uris,
-        post_logout_redirect_uris: c.post_logout_redirect_uris,
-        grant_types: c.grant_types,
-        id_token_alg: c.id_token_alg,
-        jwks: c.jwks,
-        allowed_scopes: c.allowed_scopes,
-        default_acr_values: c.default_acr_values,
-        min_acr: c.min_acr,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::clients::{client_json, ClientInput};
 use gpki_idp_core::admin::records::{binding_json, school_json, session_json};
@@ -921,9 +921,4 @@ async fn rotate_key(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRespon
             .or_fail()?;
         created(json!({"kid": kid, "alg": input.alg}))
     })
-}
-
-/// Whether `method` is one this table uses (for the route-list test).
-pub fn method_of(spec: &RouteSpec) -> Method {
-    Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET)
 }
