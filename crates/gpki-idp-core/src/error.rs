@@ -75,6 +75,14 @@ impl OAuthError {
     pub fn too_many_requests(d: impl Into<String>) -> Self {
         Self::new("too_many_requests", 429, d)
     }
+    /// A trusted proxy received the request over plain http; the service is https only.
+    pub fn https_required() -> Self {
+        Self::new(
+            "https_required",
+            403,
+            "請改用 HTTPS 連線 / this service is reached over https only",
+        )
+    }
     /// Storage or another internal failure: the detail is logged, never shown.
     pub fn server_error() -> Self {
         Self::new("server_error", 500, "internal error")

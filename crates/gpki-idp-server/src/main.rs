@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use gpki_idp_server::config::Config;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// gpki-idp: OpenID Connect identity provider for citizen-certificate login.
 #[derive(Parser)]
 #[command(name = "gpki-idp", version, about)]

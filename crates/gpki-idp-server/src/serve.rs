@@ -30,9 +30,15 @@ pub fn run(
                 use actix_web::dev::Service;
                 let started = std::time::Instant::now();
                 let request_id = request_id(req.headers());
-                let fut = srv.call(req);
+                let next = match plain_http(&req) {
+                    Some(answer) => Err(req.into_response(answer)),
+                    None => Ok(srv.call(req)),
+                };
                 async move {
-                    let mut res = fut.await?;
+                    let mut res = match next {
+                        Ok(fut) => fut.await?.map_into_boxed_body(),
+                        Err(answer) => answer,
+                    };
                     let route = res
                         .request()
                         .match_pattern()
@@ -43,7 +49,16 @@ pub fn run(
                             value,
                         );
                     }
-                    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                    if let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() {
+                        if state.secure_cookies {
+                            // Browsers that once came over https stay on it (RFC 6797).
+                            res.headers_mut().insert(
+                                actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+                                actix_web::http::header::HeaderValue::from_static(
+                                    "max-age=31536000",
+                                ),
+                            );
+                        }
                         let status = res.status();
                         state
                             .metrics
@@ -69,6 +84,31 @@ pub fn run(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// A request that a trusted proxy received over plain http while the public URL is https:
+/// pages are sent to the https address (308); anything else is refused, because its cookies,
+/// codes or credentials have already crossed the network in the clear.
+fn plain_http(req: &actix_web::dev::ServiceRequest) -> Option<actix_web::HttpResponse> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let peer = req.peer_addr().map(|a| a.ip());
+    let proto = crate::proxy::forwarded_proto(peer, req.headers(), &state.trusted_proxies);
+    if !state.secure_cookies || proto != Some("http") {
+        return None;
+    }
+    let method = req.method();
+    if method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD {
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let location = format!("{}{path}", state.public_url);
+        return Some(
+            actix_web::HttpResponse::PermanentRedirect()
+                .insert_header(("Location", location))
+                .finish(),
+        );
+    }
+    Some(crate::http::errors::json_error(
+        &gpki_idp_core::OAuthError::https_required(),
+    ))
 }
 
 /// The request id: the proxy's `X-Request-Id` when it is a plain token, else a new one.

@@ -40,10 +40,14 @@ macro_rules! with_write_tx {
     };
 }
 
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 /// Which database a URL names: `postgres://…` / `postgresql://…`, or a SQLite file path
 /// (`sqlite://path` or a plain path).
 pub fn connect(url: &str) -> Result<Conn, diesel::ConnectionError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         return PgConnection::establish(url).map(Conn::Pg);
     }
     let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -52,9 +56,11 @@ pub fn connect(url: &str) -> Result<Conn, diesel::ConnectionError> {
     // synchronous = NORMAL is the setting SQLite documents for WAL: the database cannot be
     // corrupted, and only the last transactions before a power cut may be lost; it saves an
     // fsync per commit (two per refresh grant).
+    // Checkpoints are the pool's background work (see `checkpointer`); a writer does one
+    // itself only when the WAL has grown far beyond what that work leaves.
     conn.batch_execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 20000;",
     )
     .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
     Ok(Conn::Sqlite(conn))
@@ -69,26 +75,107 @@ pub fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
     done.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
 }
 
+/// A pooled connection and when the pool last handed it out.
+pub struct Pooled {
+    conn: Conn,
+    handed_out: std::time::Instant,
+    /// A query on it failed: ping before the next use, whatever the idle time.
+    suspect: bool,
+}
+
+impl Pooled {
+    /// Marks the connection for a ping at its next checkout (a query on it failed).
+    pub fn suspect(&mut self) {
+        self.suspect = true;
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+/// A PostgreSQL connection handed out less than this long ago is not pinged again: under
+/// load a round trip per query would be wasted. A server that went away since then shows as
+/// the error of one query; the connection is then suspect, pinged at its next checkout and
+/// replaced.
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// r2d2 manager for [`Conn`].
 pub struct Manager {
     pub url: String,
+    /// Keeps the SQLite checkpointer running while the pool lives.
+    _checkpointer: Option<std::sync::Arc<()>>,
+}
+
+/// How often the checkpointer copies the WAL into the SQLite database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Copies SQLite's write-ahead log into the database file once a second, on a connection and
+/// thread of its own, until the returned token is dropped. Left to SQLite, the commit that
+/// crosses 1,000 WAL pages does it, inside a request; once a second, a page written by many
+/// requests (an index's last leaf) is copied once instead of once per thousand pages.
+fn checkpointer(url: &str) -> Result<std::sync::Arc<()>, StoreError> {
+    let mut conn = match connect(url).map_err(|e| StoreError::Unavailable(e.to_string()))? {
+        Conn::Sqlite(c) => c,
+        Conn::Pg(_) => return Err(StoreError::Other("not a SQLite URL".into())),
+    };
+    let alive = std::sync::Arc::new(());
+    let token = std::sync::Arc::downgrade(&alive);
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while token.upgrade().is_some() {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                // PASSIVE never waits for readers or writers; what it cannot copy now it
+                // copies next time.
+                let _ = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+        })
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(alive)
 }
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = Conn;
+    type Connection = Pooled;
     type Error = diesel::ConnectionError;
 
-    fn connect(&self) -> Result<Conn, Self::Error> {
-        connect(&self.url)
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        Ok(Pooled {
+            conn: connect(&self.url)?,
+            handed_out: std::time::Instant::now(),
+            suspect: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut Conn) -> Result<(), Self::Error> {
-        with_conn!(conn, |c| c.batch_execute("SELECT 1"))
-            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+    /// A SQLite file cannot go away; a PostgreSQL connection idle for a while is pinged.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        let ping = pooled.suspect || pooled.handed_out.elapsed() >= PING_AFTER_IDLE;
+        pooled.handed_out = std::time::Instant::now();
+        pooled.suspect = false;
+        match &mut pooled.conn {
+            Conn::Pg(c) if ping => c
+                .batch_execute("SELECT 1")
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string())),
+            _ => Ok(()),
+        }
     }
 
-    fn has_broken(&self, _conn: &mut Conn) -> bool {
-        false
+    /// A PostgreSQL connection whose server closed it (or that a failed query left in a
+    /// transaction it cannot end) is not put back.
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        match &mut pooled.conn {
+            Conn::Pg(c) => diesel::r2d2::R2D2Connection::is_broken(c),
+            Conn::Sqlite(_) => false,
+        }
     }
 }
 
@@ -101,6 +188,11 @@ pub fn pool(url: &str, size: u32) -> Result<Pool, StoreError> {
         .connection_timeout(std::time::Duration::from_secs(5))
         .build(Manager {
             url: url.to_string(),
+            _checkpointer: if is_postgres(url) {
+                None
+            } else {
+                Some(checkpointer(url)?)
+            },
         })
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }

@@ -12,6 +12,7 @@ use gpki_idp_core::policy::RolePolicy;
 use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 use crate::db::{Conn, Pool};
+use crate::fixed::Fixed;
 use crate::schema::{
     audit_events, cert_bindings, clients, enrollment_codes, login_policies, refresh_tokens,
     registration_rules, schools, signing_keys, users,
@@ -22,6 +23,8 @@ use crate::{admin, with_conn, with_write_tx};
 #[derive(Clone)]
 pub struct SqlDirectory {
     pool: Pool,
+    /// The pool holds SQLite connections (reads may run on the caller's thread).
+    sqlite: bool,
 }
 
 pub(crate) fn store_error(e: DieselError) -> StoreError {
@@ -40,6 +43,18 @@ pub(crate) fn store_error(e: DieselError) -> StoreError {
         }
         other => StoreError::Other(other.to_string()),
     }
+}
+
+/// Runs `work` on a checked-out connection; a failure makes the connection suspect.
+fn finish<T>(
+    conn: &mut r2d2::PooledConnection<crate::db::Manager>,
+    work: impl FnOnce(&mut Conn) -> Result<T, DieselError>,
+) -> StoreResult<T> {
+    let result = work(conn);
+    if result.is_err() {
+        conn.suspect();
+    }
+    result.map_err(store_error)
 }
 
 /// A client's settings as columns, written alike when it is created and when it is changed
@@ -297,7 +312,10 @@ impl From<BindingRow> for CertBinding {
 
 impl SqlDirectory {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        let sqlite = pool
+            .get()
+            .is_ok_and(|conn| matches!(&**conn, Conn::Sqlite(_)));
+        Self { pool, sqlite }
     }
 
     /// Runs blocking database work off the async runtime.
@@ -312,10 +330,27 @@ impl SqlDirectory {
                 crate::errors::count(&crate::errors::DATABASE);
                 StoreError::Unavailable(e.to_string())
             })?;
-            work(&mut conn).map_err(store_error)
+            finish(&mut conn, work)
         })
         .await
         .map_err(|e| StoreError::Other(e.to_string()))?
+    }
+
+    /// Runs a read. On SQLite it runs on the caller's thread when a connection is free at
+    /// once: an indexed read of a local file takes a few microseconds, less than handing it
+    /// to a blocking thread and back, and in WAL mode a reader does not wait for writers.
+    /// PostgreSQL reads (a network round trip) go to a blocking thread like all other work.
+    pub(crate) async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, DieselError> + Send + 'static,
+    {
+        if self.sqlite {
+            if let Some(mut conn) = self.pool.try_get() {
+                return finish(&mut conn, work);
+            }
+        }
+        self.run(work).await
     }
 
     /// Applies pending migrations.
@@ -341,7 +376,7 @@ impl Directory for SqlDirectory {
 
     async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>> {
         let code = code.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             with_conn!(conn, |c| schools::table
                 .filter(schools::code.eq(&code))
                 .first::<SchoolRow>(c)
@@ -370,7 +405,7 @@ impl Directory for SqlDirectory {
 
     async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = users::table
                 .filter(users::school_id.eq(school_id))
                 .filter(users::username.eq(username));
@@ -380,7 +415,7 @@ impl Directory for SqlDirectory {
     }
 
     async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = users::table
                 .filter(users::school_id.eq(school_id))
                 .filter(users::id.eq(id));
@@ -411,7 +446,7 @@ impl Directory for SqlDirectory {
 
     async fn client(&self, school_id: i64, client_id: &str) -> StoreResult<Option<Client>> {
         let client_id = client_id.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = clients::table
                 .filter(clients::school_id.eq(school_id))
                 .filter(clients::client_id.eq(client_id));
@@ -437,7 +472,7 @@ impl Directory for SqlDirectory {
     }
 
     async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = signing_keys::table
                 .filter(signing_keys::school_id.eq(school_id))
                 .order(signing_keys::id.desc());
@@ -522,9 +557,8 @@ impl Directory for SqlDirectory {
                 .filter(refresh_tokens::used.eq(false));
             with_write_tx!(conn, |c| {
                 // Conditional: of two concurrent rotations of one token only one changes it.
-                let changed = diesel::update(target)
-                    .set(refresh_tokens::used.eq(true))
-                    .execute(c)?;
+                let changed =
+                    Fixed(diesel::update(target).set(refresh_tokens::used.eq(true))).execute(c)?;
                 if changed == 1 {
                     diesel::insert_into(refresh_tokens::table)
                         .values(values)
@@ -542,7 +576,7 @@ impl Directory for SqlDirectory {
         token_hash: &str,
     ) -> StoreResult<Option<RefreshRecord>> {
         let hash = token_hash.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = refresh_tokens::table
                 .filter(refresh_tokens::school_id.eq(school_id))
                 .filter(refresh_tokens::token_hash.eq(hash));
@@ -587,7 +621,7 @@ impl Directory for SqlDirectory {
     }
 
     async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = cert_bindings::table
                 .filter(cert_bindings::school_id.eq(school_id))
                 .filter(cert_bindings::user_id.eq(user_id))
@@ -604,7 +638,7 @@ impl Directory for SqlDirectory {
         cert_sha256: &str,
     ) -> StoreResult<Option<CertBinding>> {
         let fp = cert_sha256.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = cert_bindings::table
                 .filter(cert_bindings::school_id.eq(school_id))
                 .filter(cert_bindings::cert_sha256.eq(fp));
@@ -629,7 +663,7 @@ impl Directory for SqlDirectory {
         &self,
         school_id: i64,
     ) -> StoreResult<Vec<gpki_idp_core::policy::RolePolicy>> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = login_policies::table
                 .filter(login_policies::school_id.eq(school_id))
                 .select((login_policies::role, login_policies::methods))
@@ -677,7 +711,7 @@ impl Directory for SqlDirectory {
         &self,
         school_id: i64,
     ) -> StoreResult<gpki_idp_core::policy::RegistrationRules> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let q = registration_rules::table
                 .filter(registration_rules::school_id.eq(school_id))
                 .select((

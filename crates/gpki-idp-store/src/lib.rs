@@ -8,6 +8,7 @@ mod admin;
 pub mod db;
 pub mod directory;
 pub mod ephemeral;
+mod fixed;
 mod schema;
 pub mod testing;
 

@@ -196,6 +196,80 @@ async fn postgres_directory() {
     directory_checks(&testing::postgres_directory().await).await;
 }
 
+/// A PostgreSQL restart or failover ends every pooled connection. Connections are not pinged
+/// before each use (a round trip per query); a failed query makes its connection suspect, so
+/// each dead connection fails at most one query and is then replaced.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_connections_ended_by_the_server_are_replaced() {
+    use diesel::{Connection, RunQueryDsl};
+    let url = testing::fresh_postgres_url();
+    let pool_size = 2;
+    let dir = gpki_idp_store::SqlDirectory::new(gpki_idp_store::db::pool(&url, pool_size).unwrap());
+    dir.migrate().await.unwrap();
+    dir.create_school("alpha", "甲國小").await.unwrap();
+
+    let database = url.rsplit_once('/').unwrap().1.to_string();
+    let mut admin = diesel::PgConnection::establish(&testing::postgres_admin_url()).unwrap();
+    let ended = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    assert!(ended >= 1, "the pool's connections were ended");
+
+    let mut failed = 0;
+    for _ in 0..8 {
+        match dir.school_by_code("alpha").await {
+            Ok(Some(_)) => {}
+            Err(StoreError::Unavailable(_) | StoreError::Other(_)) => failed += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        failed <= pool_size as usize,
+        "{failed} failures: a dead connection went on failing"
+    );
+    assert!(dir.school_by_code("alpha").await.unwrap().is_some());
+}
+
+/// SQLite's WAL is copied into the database file by the pool's own thread, not left to grow
+/// until a request's commit crosses the automatic checkpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_wal_is_checkpointed_in_the_background() {
+    let path = std::env::temp_dir().join(format!("gpki-ckpt-{}.sqlite", std::process::id()));
+    let dir = gpki_idp_store::SqlDirectory::new(
+        gpki_idp_store::db::pool(&path.to_string_lossy(), 2).unwrap(),
+    );
+    dir.migrate().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = std::fs::metadata(&path).unwrap().len();
+    let school = dir.create_school("alpha", "甲國小").await.unwrap();
+    for i in 0..300 {
+        dir.create_user(NewUser {
+            school_id: school.id,
+            username: format!("t{i:04}-{}", "x".repeat(200)),
+            display_name: "王老師".into(),
+            password_hash: None,
+            roles: vec!["teacher".into()],
+        })
+        .await
+        .unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).unwrap().len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file did not grow: the WAL was never checkpointed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(dir);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn in_process_ephemeral() {
     ephemeral_checks(&testing::in_process()).await;

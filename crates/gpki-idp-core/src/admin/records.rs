@@ -73,6 +73,7 @@ impl Provider {
             .update_school(school.id, name, disabled, None)
             .await?
             .ok_or_else(|| OAuthError::not_found("no such school"))?;
+        self.forget_school(&school.code);
         let (b, a) = (school_json(school), school_json(&updated));
         self.audit_change(who, &updated, "school.update", None, b, a)
             .await?;

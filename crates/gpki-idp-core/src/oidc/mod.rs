@@ -43,7 +43,7 @@ pub struct ProviderSettings {
     /// How long a process trusts its cached signing keys before reading them again, so a
     /// rotation made by another replica is seen within this time.
     pub key_cache_ttl: Duration,
-    /// How long a process trusts a client's settings read for a login or a token request
+    /// How long a process trusts a client's or a school's settings read for a request
     /// (changes made on this replica apply at once; on others within this time).
     pub client_cache_ttl: Duration,
 }
@@ -91,6 +91,8 @@ pub struct Provider {
     verified_secrets: std::sync::Mutex<HashMap<String, Instant>>,
     /// Clients read lately, by (school id, client id).
     clients: RwLock<HashMap<(i64, String), CachedClient>>,
+    /// Enabled schools read lately, by code: every request names its school.
+    schools: RwLock<HashMap<String, (Instant, School)>>,
 }
 
 impl Provider {
@@ -107,6 +109,7 @@ impl Provider {
             keys: RwLock::new(HashMap::new()),
             verified_secrets: std::sync::Mutex::new(HashMap::new()),
             clients: RwLock::new(HashMap::new()),
+            schools: RwLock::new(HashMap::new()),
         }
     }
 
@@ -153,10 +156,32 @@ impl Provider {
     }
 
     /// The school with this code, if it exists and is enabled.
+    /// Only enabled schools are cached, so a new school is found at once.
     pub async fn school(&self, code: &str) -> Result<School, OAuthError> {
+        let ttl = self.settings.client_cache_ttl;
+        if let Some((at, school)) = self.schools.read().ok().and_then(|c| c.get(code).cloned()) {
+            if at.elapsed() < ttl {
+                return Ok(school);
+            }
+        }
         match self.directory.school_by_code(code).await? {
-            Some(s) if !s.disabled => Ok(s),
+            Some(s) if !s.disabled => {
+                if let Ok(mut cache) = self.schools.write() {
+                    if cache.len() > 10_000 {
+                        cache.clear();
+                    }
+                    cache.insert(code.to_string(), (Instant::now(), s.clone()));
+                }
+                Ok(s)
+            }
             _ => Err(OAuthError::not_found(format!("unknown school `{code}`"))),
+        }
+    }
+
+    /// Drops a school from this process's cache (after an admin change).
+    pub fn forget_school(&self, code: &str) {
+        if let Ok(mut cache) = self.schools.write() {
+            cache.remove(code);
         }
     }
 

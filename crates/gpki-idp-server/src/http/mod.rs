@@ -7,7 +7,7 @@
 pub mod admin;
 mod assets;
 mod card;
-mod errors;
+pub(crate) mod errors;
 mod health;
 mod login;
 mod oidc;

@@ -85,9 +85,13 @@ pub fn locale(req: &HttpRequest, ui_locales: Option<&str>) -> Option<String> {
 /// Keeps a language chosen with `?lang=` for the next pages.
 pub fn remember_locale(req: &HttpRequest, response: &mut HttpResponse) {
     if let Some(lang) = lang_query(req) {
+        let secure = req
+            .app_data::<actix_web::web::Data<crate::app::AppState>>()
+            .is_some_and(|s| s.secure_cookies);
         let cookie = Cookie::build(LANG_COOKIE, normalise(&lang))
             .path("/")
             .http_only(true)
+            .secure(secure)
             .same_site(SameSite::Lax)
             .max_age(actix_web::cookie::time::Duration::days(365))
             .finish();

@@ -1,0 +1,117 @@
+//! Behind a TLS-terminating reverse proxy: the scheme a trusted proxy reports is honoured
+//! (plain http is sent to https or refused), HSTS and `Secure` cookies go with an https public
+//! URL, and a peer that is not a trusted proxy cannot forge the scheme.
+
+mod common;
+
+use common::{browser, start, Backend};
+use reqwest::StatusCode;
+
+const PUBLIC: &str = "https://idp.example.edu.tw";
+
+fn behind_proxy(trusted: &[&str]) -> common::TestServer {
+    let trusted: Vec<String> = trusted.iter().map(|s| s.to_string()).collect();
+    start(Backend::Embedded, move |c| {
+        c.public_url = Some(PUBLIC.into());
+        c.trusted_proxies = trusted;
+    })
+}
+
+#[test]
+fn plain_http_through_the_proxy_goes_to_https() {
+    let server = behind_proxy(&["127.0.0.1"]);
+    let http = browser();
+    let discovery = format!(
+        "{}/schools/demo/.well-known/openid-configuration?x=1",
+        server.base
+    );
+
+    let r = http
+        .get(&discovery)
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        r.headers()["location"],
+        "https://idp.example.edu.tw/schools/demo/.well-known/openid-configuration?x=1"
+    );
+
+    // A form post over plain http is refused, not redirected: its content crossed in clear.
+    let r = http
+        .post(format!("{}/schools/demo/token", server.base))
+        .header("X-Forwarded-Proto", "http")
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"], "https_required");
+
+    // RFC 7239 `Forwarded` is read too.
+    let r = http
+        .get(&discovery)
+        .header("Forwarded", "for=198.51.100.7;proto=http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+}
+
+#[test]
+fn https_through_the_proxy_is_served_with_hsts_and_secure_cookies() {
+    let server = behind_proxy(&["127.0.0.0/8"]);
+    let http = browser();
+    let r = http
+        .get(format!(
+            "{}/schools/demo/.well-known/openid-configuration",
+            server.base
+        ))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    let doc: serde_json::Value = r.json().unwrap();
+    assert_eq!(doc["issuer"], "https://idp.example.edu.tw/schools/demo");
+
+    let r = http
+        .get(format!(
+            "{}/schools/demo/authorize?response_type=code&client_id=demo-portal&redirect_uri={}&scope=openid&state=s&lang=en",
+            server.base,
+            urlencode("http://127.0.0.1:9000/callback")
+        ))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "login page");
+    let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().collect();
+    assert!(cookies.len() >= 2, "csrf and language cookies: {cookies:?}");
+    for cookie in cookies {
+        let cookie = cookie.to_str().unwrap();
+        assert!(cookie.contains("Secure"), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+    }
+
+    // Probes reach the pod directly, without the proxy's headers.
+    let r = http.get(format!("{}/healthz", server.base)).send().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[test]
+fn a_stranger_cannot_forge_the_scheme() {
+    // 127.0.0.1 is not a trusted proxy here: its X-Forwarded-Proto means nothing.
+    let server = behind_proxy(&["10.0.0.0/8"]);
+    let r = browser()
+        .get(format!(
+            "{}/schools/demo/.well-known/openid-configuration",
+            server.base
+        ))
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
