@@ -45,6 +45,8 @@ struct Outcome {
     latencies: Vec<Duration>,
     errors: usize,
     elapsed: Duration,
+    /// CPU time the server used during the measured seconds.
+    server_cpu: Option<Duration>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -58,8 +60,15 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn row(name: &str, args: &Args, o: &mut Outcome) -> String {
     o.latencies.sort();
     let rate = o.latencies.len() as f64 / o.elapsed.as_secs_f64();
+    let cpu_per_flow = match o.server_cpu {
+        Some(cpu) if !o.latencies.is_empty() => format!(
+            "{:.3}",
+            cpu.as_secs_f64() * 1000.0 / o.latencies.len() as f64
+        ),
+        _ => "—".into(),
+    };
     format!(
-        "| {name} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+        "| {name} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {cpu_per_flow} |",
         args.backend,
         args.concurrency,
         rate,
@@ -71,7 +80,7 @@ fn row(name: &str, args: &Args, o: &mut Outcome) -> String {
 }
 
 /// Runs `flow` on `concurrency` tasks for the scenario's time; counts what completed.
-async fn drive(args: &Args, flow: Arc<dyn flows::Flow>) -> Outcome {
+async fn drive(args: &Args, server: &server::Server, flow: Arc<dyn flows::Flow>) -> Outcome {
     let warm_until = Instant::now() + Duration::from_secs(1);
     let start = warm_until;
     let end = start + Duration::from_secs(args.seconds);
@@ -87,11 +96,14 @@ async fn drive(args: &Args, flow: Arc<dyn flows::Flow>) -> Outcome {
                     break;
                 }
                 let ok = flow.run(&mut state).await;
-                if t0 < warm_until {
+                // Counted: the flows that end inside the measured seconds, so that flows/s
+                // and the server's CPU time cover the same interval.
+                let done = Instant::now();
+                if done < warm_until || done > end {
                     continue;
                 }
                 match ok {
-                    Ok(()) => latencies.push(t0.elapsed()),
+                    Ok(()) => latencies.push(done - t0),
                     Err(e) => {
                         if errors == 0 {
                             eprintln!("gpki-loadgen: {e}");
@@ -103,10 +115,15 @@ async fn drive(args: &Args, flow: Arc<dyn flows::Flow>) -> Outcome {
             (latencies, errors)
         }));
     }
+    tokio::time::sleep_until(warm_until.into()).await;
+    let cpu_before = server.cpu_time();
+    tokio::time::sleep_until(end.into()).await;
+    let cpu_after = server.cpu_time();
     let mut out = Outcome {
         latencies: Vec::new(),
         errors: 0,
         elapsed: Duration::from_secs(args.seconds),
+        server_cpu: cpu_before.zip(cpu_after).map(|(b, a)| a.saturating_sub(b)),
     };
     for t in tasks {
         if let Ok((l, e)) = t.await {
@@ -135,8 +152,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    println!("| scenario | backend | concurrency | flows/s | p50 ms | p95 ms | p99 ms | errors |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| scenario | backend | concurrency | flows/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/flow |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for name in args.scenarios.split(',') {
         let flow: Arc<dyn flows::Flow> = match name {
             "password" => Arc::new(flows::Password(ctx.clone())),
@@ -148,7 +167,7 @@ async fn main() {
                 continue;
             }
         };
-        let mut outcome = drive(&args, flow).await;
+        let mut outcome = drive(&args, &server, flow).await;
         println!("{}", row(name, &args, &mut outcome));
     }
     drop(server);

@@ -114,6 +114,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// CPU time the server process has used so far (user + system), from `/proc`; `None`
+    /// where there is no `/proc`. Linux reports it in ticks of 1/100 s (USER_HZ on x86-64).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // The command name (field 2) may hold spaces; the fields after its ')' are plain.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        let total = ticks(11)? + ticks(12)?;
+        Some(Duration::from_millis(total * 10))
+    }
+}
+
 /// Waits for the server's "listening" line; its request log is drained and dropped.
 fn listening(child: &mut Child) -> Result<String, String> {
     let stdout = child.stdout.take().ok_or("no stdout")?;

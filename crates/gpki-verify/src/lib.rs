@@ -10,6 +10,7 @@
 //! refusal is one [`Error`] with a stable code.
 
 pub mod algorithm;
+mod anchor_signatures;
 pub mod error;
 pub mod input;
 pub mod path;

@@ -4,15 +4,17 @@
 //!
 //! All MOICA generations share one subject DN, so intermediates are picked by key identifier
 //! (leaf AKI = CA SKI) before webpki tries signatures; that also saves an RSA-4096
-//! verification per wrong candidate.
+//! verification per wrong candidate. The anchors' signatures on intermediates, the same at
+//! every login, are checked once and remembered (`anchor_signatures`).
 
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
 use crate::algorithm::PublicKey;
+use crate::anchor_signatures::{AnchorSignatures, Remembering};
 use crate::profile::{self, CertProfile};
 use crate::Error;
 
@@ -67,6 +69,8 @@ pub struct TrustStore {
     intermediates: Vec<Arc<CaCertificate>>,
     learned: RwLock<Vec<Arc<CaCertificate>>>,
     webpki_anchors: Vec<TrustAnchor<'static>>,
+    /// webpki's algorithms, remembering the anchors' good signatures.
+    algorithms: Vec<Remembering>,
 }
 
 /// A signer certificate that chains to a trust anchor.
@@ -99,11 +103,16 @@ impl TrustStore {
                     .map_err(|e| Error::Config(format!("trust anchor unusable: {e}")))
             })
             .collect::<Result<_, _>>()?;
+        let anchor_keys = anchors
+            .iter()
+            .map(|a| subject_public_key(&a.der))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             anchors,
             intermediates,
             learned: RwLock::new(Vec::new()),
             webpki_anchors,
+            algorithms: AnchorSignatures::new(anchor_keys).algorithms(),
         })
     }
 
@@ -166,9 +175,14 @@ impl TrustStore {
             .map(|c| CertificateDer::from(c.der.as_slice()))
             .collect();
         let time = unix_time(at);
+        let algorithms: Vec<&dyn SignatureVerificationAlgorithm> = self
+            .algorithms
+            .iter()
+            .map(|a| a as &dyn SignatureVerificationAlgorithm)
+            .collect();
         let path = ee
             .verify_for_usage(
-                webpki::ALL_VERIFICATION_ALGS,
+                &algorithms,
                 &self.webpki_anchors,
                 &candidate_ders,
                 time,
@@ -220,6 +234,13 @@ impl TrustStore {
             matching
         }
     }
+}
+
+/// The `subjectPublicKey` bits of a certificate, as webpki hands keys to the algorithms.
+fn subject_public_key(der: &[u8]) -> Result<Vec<u8>, Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| Error::Config(format!("trust anchor unreadable: {e}")))?;
+    Ok(cert.public_key().subject_public_key.data.to_vec())
 }
 
 /// Whether the certificate `der` has exactly the SubjectPublicKeyInfo value `spki`

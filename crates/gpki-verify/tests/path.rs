@@ -215,3 +215,23 @@ fn missing_intermediate_is_fetched_once_from_an_allowed_aia_url() {
     let stranger_ca = stranger_pki().moica.der.clone();
     assert!(!on.verifier.trust().learn_intermediate(stranger_ca));
 }
+
+#[test]
+fn a_remembered_anchor_signature_does_not_skip_the_intermediates_validity() {
+    // The anchor's signature on MOICA is checked once and then remembered; the intermediate's
+    // validity is still checked at every verification.
+    let env = env(RevocationMode::None, |_| {}, |_| {});
+    let long_lived = pki().issue_leaf(&LeafSpec {
+        not_after: time::OffsetDateTime::now_utc() + time::Duration::days(365 * 40),
+        ..LeafSpec::default()
+    });
+    let now = SystemTime::now();
+    common::sign_and_verify(&env, &long_lived, now).expect("valid now");
+    common::sign_and_verify(&env, &long_lived, now).expect("valid again, from memory");
+    // The test MOICA is valid for 20 years; the teacher's certificate for 40.
+    let later = now + Duration::from_secs(25 * 365 * 86400);
+    assert_eq!(
+        common::sign_and_verify(&env, &long_lived, later).unwrap_err(),
+        Error::CertExpired
+    );
+}
