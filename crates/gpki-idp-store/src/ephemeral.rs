@@ -2,7 +2,7 @@
 //! replicas share it).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -88,10 +88,22 @@ impl Ephemeral for InProcess {
     }
 }
 
+/// Redis, with one connection per thread that uses it. A connection's I/O runs as a task of
+/// the runtime that opened it; each actix worker has a runtime of its own, so a connection
+/// shared by all would cost every command two hops between threads (the worker and the
+/// connection's runtime) and back.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: redis::aio::ConnectionManager,
+    client: redis::Client,
     prefix: String,
+    by_thread: Arc<Mutex<HashMap<std::thread::ThreadId, ThreadConnection>>>,
+}
+
+/// A thread's connection, and whether the runtime that drives it still runs.
+struct ThreadConnection {
+    conn: redis::aio::ConnectionManager,
+    /// Held by a task of that runtime: gone when the runtime is.
+    runtime: std::sync::Weak<()>,
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -100,15 +112,47 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
+    /// Connects (on this thread's runtime), so that a wrong URL fails at start.
     pub async fn connect(url: &str, prefix: &str) -> StoreResult<Self> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let conn = redis::aio::ConnectionManager::new(client)
+        let store = Self {
+            client: redis::Client::open(url).map_err(unavailable)?,
+            prefix: prefix.to_string(),
+            by_thread: Arc::new(Mutex::new(HashMap::new())),
+        };
+        store.conn().await?;
+        Ok(store)
+    }
+
+    /// This thread's connection, opened on first use (or when its runtime has ended).
+    async fn conn(&self) -> StoreResult<redis::aio::ConnectionManager> {
+        let thread = std::thread::current().id();
+        if let Some(c) = self.by_thread.lock().ok().and_then(|m| {
+            m.get(&thread)
+                .filter(|c| c.runtime.strong_count() > 0)
+                .map(|c| c.conn.clone())
+        }) {
+            return Ok(c);
+        }
+        let conn = redis::aio::ConnectionManager::new(self.client.clone())
             .await
             .map_err(unavailable)?;
-        Ok(Self {
-            conn,
-            prefix: prefix.to_string(),
-        })
+        let alive = Arc::new(());
+        let runtime = Arc::downgrade(&alive);
+        tokio::spawn(async move {
+            let _alive = alive;
+            std::future::pending::<()>().await
+        });
+        if let Ok(mut map) = self.by_thread.lock() {
+            map.retain(|_, c| c.runtime.strong_count() > 0);
+            map.insert(
+                thread,
+                ThreadConnection {
+                    conn: conn.clone(),
+                    runtime,
+                },
+            );
+        }
+        Ok(conn)
     }
 
     fn key(&self, key: &str) -> String {
@@ -123,7 +167,7 @@ fn millis(ttl: Duration) -> u64 {
 #[async_trait]
 impl Ephemeral for RedisStore {
     async fn ping(&self) -> StoreResult<()> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         redis::cmd("PING")
             .query_async::<String>(&mut c)
             .await
@@ -132,19 +176,19 @@ impl Ephemeral for RedisStore {
     }
 
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         c.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl))
             .await
             .map_err(unavailable)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         c.get(self.key(key)).await.map_err(unavailable)
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         // GETDEL is atomic: of two concurrent takes only one gets the value.
         redis::cmd("GETDEL")
             .arg(self.key(key))
@@ -154,12 +198,12 @@ impl Ephemeral for RedisStore {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         c.del::<_, ()>(self.key(key)).await.map_err(unavailable)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await?;
         let key = self.key(key);
         let (count, _): (u64, i64) = redis::pipe()
             .atomic()

@@ -280,6 +280,34 @@ async fn redis_ephemeral() {
     ephemeral_checks(&testing::redis_store().await).await;
 }
 
+/// Each thread gets its own Redis connection, driven by that thread's runtime; when the
+/// runtime ends (a test's, a worker restarted), the next command on the thread opens a new one
+/// instead of using a connection nothing drives any more.
+#[test]
+fn redis_connection_follows_the_threads_runtime() {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    let store = first.block_on(testing::redis_store());
+    first
+        .block_on(store.put("k", b"v", Duration::from_secs(60)))
+        .unwrap();
+    drop(first);
+    let second = runtime();
+    let value = second.block_on(store.get("k")).unwrap();
+    assert_eq!(value.as_deref(), Some(&b"v"[..]));
+    // Another thread, another runtime: same data.
+    let other = store.clone();
+    let seen = std::thread::spawn(move || runtime().block_on(other.take("k")).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(seen.as_deref(), Some(&b"v"[..]));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_takes_give_the_value_once() {
     let redis = std::sync::Arc::new(testing::redis_store().await);
