@@ -67,6 +67,14 @@ pub trait Directory: Send + Sync {
     /// Binds a certificate (`id` is ignored); a certificate binds to one account per school.
     async fn add_binding(&self, binding: CertBinding) -> StoreResult<CertBinding>;
     async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>>;
+    /// The account `username` of the school, if the certificate with this SHA-256 is bound
+    /// to it: what a card login needs, in one read.
+    async fn user_bound_to_cert(
+        &self,
+        school_id: i64,
+        username: &str,
+        cert_sha256: &str,
+    ) -> StoreResult<Option<User>>;
     async fn binding_by_cert(
         &self,
         school_id: i64,

@@ -632,6 +632,27 @@ impl Directory for SqlDirectory {
         .await
     }
 
+    async fn user_bound_to_cert(
+        &self,
+        school_id: i64,
+        username: &str,
+        cert_sha256: &str,
+    ) -> StoreResult<Option<User>> {
+        let (username, fp) = (username.to_string(), cert_sha256.to_string());
+        self.read(move |conn| {
+            let bound = cert_bindings::table
+                .filter(cert_bindings::school_id.eq(school_id))
+                .filter(cert_bindings::cert_sha256.eq(fp))
+                .select(cert_bindings::user_id);
+            let q = users::table
+                .filter(users::school_id.eq(school_id))
+                .filter(users::username.eq(username))
+                .filter(users::id.eq_any(bound));
+            with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
+        })
+        .await
+    }
+
     async fn binding_by_cert(
         &self,
         school_id: i64,

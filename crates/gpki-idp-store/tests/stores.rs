@@ -49,6 +49,52 @@ async fn directory_checks(dir: &dyn Directory) {
         "ids do not cross schools"
     );
 
+    // A card login reads the account and its binding in one query.
+    let fp = "ab".repeat(32);
+    dir.add_binding(gpki_idp_core::model::CertBinding {
+        id: 0,
+        school_id: a.id,
+        user_id: user.id,
+        cert_sha256: fp.clone(),
+        serial_hex: "01".into(),
+        issuer_dn: "CN=MOICA".into(),
+        subject_cn: "王老師".into(),
+        not_after: "2033-05-18T03:33:20Z".into(),
+    })
+    .await
+    .unwrap();
+    let bound = dir.user_bound_to_cert(a.id, "t001", &fp).await.unwrap();
+    assert_eq!(bound.map(|u| u.id), Some(user.id));
+    let other = dir
+        .create_user(NewUser {
+            school_id: a.id,
+            username: "t002".into(),
+            display_name: "李老師".into(),
+            password_hash: None,
+            roles: vec!["teacher".into()],
+        })
+        .await
+        .unwrap();
+    assert!(
+        dir.user_bound_to_cert(a.id, &other.username, &fp)
+            .await
+            .unwrap()
+            .is_none(),
+        "another account's certificate"
+    );
+    assert!(dir
+        .user_bound_to_cert(a.id, "t001", &"cd".repeat(32))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        dir.user_bound_to_cert(b.id, "t001", &fp)
+            .await
+            .unwrap()
+            .is_none(),
+        "bindings do not cross schools"
+    );
+
     let client = NewClient {
         school_id: a.id,
         client_id: "portal".into(),

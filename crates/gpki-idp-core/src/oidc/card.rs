@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use gpki_verify::{Expected, SignatureInput, Verified};
 use serde::{Deserialize, Serialize};
 
+use super::step::Proved;
 use super::Provider;
 use crate::model::{CertBinding, School, User};
 use crate::{random_token, token_hash, OAuthError};
@@ -188,31 +189,28 @@ impl Provider {
         username: &str,
         challenge: &str,
         card: &CardSignature<'_>,
-    ) -> Result<User, CardError> {
+    ) -> Result<Proved, CardError> {
         self.take_challenge(school, browser, challenge, &format!("login:{request_id}"))
             .await?;
         let verified = self.verify_card(challenge, card).await?;
-        let binding = self
-            .directory
-            .binding_by_cert(school.id, &verified.profile.sha256)
-            .await
-            .map_err(|e| CardError::Store(e.into()))?;
         let user = self
             .directory
-            .user_by_username(school.id, username)
+            .user_bound_to_cert(school.id, username, &verified.profile.sha256)
             .await
             .map_err(|e| CardError::Store(e.into()))?;
-        let user = match (binding, user) {
-            (Some(b), Some(u)) if b.user_id == u.id && !u.disabled => u,
+        let user = match user {
+            Some(u) if !u.disabled => u,
             _ => return Err(CardError::NotBound),
         };
-        if !self
-            .method_allowed(school, &user, crate::policy::Method::Certificate)
-            .await?
-        {
+        let policies = self
+            .directory
+            .login_policy(school.id)
+            .await
+            .map_err(|e| CardError::Store(e.into()))?;
+        if !crate::policy::allows(&policies, &user.roles, crate::policy::Method::Certificate) {
             return Err(CardError::NotAllowed);
         }
-        Ok(user)
+        Ok(Proved { user, policies })
     }
 
     /// Binds the card that signed `challenge` to `user`, within the school's registration

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::authorize::AuthRequest;
+use super::step::Proved;
 use super::Provider;
-use crate::model::{School, SessionRecord, User};
+use crate::model::{School, SessionRecord};
 use crate::policy::{self, Method};
 use crate::{password, random_token, token_hash, OAuthError};
 
@@ -66,7 +67,7 @@ impl Provider {
         username: &str,
         pw: &str,
         ip: &str,
-    ) -> Result<User, LoginError> {
+    ) -> Result<Proved, LoginError> {
         let window = self.settings.throttle_window;
         let account_key = format!("rl:acct:{}:{}", school.id, username.to_lowercase());
         let ip_key = format!("rl:ip:{ip}");
@@ -95,10 +96,18 @@ impl Provider {
                     .delete(&account_key)
                     .await
                     .map_err(|e| LoginError::Store(e.into()))?;
-                if !self.method_allowed(school, u, Method::Password).await? {
+                let policies = self
+                    .directory
+                    .login_policy(school.id)
+                    .await
+                    .map_err(|e| LoginError::Store(e.into()))?;
+                if !policy::allows(&policies, &u.roles, Method::Password) {
                     return Err(LoginError::NotAllowed);
                 }
-                Ok(u.clone())
+                Ok(Proved {
+                    user: u.clone(),
+                    policies,
+                })
             }
             _ => {
                 self.ephemeral
@@ -119,17 +128,6 @@ impl Provider {
             .incr(&format!("rl:probe:{ip}"), self.settings.throttle_window)
             .await?;
         Ok(attempts <= self.settings.max_attempts_per_ip)
-    }
-
-    /// Whether the school's login policy lets `user` use `method`.
-    pub async fn method_allowed(
-        &self,
-        school: &School,
-        user: &User,
-        method: Method,
-    ) -> Result<bool, OAuthError> {
-        let policies = self.directory.login_policy(school.id).await?;
-        Ok(policy::allows(&policies, &user.roles, method))
     }
 
     async fn counter(&self, key: &str) -> Result<u64, OAuthError> {

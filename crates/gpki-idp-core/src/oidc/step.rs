@@ -9,8 +9,17 @@ use super::authorize::AuthRequest;
 use super::session::Session;
 use super::Provider;
 use crate::model::{School, User};
-use crate::policy::{self, Factors, Next};
+use crate::policy::{self, Factors, Next, RolePolicy};
 use crate::OAuthError;
+
+/// An account that proved a factor, with the school's login policy as read for that check:
+/// the next step is decided on the same reading (one read per login step, and no change of
+/// policy between the check and the decision).
+#[derive(Debug)]
+pub struct Proved {
+    pub user: User,
+    pub policies: Vec<RolePolicy>,
+}
 
 /// A step done for a pending request, waiting for the next one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,18 +49,18 @@ impl Provider {
         school: &School,
         request_id: &str,
         request: &AuthRequest,
-        user: &User,
+        who: &Proved,
         proved: Factors,
     ) -> Result<Step, OAuthError> {
+        let user = &who.user;
         let earlier = request
             .partial
             .as_ref()
             .filter(|p| p.user_id == user.id)
             .map_or(Factors::NONE, |p| p.factors);
         let done = proved.union(earlier);
-        let next = self
-            .next_for(school, user, done, request.required_level)
-            .await?;
+        let methods = policy::allowed_methods(&who.policies, &user.roles);
+        let next = policy::next_step(&methods, done, request.required_level);
         let keep = |factors| Partial {
             user_id: user.id,
             factors,

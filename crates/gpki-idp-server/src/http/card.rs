@@ -143,13 +143,13 @@ pub async fn login(
     if let (Ok(_), Err(e)) = (&outcome, state.provider.record(event).await) {
         return card_error(&CardError::Store(e));
     }
-    let user = match outcome {
-        Ok(u) => u,
+    let proved = match outcome {
+        Ok(p) => p,
         Err(e) => return card_error(&e),
     };
     let step = state
         .provider
-        .login_step(&school, request_id, &request, &user, Factors::CARD)
+        .login_step(&school, request_id, &request, &proved, Factors::CARD)
         .await;
     let session = match step {
         Ok(Step::Done(session)) => session,

@@ -198,8 +198,8 @@ pub async fn submit(
         *r.status_mut() = status;
         r
     };
-    let user = match outcome {
-        Ok(u) => u,
+    let proved = match outcome {
+        Ok(p) => p,
         Err(LoginError::Invalid) => return again(&pages::WRONG_PASSWORD, StatusCode::OK),
         Err(LoginError::Throttled) => {
             return again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS)
@@ -211,7 +211,7 @@ pub async fn submit(
     };
     let step = state
         .provider
-        .login_step(&school, request_id, &request, &user, Factors::PASSWORD)
+        .login_step(&school, request_id, &request, &proved, Factors::PASSWORD)
         .await;
     match step {
         Ok(Step::Done(session)) => {
@@ -232,7 +232,15 @@ pub async fn submit(
             let Ok(Some(waiting)) = waiting else {
                 return pages::error_page(&OAuthError::temporarily_unavailable(), locale);
             };
-            step_page(&state, &req, &school, request_id, &waiting, &user, "card")
+            step_page(
+                &state,
+                &req,
+                &school,
+                request_id,
+                &waiting,
+                &proved.user,
+                "card",
+            )
         }
         Ok(Step::Refused) => again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN),
         Err(e) => pages::error_page(&e, locale),
