@@ -39,41 +39,7 @@ pub fn run(
                         Ok(fut) => fut.await?.map_into_boxed_body(),
                         Err(answer) => answer,
                     };
-                    let route = res
-                        .request()
-                        .match_pattern()
-                        .unwrap_or_else(|| "unmatched".into());
-                    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
-                        res.headers_mut().insert(
-                            actix_web::http::header::HeaderName::from_static("x-request-id"),
-                            value,
-                        );
-                    }
-                    if let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() {
-                        if state.secure_cookies {
-                            // Browsers that once came over https stay on it (RFC 6797).
-                            res.headers_mut().insert(
-                                actix_web::http::header::STRICT_TRANSPORT_SECURITY,
-                                actix_web::http::header::HeaderValue::from_static(
-                                    "max-age=31536000",
-                                ),
-                            );
-                        }
-                        let status = res.status();
-                        state
-                            .metrics
-                            .http_requests
-                            .with_label_values(&[route.as_str(), status.as_str()])
-                            .inc();
-                        let line = crate::logs::RequestLine {
-                            request_id: &request_id,
-                            method: res.request().method().as_str(),
-                            route: &route,
-                            status: status.as_u16(),
-                            millis: started.elapsed().as_secs_f64() * 1000.0,
-                        };
-                        crate::logs::request(state.json_logs, &line);
-                    }
+                    finish_response(&mut res, &request_id, started);
                     Ok(res)
                 }
             })
@@ -86,29 +52,76 @@ pub fn run(
     Ok(server)
 }
 
+/// What every answer gets: the request id, HSTS under an https public URL, the metric and
+/// the log line.
+fn finish_response(
+    res: &mut actix_web::dev::ServiceResponse,
+    request_id: &str,
+    started: std::time::Instant,
+) {
+    use actix_web::http::header::{self, HeaderName, HeaderValue};
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
+        return;
+    };
+    if state.secure_cookies {
+        // Browsers that once came over https stay on it (RFC 6797).
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status();
+    state
+        .metrics
+        .http_requests
+        .with_label_values(&[route.as_str(), status.as_str()])
+        .inc();
+    let line = crate::logs::RequestLine {
+        request_id,
+        method: res.request().method().as_str(),
+        route: &route,
+        status: status.as_u16(),
+        millis: started.elapsed().as_secs_f64() * 1000.0,
+    };
+    crate::logs::request(state.json_logs, &line);
+}
+
 /// A request that a trusted proxy received over plain http while the public URL is https:
-/// pages are sent to the https address (308); anything else is refused, because its cookies,
-/// codes or credentials have already crossed the network in the clear.
+/// a page without credentials is sent to the https address (308); anything else is refused,
+/// because its form, cookies or bearer token have already crossed the network in the clear.
 fn plain_http(req: &actix_web::dev::ServiceRequest) -> Option<actix_web::HttpResponse> {
+    use actix_web::http::{header, Method};
     let state = req.app_data::<web::Data<AppState>>()?;
     let peer = req.peer_addr().map(|a| a.ip());
     let proto = crate::proxy::forwarded_proto(peer, req.headers(), &state.trusted_proxies);
     if !state.secure_cookies || proto != Some("http") {
         return None;
     }
-    let method = req.method();
-    if method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD {
-        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let location = format!("{}{path}", state.public_url);
-        return Some(
-            actix_web::HttpResponse::PermanentRedirect()
-                .insert_header(("Location", location))
-                .finish(),
-        );
+    let page = matches!(*req.method(), Method::GET | Method::HEAD)
+        && !req.headers().contains_key(header::AUTHORIZATION);
+    if !page {
+        return Some(crate::http::errors::https_required());
     }
-    Some(crate::http::errors::json_error(
-        &gpki_idp_core::OAuthError::https_required(),
-    ))
+    // Always a path of our own host, whatever the request line held.
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
+    Some(
+        actix_web::HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, format!("{}{path}", state.public_url)))
+            .finish(),
+    )
 }
 
 /// The request id: the proxy's `X-Request-Id` when it is a plain token, else a new one.

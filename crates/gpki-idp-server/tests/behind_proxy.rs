@@ -48,6 +48,37 @@ fn plain_http_through_the_proxy_goes_to_https() {
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["error"], "https_required");
 
+    let r = http
+        .head(&discovery)
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT, "HEAD too");
+
+    // The Location stays on our host whatever the path looks like.
+    let r = http
+        .get(format!("{}//evil.example/x", server.base))
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        r.headers()["location"],
+        "https://idp.example.edu.tw//evil.example/x"
+    );
+
+    // A GET with a bearer token is refused: the token already crossed in clear.
+    let r = http
+        .get(format!("{}/schools/demo/userinfo", server.base))
+        .header("X-Forwarded-Proto", "http")
+        .bearer_auth("some-token")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"], "https_required");
+    assert!(body["message_zh"].as_str().unwrap().contains("HTTPS"));
+
     // RFC 7239 `Forwarded` is read too.
     let r = http
         .get(&discovery)
@@ -95,6 +126,24 @@ fn https_through_the_proxy_is_served_with_hsts_and_secure_cookies() {
     // Probes reach the pod directly, without the proxy's headers.
     let r = http.get(format!("{}/healthz", server.base)).send().unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[test]
+fn an_http_public_url_ignores_the_forwarded_scheme() {
+    // A trial set-up without TLS: nothing to redirect to, no HSTS.
+    let server = start(Backend::Embedded, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    });
+    let r = browser()
+        .get(format!(
+            "{}/schools/demo/.well-known/openid-configuration",
+            server.base
+        ))
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("strict-transport-security").is_none());
 }
 
 #[test]

@@ -66,6 +66,22 @@ pub fn connect(url: &str) -> Result<Conn, diesel::ConnectionError> {
     Ok(Conn::Sqlite(conn))
 }
 
+/// Whether `conn` is SQLite in WAL mode, where a reader never waits for a writer (some file
+/// systems cannot give WAL; SQLite then stays in its rollback journal).
+pub fn sqlite_in_wal_mode(conn: &mut Conn) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct JournalMode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    match conn {
+        Conn::Sqlite(c) => diesel::sql_query("PRAGMA journal_mode")
+            .get_result::<JournalMode>(c)
+            .is_ok_and(|m| m.journal_mode.eq_ignore_ascii_case("wal")),
+        Conn::Pg(_) => false,
+    }
+}
+
 /// Applies pending migrations; returns how many ran.
 pub fn migrate(conn: &mut Conn) -> Result<usize, StoreError> {
     let done = match conn {
@@ -105,8 +121,8 @@ impl std::ops::DerefMut for Pooled {
 
 /// A PostgreSQL connection handed out less than this long ago is not pinged again: under
 /// load a round trip per query would be wasted. A server that went away since then shows as
-/// the error of one query; the connection is then suspect, pinged at its next checkout and
-/// replaced.
+/// the error of one query on each pooled connection; that connection is then suspect,
+/// pinged at its next checkout and replaced.
 const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// r2d2 manager for [`Conn`].
@@ -133,11 +149,19 @@ fn checkpointer(url: &str) -> Result<std::sync::Arc<()>, StoreError> {
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            while token.upgrade().is_some() {
+            loop {
                 std::thread::sleep(CHECKPOINT_EVERY);
+                if token.upgrade().is_none() {
+                    break;
+                }
                 // PASSIVE never waits for readers or writers; what it cannot copy now it
-                // copies next time.
-                let _ = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)");
+                // copies next time. A failure counts as a database error in the metrics.
+                if conn
+                    .batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    .is_err()
+                {
+                    crate::errors::count(&crate::errors::DATABASE);
+                }
             }
         })
         .map_err(|e| StoreError::Other(e.to_string()))?;
@@ -169,12 +193,13 @@ impl r2d2::ManageConnection for Manager {
         }
     }
 
-    /// A PostgreSQL connection whose server closed it (or that a failed query left in a
-    /// transaction it cannot end) is not put back.
+    /// A connection that a failed query left inside a transaction it cannot end is not put
+    /// back. (A closed PostgreSQL connection is not seen here; `suspect` catches it.)
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        use diesel::r2d2::R2D2Connection;
         match &mut pooled.conn {
-            Conn::Pg(c) => diesel::r2d2::R2D2Connection::is_broken(c),
-            Conn::Sqlite(_) => false,
+            Conn::Pg(c) => c.is_broken(),
+            Conn::Sqlite(c) => c.is_broken(),
         }
     }
 }

@@ -23,8 +23,8 @@ use crate::{admin, with_conn, with_write_tx};
 #[derive(Clone)]
 pub struct SqlDirectory {
     pool: Pool,
-    /// The pool holds SQLite connections (reads may run on the caller's thread).
-    sqlite: bool,
+    /// The pool holds SQLite connections in WAL mode: reads may run on the caller's thread.
+    inline_reads: bool,
 }
 
 pub(crate) fn store_error(e: DieselError) -> StoreError {
@@ -312,10 +312,10 @@ impl From<BindingRow> for CertBinding {
 
 impl SqlDirectory {
     pub fn new(pool: Pool) -> Self {
-        let sqlite = pool
+        let inline_reads = pool
             .get()
-            .is_ok_and(|conn| matches!(&**conn, Conn::Sqlite(_)));
-        Self { pool, sqlite }
+            .is_ok_and(|mut conn| crate::db::sqlite_in_wal_mode(&mut conn));
+        Self { pool, inline_reads }
     }
 
     /// Runs blocking database work off the async runtime.
@@ -336,16 +336,17 @@ impl SqlDirectory {
         .map_err(|e| StoreError::Other(e.to_string()))?
     }
 
-    /// Runs a read. On SQLite it runs on the caller's thread when a connection is free at
-    /// once: an indexed read of a local file takes a few microseconds, less than handing it
-    /// to a blocking thread and back, and in WAL mode a reader does not wait for writers.
+    /// Runs a read. On SQLite in WAL mode it runs on the caller's thread when a connection
+    /// is free at once: an indexed read of a local file takes a few microseconds, less than
+    /// handing it to a blocking thread and back, and in WAL mode a reader does not wait for
+    /// writers.
     /// PostgreSQL reads (a network round trip) go to a blocking thread like all other work.
     pub(crate) async fn read<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, DieselError> + Send + 'static,
     {
-        if self.sqlite {
+        if self.inline_reads {
             if let Some(mut conn) = self.pool.try_get() {
                 return finish(&mut conn, work);
             }

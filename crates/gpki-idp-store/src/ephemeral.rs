@@ -106,6 +106,15 @@ struct ThreadConnection {
     runtime: std::sync::Weak<()>,
 }
 
+/// Fail fast when Redis is away: a request waits at most a few seconds, then gets
+/// `temporarily_unavailable` (503), instead of riding out the client's default back-off.
+fn connection_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_connection_timeout(Duration::from_secs(2))
+        .set_response_timeout(Duration::from_secs(5))
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     crate::errors::count(&crate::errors::REDIS);
     StoreError::Unavailable(e.to_string())
@@ -133,25 +142,33 @@ impl RedisStore {
         }) {
             return Ok(c);
         }
-        let conn = redis::aio::ConnectionManager::new(self.client.clone())
-            .await
-            .map_err(unavailable)?;
+        let conn = redis::aio::ConnectionManager::new_with_config(
+            self.client.clone(),
+            connection_config(),
+        )
+        .await
+        .map_err(unavailable)?;
+        let Ok(mut map) = self.by_thread.lock() else {
+            return Ok(conn);
+        };
+        // Another request of this thread may have connected meanwhile: keep one.
+        if let Some(c) = map.get(&thread).filter(|c| c.runtime.strong_count() > 0) {
+            return Ok(c.conn.clone());
+        }
         let alive = Arc::new(());
         let runtime = Arc::downgrade(&alive);
         tokio::spawn(async move {
             let _alive = alive;
             std::future::pending::<()>().await
         });
-        if let Ok(mut map) = self.by_thread.lock() {
-            map.retain(|_, c| c.runtime.strong_count() > 0);
-            map.insert(
-                thread,
-                ThreadConnection {
-                    conn: conn.clone(),
-                    runtime,
-                },
-            );
-        }
+        map.retain(|_, c| c.runtime.strong_count() > 0);
+        map.insert(
+            thread,
+            ThreadConnection {
+                conn: conn.clone(),
+                runtime,
+            },
+        );
         Ok(conn)
     }
 

@@ -284,9 +284,11 @@ async fn postgres_connections_ended_by_the_server_are_replaced() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sqlite_wal_is_checkpointed_in_the_background() {
     let path = std::env::temp_dir().join(format!("gpki-ckpt-{}.sqlite", std::process::id()));
-    let dir = gpki_idp_store::SqlDirectory::new(
-        gpki_idp_store::db::pool(&path.to_string_lossy(), 2).unwrap(),
-    );
+    let pool = gpki_idp_store::db::pool(&path.to_string_lossy(), 2).unwrap();
+    assert!(gpki_idp_store::db::sqlite_in_wal_mode(
+        &mut pool.get().unwrap()
+    ));
+    let dir = gpki_idp_store::SqlDirectory::new(pool);
     dir.migrate().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before = std::fs::metadata(&path).unwrap().len();
@@ -352,6 +354,25 @@ fn redis_connection_follows_the_threads_runtime() {
         .join()
         .unwrap();
     assert_eq!(seen.as_deref(), Some(&b"v"[..]));
+}
+
+/// Redis away: an answer (503 upstream) within seconds, not the client's default back-off.
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_that_is_away_fails_fast() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let store =
+        gpki_idp_store::RedisStore::connect(&format!("redis://127.0.0.1:{port}/"), "x:").await;
+    assert!(matches!(store, Err(StoreError::Unavailable(_))));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -62,8 +62,7 @@ impl AnchorSignatures {
     }
 
     /// How many signatures are remembered.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.checked.read().map_or(0, |c| c.len())
     }
 }
@@ -76,12 +75,15 @@ pub(crate) struct Remembering {
 }
 
 impl Remembering {
-    /// SHA-256 over the algorithm, the key, the message and the signature, each with its
-    /// length, so that no two different inputs share an encoding.
+    /// SHA-256 over the algorithms (key and signature), the key, the message and the
+    /// signature, each with its length, so that no two different inputs share an encoding.
     fn digest(&self, key: &[u8], message: &[u8], signature: &[u8]) -> [u8; 32] {
         let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        let alg = self.inner.signature_alg_id();
-        for part in [alg.as_ref(), key, message, signature] {
+        let (key_alg, sig_alg) = (
+            self.inner.public_key_alg_id(),
+            self.inner.signature_alg_id(),
+        );
+        for part in [key_alg.as_ref(), sig_alg.as_ref(), key, message, signature] {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part);
         }

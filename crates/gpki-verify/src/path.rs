@@ -71,6 +71,7 @@ pub struct TrustStore {
     webpki_anchors: Vec<TrustAnchor<'static>>,
     /// webpki's algorithms, remembering the anchors' good signatures.
     algorithms: Vec<Remembering>,
+    anchor_signatures: Arc<AnchorSignatures>,
 }
 
 /// A signer certificate that chains to a trust anchor.
@@ -107,13 +108,20 @@ impl TrustStore {
             .iter()
             .map(|a| subject_public_key(&a.der))
             .collect::<Result<_, _>>()?;
+        let anchor_signatures = AnchorSignatures::new(anchor_keys);
         Ok(Self {
             anchors,
             intermediates,
             learned: RwLock::new(Vec::new()),
             webpki_anchors,
-            algorithms: AnchorSignatures::new(anchor_keys).algorithms(),
+            algorithms: anchor_signatures.algorithms(),
+            anchor_signatures,
         })
+    }
+
+    /// How many signatures of the trust anchors (on intermediates) are remembered as checked.
+    pub fn remembered_anchor_signatures(&self) -> usize {
+        self.anchor_signatures.len()
     }
 
     /// All CA certificates: anchors, configured intermediates, learned intermediates.

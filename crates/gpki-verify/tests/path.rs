@@ -235,3 +235,19 @@ fn a_remembered_anchor_signature_does_not_skip_the_intermediates_validity() {
         Error::CertExpired
     );
 }
+
+#[test]
+fn the_anchors_signature_on_the_intermediate_is_checked_once() {
+    let trust = common::trust();
+    let leaf = pki().issue_leaf(&LeafSpec::default());
+    let profile = gpki_verify::profile::read(&leaf.der).unwrap();
+    assert_eq!(trust.remembered_anchor_signatures(), 0);
+    for _ in 0..3 {
+        trust
+            .validate(&leaf.der, &profile, SystemTime::now(), &Default::default())
+            .expect("valid");
+    }
+    // webpki hands the anchor's key in the form it is remembered by: one entry, the root's
+    // signature on MOICA; the teacher's certificate (signed by MOICA) is not remembered.
+    assert_eq!(trust.remembered_anchor_signatures(), 1);
+}

@@ -9,6 +9,7 @@ pub mod step;
 pub mod token;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,8 @@ pub struct Provider {
     clients: RwLock<HashMap<(i64, String), CachedClient>>,
     /// Enabled schools read lately, by code: every request names its school.
     schools: RwLock<HashMap<String, (Instant, School)>>,
+    /// Bumped by every `forget_school`: a read that started before a change is not cached.
+    school_changes: std::sync::atomic::AtomicU64,
 }
 
 impl Provider {
@@ -110,6 +113,7 @@ impl Provider {
             verified_secrets: std::sync::Mutex::new(HashMap::new()),
             clients: RwLock::new(HashMap::new()),
             schools: RwLock::new(HashMap::new()),
+            school_changes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -164,23 +168,35 @@ impl Provider {
                 return Ok(school);
             }
         }
+        let changes = self.school_changes.load(Ordering::SeqCst);
         match self.directory.school_by_code(code).await? {
             Some(s) if !s.disabled => {
-                if let Ok(mut cache) = self.schools.write() {
-                    if cache.len() > 10_000 {
-                        cache.clear();
-                    }
-                    cache.insert(code.to_string(), (Instant::now(), s.clone()));
-                }
+                self.cache_school(code, &s, changes);
                 Ok(s)
             }
             _ => Err(OAuthError::not_found(format!("unknown school `{code}`"))),
         }
     }
 
+    /// Keeps a school read while `school_changes` was `seen`, unless a change came since.
+    fn cache_school(&self, code: &str, school: &School, seen: u64) {
+        let Ok(mut cache) = self.schools.write() else {
+            return;
+        };
+        // Checked under the lock `forget_school` takes, so no change can slip in between.
+        if self.school_changes.load(Ordering::SeqCst) != seen {
+            return;
+        }
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(code.to_string(), (Instant::now(), school.clone()));
+    }
+
     /// Drops a school from this process's cache (after an admin change).
     pub fn forget_school(&self, code: &str) {
         if let Ok(mut cache) = self.schools.write() {
+            self.school_changes.fetch_add(1, Ordering::SeqCst);
             cache.remove(code);
         }
     }

@@ -24,6 +24,20 @@ pub fn json_error(e: &OAuthError) -> HttpResponse {
     response.json(json!({"error": e.code, "error_description": e.description}))
 }
 
+/// 403 `https_required`, in the OAuth shape and in the login pages' (`message_zh` /
+/// `message_en`), since it may answer either kind of endpoint.
+pub fn https_required() -> HttpResponse {
+    let e = OAuthError::https_required();
+    HttpResponse::build(StatusCode::FORBIDDEN)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "error": e.code,
+            "error_description": e.description,
+            "message_zh": "請改用 HTTPS 連線。",
+            "message_en": "This service is reached over https only.",
+        }))
+}
+
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     json_error(&OAuthError::not_found(format!(
         "no such endpoint: {}",
