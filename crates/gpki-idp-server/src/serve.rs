@@ -102,7 +102,9 @@ fn plain_http(req: &actix_web::dev::ServiceRequest) -> Option<actix_web::HttpRes
     let state = req.app_data::<web::Data<AppState>>()?;
     let peer = req.peer_addr().map(|a| a.ip());
     let proto = crate::proxy::forwarded_proto(peer, req.headers(), &state.trusted_proxies);
-    if !state.secure_cookies || proto != Some("http") {
+    // Probes and scrapers carry no secrets and may not follow redirects.
+    let machine = matches!(req.path(), "/healthz" | "/readyz" | "/metrics");
+    if !state.secure_cookies || proto != Some("http") || machine {
         return None;
     }
     let page = matches!(*req.method(), Method::GET | Method::HEAD)

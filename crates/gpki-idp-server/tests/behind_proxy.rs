@@ -79,6 +79,14 @@ fn plain_http_through_the_proxy_goes_to_https() {
     assert_eq!(body["error"], "https_required");
     assert!(body["message_zh"].as_str().unwrap().contains("HTTPS"));
 
+    // Health probes and scrapes through the proxy are answered as they are.
+    let r = http
+        .get(format!("{}/healthz", server.base))
+        .header("X-Forwarded-Proto", "http")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
     // RFC 7239 `Forwarded` is read too.
     let r = http
         .get(&discovery)
