@@ -75,6 +75,15 @@ impl OAuthError {
     pub fn too_many_requests(d: impl Into<String>) -> Self {
         Self::new("too_many_requests", 429, d)
     }
+    /// A form post whose CSRF value does not match the browser's cookie (an old page, or a
+    /// form from elsewhere).
+    pub fn csrf_failed() -> Self {
+        Self::new(
+            "csrf_failed",
+            403,
+            "表單已失效，請重新整理頁面。The form expired. Reload the page.",
+        )
+    }
     /// A trusted proxy received the request over plain http; the service is https only.
     pub fn https_required() -> Self {
         Self::new(

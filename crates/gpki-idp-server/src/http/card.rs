@@ -34,7 +34,10 @@ fn refused(code: &str, zh: &str, en: &str) -> HttpResponse {
 }
 
 /// The browser's CSRF cookie, when the form repeats it (double submit).
-fn browser(req: &HttpRequest, form: &HashMap<String, String>) -> Result<String, HttpResponse> {
+pub(super) fn browser(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> Result<String, HttpResponse> {
     let cookie = req
         .cookie(CSRF_COOKIE)
         .map(|c| c.value().to_string())
@@ -179,7 +182,7 @@ pub async fn login(
 }
 
 /// The logged-in account of this browser at this school.
-async fn account(
+pub(super) async fn account(
     state: &AppState,
     school: &School,
     req: &HttpRequest,

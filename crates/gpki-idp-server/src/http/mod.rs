@@ -12,6 +12,7 @@ mod health;
 mod login;
 mod oidc;
 mod pages;
+mod security;
 
 use actix_web::web;
 
@@ -60,6 +61,8 @@ school_routes! {
     post "/login/methods" Json => card::methods;
     get "/account" Page => card::account_page;
     get "/diagnostics" Page => card::diagnostics_page;
+    get "/admin/security" Page => security::show;
+    post "/admin/security" Page => security::save;
     post "/diagnostics/check" Json => card::diagnostics_check;
     post "/account/card/challenge" Json => card::register_challenge;
     post "/account/card" Json => card::register;

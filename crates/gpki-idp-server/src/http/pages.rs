@@ -4,6 +4,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use gpki_idp_core::model::School;
+use gpki_idp_core::policy::Method;
 use gpki_idp_core::OAuthError;
 
 /// A message in both languages.
@@ -426,6 +427,133 @@ pub fn diagnostics(
             component_origin: Some(component_origin),
             form_target: None,
             lang_href: Some(format!("/schools/{}/diagnostics", school.code)),
+        },
+    )
+}
+
+/// What the security settings page says after a save.
+#[derive(Clone, Copy, Debug)]
+pub enum Notice {
+    Saved,
+    /// Someone saved other settings since this page was shown.
+    ChangedMeanwhile,
+    /// A role was left without any login method.
+    Invalid,
+}
+
+/// A role and the methods its members may log in with.
+pub struct RoleRow {
+    pub role: String,
+    pub methods: Vec<Method>,
+}
+
+fn role_label(role: &str) -> (&str, &str) {
+    match role {
+        "teacher" => ("教師", "Teacher"),
+        "staff" => ("職員", "Staff"),
+        "student" => ("學生", "Student"),
+        "parent" => ("家長", "Parent"),
+        "admin" => ("學校管理者（GM）", "School administrator (GM)"),
+        other => (other, other),
+    }
+}
+
+fn method_label(method: Method) -> (&'static str, &'static str) {
+    match method {
+        Method::Password => ("帳號密碼", "Password"),
+        Method::Certificate => ("自然人憑證", "Citizen certificate"),
+        Method::PasswordAndCertificate => {
+            ("帳號密碼＋自然人憑證", "Password and citizen certificate")
+        }
+    }
+}
+
+fn notice_html(notice: Notice, locale: Option<&str>) -> String {
+    let (class, zh, en) = match notice {
+        Notice::Saved => ("ok", "設定已儲存，使用者下次登入時生效。", "Saved. It applies from each user's next login."),
+        Notice::ChangedMeanwhile => ("error", "設定已被其他管理者修改，以下為最新設定，請確認後再儲存一次。", "Another administrator changed the settings meanwhile. These are the current ones: check them and save again."),
+        Notice::Invalid => ("error", "每個身份至少要勾選一種登入機制，設定未儲存。", "Tick at least one login method for every role. Nothing was saved."),
+    };
+    format!(
+        "<p id=\"notice\" class=\"{class}\" role=\"status\">{}</p>",
+        both(zh, en, locale)
+    )
+}
+
+/// 資訊安全 → 資安選項設定: 啟用登入機制 per 身份, then 儲存設定.
+pub fn security(
+    school: &School,
+    rows: &[RoleRow],
+    etag: &str,
+    csrf: &str,
+    notice: Option<Notice>,
+    locale: Option<&str>,
+) -> HttpResponse {
+    let en = english_first(locale);
+    let header: String = Method::ALL
+        .iter()
+        .map(|m| {
+            let (zh, en_label) = method_label(*m);
+            format!("<th scope=\"col\">{}</th>", both(zh, en_label, locale))
+        })
+        .collect();
+    let body_rows: String = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let (zh, en_label) = role_label(&row.role);
+            let cells: String = Method::ALL
+                .iter()
+                .map(|m| {
+                    let checked = if row.methods.contains(m) { " checked" } else { "" };
+                    let (mzh, men) = method_label(*m);
+                    let label = format!("{} {}", esc(zh), if en { men } else { mzh });
+                    format!(
+                        "<td><input type=\"checkbox\" name=\"role{i}.{name}\" aria-label=\"{label}\"{checked}></td>",
+                        name = m.name()
+                    )
+                })
+                .collect();
+            format!(
+                "<tr><th scope=\"row\"><input type=\"hidden\" name=\"role{i}\" value=\"{role}\">{label}</th>{cells}</tr>",
+                role = esc(&row.role),
+                label = both(zh, en_label, locale),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<style>table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3rem .5rem}}\
+         td input{{width:auto}}</style>\
+         <h1>{title}</h1><p>{school_name}</p>{notice}<p>{intro}</p>\
+         <form method=\"post\" action=\"/schools/{code}/admin/security\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"etag\" value=\"{etag}\">\
+         <fieldset><legend>{legend}</legend><table><thead><tr><th scope=\"col\">{role_head}</th>{header}</tr></thead>\
+         <tbody>{body_rows}</tbody></table></fieldset>\
+         <button type=\"submit\" id=\"save\">{save}</button></form>",
+        title = both("資訊安全 → 資安選項設定", "Security → Security settings", locale),
+        school_name = esc(&school.name),
+        notice = notice.map(|n| notice_html(n, locale)).unwrap_or_default(),
+        intro = both(
+            "依需求分別設定不同身份登入者可使用的登入機制；勾選多項時，使用者可任選一種。",
+            "Choose the login methods each role may use; with several ticked, users may pick any of them.",
+            locale
+        ),
+        code = esc(&school.code),
+        csrf = esc(csrf),
+        etag = esc(etag),
+        legend = both("啟用登入機制", "Login methods", locale),
+        role_head = both("身份", "Role", locale),
+        save = if en { "Save settings 儲存設定" } else { "儲存設定 Save settings" },
+    );
+    page(
+        StatusCode::OK,
+        "資安選項設定 Security settings",
+        &body,
+        locale,
+        &Scripts {
+            lang_href: Some(format!("/schools/{}/admin/security", school.code)),
+            ..Scripts::default()
         },
     )
 }

@@ -85,11 +85,16 @@ pub fn sign(leaf: &Leaf, content: &str, nonce: &str) -> String {
 }
 
 pub fn password_login(server: &TestServer, b: &Http) -> String {
+    password_login_as(server, b, "teacher")
+}
+
+/// Logs `username` of the demo school in with the demo password; returns the CSRF value.
+pub fn password_login_as(server: &TestServer, b: &Http, username: &str) -> String {
     let (req, csrf) = login_page(server, b);
     let form = [
         ("req", req.as_str()),
         ("csrf", csrf.as_str()),
-        ("username", "teacher"),
+        ("username", username),
         ("password", demo::PASSWORD),
     ];
     let r = b
