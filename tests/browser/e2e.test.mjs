@@ -344,6 +344,39 @@ test('a role limited to the certificate gets no password field and is refused se
   await context.close();
 });
 
+test('the GM sets a role to the certificate on 資安選項設定, and an empty role is refused', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('gm'));
+  await account(page, 'gm');
+  await page.fill('#password', 'demo1234');
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]);
+
+  await page.goto(`${idp.issuer}/admin/security`);
+  await page.waitForSelector('h1 >> text=資安選項設定');
+  // Parents (家長): the certificate only.
+  const row = page.locator('tr', { has: page.locator('input[type=hidden][value=parent]') });
+  await row.locator('input[name$=".password"]').uncheck();
+  await row.locator('input[name$=".certificate"]').check();
+  await Promise.all([page.waitForNavigation(), page.click('#save')]);
+  await page.waitForSelector('#notice.ok >> text=設定已儲存');
+  assert.equal(await row.locator('input[name$=".password"]').isChecked(), false);
+  assert.equal(await row.locator('input[name$=".certificate"]').isChecked(), true);
+  await page.screenshot({ path: join(shots, 'security-settings.png'), fullPage: true });
+
+  // Leaving every method of a role unticked is refused with a clear notice.
+  await row.locator('input[name$=".certificate"]').uncheck();
+  await Promise.all([page.waitForNavigation(), page.click('#save')]);
+  await page.waitForSelector('#notice.error >> text=至少要勾選一種登入機制');
+
+  // Back to the default for the other tests.
+  const again = page.locator('tr', { has: page.locator('input[type=hidden][value=parent]') });
+  await again.locator('input[name$=".password"]').check();
+  await again.locator('input[name$=".certificate"]').check();
+  await Promise.all([page.waitForNavigation(), page.click('#save')]);
+  await page.waitForSelector('#notice.ok');
+  await context.close();
+});
+
 test('the service logs hold no PIN, password, code, token or signature', async () => {
   const logs = serviceLogs.join('');
   for (const line of logs.split('\n').filter((l) => l.trim())) {
