@@ -5,6 +5,7 @@
 mod common;
 
 use common::{browser, start, Backend};
+use reqwest::blocking::Response;
 use reqwest::StatusCode;
 
 const PUBLIC: &str = "https://idp.example.edu.tw";
@@ -17,6 +18,24 @@ fn behind_proxy(trusted: &[&str]) -> common::TestServer {
     })
 }
 
+fn discovery(server: &common::TestServer) -> String {
+    format!(
+        "{}/schools/demo/.well-known/openid-configuration",
+        server.base
+    )
+}
+
+/// A 308 to `location`.
+fn assert_redirect(r: &Response, location: &str) {
+    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(r.headers()["location"], location);
+}
+
+/// A request as the proxy forwards it: `X-Forwarded-Proto: proto`.
+fn via_proxy(request: reqwest::blocking::RequestBuilder, proto: &str) -> Response {
+    request.header("X-Forwarded-Proto", proto).send().unwrap()
+}
+
 #[test]
 fn plain_http_through_the_proxy_goes_to_https() {
     let server = behind_proxy(&["127.0.0.1"]);
@@ -26,65 +45,42 @@ fn plain_http_through_the_proxy_goes_to_https() {
         server.base
     );
 
-    let r = http
-        .get(&discovery)
-        .header("X-Forwarded-Proto", "http")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
-    assert_eq!(
-        r.headers()["location"],
-        "https://idp.example.edu.tw/schools/demo/.well-known/openid-configuration?x=1"
+    let r = via_proxy(http.get(&discovery), "http");
+    assert_redirect(
+        &r,
+        "https://idp.example.edu.tw/schools/demo/.well-known/openid-configuration?x=1",
     );
 
     // A form post over plain http is refused, not redirected: its content crossed in clear.
-    let r = http
-        .post(format!("{}/schools/demo/token", server.base))
-        .header("X-Forwarded-Proto", "http")
-        .form(&[("grant_type", "authorization_code"), ("code", "x")])
-        .send()
-        .unwrap();
+    let r = via_proxy(
+        http.post(format!("{}/schools/demo/token", server.base))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")]),
+        "http",
+    );
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["error"], "https_required");
 
-    let r = http
-        .head(&discovery)
-        .header("X-Forwarded-Proto", "http")
-        .send()
-        .unwrap();
+    let r = via_proxy(http.head(&discovery), "http");
     assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT, "HEAD too");
 
     // The Location stays on our host whatever the path looks like.
-    let r = http
-        .get(format!("{}//evil.example/x", server.base))
-        .header("X-Forwarded-Proto", "http")
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
-    assert_eq!(
-        r.headers()["location"],
-        "https://idp.example.edu.tw//evil.example/x"
-    );
+    let r = via_proxy(http.get(format!("{}//evil.example/x", server.base)), "http");
+    assert_redirect(&r, "https://idp.example.edu.tw//evil.example/x");
 
     // A GET with a bearer token is refused: the token already crossed in clear.
-    let r = http
-        .get(format!("{}/schools/demo/userinfo", server.base))
-        .header("X-Forwarded-Proto", "http")
-        .bearer_auth("some-token")
-        .send()
-        .unwrap();
+    let r = via_proxy(
+        http.get(format!("{}/schools/demo/userinfo", server.base))
+            .bearer_auth("some-token"),
+        "http",
+    );
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = r.json().unwrap();
     assert_eq!(body["error"], "https_required");
     assert!(body["message_zh"].as_str().unwrap().contains("HTTPS"));
 
     // Health probes and scrapes through the proxy are answered as they are.
-    let r = http
-        .get(format!("{}/healthz", server.base))
-        .header("X-Forwarded-Proto", "http")
-        .send()
-        .unwrap();
+    let r = via_proxy(http.get(format!("{}/healthz", server.base)), "http");
     assert_eq!(r.status(), StatusCode::OK);
 
     // RFC 7239 `Forwarded` is read too.
@@ -100,28 +96,18 @@ fn plain_http_through_the_proxy_goes_to_https() {
 fn https_through_the_proxy_is_served_with_hsts_and_secure_cookies() {
     let server = behind_proxy(&["127.0.0.0/8"]);
     let http = browser();
-    let r = http
-        .get(format!(
-            "{}/schools/demo/.well-known/openid-configuration",
-            server.base
-        ))
-        .header("X-Forwarded-Proto", "https")
-        .send()
-        .unwrap();
+    let r = via_proxy(http.get(discovery(&server)), "https");
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
     let doc: serde_json::Value = r.json().unwrap();
     assert_eq!(doc["issuer"], "https://idp.example.edu.tw/schools/demo");
 
-    let r = http
-        .get(format!(
-            "{}/schools/demo/authorize?response_type=code&client_id=demo-portal&redirect_uri={}&scope=openid&state=s&lang=en",
-            server.base,
-            urlencode("http://127.0.0.1:9000/callback")
-        ))
-        .header("X-Forwarded-Proto", "https")
-        .send()
-        .unwrap();
+    let authorize = format!(
+        "{}/schools/demo/authorize?response_type=code&client_id=demo-portal&redirect_uri={}&scope=openid&state=s&lang=en",
+        server.base,
+        urlencode("http://127.0.0.1:9000/callback")
+    );
+    let r = via_proxy(http.get(authorize), "https");
     assert_eq!(r.status(), StatusCode::OK, "login page");
     let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().collect();
     assert!(cookies.len() >= 2, "csrf and language cookies: {cookies:?}");
@@ -142,14 +128,7 @@ fn an_http_public_url_ignores_the_forwarded_scheme() {
     let server = start(Backend::Embedded, |c| {
         c.trusted_proxies = vec!["127.0.0.1".into()];
     });
-    let r = browser()
-        .get(format!(
-            "{}/schools/demo/.well-known/openid-configuration",
-            server.base
-        ))
-        .header("X-Forwarded-Proto", "http")
-        .send()
-        .unwrap();
+    let r = via_proxy(browser().get(discovery(&server)), "http");
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("strict-transport-security").is_none());
 }
@@ -158,14 +137,7 @@ fn an_http_public_url_ignores_the_forwarded_scheme() {
 fn a_stranger_cannot_forge_the_scheme() {
     // 127.0.0.1 is not a trusted proxy here: its X-Forwarded-Proto means nothing.
     let server = behind_proxy(&["10.0.0.0/8"]);
-    let r = browser()
-        .get(format!(
-            "{}/schools/demo/.well-known/openid-configuration",
-            server.base
-        ))
-        .header("X-Forwarded-Proto", "http")
-        .send()
-        .unwrap();
+    let r = via_proxy(browser().get(discovery(&server)), "http");
     assert_eq!(r.status(), StatusCode::OK);
 }
 
