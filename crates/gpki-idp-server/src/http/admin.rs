@@ -187,7 +187,7 @@ async fn caller_only(state: &AppState, req: &HttpRequest) -> Result<Principal, H
     Ok(who)
 }
 
-fn origin(req: &HttpRequest) -> Origin {
+pub(super) fn origin(req: &HttpRequest) -> Origin {
     Origin {
         ip: Some(super::client_ip(req)),
         user_agent: req

@@ -560,10 +560,19 @@ pub fn security(
 
 /// An error shown to the browser, never redirected (bad client or redirect URI, expired form).
 pub fn error_page(e: &OAuthError, locale: Option<&str>) -> HttpResponse {
+    error_page_titled(e, ("無法完成登入", "The login cannot continue"), locale)
+}
+
+/// An error page under its own heading (zh-TW, English).
+pub fn error_page_titled(
+    e: &OAuthError,
+    (zh, en): (&str, &str),
+    locale: Option<&str>,
+) -> HttpResponse {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = format!(
         "<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p><p>錯誤代碼 Error code: <code>{}</code></p>",
-        both("無法完成登入", "The login cannot continue", locale),
+        both(zh, en, locale),
         esc(&e.description),
         esc(e.code)
     );

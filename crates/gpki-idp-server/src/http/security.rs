@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::settings::{policy_json, PolicyInput};
-use gpki_idp_core::admin::{Origin, Principal};
+use gpki_idp_core::admin::Principal;
 use gpki_idp_core::model::{School, User};
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
 use gpki_idp_core::OAuthError;
@@ -47,18 +47,14 @@ pub async fn save(
         Err(response) => return response,
     };
     if super::card::browser(&req, &form).is_err() {
-        let locale = pages::locale(&req, None);
-        return pages::error_page(&OAuthError::csrf_failed(), locale.as_deref());
+        return error_page(&OAuthError::csrf_failed(), &req);
     }
     let who = Principal {
         school: school.clone(),
         actor: user.username.clone(),
         client_id: PAGE_CLIENT.into(),
         scopes: vec!["admin".into()],
-        origin: Origin {
-            ip: Some(super::client_ip(&req)),
-            user_agent: None,
-        },
+        origin: super::admin::origin(&req),
     };
     let input = PolicyInput {
         roles: roles_from_form(&form),
@@ -72,29 +68,36 @@ pub async fn save(
         Ok(_) => Notice::Saved,
         Err(e) if e.code == "precondition_failed" => Notice::ChangedMeanwhile,
         Err(e) if e.status == 400 => Notice::Invalid,
-        Err(e) => return pages::error_page(&e, pages::locale(&req, None).as_deref()),
+        Err(e) => return error_page(&e, &req),
     };
     render(&state, &req, &school, Some(notice)).await
 }
 
 /// The logged-in account, if it is an admin (GM) of the school; else the page that says why.
 async fn gm(state: &AppState, school: &School, req: &HttpRequest) -> Result<User, HttpResponse> {
-    let locale = pages::locale(req, None);
     let Ok(user) = super::card::account(state, school, req).await else {
         let e = OAuthError::access_denied(
             "請先以學校 GM 帳號登入校務系統。Log in to the school portal with the school's GM account first.",
         );
-        return Err(pages::error_page(&e, locale.as_deref()));
+        return Err(error_page(&e, req));
     };
     if !user.roles.iter().any(|r| r == "admin") {
         let e = OAuthError::access_denied(
             "只有學校管理者（GM）可以修改資安選項設定。Only the school's administrator (GM) can change the security settings.",
         );
-        let mut page = pages::error_page(&e, locale.as_deref());
+        let mut page = error_page(&e, req);
         *page.status_mut() = StatusCode::FORBIDDEN;
         return Err(page);
     }
     Ok(user)
+}
+
+fn error_page(e: &OAuthError, req: &HttpRequest) -> HttpResponse {
+    let heading = (
+        "無法開啟資安選項設定",
+        "The security settings cannot be opened",
+    );
+    pages::error_page_titled(e, heading, pages::locale(req, None).as_deref())
 }
 
 /// The roles and their ticked methods as the form sent them.
@@ -127,7 +130,7 @@ async fn render(
     };
     let (policy, roles) = match loaded.await {
         Ok(found) => found,
-        Err(e) => return pages::error_page(&e, locale.as_deref()),
+        Err(e) => return error_page(&e, req),
     };
     let rows: Vec<RoleRow> = roles
         .into_iter()
