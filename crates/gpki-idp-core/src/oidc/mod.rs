@@ -2,6 +2,7 @@
 //! ([`authorize`], [`session`], [`token`], [`client_auth`]).
 
 pub mod authorize;
+mod cache;
 pub mod card;
 pub mod client_auth;
 pub mod session;
@@ -9,13 +10,13 @@ pub mod step;
 pub mod token;
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 
+use self::cache::TtlCache;
 use crate::keys::{Alg, KeySet, SigningKey};
 use crate::model::{Client, School};
 use crate::store::{Directory, Ephemeral};
@@ -69,9 +70,6 @@ impl Default for ProviderSettings {
     }
 }
 
-/// A client (or its absence) and when it was read.
-type CachedClient = (Instant, Option<Client>);
-
 /// Keys of one school as cached by this process.
 struct CachedKeys {
     loaded: Instant,
@@ -91,11 +89,9 @@ pub struct Provider {
     /// otherwise); keyed by a hash of the stored hash and the secret.
     verified_secrets: std::sync::Mutex<HashMap<String, Instant>>,
     /// Clients read lately, by (school id, client id).
-    clients: RwLock<HashMap<(i64, String), CachedClient>>,
+    clients: TtlCache<(i64, String), Option<Client>>,
     /// Enabled schools read lately, by code: every request names its school.
-    schools: RwLock<HashMap<String, (Instant, School)>>,
-    /// Bumped by every `forget_school`: a read that started before a change is not cached.
-    school_changes: std::sync::atomic::AtomicU64,
+    schools: TtlCache<String, School>,
 }
 
 impl Provider {
@@ -111,9 +107,8 @@ impl Provider {
             verifier: None,
             keys: RwLock::new(HashMap::new()),
             verified_secrets: std::sync::Mutex::new(HashMap::new()),
-            clients: RwLock::new(HashMap::new()),
-            schools: RwLock::new(HashMap::new()),
-            school_changes: std::sync::atomic::AtomicU64::new(0),
+            clients: TtlCache::new(),
+            schools: TtlCache::new(),
         }
     }
 
@@ -136,69 +131,40 @@ impl Provider {
         client_id: &str,
     ) -> Result<Option<Client>, OAuthError> {
         let key = (school_id, client_id.to_string());
-        let ttl = self.settings.client_cache_ttl;
-        if let Some((at, client)) = self.clients.read().ok().and_then(|c| c.get(&key).cloned()) {
-            if at.elapsed() < ttl {
-                return Ok(client);
-            }
+        if let Some(client) = self.clients.get(&key, self.settings.client_cache_ttl) {
+            return Ok(client);
         }
+        let version = self.clients.version();
         let client = self.directory.client(school_id, client_id).await?;
-        if let Ok(mut cache) = self.clients.write() {
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(key, (Instant::now(), client.clone()));
-        }
+        self.clients.put(key, client.clone(), version);
         Ok(client)
     }
 
     /// Drops a client from this process's cache (after an admin change).
     pub fn forget_client(&self, school_id: i64, client_id: &str) {
-        if let Ok(mut cache) = self.clients.write() {
-            cache.remove(&(school_id, client_id.to_string()));
-        }
+        self.clients.forget(&(school_id, client_id.to_string()));
     }
 
     /// The school with this code, if it exists and is enabled.
     /// Only enabled schools are cached, so a new school is found at once.
     pub async fn school(&self, code: &str) -> Result<School, OAuthError> {
-        let ttl = self.settings.client_cache_ttl;
-        if let Some((at, school)) = self.schools.read().ok().and_then(|c| c.get(code).cloned()) {
-            if at.elapsed() < ttl {
-                return Ok(school);
-            }
+        let key = code.to_string();
+        if let Some(school) = self.schools.get(&key, self.settings.client_cache_ttl) {
+            return Ok(school);
         }
-        let changes = self.school_changes.load(Ordering::SeqCst);
+        let version = self.schools.version();
         match self.directory.school_by_code(code).await? {
             Some(s) if !s.disabled => {
-                self.cache_school(code, &s, changes);
+                self.schools.put(key, s.clone(), version);
                 Ok(s)
             }
             _ => Err(OAuthError::not_found(format!("unknown school `{code}`"))),
         }
     }
 
-    /// Keeps a school read while `school_changes` was `seen`, unless a change came since.
-    fn cache_school(&self, code: &str, school: &School, seen: u64) {
-        let Ok(mut cache) = self.schools.write() else {
-            return;
-        };
-        // Checked under the lock `forget_school` takes, so no change can slip in between.
-        if self.school_changes.load(Ordering::SeqCst) != seen {
-            return;
-        }
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(code.to_string(), (Instant::now(), school.clone()));
-    }
-
     /// Drops a school from this process's cache (after an admin change).
     pub fn forget_school(&self, code: &str) {
-        if let Ok(mut cache) = self.schools.write() {
-            self.school_changes.fetch_add(1, Ordering::SeqCst);
-            cache.remove(code);
-        }
+        self.schools.forget(&code.to_string());
     }
 
     /// Ensures the school has an active RS256 and ES256 key.
