@@ -232,7 +232,11 @@ pub trait Ephemeral: Send + Sync {
     /// Reads and deletes in one step: a value taken once cannot be taken again.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn delete(&self, key: &str) -> StoreResult<()>;
-    /// Increments a counter that expires `ttl` after its first increment. `get` reads it
-    /// back as decimal text.
-    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64>;
+    /// Adds `by` to a counter that expires `ttl` after its first increment; returns the new
+    /// value. `get` reads it back as decimal text.
+    async fn incr_by(&self, key: &str, by: u64, ttl: Duration) -> StoreResult<u64>;
+    /// Adds one to a counter (see [`Ephemeral::incr_by`]).
+    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
+        self.incr_by(key, 1, ttl).await
+    }
 }

@@ -42,8 +42,10 @@ pub async fn open_stores(
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     }
-    let pool = db::pool(&url, config.database_pool_size).map_err(|e| format!("database: {e}"))?;
-    let directory = Arc::new(SqlDirectory::new(pool));
+    let timeouts = config.database_timeouts();
+    let pool = db::pool_with(&url, config.database_pool_size, &timeouts)
+        .map_err(|e| format!("database: {e}"))?;
+    let directory = Arc::new(SqlDirectory::new(pool).with_timeouts(&timeouts));
     if config.migrate_on_start {
         directory
             .migrate()

@@ -22,6 +22,13 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Database connections per process (default 8).
     pub database_pool_size: u32,
+    /// The longest one database statement may run, on the server and as waited for by a
+    /// request (default 5000 ms).
+    pub database_statement_timeout_ms: u64,
+    /// The longest opening a database connection may take (default 3 s).
+    pub database_connect_timeout_secs: u64,
+    /// The longest a request waits for a free database connection (default 3000 ms).
+    pub database_acquire_timeout_ms: u64,
     /// `redis://…` for shared short-lived state; unset keeps it in this process.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key (default `gpki-idp:`).
@@ -48,6 +55,9 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             database_url: None,
             database_pool_size: 8,
+            database_statement_timeout_ms: 5000,
+            database_connect_timeout_secs: 3,
+            database_acquire_timeout_ms: 3000,
             redis_url: None,
             redis_prefix: "gpki-idp:".into(),
             migrate_on_start: true,
@@ -73,10 +83,18 @@ pub struct TokenSettings {
     pub key_publish_after_retire_secs: u64,
     pub max_failures_per_account: u64,
     pub max_attempts_per_ip: u64,
+    pub account_failures_before_delay: u64,
+    pub failure_delay_secs: u64,
+    pub max_failure_delay_secs: u64,
+    pub max_account_delay_secs: u64,
+    pub max_lookups_per_ip: u64,
     pub throttle_window_secs: u64,
+    pub refresh_reuse_grace_secs: u64,
     pub challenge_ttl_secs: u64,
     pub key_cache_ttl_secs: u64,
     pub client_cache_ttl_secs: u64,
+    pub max_pending_login_bytes: u64,
+    pub max_pending_login_bytes_per_ip: u64,
 }
 
 impl Default for TokenSettings {
@@ -92,7 +110,15 @@ impl Default for TokenSettings {
             key_publish_after_retire_secs: d.key_publish_after_retire.as_secs(),
             max_failures_per_account: d.max_failures_per_account,
             max_attempts_per_ip: d.max_attempts_per_ip,
+            account_failures_before_delay: d.account_failures_before_delay,
+            failure_delay_secs: d.failure_delay.as_secs(),
+            max_failure_delay_secs: d.max_failure_delay.as_secs(),
+            max_account_delay_secs: d.max_account_delay.as_secs(),
+            max_lookups_per_ip: d.max_lookups_per_ip,
             throttle_window_secs: d.throttle_window.as_secs(),
+            refresh_reuse_grace_secs: d.refresh_reuse_grace.as_secs(),
+            max_pending_login_bytes: d.max_pending_login_bytes,
+            max_pending_login_bytes_per_ip: d.max_pending_login_bytes_per_ip,
             challenge_ttl_secs: d.challenge_ttl.as_secs(),
             key_cache_ttl_secs: d.key_cache_ttl.as_secs(),
             client_cache_ttl_secs: d.client_cache_ttl.as_secs(),
@@ -113,7 +139,15 @@ impl TokenSettings {
             key_publish_after_retire: s(self.key_publish_after_retire_secs),
             max_failures_per_account: self.max_failures_per_account,
             max_attempts_per_ip: self.max_attempts_per_ip,
+            account_failures_before_delay: self.account_failures_before_delay,
+            failure_delay: s(self.failure_delay_secs),
+            max_failure_delay: s(self.max_failure_delay_secs),
+            max_account_delay: s(self.max_account_delay_secs),
+            max_lookups_per_ip: self.max_lookups_per_ip,
             throttle_window: s(self.throttle_window_secs),
+            refresh_reuse_grace: s(self.refresh_reuse_grace_secs),
+            max_pending_login_bytes: self.max_pending_login_bytes,
+            max_pending_login_bytes_per_ip: self.max_pending_login_bytes_per_ip,
             challenge_ttl: s(self.challenge_ttl_secs),
             key_cache_ttl: s(self.key_cache_ttl_secs),
             client_cache_ttl: s(self.client_cache_ttl_secs),
@@ -189,6 +223,15 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// The bounds of every database wait.
+    pub fn database_timeouts(&self) -> gpki_idp_store::db::Timeouts {
+        gpki_idp_store::db::Timeouts {
+            statement: Duration::from_millis(self.database_statement_timeout_ms.max(1)),
+            connect: Duration::from_secs(self.database_connect_timeout_secs.max(1)),
+            acquire: Duration::from_millis(self.database_acquire_timeout_ms.max(1)),
+        }
     }
 
     pub fn database_url(&self) -> String {

@@ -164,9 +164,25 @@ fn private_key_jwt_authenticates_once_per_assertion() {
             .status()
             .as_u16()
     };
-    let good = assertion(&server, "a1", &token_url);
+    let issuer = server.issuer(demo::SCHOOL);
+    let good = assertion(&server, "a1", &issuer);
     assert_eq!(call(&good), 200);
     assert_eq!(call(&good), 401, "an assertion is single use");
+    assert_eq!(
+        call(&assertion(&server, "a4", &token_url)),
+        401,
+        "the token endpoint as audience (audience injection advisory): the issuer only"
+    );
+    let key = SigningKey::load(jwt_client_key()).unwrap();
+    let now = gpki_idp_core::now();
+    let far = key.sign_jwt(&json!({"iss": JWT_CLIENT, "sub": JWT_CLIENT, "aud": issuer, "jti": "a5", "exp": now + 30 * 86400, "iat": now})).unwrap();
+    assert_eq!(
+        call(&far),
+        401,
+        "an assertion living a month would replay after the jti is forgotten"
+    );
+    let early = key.sign_jwt(&json!({"iss": JWT_CLIENT, "sub": JWT_CLIENT, "aud": issuer, "jti": "a6", "exp": now + 60, "nbf": now + 3600})).unwrap();
+    assert_eq!(call(&early), 401, "not valid before nbf");
     assert_eq!(
         call(&assertion(&server, "a2", "https://elsewhere.example/token")),
         401,
@@ -174,7 +190,7 @@ fn private_key_jwt_authenticates_once_per_assertion() {
     );
     let stranger = SigningKey::load(&SigningKey::generate(Alg::Es256).unwrap()).unwrap();
     let now = gpki_idp_core::now();
-    let forged = stranger.sign_jwt(&json!({"iss": JWT_CLIENT, "sub": JWT_CLIENT, "aud": token_url, "jti": "a3", "exp": now + 60})).unwrap();
+    let forged = stranger.sign_jwt(&json!({"iss": JWT_CLIENT, "sub": JWT_CLIENT, "aud": issuer, "jti": "a3", "exp": now + 60})).unwrap();
     assert_eq!(
         call(&forged),
         401,

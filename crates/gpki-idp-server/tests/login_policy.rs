@@ -329,7 +329,7 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
 #[test]
 fn looking_up_accounts_is_throttled_and_unknown_ones_look_like_teachers() {
     let server = common::start(common::Backend::Embedded, |c| {
-        c.tokens.max_attempts_per_ip = 3
+        c.tokens.max_lookups_per_ip = 3
     });
     let b = browser();
     let (req, csrf) = fresh_page(&server, &b);

@@ -128,8 +128,14 @@ fn the_gm_sets_the_login_methods_of_a_role() {
     let teacher = policy.iter().find(|p| p.role == "teacher").unwrap();
     assert_eq!(teacher.methods, [Method::PasswordAndCertificate]);
 
-    // An old page's form (its CSRF value replaced since) is refused with a page that says so.
-    let r = gm.post(page_url(&server)).form(&form).send().unwrap();
+    // A form whose CSRF value is not this browser's is refused with a page that says so.
+    let mut forged = form.clone();
+    for (name, value) in forged.iter_mut() {
+        if name == "csrf" {
+            *value = "A".repeat(32);
+        }
+    }
+    let r = gm.post(page_url(&server)).form(&forged).send().unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().unwrap().contains("csrf_failed"));
 

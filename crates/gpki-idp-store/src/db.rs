@@ -44,6 +44,85 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// How long the database may take: every wait on it is bounded, so a database that stops
+/// answering (packets dropped, not refused) costs a request a few seconds and a 503, never
+/// the whole outage.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// Each statement, enforced by the server (`statement_timeout`) and by the caller (the
+    /// wait for an answer, plus a second).
+    pub statement: std::time::Duration,
+    /// Opening a connection (libpq `connect_timeout`, whole seconds).
+    pub connect: std::time::Duration,
+    /// Waiting for a free pooled connection.
+    pub acquire: std::time::Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_added_to_postgres_urls_unless_set() {
+        let t = Timeouts::default();
+        let url = postgres_url_with_timeouts("postgres://u@h/db?connect_timeout=9", &t);
+        assert!(url.contains("connect_timeout=9") && !url.contains("connect_timeout=3"));
+        assert!(url.contains("&keepalives=1&"), "{url}");
+        assert!(url.contains("options=-c%20statement_timeout%3D5000%20-c%20idle_in_transaction_session_timeout%3D10000"), "{url}");
+        let plain = postgres_url_with_timeouts("postgres://u@h/db", &t);
+        assert!(
+            plain.starts_with("postgres://u@h/db?connect_timeout=3&"),
+            "{plain}"
+        );
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            statement: std::time::Duration::from_secs(5),
+            connect: std::time::Duration::from_secs(3),
+            acquire: std::time::Duration::from_secs(3),
+        }
+    }
+}
+
+/// The libpq parameters that bound a PostgreSQL connection's waits, added to `url` unless
+/// it sets them itself: connect timeout, TCP keepalives (a silent peer is noticed within
+/// about 11 s of idleness) and `tcp_user_timeout` (unacknowledged data gives up after 10 s),
+/// and server-side statement and idle-in-transaction timeouts.
+pub fn postgres_url_with_timeouts(url: &str, t: &Timeouts) -> String {
+    let statement_ms = t.statement.as_millis();
+    let params = [
+        ("connect_timeout", t.connect.as_secs().max(1).to_string()),
+        ("keepalives", "1".to_string()),
+        ("keepalives_idle", "5".to_string()),
+        ("keepalives_interval", "2".to_string()),
+        ("keepalives_count", "3".to_string()),
+        ("tcp_user_timeout", "10000".to_string()),
+        (
+            "options",
+            format!(
+                "-c statement_timeout={statement_ms} -c idle_in_transaction_session_timeout={}",
+                statement_ms * 2
+            ),
+        ),
+    ];
+    let mut out = url.to_string();
+    for (name, value) in params {
+        if url.contains(&format!("{name}=")) {
+            continue;
+        }
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(name);
+        out.push('=');
+        // libpq percent-decodes URIs but takes `+` literally: spaces as %20.
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        out.push_str(&encoded.replace('+', "%20"));
+    }
+    out
+}
+
 /// Which database a URL names: `postgres://…` / `postgresql://…`, or a SQLite file path
 /// (`sqlite://path` or a plain path).
 pub fn connect(url: &str) -> Result<Conn, diesel::ConnectionError> {
@@ -206,17 +285,30 @@ impl r2d2::ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
-/// A pool of `size` connections to `url`.
+/// A pool of `size` connections to `url` with the default [`Timeouts`].
 pub fn pool(url: &str, size: u32) -> Result<Pool, StoreError> {
+    pool_with(url, size, &Timeouts::default())
+}
+
+/// A pool of `size` connections to `url`, every wait bounded by `timeouts`.
+pub fn pool_with(url: &str, size: u32, timeouts: &Timeouts) -> Result<Pool, StoreError> {
+    let url = if is_postgres(url) {
+        postgres_url_with_timeouts(url, timeouts)
+    } else {
+        url.to_string()
+    };
     r2d2::Pool::builder()
         .max_size(size)
-        .connection_timeout(std::time::Duration::from_secs(5))
+        .connection_timeout(timeouts.acquire)
+        // Connections are opened when needed: a database that is down at start fails the
+        // first requests (503), not the pool.
+        .min_idle(Some(0))
         .build(Manager {
             url: url.to_string(),
-            _checkpointer: if is_postgres(url) {
+            _checkpointer: if is_postgres(&url) {
                 None
             } else {
-                Some(checkpointer(url)?)
+                Some(checkpointer(&url)?)
             },
         })
         .map_err(|e| StoreError::Unavailable(e.to_string()))

@@ -25,6 +25,8 @@ pub struct SqlDirectory {
     pool: Pool,
     /// The pool holds SQLite connections in WAL mode: reads may run on the caller's thread.
     inline_reads: bool,
+    /// The longest a caller waits for one piece of work (checkout and statements).
+    wait: std::time::Duration,
 }
 
 pub(crate) fn store_error(e: DieselError) -> StoreError {
@@ -38,11 +40,37 @@ pub(crate) fn store_error(e: DieselError) -> StoreError {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             StoreError::Conflict(info.message().to_string())
         }
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            info,
+        ) => StoreError::Unavailable(info.message().to_string()),
+        DieselError::DatabaseError(_, info) if lost_connection(info.message()) => {
             StoreError::Unavailable(info.message().to_string())
+        }
+        DieselError::BrokenTransactionManager => {
+            StoreError::Unavailable("the connection's transaction state is broken".into())
         }
         other => StoreError::Other(other.to_string()),
     }
+}
+
+/// Whether a database error says the server or the network went away (or a statement ran
+/// out of time), rather than that the query was wrong: the caller gets 503, not 500.
+fn lost_connection(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "server closed the connection",
+        "connection",
+        "timeout",
+        "timed out",
+        "canceling statement",
+        "terminating",
+        "could not receive",
+        "could not send",
+        "no connection",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
 }
 
 /// Runs `work` on a checked-out connection; a failure makes the connection suspect.
@@ -315,7 +343,20 @@ impl SqlDirectory {
         let inline_reads = pool
             .get()
             .is_ok_and(|mut conn| crate::db::sqlite_in_wal_mode(&mut conn));
-        Self { pool, inline_reads }
+        let t = crate::db::Timeouts::default();
+        Self {
+            pool,
+            inline_reads,
+            wait: t.acquire + t.statement + std::time::Duration::from_secs(1),
+        }
+    }
+
+    /// Bounds each caller's wait by these timeouts (a checkout, then a statement, and a
+    /// second more): the server's statement_timeout cannot end a wait on a network that
+    /// stopped answering.
+    pub fn with_timeouts(mut self, t: &crate::db::Timeouts) -> Self {
+        self.wait = t.acquire + t.statement + std::time::Duration::from_secs(1);
+        self
     }
 
     /// Runs blocking database work off the async runtime.
@@ -325,15 +366,25 @@ impl SqlDirectory {
         F: FnOnce(&mut Conn) -> Result<T, DieselError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| {
                 crate::errors::count(&crate::errors::DATABASE);
                 StoreError::Unavailable(e.to_string())
             })?;
             finish(&mut conn, work)
-        })
-        .await
-        .map_err(|e| StoreError::Other(e.to_string()))?
+        });
+        match tokio::time::timeout(self.wait, task).await {
+            Ok(joined) => joined.map_err(|e| StoreError::Other(e.to_string()))?,
+            // The blocking thread stays with its connection until the network gives up on it
+            // (keepalives, tcp_user_timeout); the request answers now. A write that was in
+            // flight may still commit: callers make their writes safe to retry.
+            Err(_) => {
+                crate::errors::count(&crate::errors::DATABASE);
+                Err(StoreError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            }
+        }
     }
 
     /// Runs a read. On SQLite in WAL mode it runs on the caller's thread when a connection

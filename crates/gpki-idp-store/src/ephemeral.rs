@@ -68,7 +68,7 @@ impl Ephemeral for InProcess {
         })
     }
 
-    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
+    async fn incr_by(&self, key: &str, by: u64, ttl: Duration) -> StoreResult<u64> {
         // Counters are stored as decimal text, as Redis keeps them, so `get` reads both alike.
         self.with(|m| {
             let now = Instant::now();
@@ -82,8 +82,9 @@ impl Ephemeral for InProcess {
                 .ok()
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(0);
-            entry.0 = (current + 1).to_string().into_bytes();
-            current + 1
+            let next = current.saturating_add(by);
+            entry.0 = next.to_string().into_bytes();
+            next
         })
     }
 }
@@ -219,12 +220,12 @@ impl Ephemeral for RedisStore {
         c.del::<_, ()>(self.key(key)).await.map_err(unavailable)
     }
 
-    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
+    async fn incr_by(&self, key: &str, by: u64, ttl: Duration) -> StoreResult<u64> {
         let mut c = self.conn().await?;
         let key = self.key(key);
         let (count, _): (u64, i64) = redis::pipe()
             .atomic()
-            .incr(&key, 1u64)
+            .incr(&key, by)
             .cmd("PEXPIRE")
             .arg(&key)
             .arg(millis(ttl))

@@ -12,13 +12,14 @@ use crate::store::StoreError;
 use crate::{password, random_token, OAuthError};
 
 /// Scopes a GM may grant a client.
-pub const GRANTABLE_SCOPES: [&str; 6] = [
+pub const GRANTABLE_SCOPES: [&str; 7] = [
     "openid",
     "profile",
     "offline_access",
     "admin",
     "admin:users",
     "admin:audit",
+    crate::oidc::token::INTROSPECTION_SCOPE,
 ];
 
 /// The settings of a client as an admin sends them.

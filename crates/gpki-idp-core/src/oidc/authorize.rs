@@ -59,6 +59,8 @@ impl Provider {
         params: &HashMap<String, String>,
     ) -> Result<(AuthRequest, Client), AuthorizeError> {
         let page = |e| AuthorizeError::Page(e);
+        // Before anything is read or echoed: an oversized state is not sent back either.
+        check_sizes(params).map_err(page)?;
         let client_id = param(params, "client_id")
             .ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
         let client = self
@@ -103,6 +105,50 @@ impl Provider {
             client,
         ))
     }
+}
+
+/// The longest value of each parameter (characters); others get [`MAX_OTHER`]. Generous
+/// for every relying party seen in practice, small enough that a pending login costs a few
+/// kilobytes at most.
+const MAX_LENGTHS: [(&str, usize); 14] = [
+    ("client_id", 256),
+    ("redirect_uri", 2048),
+    ("response_type", 64),
+    ("scope", 1024),
+    ("state", 2048),
+    ("nonce", 512),
+    ("code_challenge", 128),
+    ("code_challenge_method", 16),
+    ("prompt", 64),
+    ("max_age", 20),
+    ("acr_values", 512),
+    ("login_hint", 256),
+    ("ui_locales", 64),
+    ("claims", 4096),
+];
+const MAX_OTHER: usize = 2048;
+/// Parameters an authorization request may carry (OIDC defines about twenty).
+const MAX_PARAMS: usize = 40;
+
+/// Refuses requests with too many or too long parameters.
+pub fn check_sizes(params: &HashMap<String, String>) -> Result<(), OAuthError> {
+    if params.len() > MAX_PARAMS {
+        return Err(OAuthError::invalid_request("too many parameters"));
+    }
+    for (name, value) in params {
+        let max = MAX_LENGTHS
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(MAX_OTHER, |(_, m)| *m);
+        if value.chars().count() > max || name.len() > 64 {
+            let known = MAX_LENGTHS.iter().find(|(n, _)| n == name);
+            return Err(OAuthError::invalid_request(match known {
+                Some((n, m)) => format!("the parameter {n} is too long (at most {m} characters)"),
+                None => format!("a parameter is too long (at most {MAX_OTHER} characters)"),
+            }));
+        }
+    }
+    Ok(())
 }
 
 /// Scopes every client may ask for.
@@ -220,8 +266,17 @@ fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<()
             "max_age must be a number of seconds",
         ));
     }
-    if param(params, "request").is_some() || param(params, "request_uri").is_some() {
-        return Err(OAuthError::new_request_not_supported());
+    if param(params, "request_uri").is_some() {
+        return Err(OAuthError::new_not_supported(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
+    }
+    if param(params, "request").is_some() {
+        return Err(OAuthError::new_not_supported(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
     }
     Ok(())
 }
@@ -256,10 +311,10 @@ pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
 }
 
 impl OAuthError {
-    fn new_request_not_supported() -> Self {
+    fn new_not_supported(code: &'static str, description: &str) -> Self {
         OAuthError {
-            code: "request_not_supported",
-            description: "request objects are not supported".into(),
+            code,
+            description: description.into(),
             status: 400,
         }
     }

@@ -19,6 +19,13 @@ fn form<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> 
         .filter(|v| !v.is_empty())
 }
 
+/// The credentials of an `Authorization` header of `scheme`; scheme names are
+/// case-insensitive (RFC 9110 §11.1).
+pub fn auth_param<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+    let (name, rest) = header.trim_start().split_once(' ')?;
+    name.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
 /// Percent-decoding of the form-encoded parts of a Basic header (RFC 6749 §2.3.1).
 fn form_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes())
@@ -38,7 +45,7 @@ impl Provider {
     ) -> Result<Client, OAuthError> {
         let bad = || OAuthError::invalid_client("client authentication failed");
         if let Some(header) = authorization {
-            let encoded = header.strip_prefix("Basic ").ok_or_else(bad)?;
+            let encoded = auth_param(header, "Basic").ok_or_else(bad)?;
             let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
             let text = String::from_utf8(decoded).map_err(|_| bad())?;
             let (id, secret) = text.split_once(':').ok_or_else(bad)?;
@@ -91,7 +98,8 @@ impl Provider {
     }
 
     /// private_key_jwt (RFC 7523): a JWT signed with a key in the client's registered JWKS,
-    /// iss = sub = client_id, aud = our token endpoint or issuer, unexpired, jti used once.
+    /// iss = sub = client_id, aud = our issuer (and nothing else: the 2025 audience-injection
+    /// advisory), living at most [`MAX_ASSERTION_LIFETIME`], jti used once.
     async fn client_by_assertion(
         &self,
         school: &School,
@@ -111,23 +119,18 @@ impl Provider {
             .and_then(|j| serde_json::from_str(j).ok())
             .ok_or_else(bad)?;
         let verified = super::token::verify_jwt_with(jwt, &jwks).ok_or_else(bad)?;
-        let token_endpoint = format!("{issuer}/token");
-        let aud_ok = match &verified["aud"] {
-            serde_json::Value::String(a) => *a == token_endpoint || a == issuer,
-            serde_json::Value::Array(list) => list
-                .iter()
-                .any(|a| a.as_str() == Some(&token_endpoint) || a.as_str() == Some(issuer)),
-            _ => false,
-        };
-        let exp = verified["exp"].as_i64().ok_or_else(bad)?;
-        let jti = verified["jti"].as_str().ok_or_else(bad)?;
-        if !aud_ok || exp < crate::now() {
+        let jti = verified["jti"].as_str().filter(|j| j.len() <= 256);
+        let (Some(jti), Some(exp)) = (jti, assertion_exp(&verified, issuer, crate::now())) else {
             return Err(bad());
-        }
-        let ttl = std::time::Duration::from_secs((exp - crate::now()).clamp(1, 3600) as u64);
+        };
+        // Remembered until the assertion could no longer be accepted anyway.
+        let ttl = (exp + CLOCK_SKEW - crate::now()).clamp(1, 2 * MAX_ASSERTION_LIFETIME);
         let first_use = self
             .ephemeral
-            .incr(&format!("jti:{}:{client_id}:{jti}", school.id), ttl)
+            .incr(
+                &format!("jti:{}:{client_id}:{jti}", school.id),
+                std::time::Duration::from_secs(ttl as u64),
+            )
             .await?
             == 1;
         if first_use {
@@ -136,6 +139,30 @@ impl Provider {
             Err(bad())
         }
     }
+}
+
+/// The longest an assertion may live (its exp after now, and after its iat).
+pub const MAX_ASSERTION_LIFETIME: i64 = 300;
+/// The clock difference allowed with clients.
+const CLOCK_SKEW: i64 = 60;
+
+/// The assertion's `exp` when its audience and times are acceptable at `now`.
+fn assertion_exp(claims: &serde_json::Value, issuer: &str, now: i64) -> Option<i64> {
+    let aud_ok = match &claims["aud"] {
+        serde_json::Value::String(a) => a == issuer,
+        serde_json::Value::Array(list) => list.len() == 1 && list[0].as_str() == Some(issuer),
+        _ => false,
+    };
+    let exp = claims["exp"].as_i64()?;
+    let time = |name: &str| match &claims[name] {
+        serde_json::Value::Null => Some(None),
+        v => v.as_i64().map(Some),
+    };
+    let (iat, nbf) = (time("iat")?, time("nbf")?);
+    let live = exp + CLOCK_SKEW >= now && exp - now <= MAX_ASSERTION_LIFETIME + CLOCK_SKEW;
+    let issued_ok = iat.is_none_or(|i| i <= now + CLOCK_SKEW && exp - i <= MAX_ASSERTION_LIFETIME);
+    let started = nbf.is_none_or(|n| n <= now + CLOCK_SKEW);
+    (aud_ok && live && issued_ok && started).then_some(exp)
 }
 
 /// How long a verified client secret is trusted without running argon2 again.
@@ -161,5 +188,47 @@ impl Provider {
             }
             m.insert(key, std::time::Instant::now());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ISS: &str = "https://idp.example/schools/demo";
+
+    #[test]
+    fn assertions_for_our_issuer_living_minutes_only() {
+        let now = 1_000_000;
+        let ok = |c: serde_json::Value| assertion_exp(&c, ISS, now).is_some();
+        assert!(ok(json!({"aud": ISS, "exp": now + 60, "iat": now})));
+        assert!(ok(json!({"aud": [ISS], "exp": now + 60})));
+        assert!(
+            !ok(json!({"aud": format!("{ISS}/token"), "exp": now + 60})),
+            "token endpoint"
+        );
+        assert!(!ok(
+            json!({"aud": [ISS, "https://other.example"], "exp": now + 60})
+        ));
+        assert!(!ok(json!({"aud": ISS, "exp": now + 86400})), "far exp");
+        assert!(!ok(json!({"aud": ISS, "exp": now - 120})), "expired");
+        assert!(!ok(json!({"aud": ISS})), "no exp");
+        assert!(
+            !ok(json!({"aud": ISS, "exp": now + 60, "nbf": now + 600})),
+            "not yet valid"
+        );
+        assert!(
+            !ok(json!({"aud": ISS, "exp": now + 60, "iat": now + 600})),
+            "issued later"
+        );
+        assert!(
+            !ok(json!({"aud": ISS, "exp": now + 200, "iat": now - 400})),
+            "lives too long"
+        );
+        assert!(
+            !ok(json!({"aud": ISS, "exp": now + 60, "iat": "now"})),
+            "iat not a number"
+        );
     }
 }

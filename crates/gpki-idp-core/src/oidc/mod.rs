@@ -7,6 +7,7 @@ pub mod card;
 pub mod client_auth;
 pub mod session;
 pub mod step;
+pub mod throttle;
 pub mod token;
 
 use std::collections::HashMap;
@@ -35,11 +36,27 @@ pub struct ProviderSettings {
     pub session_ttl: Duration,
     /// How long a key rotated out stays in the JWKS (tokens it signed must still verify).
     pub key_publish_after_retire: Duration,
-    /// Failed password attempts per account per window before refusing.
+    /// Wrong passwords for one account from one address in a window before each further
+    /// attempt waits (see [`throttle`]).
     pub max_failures_per_account: u64,
-    /// Password attempts per client IP per window.
+    /// Wrong passwords from one address, across accounts, before its attempts wait.
     pub max_attempts_per_ip: u64,
+    /// Wrong passwords for one account, from any address, before its attempts wait.
+    pub account_failures_before_delay: u64,
+    /// The first wait; each further failure doubles it.
+    pub failure_delay: Duration,
+    /// The longest wait of one (address, account).
+    pub max_failure_delay: Duration,
+    /// The longest wait of an account from every address, and of an address for every
+    /// account: short, since the teacher (or the school) waits too.
+    pub max_account_delay: Duration,
+    /// Account look-ups (the login page's first step) per address per window.
+    pub max_lookups_per_ip: u64,
     pub throttle_window: Duration,
+    /// How long the successor of a rotated refresh token may be fetched again with the old
+    /// one, for a client whose answer was lost; after it, or once the successor is used, the
+    /// old token is a replay and ends the family.
+    pub refresh_reuse_grace: Duration,
     /// How long a card challenge may be signed (the PIN prompt included).
     pub challenge_ttl: Duration,
     /// How long a process trusts its cached signing keys before reading them again, so a
@@ -48,6 +65,10 @@ pub struct ProviderSettings {
     /// How long a process trusts a client's or a school's settings read for a request
     /// (changes made on this replica apply at once; on others within this time).
     pub client_cache_ttl: Duration,
+    /// Bytes of pending authorization requests stored per `authorize_request_ttl`, in all
+    /// and from one client address.
+    pub max_pending_login_bytes: u64,
+    pub max_pending_login_bytes_per_ip: u64,
 }
 
 impl Default for ProviderSettings {
@@ -62,7 +83,15 @@ impl Default for ProviderSettings {
             key_publish_after_retire: Duration::from_secs(2 * 3600),
             max_failures_per_account: 5,
             max_attempts_per_ip: 100,
+            account_failures_before_delay: 20,
+            failure_delay: Duration::from_secs(1),
+            max_failure_delay: Duration::from_secs(900),
+            max_account_delay: Duration::from_secs(60),
+            max_lookups_per_ip: 5000,
             throttle_window: Duration::from_secs(900),
+            refresh_reuse_grace: Duration::from_secs(60),
+            max_pending_login_bytes: 64 << 20,
+            max_pending_login_bytes_per_ip: 4 << 20,
             challenge_ttl: Duration::from_secs(300),
             key_cache_ttl: Duration::from_secs(30),
             client_cache_ttl: Duration::from_secs(2),
@@ -120,8 +149,11 @@ impl Provider {
 
     /// Appends an audit event and writes it as a JSON line to the log output.
     pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), OAuthError> {
-        println!("{}", event.log_line());
-        Ok(self.directory.append_audit(event).await?)
+        let line = event.log_line();
+        self.directory.append_audit(event).await?;
+        // Logged once stored: the log never shows an event the audit log lacks.
+        println!("{line}");
+        Ok(())
     }
 
     /// A client of the school, read at most `client_cache_ttl` ago.
@@ -284,13 +316,15 @@ impl Provider {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "offline_access", "admin", "admin:users", "admin:audit", "district"],
+            "scopes_supported": ["openid", "profile", "offline_access", "admin", "admin:users", "admin:audit", "district", "introspection"],
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "name", "preferred_username", "school", "roles"],
             "acr_values_supported": [ACR_PASSWORD, ACR_CERTIFICATE, ACR_PASSWORD_CERTIFICATE],
             "prompt_values_supported": ["none", "login"],
             "ui_locales_supported": ["zh-TW", "en"],
             "claims_parameter_supported": true,
             "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "authorization_response_iss_parameter_supported": true,
         })
     }
 

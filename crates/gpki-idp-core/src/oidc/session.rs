@@ -45,8 +45,9 @@ pub struct CodeData {
 pub enum LoginError {
     /// 帳號或密碼錯誤: the same answer whether the account exists or not.
     Invalid,
-    /// Too many attempts for this account or from this address.
-    Throttled,
+    /// Too many failures for this account or from this address: try again after this many
+    /// seconds.
+    Throttled(u64),
     /// The school's policy does not let this account's roles use a password (checked only
     /// after the password was right, so it reveals nothing to a guesser).
     NotAllowed,
@@ -60,7 +61,9 @@ impl From<OAuthError> for LoginError {
 }
 
 impl Provider {
-    /// Checks a password, counting failures per account and attempts per client address.
+    /// Checks a password. Failures make later attempts wait (see [`super::throttle`]);
+    /// successes cost nothing, so a school behind one address is never slowed by its own
+    /// teachers logging in.
     pub async fn password_login(
         &self,
         school: &School,
@@ -68,74 +71,43 @@ impl Provider {
         pw: &str,
         ip: &str,
     ) -> Result<Proved, LoginError> {
-        let window = self.settings.throttle_window;
-        let account_key = format!("rl:acct:{}:{}", school.id, username.to_lowercase());
-        let ip_key = format!("rl:ip:{ip}");
-        let attempts = self
-            .ephemeral
-            .incr(&ip_key, window)
+        let store = |e: crate::store::StoreError| LoginError::Store(e.into());
+        let wait = self
+            .login_wait(school.id, username, ip)
             .await
-            .map_err(|e| LoginError::Store(e.into()))?;
-        let failures = self.counter(&account_key).await?;
-        if attempts > self.settings.max_attempts_per_ip
-            || failures >= self.settings.max_failures_per_account
-        {
-            return Err(LoginError::Throttled);
+            .map_err(store)?;
+        if !wait.is_zero() {
+            return Err(LoginError::Throttled(wait.as_secs()));
         }
         let user = self
             .directory
             .user_by_username(school.id, username)
             .await
-            .map_err(|e| LoginError::Store(e.into()))?;
+            .map_err(store)?;
         let usable = user.as_ref().filter(|u| !u.disabled);
         // One argon2 verification on every path, so timing does not tell accounts apart.
         let ok = password::verify(usable.and_then(|u| u.password_hash.as_deref()), pw);
-        match usable {
-            Some(u) if ok => {
-                self.ephemeral
-                    .delete(&account_key)
-                    .await
-                    .map_err(|e| LoginError::Store(e.into()))?;
-                let policies = self
-                    .directory
-                    .login_policy(school.id)
-                    .await
-                    .map_err(|e| LoginError::Store(e.into()))?;
-                if !policy::allows(&policies, &u.roles, Method::Password) {
-                    return Err(LoginError::NotAllowed);
-                }
-                Ok(Proved {
-                    user: u.clone(),
-                    policies,
-                })
-            }
-            _ => {
-                self.ephemeral
-                    .incr(&account_key, window)
-                    .await
-                    .map_err(|e| LoginError::Store(e.into()))?;
-                Err(LoginError::Invalid)
-            }
+        let Some(u) = usable.filter(|_| ok) else {
+            self.login_failed(school.id, username, ip)
+                .await
+                .map_err(store)?;
+            return Err(LoginError::Invalid);
+        };
+        self.login_succeeded(school.id, username, ip)
+            .await
+            .map_err(store)?;
+        let policies = self
+            .directory
+            .login_policy(school.id)
+            .await
+            .map_err(store)?;
+        if !policy::allows(&policies, &u.roles, Method::Password) {
+            return Err(LoginError::NotAllowed);
         }
-    }
-
-    /// Counts a look-up of an account's login methods from `ip` against the same per-address
-    /// budget as password attempts (the account-first page must not become a way to list
-    /// accounts); false when the budget is spent.
-    pub async fn account_probe_allowed(&self, ip: &str) -> Result<bool, OAuthError> {
-        let attempts = self
-            .ephemeral
-            .incr(&format!("rl:probe:{ip}"), self.settings.throttle_window)
-            .await?;
-        Ok(attempts <= self.settings.max_attempts_per_ip)
-    }
-
-    async fn counter(&self, key: &str) -> Result<u64, OAuthError> {
-        let bytes = self.ephemeral.get(key).await?;
-        Ok(bytes
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0))
+        Ok(Proved {
+            user: u.clone(),
+            policies,
+        })
     }
 
     /// Starts a browser session: kept in the short-lived store for logins, and recorded in
@@ -188,15 +160,33 @@ impl Provider {
     }
 
     /// Keeps a validated authorization request while the user logs in; returns its id.
+    /// Pending requests are bounded in bytes, per client address and in all, over each
+    /// `authorize_request_ttl`: a flood of requests from nobody cannot fill memory (ours or
+    /// Redis's), and one address cannot spend the whole budget.
     pub async fn save_auth_request(
         &self,
         school: &School,
         request: &AuthRequest,
+        ip: &str,
     ) -> Result<String, OAuthError> {
         let id = random_token(24);
         let key = format!("authz:{}:{}", school.id, id);
-        self.put_json(&key, request, self.settings.authorize_request_ttl)
+        let bytes = serde_json::to_vec(request).map_err(|_| OAuthError::server_error())?;
+        let cost = (bytes.len() + key.len()) as u64;
+        let ttl = self.settings.authorize_request_ttl;
+        let from_ip = self
+            .ephemeral
+            .incr_by(&format!("authz-bytes:ip:{ip}"), cost, ttl)
             .await?;
+        let all = self.ephemeral.incr_by("authz-bytes:all", cost, ttl).await?;
+        if from_ip > self.settings.max_pending_login_bytes_per_ip
+            || all > self.settings.max_pending_login_bytes
+        {
+            return Err(OAuthError::too_many_requests(
+                "too many logins are pending; try again in a few minutes",
+            ));
+        }
+        self.ephemeral.put(&key, &bytes, ttl).await?;
         Ok(id)
     }
 
@@ -260,9 +250,11 @@ impl Provider {
 
     /// Whether a session satisfies the request's `max_age` and `prompt`.
     pub fn session_fits(&self, request: &AuthRequest, session: &Session) -> bool {
+        // max_age=0 always asks again, even for a login of this very second (OIDC Core
+        // 3.1.2.1 errata: like prompt=login); whole seconds would let `0 <= 0` through.
         let fresh = request
             .max_age
-            .is_none_or(|max| crate::now() - session.auth_time <= max);
+            .is_none_or(|max| max > 0 && crate::now() - session.auth_time <= max);
         let forced = request
             .prompt
             .as_deref()

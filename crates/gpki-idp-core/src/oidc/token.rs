@@ -67,16 +67,16 @@ impl Provider {
                 "authorization_code" | "refresh_token" | "client_credentials" => {
                     OAuthError::unauthorized_client(format!("client may not use {grant}"))
                 }
-                _ => OAuthError::unsupported_grant_type(format!("unsupported grant_type {grant}")),
+                _ => OAuthError::unsupported_grant_type("this grant_type is not supported"),
             });
         }
         match grant {
             "authorization_code" => self.exchange_code(school, issuer, client, params).await,
             "refresh_token" => self.refresh(school, issuer, client, params).await,
             "client_credentials" => self.client_credentials(school, client, params).await,
-            other => Err(OAuthError::unsupported_grant_type(format!(
-                "unsupported grant_type {other}"
-            ))),
+            _ => Err(OAuthError::unsupported_grant_type(
+                "this grant_type is not supported",
+            )),
         }
     }
 
@@ -195,9 +195,6 @@ impl Provider {
         if record.client_id != client.client_id {
             return Err(invalid());
         }
-        if record.used {
-            return Err(self.refresh_reused(school, &record.family_id).await);
-        }
         if record.revoked || record.expires_at < crate::now() {
             return Err(invalid());
         }
@@ -216,6 +213,10 @@ impl Provider {
             }
             None => record.scope.clone(),
         };
+        let successor = successor_token(&record.family_id, token);
+        if record.used && !self.successor_unclaimed(school, &successor).await? {
+            return Err(self.refresh_reused(school, &record.family_id).await);
+        }
         check_min_acr(client, &record.acr)?;
         let user = self.user(school, record.user_id).await?;
         // Admin scopes follow the account's roles as they are now.
@@ -229,11 +230,40 @@ impl Provider {
             amr: &record.amr,
             session_id: record.session_id.as_deref(),
         };
-        let plan = RefreshPlan::Rotate {
-            family: &record.family_id,
-            old_hash: &old_hash,
+        let plan = if record.used {
+            RefreshPlan::Again {
+                family: &record.family_id,
+                successor: &successor,
+            }
+        } else {
+            RefreshPlan::Rotate {
+                family: &record.family_id,
+                old_hash: &old_hash,
+                successor: &successor,
+            }
         };
         Ok(self.issue(school, issuer, client, &grant, plan).await?.0)
+    }
+
+    /// Whether the successor of a used refresh token is within the reuse grace window and
+    /// not used itself: then the answer that carried it may never have reached the client
+    /// (a lost response, a failure after the commit), and presenting the old token again is
+    /// a retry, answered with the same successor. Past the window, or once the successor was
+    /// used, it is a replay.
+    async fn successor_unclaimed(
+        &self,
+        school: &School,
+        successor: &str,
+    ) -> Result<bool, OAuthError> {
+        let grace = self.settings.refresh_reuse_grace.as_secs() as i64;
+        let Some(next) = self
+            .directory
+            .refresh_by_hash(school.id, &token_hash(successor))
+            .await?
+        else {
+            return Ok(false);
+        };
+        Ok(!next.used && !next.revoked && crate::now() - next.created_at <= grace)
     }
 
     /// A rotated-out refresh token came back: someone kept a copy. The whole family ends.
@@ -263,9 +293,9 @@ impl Provider {
         for s in scope.split(' ').filter(|s| !s.is_empty()) {
             let granted = client.allowed_scopes.iter().any(|a| a == s);
             if !granted || (s == "district" && !school.district) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope `{s}` is not granted to this client"
-                )));
+                return Err(OAuthError::invalid_scope(
+                    "a requested scope is not granted to this client",
+                ));
             }
         }
         let (token, _) = self
@@ -326,6 +356,10 @@ impl Provider {
     }
 
     /// Issues access token, refresh token (when `family`) and ID token.
+    ///
+    /// Everything that can fail (the access token in the short-lived store, the ID token's
+    /// signature) is done before the refresh token is committed: a grant that fails leaves
+    /// the presented refresh token as it was, so the client's retry works.
     async fn issue(
         &self,
         school: &School,
@@ -334,8 +368,6 @@ impl Provider {
         grant: &Grant<'_>,
         plan: RefreshPlan<'_>,
     ) -> Result<(Value, String), OAuthError> {
-        // The refresh token first: a rotation that loses a race issues nothing.
-        let refresh = self.store_refresh(school, client, grant, plan).await?;
         let (access, access_hash) = self
             .new_access_token(
                 school,
@@ -351,13 +383,22 @@ impl Provider {
             "expires_in": self.settings.access_token_ttl.as_secs(),
             "scope": grant.scope,
         });
-        if let Some(refresh) = refresh {
-            response["refresh_token"] = json!(refresh);
-        }
         if grant.scope.split(' ').any(|s| s == "openid") {
             let claims = self.id_token_claims(school, issuer, client, grant, &access);
             let alg = Alg::parse(&client.id_token_alg).unwrap_or(Alg::Rs256);
             response["id_token"] = json!(self.sign(school, alg, &claims).await?);
+        }
+        match self.store_refresh(school, client, grant, plan).await {
+            Ok(Some(refresh)) => response["refresh_token"] = json!(refresh),
+            Ok(None) => {}
+            Err(e) => {
+                // Nothing of this answer is delivered: its access token must not live on.
+                let _ = self
+                    .ephemeral
+                    .delete(&access_key(school, &access_hash))
+                    .await;
+                return Err(e);
+            }
         }
         Ok((response, access_hash))
     }
@@ -371,10 +412,14 @@ impl Provider {
         grant: &Grant<'_>,
         plan: RefreshPlan<'_>,
     ) -> Result<Option<String>, OAuthError> {
-        let Some(family) = plan.family() else {
-            return Ok(None);
+        let (family, token) = match plan {
+            RefreshPlan::None => return Ok(None),
+            RefreshPlan::Again { successor, .. } => return Ok(Some(successor.to_string())),
+            RefreshPlan::New(family) => (family, random_token(32)),
+            RefreshPlan::Rotate {
+                family, successor, ..
+            } => (family, successor.to_string()),
         };
-        let token = random_token(32);
         let now = crate::now();
         let record = RefreshRecord {
             token_hash: token_hash(&token),
@@ -398,8 +443,9 @@ impl Provider {
                     .directory
                     .rotate_refresh(school.id, old_hash, record)
                     .await?;
-                if !rotated {
-                    // Another request used the same token first.
+                // Another request with the same token committed first: the same successor
+                // (it is derived from the token) is its answer too, within the grace window.
+                if !rotated && !self.successor_unclaimed(school, &token).await? {
                     return Err(self.refresh_reused(school, family).await);
                 }
             }
@@ -467,14 +513,28 @@ impl Provider {
         )
     }
 
-    /// RFC 7662 introspection.
+    /// RFC 7662 introspection for an authenticated confidential client. A client sees its
+    /// own tokens; a resource server granted [`INTROSPECTION_SCOPE`] sees every token of the
+    /// school. Any other token is answered `active: false`, as an unknown one.
     pub async fn introspect(
         &self,
         school: &School,
         issuer: &str,
+        client: &Client,
         token: &str,
     ) -> Result<Value, OAuthError> {
+        let inactive = json!({"active": false});
+        let may_see = |owner: &str| {
+            owner == client.client_id
+                || client
+                    .allowed_scopes
+                    .iter()
+                    .any(|s| s == INTROSPECTION_SCOPE)
+        };
         if let Some(at) = self.access_token(school, token).await? {
+            if !may_see(&at.client_id) {
+                return Ok(inactive);
+            }
             let sub = match at.user_id {
                 Some(id) => self
                     .directory
@@ -492,7 +552,7 @@ impl Provider {
             .refresh_by_hash(school.id, &token_hash(token))
             .await?
         {
-            if !rt.used && !rt.revoked && rt.expires_at >= crate::now() {
+            if !rt.used && !rt.revoked && rt.expires_at >= crate::now() && may_see(&rt.client_id) {
                 let sub = self
                     .directory
                     .user_by_id(school.id, rt.user_id)
@@ -503,7 +563,7 @@ impl Provider {
                 );
             }
         }
-        Ok(json!({"active": false}))
+        Ok(inactive)
     }
 
     /// RFC 7009 revocation of a token of `client` (others' tokens are ignored silently).
@@ -555,6 +615,12 @@ enum RefreshPlan<'a> {
     Rotate {
         family: &'a str,
         old_hash: &'a str,
+        successor: &'a str,
+    },
+    /// The successor already stored for a retried rotation (see `successor_unclaimed`).
+    Again {
+        family: &'a str,
+        successor: &'a str,
     },
 }
 
@@ -566,9 +632,24 @@ impl<'a> RefreshPlan<'a> {
     fn family(self) -> Option<&'a str> {
         match self {
             Self::None => None,
-            Self::New(f) | Self::Rotate { family: f, .. } => Some(f),
+            Self::New(f) | Self::Rotate { family: f, .. } | Self::Again { family: f, .. } => {
+                Some(f)
+            }
         }
     }
+}
+
+/// The refresh token that succeeds `token` in its family. Derived rather than random, so
+/// that a retried rotation gets the very token the lost answer carried; the family id is a
+/// server-side secret (never sent to clients), so whoever holds `token` alone cannot work
+/// out its successor.
+fn successor_token(family: &str, token: &str) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(b"gpki-idp refresh successor\0");
+    ctx.update(family.as_bytes());
+    ctx.update(b"\0");
+    ctx.update(token.as_bytes());
+    B64URL.encode(ctx.finish().as_ref())
 }
 
 /// Refuses tokens for a login below the client's minimum acr.
@@ -582,6 +663,9 @@ fn check_min_acr(client: &Client, acr: &str) -> Result<(), OAuthError> {
     }
     Ok(())
 }
+
+/// The scope that lets a client (a resource server) introspect every token of its school.
+pub const INTROSPECTION_SCOPE: &str = "introspection";
 
 /// Scopes that only a school's admins (GMs) may hold.
 pub const ADMIN_SCOPES: [&str; 3] = ["admin", "admin:users", "admin:audit"];

@@ -142,18 +142,7 @@ impl<T, E: Into<OAuthError>> OrFail<T> for Result<T, E> {
 
 /// Who calls, from `Authorization: Bearer …`.
 async fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, HttpResponse> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            fail(OAuthError::invalid_token(
-                "a bearer access token is required",
-            ))
-        })?;
+    let bearer = super::bearer_token(req).ok_or_else(super::errors::no_token)?;
     let mut who = state.provider.admin_principal(bearer).await.map_err(fail)?;
     who.origin = origin(req);
     Ok(who)

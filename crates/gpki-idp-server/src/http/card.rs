@@ -11,7 +11,6 @@ use gpki_idp_core::oidc::step::Step;
 use gpki_idp_core::policy::{self, Factors, Method};
 use serde_json::json;
 
-use super::login::CSRF_COOKIE;
 use super::oidc::{school_of, school_or_return, SESSION_COOKIE};
 use crate::app::AppState;
 
@@ -33,23 +32,22 @@ fn refused(code: &str, zh: &str, en: &str) -> HttpResponse {
     HttpResponse::Forbidden().json(json!({"error": code, "message_zh": zh, "message_en": en}))
 }
 
-/// The browser's CSRF cookie, when the form repeats it (double submit).
+/// The browser's CSRF token, when the form repeats it (double submit); it also binds
+/// challenges to the browser.
 pub(super) fn browser(
+    state: &AppState,
     req: &HttpRequest,
     form: &HashMap<String, String>,
 ) -> Result<String, HttpResponse> {
-    let cookie = req
-        .cookie(CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .unwrap_or_default();
-    if cookie.is_empty() || form.get("csrf") != Some(&cookie) {
+    let sent = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if !super::csrf::matches(state, req, sent) {
         return Err(refused(
             "csrf_failed",
             "表單已失效，請重新整理頁面。",
             "The form expired. Reload the page.",
         ));
     }
-    Ok(cookie)
+    Ok(sent.to_string())
 }
 
 fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
@@ -72,7 +70,7 @@ pub async fn login_challenge(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&req, &form));
+    let browser = or_return!(browser(&state, &req, &form));
     let purpose = format!("login:{}", field(&form, "req"));
     match state
         .provider
@@ -109,7 +107,7 @@ pub async fn login(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&req, &form));
+    let browser = or_return!(browser(&state, &req, &form));
     let request_id = field(&form, "req");
     let request = match state.provider.auth_request(&school, request_id).await {
         Ok(Some(r)) => r,
@@ -129,55 +127,79 @@ pub async fn login(
         )
         .await;
     timer.observe_duration();
-    let code = outcome
-        .as_ref()
-        .map(|_| "success")
-        .unwrap_or_else(|e| e.code());
-    let labels = [school.code.as_str(), "certificate", code];
-    state.metrics.logins.with_label_values(&labels).inc();
-    let event = super::login::audit_event(
+    let (code, response) = match outcome {
+        Ok(proved) => card_next_step(&state, &school, request_id, &request, proved).await,
+        Err(e) => (e.code(), Err(card_error(&e))),
+    };
+    let audited = super::login::audit_login(
+        &state,
         &school,
         &req,
-        "login.certificate",
+        "certificate",
         code,
         username,
-        Some(&request.client_id),
-    );
-    if let (Ok(_), Err(e)) = (&outcome, state.provider.record(event).await) {
-        return card_error(&CardError::Store(e));
+        &request.client_id,
+    )
+    .await;
+    match (response, audited) {
+        (Ok(done), Ok(())) => {
+            let mut r = HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(json!({"redirect": done.url}));
+            let _ = r.add_cookie(&done.cookie);
+            r
+        }
+        // A login that cannot be audited does not happen.
+        (Ok(done), Err(e)) => {
+            let _ = state.provider.end_session(&school, &done.sid).await;
+            card_error(&CardError::Store(e))
+        }
+        (Err(answer), Ok(())) => answer,
+        // A failure is shown as it is whether or not its audit could be written, unless it
+        // was a step forward (the password still to come), which must not go on unaudited.
+        (Err(_), Err(e)) if code == "success" => card_error(&CardError::Store(e)),
+        (Err(answer), Err(_)) => answer,
     }
-    let proved = match outcome {
-        Ok(p) => p,
-        Err(e) => return card_error(&e),
-    };
+}
+
+/// What follows a good card: the finished login, or the answer for the next step or for a
+/// refusal; with the outcome code to audit.
+async fn card_next_step(
+    state: &AppState,
+    school: &School,
+    request_id: &str,
+    request: &gpki_idp_core::oidc::authorize::AuthRequest,
+    proved: gpki_idp_core::oidc::step::Proved,
+) -> (&'static str, Result<super::login::Finished, HttpResponse>) {
     let step = state
         .provider
-        .login_step(&school, request_id, &request, &proved, Factors::CARD)
+        .login_step(school, request_id, request, &proved, Factors::CARD)
         .await;
     let session = match step {
         Ok(Step::Done(session)) => session,
         Ok(Step::NeedPassword | Step::NeedCard) => {
             let m = &super::pages::NEED_PASSWORD;
-            return HttpResponse::Ok()
+            let answer = HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .json(json!({"next": "password", "message_zh": m.zh, "message_en": m.en}));
+            return ("success", Err(answer));
         }
         Ok(Step::Refused) => {
             let m = &super::pages::LEVEL_UNREACHABLE;
-            return refused("acr_unreachable", m.zh, m.en);
+            return (
+                "acr_unreachable",
+                Err(refused("acr_unreachable", m.zh, m.en)),
+            );
         }
-        Err(e) => return card_error(&CardError::Store(e)),
+        Err(e) => return (e.code, Err(card_error(&CardError::Store(e)))),
     };
-    match super::login::finish(&state, &school, request_id, &request, session).await {
-        Ok((redirect, cookie)) => {
-            let mut response = HttpResponse::Ok()
-                .insert_header(("Cache-Control", "no-store"))
-                .json(json!({"redirect": redirect}));
-            let _ = response.add_cookie(&cookie);
-            response
+    match super::login::finish(state, school, request_id, request, session).await {
+        Ok(done) => ("success", Ok(done)),
+        Err(e) if e.code == "invalid_request" => {
+            let e = CardError::Challenge;
+            (e.code(), Err(card_error(&e)))
         }
-        Err(e) if e.code == "invalid_request" => card_error(&CardError::Challenge),
-        Err(e) => card_error(&CardError::Store(e)),
+        Err(e) => (e.code, Err(card_error(&CardError::Store(e)))),
     }
 }
 
@@ -214,7 +236,7 @@ pub async fn register_challenge(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&req, &form));
+    let browser = or_return!(browser(&state, &req, &form));
     let user = or_return!(account(&state, &school, &req).await);
     match state
         .provider
@@ -233,7 +255,7 @@ pub async fn register(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&req, &form));
+    let browser = or_return!(browser(&state, &req, &form));
     let user = or_return!(account(&state, &school, &req).await);
     match state
         .provider
@@ -306,7 +328,7 @@ pub async fn remove(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    or_return!(browser(&req, &form));
+    or_return!(browser(&state, &req, &form));
     let user = or_return!(account(&state, &school, &req).await);
     match state.provider.directory.remove_binding(school.id, user.id, path.1).await {
         Ok(true) => {
@@ -330,7 +352,7 @@ pub async fn methods(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    or_return!(browser(&req, &form));
+    or_return!(browser(&state, &req, &form));
     match state
         .provider
         .account_probe_allowed(&super::client_ip(&req))
@@ -396,7 +418,7 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         .bindings_of(school.id, user.id)
         .await
         .unwrap_or_default();
-    let (csrf, cookie) = super::login::csrf_cookie(&state, &school);
+    let (csrf, cookie) = super::csrf::token(&state, &req);
     let locale = super::pages::locale(&req, None);
     let mut response = super::pages::account(
         &school,
@@ -406,7 +428,7 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         &state.component_origin,
         locale.as_deref(),
     );
-    let _ = response.add_cookie(&cookie);
+    super::csrf::set(&mut response, cookie);
     super::pages::remember_locale(&req, &mut response);
     response
 }
@@ -414,11 +436,11 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 /// `GET /schools/{school}/diagnostics`: 環境檢測.
 pub async fn diagnostics_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let (csrf, cookie) = super::login::csrf_cookie(&state, &school);
+    let (csrf, cookie) = super::csrf::token(&state, &req);
     let locale = super::pages::locale(&req, None);
     let mut response =
         super::pages::diagnostics(&school, &csrf, &state.component_origin, locale.as_deref());
-    let _ = response.add_cookie(&cookie);
+    super::csrf::set(&mut response, cookie);
     super::pages::remember_locale(&req, &mut response);
     response
 }
@@ -431,7 +453,7 @@ pub async fn diagnostics_check(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let _school = school_or_return!(state, req);
-    or_return!(browser(&req, &form));
+    or_return!(browser(&state, &req, &form));
     let Some(verifier) = state.provider.verifier.clone() else {
         return card_error(&CardError::Disabled);
     };

@@ -4,8 +4,28 @@ use actix_web::{error, http::StatusCode, HttpRequest, HttpResponse};
 use gpki_idp_core::OAuthError;
 use serde_json::json;
 
+/// `error_description` in the character set RFC 6749 §5.2 allows (printable ASCII but `"`
+/// and `\`): whatever a description holds, it cannot break a header or a client's parser.
+pub fn description(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+        .collect();
+    kept.trim().to_string()
+}
+
+/// 401 for a request without any credentials: `WWW-Authenticate: Bearer` without an error
+/// code (RFC 6750 §3.1).
+pub fn no_token() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("WWW-Authenticate", "Bearer realm=\"gpki-idp\""))
+        .json(json!({"error": "invalid_token", "error_description": "a bearer access token is required"}))
+}
+
 /// `{"error": code, "error_description": …}` with the error's status.
 pub fn json_error(e: &OAuthError) -> HttpResponse {
+    let text = description(&e.description);
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = HttpResponse::build(status);
     response.insert_header(("Cache-Control", "no-store"));
@@ -15,13 +35,10 @@ pub fn json_error(e: &OAuthError) -> HttpResponse {
     if e.code == "invalid_token" {
         response.insert_header((
             "WWW-Authenticate",
-            format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                e.description
-            ),
+            format!("Bearer error=\"invalid_token\", error_description=\"{text}\""),
         ));
     }
-    response.json(json!({"error": e.code, "error_description": e.description}))
+    response.json(json!({"error": e.code, "error_description": text}))
 }
 
 /// 403 `https_required`, in the OAuth shape and in the login pages' (`message_zh` /
@@ -38,11 +55,8 @@ pub fn https_required() -> HttpResponse {
         }))
 }
 
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    json_error(&OAuthError::not_found(format!(
-        "no such endpoint: {}",
-        req.path()
-    )))
+pub async fn not_found() -> HttpResponse {
+    json_error(&OAuthError::not_found("no such endpoint"))
 }
 
 pub fn form_error(err: error::UrlencodedError, _req: &HttpRequest) -> error::Error {

@@ -10,10 +10,17 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The database and the short-lived store answer.
+/// How long readiness waits for each store: well inside a probe's period and timeout.
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The database and the short-lived store answer, each within [`PROBE_WAIT`].
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.provider.directory.ping().await.is_ok();
-    let store = state.provider.ephemeral.ping().await.is_ok();
+    let answers =
+        |ping| async move { matches!(tokio::time::timeout(PROBE_WAIT, ping).await, Ok(Ok(()))) };
+    let (db, store) = tokio::join!(
+        answers(state.provider.directory.ping()),
+        answers(state.provider.ephemeral.ping())
+    );
     let body = json!({"status": if db && store { "ready" } else { "unavailable" }, "database": db, "store": store});
     if db && store {
         HttpResponse::Ok().json(body)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::model::School;
@@ -11,25 +11,11 @@ use gpki_idp_core::oidc::authorize::AuthRequest;
 use gpki_idp_core::oidc::session::{LoginError, Session};
 use gpki_idp_core::oidc::step::Step;
 use gpki_idp_core::policy::Factors;
-use gpki_idp_core::{random_token, OAuthError};
+use gpki_idp_core::OAuthError;
 
 use super::oidc::{completion_url, school_of, school_or_return, session_cookie};
 use super::{client_ip, pages};
 use crate::app::AppState;
-
-pub const CSRF_COOKIE: &str = "gpki_csrf";
-
-/// A fresh double-submit CSRF token and its cookie (scoped to the school's path).
-pub fn csrf_cookie(state: &AppState, school: &School) -> (String, Cookie<'static>) {
-    let csrf = random_token(24);
-    let cookie = Cookie::build(CSRF_COOKIE, csrf.clone())
-        .path(format!("/schools/{}", school.code))
-        .http_only(true)
-        .secure(state.secure_cookies)
-        .same_site(SameSite::Strict)
-        .finish();
-    (csrf, cookie)
-}
 
 /// What the login page shows besides the form: an error, or a notice and the step a started
 /// login still needs.
@@ -48,7 +34,7 @@ fn render(
     request: &AuthRequest,
     extra: Extra<'_>,
 ) -> HttpResponse {
-    let (csrf, cookie) = csrf_cookie(state, school);
+    let (csrf, cookie) = super::csrf::token(state, req);
     let locale = pages::locale(req, request.ui_locales.as_deref());
     let mut response = pages::login(&pages::LoginPage {
         school,
@@ -62,7 +48,7 @@ fn render(
         component_origin: &state.component_origin,
         redirect_uri: &request.redirect_uri,
     });
-    let _ = response.add_cookie(&cookie);
+    super::csrf::set(&mut response, cookie);
     pages::remember_locale(req, &mut response);
     response
 }
@@ -126,6 +112,33 @@ pub fn audit_event(
     e
 }
 
+/// Audits a login with the outcome the browser is about to get, and counts it. Called last,
+/// once nothing else can fail: the audit log says what the user got.
+pub async fn audit_login(
+    state: &AppState,
+    school: &School,
+    req: &HttpRequest,
+    method: &str,
+    outcome: &str,
+    account: &str,
+    client_id: &str,
+) -> Result<(), OAuthError> {
+    let event = audit_event(
+        school,
+        req,
+        &format!("login.{method}"),
+        outcome,
+        account,
+        Some(client_id),
+    );
+    state
+        .metrics
+        .logins
+        .with_label_values(&[school.code.as_str(), method, outcome])
+        .inc();
+    state.provider.record(event).await
+}
+
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -135,10 +148,7 @@ pub async fn submit(
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let chosen = pages::locale(&req, None);
     let locale = chosen.as_deref();
-    let csrf_ok = req
-        .cookie(CSRF_COOKIE)
-        .is_some_and(|c| !c.value().is_empty() && c.value() == field("csrf"));
-    if !csrf_ok {
+    if !super::csrf::matches(&state, &req, field("csrf")) {
         return pages::error_page(
             &OAuthError::access_denied(
                 "the form expired or was not sent from our page; start again",
@@ -159,40 +169,22 @@ pub async fn submit(
         }
         Err(e) => return pages::error_page(&e, locale),
     };
+    let username = field("username");
     let outcome = state
         .provider
-        .password_login(
-            &school,
-            field("username"),
-            field("password"),
-            &client_ip(&req),
-        )
+        .password_login(&school, username, field("password"), &client_ip(&req))
         .await;
-    let code = match &outcome {
-        Ok(_) => "success",
-        Err(LoginError::Invalid) => "invalid_credentials",
-        Err(LoginError::Throttled) => "throttled",
-        Err(LoginError::NotAllowed) => "method_not_allowed",
-        Err(LoginError::Store(e)) => e.code,
+    let audit = |code: &'static str| {
+        audit_login(
+            &state,
+            &school,
+            &req,
+            "password",
+            code,
+            username,
+            &request.client_id,
+        )
     };
-    let event = audit_event(
-        &school,
-        &req,
-        "login.password",
-        code,
-        field("username"),
-        Some(&request.client_id),
-    );
-    let recorded = state.provider.record(event).await;
-    state
-        .metrics
-        .logins
-        .with_label_values(&[school.code.as_str(), "password", code])
-        .inc();
-    if let (Ok(_), Err(e)) = (&outcome, recorded) {
-        // A login that cannot be audited does not happen.
-        return pages::error_page(&e, locale);
-    }
     let again = |message: &'static pages::Message, status| {
         let mut r = page(&state, &req, &school, request_id, &request, Some(message));
         *r.status_mut() = status;
@@ -200,50 +192,88 @@ pub async fn submit(
     };
     let proved = match outcome {
         Ok(p) => p,
-        Err(LoginError::Invalid) => return again(&pages::WRONG_PASSWORD, StatusCode::OK),
-        Err(LoginError::Throttled) => {
-            return again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS)
+        Err(e) => {
+            let (code, mut response) = match e {
+                LoginError::Invalid => (
+                    "invalid_credentials",
+                    again(&pages::WRONG_PASSWORD, StatusCode::OK),
+                ),
+                LoginError::Throttled(wait) => {
+                    let mut r = again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS);
+                    if let Ok(v) = wait.max(1).to_string().parse() {
+                        r.headers_mut()
+                            .insert(actix_web::http::header::RETRY_AFTER, v);
+                    }
+                    ("throttled", r)
+                }
+                LoginError::NotAllowed => (
+                    "method_not_allowed",
+                    again(&pages::PASSWORD_NOT_ALLOWED, StatusCode::FORBIDDEN),
+                ),
+                LoginError::Store(e) => (e.code, pages::error_page(&e, locale)),
+            };
+            // A failure is shown whether or not its audit could be written.
+            if audit(code).await.is_err() {
+                response = pages::error_page(&OAuthError::temporarily_unavailable(), locale);
+            }
+            return response;
         }
-        Err(LoginError::NotAllowed) => {
-            return again(&pages::PASSWORD_NOT_ALLOWED, StatusCode::FORBIDDEN)
-        }
-        Err(LoginError::Store(e)) => return pages::error_page(&e, locale),
     };
     let step = state
         .provider
         .login_step(&school, request_id, &request, &proved, Factors::PASSWORD)
         .await;
-    match step {
+    let (code, response) = match step {
         Ok(Step::Done(session)) => {
             match finish(&state, &school, request_id, &request, session).await {
-                Ok((url, cookie)) => {
-                    let mut response = HttpResponse::Found()
-                        .insert_header(("Location", url))
-                        .insert_header(("Cache-Control", "no-store"))
-                        .finish();
-                    let _ = response.add_cookie(&cookie);
-                    response
-                }
-                Err(e) => pages::error_page(&e, locale),
+                Ok(done) => ("success", Ok(done)),
+                Err(e) => (e.code, Err(pages::error_page(&e, locale))),
             }
         }
         Ok(Step::NeedCard | Step::NeedPassword) => {
-            let waiting = state.provider.auth_request(&school, request_id).await;
-            let Ok(Some(waiting)) = waiting else {
-                return pages::error_page(&OAuthError::temporarily_unavailable(), locale);
-            };
-            step_page(
-                &state,
-                &req,
-                &school,
-                request_id,
-                &waiting,
-                &proved.user,
-                "card",
-            )
+            match state.provider.auth_request(&school, request_id).await {
+                Ok(Some(waiting)) => (
+                    "success",
+                    Err(step_page(
+                        &state,
+                        &req,
+                        &school,
+                        request_id,
+                        &waiting,
+                        &proved.user,
+                        "card",
+                    )),
+                ),
+                _ => {
+                    let e = OAuthError::temporarily_unavailable();
+                    (e.code, Err(pages::error_page(&e, locale)))
+                }
+            }
         }
-        Ok(Step::Refused) => again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN),
-        Err(e) => pages::error_page(&e, locale),
+        Ok(Step::Refused) => (
+            "acr_unreachable",
+            Err(again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN)),
+        ),
+        Err(e) => (e.code, Err(pages::error_page(&e, locale))),
+    };
+    if let Err(e) = audit(code).await {
+        // A login that cannot be audited does not happen: the code and the session cookie
+        // never reach the browser.
+        if let Ok(done) = &response {
+            let _ = state.provider.end_session(&school, &done.sid).await;
+        }
+        return pages::error_page(&e, locale);
+    }
+    match response {
+        Ok(done) => {
+            let mut r = HttpResponse::Found()
+                .insert_header(("Location", done.url))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish();
+            let _ = r.add_cookie(&done.cookie);
+            r
+        }
+        Err(page) => page,
     }
 }
 
@@ -274,26 +304,41 @@ pub fn step_page(
     render(state, req, school, request_id, &request, extra)
 }
 
-/// Ends a login: starts the browser session, completes the pending request once, and gives
-/// the client redirect (with a fresh code) and the session cookie.
+/// A finished login: the client redirect (with a fresh code), the session cookie and the
+/// session's cookie value (to end it if the login cannot be audited).
+pub struct Finished {
+    pub url: String,
+    pub cookie: Cookie<'static>,
+    pub sid: String,
+}
+
+/// Ends a login: completes the pending request once, starts the browser session, and gives
+/// the client redirect (with a fresh code) and the session cookie. The request is used up
+/// first, so a double submit cannot leave a second session behind.
 pub async fn finish(
     state: &AppState,
     school: &School,
     request_id: &str,
     request: &AuthRequest,
     session: Session,
-) -> Result<(String, Cookie<'static>), OAuthError> {
-    let (sid, session) = state.provider.create_session(school, session).await?;
-    // The pending request completes once.
-    if !matches!(
-        state.provider.take_auth_request(school, request_id).await,
-        Ok(Some(_))
-    ) {
-        return Err(OAuthError::invalid_request(
-            "the login request was already used",
-        ));
+) -> Result<Finished, OAuthError> {
+    match state.provider.take_auth_request(school, request_id).await? {
+        Some(_) => {}
+        None => {
+            return Err(OAuthError::invalid_request(
+                "the login request was already used",
+            ))
+        }
     }
-    let url = completion_url(state, school, request, &session).await;
+    let (sid, session) = state.provider.create_session(school, session).await?;
+    let url = match completion_url(state, school, request, &session).await {
+        Ok(url) => url,
+        Err(e) => {
+            let _ = state.provider.end_session(school, &sid).await;
+            return Err(e);
+        }
+    };
     let ttl = state.provider.settings.session_ttl.as_secs() as i64;
-    Ok((url, session_cookie(state, school, &sid, ttl)))
+    let cookie = session_cookie(state, school, &sid, ttl);
+    Ok(Finished { url, cookie, sid })
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 mod assets;
 mod card;
+mod csrf;
 pub(crate) mod errors;
 mod health;
 mod login;
@@ -54,6 +55,7 @@ school_routes! {
     get "/.well-known/openid-configuration" Oidc => oidc::discovery;
     get "/jwks" Oidc => oidc::jwks;
     get "/authorize" Oidc => oidc::authorize;
+    post "/authorize" Oidc => oidc::authorize_post;
     post "/login" Page => login::submit;
     get "/login" Page => login::show;
     post "/login/card/challenge" Json => card::login_challenge;
@@ -74,6 +76,7 @@ school_routes! {
     post "/revoke" Oidc => oidc::revoke;
     post "/introspect" Oidc => oidc::introspect;
     get "/logout" Oidc => oidc::logout;
+    post "/logout" Oidc => oidc::logout_post;
 }
 
 /// All routes of the service.
@@ -105,4 +108,10 @@ pub fn client_ip(req: &actix_web::HttpRequest) -> String {
     crate::proxy::client_ip(peer, req.headers(), &trusted)
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The token of an `Authorization: Bearer …` header (the scheme in any case).
+pub fn bearer_token(req: &actix_web::HttpRequest) -> Option<&str> {
+    let header = req.headers().get("Authorization")?.to_str().ok()?;
+    gpki_idp_core::oidc::client_auth::auth_param(header, "Bearer").filter(|t| !t.is_empty())
 }

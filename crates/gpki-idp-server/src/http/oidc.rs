@@ -77,9 +77,10 @@ fn error_redirect(
     issuer: &str,
     e: &OAuthError,
 ) -> HttpResponse {
+    let text = super::errors::description(&e.description);
     let mut params = vec![
         ("error", e.code),
-        ("error_description", e.description.as_str()),
+        ("error_description", text.as_str()),
         ("iss", issuer),
     ];
     if let Some(s) = state_param {
@@ -88,52 +89,85 @@ fn error_redirect(
     redirect_to(redirect_uri, &params)
 }
 
-/// The client redirect URI carrying a fresh code (or the error) for a logged-in session.
+/// The client redirect URI carrying a fresh code for a logged-in session.
 pub async fn completion_url(
     state: &AppState,
     school: &School,
     request: &AuthRequest,
     session: &gpki_idp_core::oidc::session::Session,
+) -> Result<String, OAuthError> {
+    let code = state.provider.issue_code(school, request, session).await?;
+    Ok(client_redirect(state, school, request, Ok(&code)))
+}
+
+/// The client redirect URI with `iss`, the code or the error, and the client's `state`.
+fn client_redirect(
+    state: &AppState,
+    school: &School,
+    request: &AuthRequest,
+    outcome: Result<&str, &OAuthError>,
 ) -> String {
     let issuer = state.issuer(&school.code);
-    let mut params: Vec<(&str, String)> = vec![("iss", issuer.clone())];
-    match state.provider.issue_code(school, request, session).await {
+    let text = outcome
+        .err()
+        .map(|e| super::errors::description(&e.description))
+        .unwrap_or_default();
+    let mut params: Vec<(&str, &str)> = vec![("iss", &issuer)];
+    match outcome {
         Ok(code) => params.push(("code", code)),
         Err(e) => {
-            params.push(("error", e.code.to_string()));
-            params.push(("error_description", e.description));
+            params.push(("error", e.code));
+            params.push(("error_description", &text));
         }
     }
     if let Some(s) = &request.state {
-        params.push(("state", s.clone()));
+        params.push(("state", s));
     }
     let mut url = match url::Url::parse(&request.redirect_uri) {
         Ok(u) => u,
         Err(_) => return request.redirect_uri.clone(),
     };
-    url.query_pairs_mut()
-        .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+    url.query_pairs_mut().extend_pairs(params.iter());
     url.to_string()
 }
 
-/// Redirects with a fresh code for a logged-in session.
+/// Redirects with a fresh code (or the reason there is none) for a logged-in session.
 pub async fn complete(
     state: &AppState,
     school: &School,
     request: &AuthRequest,
     session: &gpki_idp_core::oidc::session::Session,
 ) -> HttpResponse {
-    let url = completion_url(state, school, request, session).await;
+    let code = state.provider.issue_code(school, request, session).await;
+    let url = client_redirect(state, school, request, code.as_deref());
     HttpResponse::Found()
         .insert_header(("Location", url))
         .insert_header(("Cache-Control", "no-store"))
         .finish()
 }
 
+/// `GET /authorize`: the request in the query string.
 pub async fn authorize(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    authorize_with(state, req, query.into_inner()).await
+}
+
+/// `POST /authorize`: the request as a form (OIDC Core 3.1.2.1).
+pub async fn authorize_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    authorize_with(state, req, form.into_inner()).await
+}
+
+async fn authorize_with(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: HashMap<String, String>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let issuer = state.issuer(&school.code);
@@ -185,7 +219,12 @@ pub async fn authorize(
             factors: *factors,
         });
     }
-    match state.provider.save_auth_request(&school, &request).await {
+    let ip = super::client_ip(&req);
+    match state
+        .provider
+        .save_auth_request(&school, &request, &ip)
+        .await
+    {
         Ok(id) => match &step_up {
             Some((user, factors)) => {
                 let next = if factors.card { "password" } else { "card" };
@@ -287,9 +326,7 @@ pub async fn token(
 }
 
 fn bearer(req: &HttpRequest, form: Option<&HashMap<String, String>>) -> Option<String> {
-    let header = authorization(req)
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
+    let header = super::bearer_token(req).map(str::to_string);
     header.or_else(|| form.and_then(|f| f.get("access_token").cloned()))
 }
 
@@ -300,9 +337,7 @@ pub async fn userinfo(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let Some(token) = bearer(&req, form.as_deref()) else {
-        return json_error(&OAuthError::invalid_token(
-            "a bearer access token is required",
-        ));
+        return super::errors::no_token();
     };
     match state.provider.userinfo(&school, &token).await {
         Ok(claims) => no_store(HttpResponse::Ok().json(claims)),
@@ -333,25 +368,53 @@ pub async fn introspect(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let (school, issuer, _client) = match caller(&state, &req, &form).await {
+    let (school, issuer, client) = match caller(&state, &req, &form).await {
         Ok(found) => found,
         Err(response) => return response,
     };
+    // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to prove.
+    if client.public_client {
+        return json_error(&OAuthError::invalid_client(
+            "introspection needs an authenticated confidential client",
+        ));
+    }
     let Some(token) = form.get("token") else {
         return json_error(&OAuthError::invalid_request("token is missing"));
     };
-    match state.provider.introspect(&school, &issuer, token).await {
+    match state
+        .provider
+        .introspect(&school, &issuer, &client, token)
+        .await
+    {
         Ok(body) => no_store(HttpResponse::Ok().json(body)),
         Err(e) => json_error(&e),
     }
 }
 
-/// RP-initiated logout: ends the session; redirects only to a URI registered for the client
-/// named by a valid id_token_hint.
+/// `GET /logout`: RP-initiated logout with the parameters in the query string.
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    logout_with(state, req, query.into_inner()).await
+}
+
+/// `POST /logout`: the same with a form (RP-Initiated Logout §2).
+pub async fn logout_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    logout_with(state, req, form.into_inner()).await
+}
+
+/// RP-initiated logout: ends the session; redirects only to a URI registered for the client
+/// named by a valid id_token_hint.
+async fn logout_with(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: HashMap<String, String>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     if let Some(sid) = req.cookie(SESSION_COOKIE) {

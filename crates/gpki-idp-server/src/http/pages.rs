@@ -38,8 +38,8 @@ pub const LEVEL_UNREACHABLE: Message = Message {
     en: "Your school's security settings do not let your role log in the way this service requires. Ask the school administrator.",
 };
 pub const THROTTLED: Message = Message {
-    zh: "嘗試次數過多，請 15 分鐘後再試，或洽學校管理者。",
-    en: "Too many attempts. Try again in 15 minutes or ask the school administrator.",
+    zh: "登入失敗次數過多，請稍候幾秒再試；若一直無法登入，請洽學校管理者。",
+    en: "Too many failed attempts. Wait a few seconds and try again; if it goes on, ask the school administrator.",
 };
 
 /// HTML-escapes text for element content and attribute values.

@@ -46,7 +46,7 @@ pub async fn save(
         Ok(u) => u,
         Err(response) => return response,
     };
-    if super::card::browser(&req, &form).is_err() {
+    if super::card::browser(&state, &req, &form).is_err() {
         return error_page(&OAuthError::csrf_failed(), &req);
     }
     let who = Principal {
@@ -143,9 +143,9 @@ async fn render(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let (csrf, cookie) = super::login::csrf_cookie(state, school);
+    let (csrf, cookie) = super::csrf::token(state, req);
     let mut response = pages::security(school, &rows, &etag, &csrf, notice, locale.as_deref());
-    let _ = response.add_cookie(&cookie);
+    super::csrf::set(&mut response, cookie);
     pages::remember_locale(req, &mut response);
     response
 }

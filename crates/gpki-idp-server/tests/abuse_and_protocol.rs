@@ -1,0 +1,437 @@
+//! Issue 11's abuse and protocol rules, each tried from outside against a real server:
+//! bounded authorization requests, throttling that counts failures only (a school behind one
+//! address), introspection only for confidential clients, max_age=0, POST at /authorize and
+//! /logout, request_uri, RFC 6749/6750 error shapes, the CSRF cookie, and a double submit.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{browser, hidden, http, start, Backend, TestServer, PUBLIC_CLIENT};
+use gpki_idp_core::model::{NewClient, NewUser};
+use gpki_idp_server::demo;
+use reqwest::blocking::{Client as Http, Response};
+use serde_json::Value;
+
+const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+
+/// The demo portal's authorization URL with `extra` parameters.
+fn portal_url(server: &TestServer, extra: &[(&str, &str)]) -> String {
+    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", demo::CLIENT_ID)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid offline_access")
+        .append_pair("state", "st")
+        .extend_pairs(extra.iter());
+    url.to_string()
+}
+
+/// Posts the login form of `html` (a login page) as `username`.
+fn submit(server: &TestServer, b: &Http, html: &str, username: &str, password: &str) -> Response {
+    let form = [
+        ("req", hidden(html, "req")),
+        ("csrf", hidden(html, "csrf")),
+        ("username", username.into()),
+        ("password", password.into()),
+    ];
+    let url = format!("{}/login", server.issuer(demo::SCHOOL));
+    b.post(url).form(&form).send().unwrap()
+}
+
+/// Opens the portal's login page and logs in.
+fn login(server: &TestServer, b: &Http, username: &str, password: &str) -> Response {
+    let html = b
+        .get(portal_url(server, &[]))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    submit(server, b, &html, username, password)
+}
+
+fn location_query(r: &Response) -> HashMap<String, String> {
+    let location = r.headers().get("location").expect("a redirect");
+    url::Url::parse(location.to_str().unwrap())
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Tokens of the demo portal for `teacher`.
+fn portal_tokens(server: &TestServer) -> Value {
+    let r = login(server, &browser(), "teacher", demo::PASSWORD);
+    let code = location_query(&r)["code"].clone();
+    let r = http()
+        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
+        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().unwrap()
+}
+
+#[test]
+fn oversized_parameters_are_refused_and_pending_logins_are_bounded() {
+    let server = start(Backend::Embedded, |c| {
+        c.tokens.max_pending_login_bytes_per_ip = 20_000
+    });
+    let huge = "Q".repeat(60 * 1024);
+    let r = http()
+        .get(portal_url(&server, &[("state", &huge)]))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none(), "never redirected");
+    let body = r.text().unwrap();
+    assert!(body.contains("state is too long"), "{body}");
+    assert!(!body.contains(&"Q".repeat(100)), "the state is not echoed");
+
+    // Requests that are each allowed, until this address's budget is spent.
+    let long_state = "S".repeat(2000);
+    let statuses: Vec<u16> = (0..20)
+        .map(|_| {
+            let url = portal_url(&server, &[("state", &long_state)]);
+            http().get(url).send().unwrap().status().as_u16()
+        })
+        .collect();
+    let refused = statuses.iter().position(|s| *s == 429);
+    assert!(
+        matches!(refused, Some(n) if n >= 3),
+        "a few pass, then 429: {statuses:?}"
+    );
+    assert!(statuses[refused.unwrap()..].iter().all(|s| *s == 429));
+}
+
+#[test]
+fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
+    let server = start(Backend::Embedded, |_| {});
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let hash = gpki_idp_core::password::hash("morning-pass");
+    for i in 0..500 {
+        let user = NewUser {
+            school_id: school.id,
+            username: format!("t{i:03}"),
+            display_name: format!("老師 {i}"),
+            password_hash: Some(hash.clone()),
+            roles: vec!["teacher".into()],
+        };
+        common::block_on(provider.directory.create_user(user)).unwrap();
+    }
+    let started = std::time::Instant::now();
+    for i in 0..500 {
+        let r = login(&server, &browser(), &format!("t{i:03}"), "morning-pass");
+        assert_eq!(r.status(), 302, "teacher {i} from the school's one address");
+        assert!(location_query(&r).contains_key("code"));
+    }
+    assert!(started.elapsed().as_secs() < 300, "500 logins in 5 minutes");
+
+    // A guesser from the same address: five wrong passwords, then every attempt waits.
+    let b = browser();
+    for _ in 0..5 {
+        assert_eq!(login(&server, &b, "teacher", "guess").status(), 200);
+    }
+    let slowed = login(&server, &b, "teacher", demo::PASSWORD);
+    assert_eq!(slowed.status(), 429, "even the right password waits");
+    let wait: u64 = slowed.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        wait, 1,
+        "the first wait is a second, not a quarter of an hour"
+    );
+    assert!(slowed.text().unwrap().contains("稍候"));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = login(&server, &b, "teacher", demo::PASSWORD);
+    assert_eq!(r.status(), 302, "the teacher is in after the wait");
+    // Other teachers of the school were never held up.
+    assert_eq!(
+        login(&server, &browser(), "t000", "morning-pass").status(),
+        302
+    );
+}
+
+#[test]
+fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
+    let server = start(Backend::Embedded, |_| {});
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let tokens = portal_tokens(&server);
+    let access = tokens["access_token"].as_str().unwrap();
+    let url = format!("{}/introspect", server.issuer(demo::SCHOOL));
+    let introspect = |form: &[(&str, &str)], basic: Option<(&str, &str)>| {
+        let mut rq = http().post(&url).form(form);
+        if let Some((id, secret)) = basic {
+            rq = rq.basic_auth(id, Some(secret));
+        }
+        let r = rq.send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let (status, body) = introspect(&[("token", access), ("client_id", PUBLIC_CLIENT)], None);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(body.get("active").is_none(), "nothing about the token");
+
+    let (_, own) = introspect(
+        &[("token", access)],
+        Some((demo::CLIENT_ID, demo::CLIENT_SECRET)),
+    );
+    assert_eq!(own["active"], true);
+
+    let mut rs = NewClient {
+        school_id: school.id,
+        client_id: "resource-server".into(),
+        name: "resource server".into(),
+        secret_hash: Some(gpki_idp_core::password::hash("rs-secret")),
+        public_client: false,
+        require_pkce: false,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec!["client_credentials".into()],
+        id_token_alg: "RS256".into(),
+        jwks: None,
+        allowed_scopes: vec![],
+        default_acr_values: vec![],
+        min_acr: None,
+    };
+    common::block_on(provider.directory.create_client(rs.clone())).unwrap();
+    let rs_auth = Some(("resource-server", "rs-secret"));
+    let (_, other) = introspect(&[("token", access)], rs_auth);
+    assert_eq!(
+        other,
+        serde_json::json!({"active": false}),
+        "another client's token"
+    );
+
+    rs.allowed_scopes = vec!["introspection".into()];
+    let mut client = common::block_on(provider.directory.client(school.id, "resource-server"))
+        .unwrap()
+        .unwrap();
+    client.allowed_scopes = rs.allowed_scopes.clone();
+    common::block_on(provider.directory.update_client(client)).unwrap();
+    provider.forget_client(school.id, "resource-server");
+    let (_, granted) = introspect(&[("token", access)], rs_auth);
+    assert_eq!(
+        granted["active"], true,
+        "a resource server granted introspection"
+    );
+    assert_eq!(granted["client_id"], demo::CLIENT_ID);
+}
+
+#[test]
+fn max_age_zero_asks_again_even_in_the_same_second() {
+    let server = start(Backend::Embedded, |_| {});
+    let b = browser();
+    assert_eq!(login(&server, &b, "teacher", demo::PASSWORD).status(), 302);
+    let reuse = b.get(portal_url(&server, &[])).send().unwrap();
+    assert_eq!(reuse.status(), 302, "the session is reused without max_age");
+    let again = b
+        .get(portal_url(&server, &[("max_age", "0")]))
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 200, "max_age=0 shows the login page");
+    assert!(again.text().unwrap().contains("name=\"password\""));
+}
+
+#[test]
+fn authorize_and_logout_accept_post_forms() {
+    let server = start(Backend::Embedded, |_| {});
+    let b = browser();
+    let issuer = server.issuer(demo::SCHOOL);
+    let form = [
+        ("response_type", "code"),
+        ("client_id", demo::CLIENT_ID),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "posted"),
+    ];
+    let page = b
+        .post(format!("{issuer}/authorize"))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    let r = submit(&server, &b, &html, "teacher", demo::PASSWORD);
+    assert_eq!(location_query(&r)["state"], "posted");
+    let out = b
+        .post(format!("{issuer}/logout"))
+        .form(&[("ui_locales", "en")])
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    let cleared = out
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("gpki_session=;"));
+    assert!(cleared, "the session cookie is cleared");
+    let again = b.get(portal_url(&server, &[])).send().unwrap();
+    assert_eq!(again.status(), 200, "logged out: the login page again");
+}
+
+#[test]
+fn request_uri_auth_schemes_and_error_shapes_follow_the_rfcs() {
+    let server = start(Backend::Embedded, |_| {});
+    let issuer = server.issuer(demo::SCHOOL);
+    let r = http()
+        .get(portal_url(
+            &server,
+            &[("request_uri", "https://x.example/r")],
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(location_query(&r)["error"], "request_uri_not_supported");
+    let discovery: Value = http()
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(discovery["request_uri_parameter_supported"], false);
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+
+    // Scheme names in any case (RFC 9110 §11.1).
+    let tokens = portal_tokens(&server);
+    let access = tokens["access_token"].as_str().unwrap();
+    let r = http()
+        .get(format!("{issuer}/userinfo"))
+        .header("Authorization", format!("bearer {access}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "lower-case bearer");
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", demo::CLIENT_ID, demo::CLIENT_SECRET),
+    );
+    let r = http()
+        .post(format!("{issuer}/introspect"))
+        .header("Authorization", format!("BASIC {basic}"))
+        .form(&[("token", access)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "upper-case basic");
+
+    // No request text in error_description, and only its character set.
+    let r = http()
+        .post(format!("{issuer}/token"))
+        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
+        .form(&[("grant_type", "evil\"grant\\<script>")])
+        .send()
+        .unwrap();
+    let body: Value = r.json().unwrap();
+    let description = body["error_description"].as_str().unwrap();
+    assert!(!description.contains("evil") && !description.contains('"'));
+    assert!(description
+        .chars()
+        .all(|c| matches!(c, ' '..='~') && c != '"' && c != '\\'));
+
+    // Without any credentials: `WWW-Authenticate: Bearer` and no error code (RFC 6750 §3.1).
+    let r = http().get(format!("{issuer}/userinfo")).send().unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer") && !challenge.contains("error="),
+        "{challenge}"
+    );
+    let r = http()
+        .get(format!("{}/admin/v1/schools", server.base))
+        .send()
+        .unwrap();
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(!challenge.contains("error="), "admin API too: {challenge}");
+}
+
+#[test]
+fn the_csrf_cookie_is_host_prefixed_on_https() {
+    let server = start(Backend::Embedded, |c| {
+        c.public_url = Some("https://idp.example.edu.tw".into())
+    });
+    let r = http().get(portal_url(&server, &[])).send().unwrap();
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_string())
+        .find(|c| c.contains("csrf"))
+        .expect("a CSRF cookie");
+    assert!(cookie.starts_with("__Host-gpki_csrf="), "{cookie}");
+    assert!(
+        cookie.contains("Path=/;") || cookie.ends_with("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("Secure") && !cookie.contains("Domain"),
+        "{cookie}"
+    );
+}
+
+#[test]
+fn a_second_tab_does_not_break_the_first_and_a_double_submit_leaves_one_session() {
+    let server = start(Backend::Embedded, |_| {});
+    let b = browser();
+    let first = b
+        .get(portal_url(&server, &[]))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let second = b
+        .get(portal_url(&server, &[]))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        hidden(&first, "csrf"),
+        hidden(&second, "csrf"),
+        "one token per browser"
+    );
+    let r = submit(&server, &b, &first, "teacher", demo::PASSWORD);
+    assert_eq!(r.status(), 302, "the first tab's form still works");
+
+    // The same form sent again: refused before any login happens, no second session, and
+    // the audit log holds the one success the browser got.
+    let again = submit(&server, &b, &first, "teacher", demo::PASSWORD);
+    assert_ne!(again.status(), 302);
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let events = common::block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
+    let outcomes: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event == "login.password")
+        .map(|e| e.outcome.as_str())
+        .collect();
+    assert_eq!(outcomes, ["success"], "what the browser got");
+    let teacher = common::block_on(provider.directory.user_by_username(school.id, "teacher"))
+        .unwrap()
+        .unwrap();
+    let sessions = common::block_on(provider.directory.list_sessions(
+        school.id,
+        Some(teacher.id),
+        String::new(),
+        100,
+        gpki_idp_core::now(),
+    ))
+    .unwrap();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "no orphan session from the second submit"
+    );
+}
