@@ -3,6 +3,7 @@
 //! runs each scenario for a fixed time at a fixed concurrency and prints one markdown row per
 //! scenario. Run it pinned to another core than the server's (scripts/bench-load.sh).
 
+mod flood;
 mod flows;
 mod server;
 
@@ -38,6 +39,10 @@ pub struct Args {
     /// Comma-separated: password, card, session, refresh.
     #[arg(long, default_value = "password,card,session,refresh")]
     pub scenarios: String,
+    /// Instead of the scenarios: send this many hostile authorization requests and report
+    /// the server's memory (see `flood.rs`).
+    #[arg(long)]
+    pub flood: Option<usize>,
 }
 
 /// Latencies of one scenario's completed flows.
@@ -144,6 +149,10 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(total) = args.flood {
+        flood::run(&server, total, args.concurrency).await;
+        return;
+    }
     let ctx = match flows::Context::prepare(&server, leaf).await {
         Ok(c) => Arc::new(c),
         Err(e) => {

@@ -51,10 +51,15 @@ fn config(args: &Args, dir: &std::path::Path) -> Result<String, String> {
     };
     Ok(format!(
         "{stores}log_format = \"json\"\n\
+         # The flood scenario sends X-Forwarded-For as a proxy on loopback would.\n\
+         trusted_proxies = [\"127.0.0.1\"]\n\
          [tokens]\n\
          # One client address drives every flow: no per-address throttling in the benchmark.\n\
          max_attempts_per_ip = 1000000000\n\
          max_failures_per_account = 1000000000\n\
+         max_lookups_per_ip = 1000000000\n\
+         max_pending_login_bytes = 100000000000\n\
+         max_pending_login_bytes_per_ip = 100000000000\n\
          [certificate]\n\
          trust_anchors = [\"{grca}\"]\n\
          intermediates = [\"{moica}\"]\n\
@@ -125,6 +130,16 @@ impl Server {
         // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
         let total = ticks(11)? + ticks(12)?;
         Some(Duration::from_millis(total * 10))
+    }
+}
+
+impl Server {
+    /// The server's resident memory in MiB, from `/proc`.
+    pub fn rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod card;
+pub mod faults;
 
 use std::net::TcpListener;
 use std::sync::mpsc;
