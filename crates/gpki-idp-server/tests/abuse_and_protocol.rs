@@ -15,7 +15,8 @@ use serde_json::Value;
 
 const REDIRECT: &str = "http://127.0.0.1:9000/callback";
 
-/// The demo portal's authorization URL with `extra` parameters.
+/// The demo portal's authorization URL with `extra` parameters (`state` is `st` unless
+/// given).
 fn portal_url(server: &TestServer, extra: &[(&str, &str)]) -> String {
     let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
     url.query_pairs_mut()
@@ -23,8 +24,10 @@ fn portal_url(server: &TestServer, extra: &[(&str, &str)]) -> String {
         .append_pair("client_id", demo::CLIENT_ID)
         .append_pair("redirect_uri", REDIRECT)
         .append_pair("scope", "openid offline_access")
-        .append_pair("state", "st")
         .extend_pairs(extra.iter());
+    if !extra.iter().any(|(name, _)| *name == "state") {
+        url.query_pairs_mut().append_pair("state", "st");
+    }
     url.to_string()
 }
 
@@ -434,4 +437,32 @@ fn a_second_tab_does_not_break_the_first_and_a_double_submit_leaves_one_session(
         1,
         "no orphan session from the second submit"
     );
+}
+
+#[test]
+fn a_parameter_sent_twice_is_refused() {
+    let server = start(Backend::Embedded, |_| {});
+    let issuer = server.issuer(demo::SCHOOL);
+    let twice = format!("{}&state=other", portal_url(&server, &[]));
+    let r = http().get(twice).send().unwrap();
+    assert_eq!(r.status(), 400, "RFC 6749 §3.1");
+    assert!(r.headers().get("location").is_none());
+    let r = http()
+        .post(format!("{issuer}/token"))
+        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&grant_type=authorization_code")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    let r = http()
+        .post(format!("{issuer}/token"))
+        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
+        .header("Content-Type", "application/json")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400, "a token request is a form");
 }

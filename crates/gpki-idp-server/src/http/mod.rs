@@ -13,6 +13,7 @@ mod health;
 mod login;
 mod oidc;
 mod pages;
+mod params;
 mod security;
 
 use actix_web::web;

@@ -12,6 +12,7 @@ use gpki_idp_core::OAuthError;
 
 use super::errors::json_error;
 use super::pages;
+use super::params::{FormParams, QueryParams};
 use crate::app::AppState;
 
 pub const SESSION_COOKIE: &str = "gpki_session";
@@ -150,18 +151,18 @@ pub async fn complete(
 pub async fn authorize(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
+    query: QueryParams,
 ) -> HttpResponse {
-    authorize_with(state, req, query.into_inner()).await
+    authorize_with(state, req, query.0 .0).await
 }
 
 /// `POST /authorize`: the request as a form (OIDC Core 3.1.2.1).
 pub async fn authorize_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: FormParams,
 ) -> HttpResponse {
-    authorize_with(state, req, form.into_inner()).await
+    authorize_with(state, req, form.0 .0).await
 }
 
 async fn authorize_with(
@@ -291,7 +292,7 @@ fn authorization(req: &HttpRequest) -> Option<&str> {
 pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    FormParams(form): FormParams,
 ) -> HttpResponse {
     let (school, issuer, client) = match caller(&state, &req, &form).await {
         Ok(found) => found,
@@ -348,7 +349,7 @@ pub async fn userinfo(
 pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    FormParams(form): FormParams,
 ) -> HttpResponse {
     let (school, _issuer, client) = match caller(&state, &req, &form).await {
         Ok(found) => found,
@@ -366,7 +367,7 @@ pub async fn revoke(
 pub async fn introspect(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    FormParams(form): FormParams,
 ) -> HttpResponse {
     let (school, issuer, client) = match caller(&state, &req, &form).await {
         Ok(found) => found,
@@ -395,18 +396,18 @@ pub async fn introspect(
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
+    query: QueryParams,
 ) -> HttpResponse {
-    logout_with(state, req, query.into_inner()).await
+    logout_with(state, req, query.0 .0).await
 }
 
 /// `POST /logout`: the same with a form (RP-Initiated Logout §2).
 pub async fn logout_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: FormParams,
 ) -> HttpResponse {
-    logout_with(state, req, form.into_inner()).await
+    logout_with(state, req, form.0 .0).await
 }
 
 /// RP-initiated logout: ends the session; redirects only to a URI registered for the client
