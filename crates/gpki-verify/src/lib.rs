@@ -29,7 +29,8 @@ pub use path::{PolicyRules, TrustStore};
 pub use profile::CertProfile;
 pub use revocation::fetch::{FetchError, HttpFetcher, UreqFetcher};
 pub use revocation::{
-    RevocationChecker, RevocationConfig, RevocationMode, RevocationStatus, WhenUnavailable,
+    CrlRound, RevocationChecker, RevocationConfig, RevocationMode, RevocationStatus,
+    WhenUnavailable,
 };
 pub use signature::{Expected, SignatureInput, TbsEncoding};
 
@@ -187,20 +188,28 @@ impl Verifier {
         &self,
         now: SystemTime,
         loaded_at: &mut HashMap<String, SystemTime>,
-    ) -> Vec<String> {
+    ) -> CrlRound {
         self.revocation
             .refresh_due_crls(&self.trust, now, loaded_at)
     }
 
-    /// Starts a thread that refreshes CRLs every `every` until the engine is dropped.
+    /// Starts a thread that refreshes CRLs every `every` until the engine is dropped; after a
+    /// round with a failure, the next comes within the configured `crl_retry_interval`.
     pub fn spawn_crl_refresher(self: &Arc<Self>, every: Duration) -> std::thread::JoinHandle<()> {
         let weak = Arc::downgrade(self);
         std::thread::spawn(move || {
             let mut loaded_at = HashMap::new();
             while let Some(engine) = weak.upgrade() {
-                engine.refresh_crls(SystemTime::now(), &mut loaded_at);
+                // Each refresh catches its own panics; this guards the rest of the round.
+                let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    engine.refresh_crls(SystemTime::now(), &mut loaded_at)
+                }));
+                let pause = match round {
+                    Ok(round) if round.failed.is_empty() => every,
+                    _ => every.min(engine.config.revocation.crl_retry_interval),
+                };
                 drop(engine);
-                std::thread::sleep(every);
+                std::thread::sleep(pause);
             }
         })
     }

@@ -53,6 +53,9 @@ pub struct RevocationSettings {
     pub crl_max_interval_secs: u64,
     /// How often the background refresher looks for CRLs to load (default 60).
     pub crl_check_every_secs: u64,
+    /// How soon a failed CRL load is tried again when that is sooner than
+    /// `crl_check_every_secs` (default 60).
+    pub crl_retry_secs: u64,
     /// Timeout of each OCSP or CRL download (default 5000 ms).
     pub fetch_timeout_ms: u64,
     /// Largest CRL accepted (default 64 MiB).
@@ -78,6 +81,7 @@ impl Default for RevocationSettings {
             crl_refresh_margin_secs: d.crl_refresh_margin.as_secs(),
             crl_max_interval_secs: d.crl_max_interval.as_secs(),
             crl_check_every_secs: 60,
+            crl_retry_secs: d.crl_retry_interval.as_secs(),
             fetch_timeout_ms: 5000,
             max_download_bytes: 64 << 20,
         }
@@ -123,6 +127,7 @@ impl RevocationSettings {
             crl_fetch_on_miss: false,
             crl_refresh_margin: secs(self.crl_refresh_margin_secs),
             crl_max_interval: secs(self.crl_max_interval_secs),
+            crl_retry_interval: secs(self.crl_retry_secs.max(1)),
         })
     }
 }

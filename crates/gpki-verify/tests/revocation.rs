@@ -357,13 +357,14 @@ fn crl_is_not_fetched_on_the_login_path_by_default_but_by_the_refresher() {
     );
     assert_eq!(env.server.crl_hits(), 0, "no download during the login");
     let mut loaded = std::collections::HashMap::new();
-    let refreshed = env.verifier.refresh_crls(SystemTime::now(), &mut loaded);
-    assert_eq!(refreshed, vec![env.server.crl_url("moica")]);
+    let round = env.verifier.refresh_crls(SystemTime::now(), &mut loaded);
+    assert_eq!(round.refreshed, vec![env.server.crl_url("moica")]);
     verify(&env).expect("found after the background refresh");
     // Nothing is due again right away.
     assert!(env
         .verifier
         .refresh_crls(SystemTime::now(), &mut loaded)
+        .refreshed
         .is_empty());
 }
 
@@ -383,4 +384,161 @@ fn ocsp_then_crl_falls_back_when_ocsp_is_down() {
         }
     );
     assert_eq!(env.fetcher.calls.load(Ordering::SeqCst), 2);
+}
+
+/// `good` with its thisUpdate replaced by a UTCTime of the right length holding a two-byte
+/// character where the year ends: slicing it by bytes panicked.
+fn crl_with_multibyte_this_update(good: &[u8]) -> Vec<u8> {
+    let mut der = good.to_vec();
+    let at = der
+        .windows(2)
+        .position(|w| w == [0x17, 0x0d])
+        .expect("a UTCTime");
+    der[at + 2..at + 15].copy_from_slice("2é345678901Z".as_bytes());
+    der
+}
+
+fn good_crl() -> Vec<u8> {
+    let now = time::OffsetDateTime::now_utc();
+    pki().crl(
+        &pki().moica,
+        &[],
+        now - time::Duration::hours(1),
+        now + time::Duration::days(1),
+    )
+}
+
+fn crl_failures(verifier: &gpki_verify::Verifier) -> u64 {
+    verifier
+        .revocation()
+        .stats
+        .crl_failures
+        .load(Ordering::SeqCst)
+}
+
+#[test]
+fn a_refresh_that_fails_to_parse_or_panics_is_counted_and_keeps_the_good_copy() {
+    let env = env(
+        RevocationMode::Crl,
+        |_| {},
+        |c| c.revocation.crl_fetch_on_miss = false,
+    );
+    let url = env.server.crl_url("moica");
+    env.server.set_crl("moica", good_crl());
+    verify(&env).unwrap_err(); // asks the refresher for the CRL
+    let mut loaded = std::collections::HashMap::new();
+    let round = env.verifier.refresh_crls(SystemTime::now(), &mut loaded);
+    assert_eq!(round.refreshed, vec![url.clone()]);
+    verify(&env).expect("loaded");
+    let bad = [
+        (b"not a CRL".to_vec(), "crl_malformed"),
+        (crl_with_multibyte_this_update(&good_crl()), "crl_malformed"),
+    ];
+    for (der, code) in bad {
+        let before = crl_failures(&env.verifier);
+        env.server.set_crl("moica", der);
+        // Make the loaded copy due again.
+        loaded.insert(
+            url.clone(),
+            SystemTime::now() - Duration::from_secs(7 * 3600),
+        );
+        let round = env.verifier.refresh_crls(SystemTime::now(), &mut loaded);
+        assert_eq!(round.failed, vec![url.clone()]);
+        assert_eq!(crl_failures(&env.verifier), before + 1);
+        verify(&env).expect("the previous good copy is still used");
+        let err = env
+            .verifier
+            .revocation()
+            .refresh_crl(&url, env.verifier.trust(), SystemTime::now())
+            .unwrap_err();
+        assert_eq!(err.code, code);
+    }
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A fetcher that panics while `panic` is set, as a bug in a refresh would.
+struct PanickingFetcher {
+    inner: std::sync::Arc<common::CountingFetcher>,
+    panic: std::sync::atomic::AtomicBool,
+}
+
+impl gpki_verify::HttpFetcher for PanickingFetcher {
+    fn get(&self, url: &str) -> Result<Vec<u8>, gpki_verify::FetchError> {
+        let body = self.inner.get(url);
+        assert!(!self.panic.load(Ordering::SeqCst), "a bug in a refresh");
+        body
+    }
+    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, gpki_verify::FetchError> {
+        self.inner.post(url, ct, body)
+    }
+}
+
+#[test]
+fn refresher_retries_soon_after_garbage_and_a_panic_then_uses_the_good_crl() {
+    let pki = pki();
+    let server = gpki_testpki::RevocationServer::start(pki, &pki.moica);
+    let url = server.crl_url("moica");
+    let leaf = pki.issue_leaf(&gpki_testpki::LeafSpec {
+        crl_url: Some(url.clone()),
+        ..Default::default()
+    });
+    let mut config = gpki_verify::VerifierConfig::default();
+    config.revocation.mode = RevocationMode::Crl;
+    config.revocation.crl_urls = vec![url];
+    config.revocation.crl_retry_interval = Duration::from_millis(50);
+    let fetcher = std::sync::Arc::new(PanickingFetcher {
+        inner: common::CountingFetcher::new(Duration::from_millis(800)),
+        panic: false.into(),
+    });
+    let verifier = std::sync::Arc::new(gpki_verify::Verifier::new(
+        common::trust(),
+        config,
+        fetcher.clone(),
+    ));
+    let check = || verifier.check_certificate(&leaf.der, SystemTime::now());
+    let last_code = || match check() {
+        Err(Error::RevocationUnavailable(f)) => f.first().map(|f| f.code),
+        _ => None,
+    };
+
+    server.set_crl("moica", b"garbage".to_vec());
+    // An hour between rounds: only a prompt retry after a failure gets the good CRL in time.
+    let refresher = verifier.spawn_crl_refresher(Duration::from_secs(3600));
+    wait_for("a failed load of garbage", || {
+        last_code() == Some("crl_malformed")
+    });
+    // The CRL whose time slicing panicked before it was checked.
+    server.set_crl("moica", crl_with_multibyte_this_update(&good_crl()));
+    let before = server.crl_hits();
+    wait_for("the bad-time CRL fetched", || {
+        server.crl_hits() >= before + 2
+    });
+    assert_eq!(last_code(), Some("crl_malformed"));
+    // A panic during a refresh is caught, counted and retried.
+    server.set_crl("moica", good_crl());
+    fetcher.panic.store(true, Ordering::SeqCst);
+    wait_for("a panicking refresh", || {
+        last_code() == Some("crl_internal")
+    });
+    let failures = crl_failures(&verifier);
+    fetcher.panic.store(false, Ordering::SeqCst);
+    wait_for("the good CRL loaded", || check().is_ok());
+    assert!(!refresher.is_finished(), "the refresher is still running");
+    assert!(failures >= 3, "{failures}");
+    let fetches = verifier
+        .revocation()
+        .stats
+        .crl_fetches
+        .load(Ordering::SeqCst);
+    assert!(fetches > failures, "{fetches}");
 }

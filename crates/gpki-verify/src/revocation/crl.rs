@@ -75,7 +75,7 @@ impl CrlIndex {
 
     /// Whether the list is past its nextUpdate (plus skew) at `now`.
     pub fn expired(&self, now: SystemTime, skew: Duration) -> bool {
-        self.next_update.is_some_and(|next| next + skew < now)
+        self.next_update.is_some_and(|next| passed(next, skew, now))
     }
 }
 
@@ -107,25 +107,19 @@ pub fn index(
     now: SystemTime,
     skew: Duration,
 ) -> Result<CrlIndex, SourceFailure> {
-    let (tbs, alg, signature) =
-        tlv::split_signed(der).ok_or_else(|| failure("crl_malformed", "not a CRL"))?;
-    let fields = tbs_fields(tbs).ok_or_else(|| failure("crl_malformed", "bad tbsCertList"))?;
-    if fields.signature_alg.raw != alg.raw {
-        return Err(failure(
-            "crl_malformed",
-            "inner and outer signature algorithms differ",
-        ));
-    }
-    check_extensions(fields.extensions)?;
+    let (tbs, alg, signature, fields) = parse(der)?;
     let issuer = cas
         .iter()
         .filter(|ca| ca.subject_der == fields.issuer)
         .find(|ca| algorithm::verify(&alg, None, &ca.key, tbs, signature, false).is_ok())
         .ok_or_else(|| failure("crl_bad_signature", "no configured CA signed this CRL"))?;
-    if fields.this_update > now + skew {
+    if fields.this_update > super::after(now, skew) {
         return Err(failure("crl_not_yet_valid", "thisUpdate is in the future"));
     }
-    if fields.next_update.is_some_and(|next| next + skew < now) {
+    if fields
+        .next_update
+        .is_some_and(|next| passed(next, skew, now))
+    {
         return Err(failure("crl_expired", "nextUpdate has passed"));
     }
     let (revoked, long_serials) = index_entries(fields.revoked)?;
@@ -138,6 +132,37 @@ pub fn index(
         revoked,
         long_serials,
     })
+}
+
+type Parsed<'a> = (&'a [u8], Tlv<'a>, &'a [u8], TbsFields<'a>);
+
+/// The signed part, algorithm, signature and fields of a DER CRL, unverified.
+fn parse(der: &[u8]) -> Result<Parsed<'_>, SourceFailure> {
+    let (tbs, alg, signature) =
+        tlv::split_signed(der).ok_or_else(|| failure("crl_malformed", "not a CRL"))?;
+    let fields = tbs_fields(tbs).ok_or_else(|| failure("crl_malformed", "bad tbsCertList"))?;
+    if fields.signature_alg.raw != alg.raw {
+        return Err(failure(
+            "crl_malformed",
+            "inner and outer signature algorithms differ",
+        ));
+    }
+    check_extensions(fields.extensions)?;
+    Ok((tbs, alg, signature, fields))
+}
+
+/// Every parsing step of [`index`] on untrusted bytes, without the signature check: the
+/// entry point of the `crl` fuzz target. Returns the number of entries.
+#[doc(hidden)]
+pub fn fuzz_parse(der: &[u8]) -> Result<usize, SourceFailure> {
+    let (_, _, _, fields) = parse(der)?;
+    let (keys, long) = index_entries(fields.revoked)?;
+    Ok(keys.len() + long.len())
+}
+
+/// Whether `deadline + skew` is before `now`.
+fn passed(deadline: SystemTime, skew: Duration, now: SystemTime) -> bool {
+    super::after(deadline, skew) < now
 }
 
 fn tbs_fields(tbs: &[u8]) -> Option<TbsFields<'_>> {
@@ -229,19 +254,31 @@ fn index_entries(revoked: Option<&[u8]>) -> Result<Index, SourceFailure> {
 
 /// Parses UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ).
 pub(crate) fn parse_time(t: &Tlv<'_>) -> Option<SystemTime> {
-    let text = std::str::from_utf8(t.value).ok()?.strip_suffix('Z')?;
-    let (year, rest) = match t.tag {
-        0x17 if text.len() == 12 => {
-            let yy: i32 = text[..2].parse().ok()?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
+    // Digits only, checked on bytes: slicing text with multi-byte characters would panic,
+    // and `str::parse` would take a sign.
+    let digits = t.value.strip_suffix(b"Z")?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let num = |i: usize, n: usize| -> Option<i32> {
+        let part = digits.get(i..i + n)?;
+        Some(part.iter().fold(0, |acc, d| acc * 10 + i32::from(d - b'0')))
+    };
+    let (year, at) = match (t.tag, digits.len()) {
+        (0x17, 12) => {
+            let yy = num(0, 2)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
         }
-        0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
+        (0x18, 14) => (num(0, 4)?, 4),
         _ => return None,
     };
-    let num = |i: usize| rest.get(i..i + 2)?.parse::<u8>().ok();
-    let month = time::Month::try_from(num(0)?).ok()?;
-    let date = time::Date::from_calendar_date(year, month, num(2)?).ok()?;
-    let at = date.with_hms(num(4)?, num(6)?, num(8)?).ok()?.assume_utc();
+    let field = |i: usize| u8::try_from(num(at + i, 2)?).ok();
+    let month = time::Month::try_from(field(0)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, field(2)?).ok()?;
+    let at = date
+        .with_hms(field(4)?, field(6)?, field(8)?)
+        .ok()?
+        .assume_utc();
     let secs = u64::try_from(at.unix_timestamp()).ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
@@ -251,4 +288,111 @@ pub(crate) fn parse_time(t: &Tlv<'_>) -> Option<SystemTime> {
 pub struct CrlCache {
     pub(crate) lists: HashMap<String, std::sync::Arc<CrlIndex>>,
     pub(crate) last_failure: HashMap<String, SourceFailure>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn el(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        tlv::push_length(&mut out, value.len());
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn time(tag: u8, text: &str) -> Option<SystemTime> {
+        let der = el(tag, text.as_bytes());
+        parse_time(&tlv::read(&der).unwrap().0)
+    }
+
+    /// An unsigned CRL whose thisUpdate is `text` under `tag`, with one revoked entry.
+    fn crl_with_time(tag: u8, text: &str) -> Vec<u8> {
+        let rsa_sha256 = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+        let alg = el(0x30, &el(0x06, &rsa_sha256));
+        let entry = el(0x30, &[el(0x02, &[7]), el(0x17, b"250101000000Z")].concat());
+        let tbs = [
+            el(0x02, &[1]),
+            alg.clone(),
+            el(0x30, &[]),
+            el(tag, text.as_bytes()),
+            el(0x30, &entry),
+        ];
+        let tbs = el(0x30, &tbs.concat());
+        el(0x30, &[tbs, alg, el(0x03, &[0, 1, 2])].concat())
+    }
+
+    #[test]
+    fn times_parse() {
+        let at = |s| Some(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(time(0x17, "250102030405Z"), at(1_735_787_045));
+        assert_eq!(time(0x18, "20491231235959Z"), at(2_524_607_999));
+        assert_eq!(
+            time(0x17, "500101000000Z"),
+            None,
+            "1950 is before the epoch"
+        );
+        assert_eq!(time(0x17, "251302030405Z"), None, "month 13");
+    }
+
+    #[test]
+    fn non_ascii_and_signed_times_are_refused_without_panicking() {
+        // 12 and 14 bytes before the Z, with a two-byte character across a slice boundary.
+        assert_eq!(time(0x17, "2é345678901Z"), None);
+        assert_eq!(time(0x17, "250é4567890Z"), None);
+        assert_eq!(time(0x18, "202é456789012Z"), None);
+        assert_eq!(time(0x18, "20250102é0405Z"), None);
+        // `str::parse` accepts a sign; a time must not.
+        assert_eq!(time(0x17, "+50102030405Z"), None);
+        assert_eq!(time(0x18, "+0250102030405Z"), None);
+        assert_eq!(time(0x17, "25010203040+Z"), None);
+        assert_eq!(time(0x17, "Z"), None);
+        assert_eq!(time(0x17, ""), None);
+    }
+
+    #[test]
+    fn crl_with_multibyte_this_update_is_malformed_not_a_panic() {
+        assert_eq!(
+            fuzz_parse(&crl_with_time(0x17, "250101000000Z")).ok(),
+            Some(1)
+        );
+        for text in ["2é345678901Z", "202é456789012Z", "２５0101000000Z"] {
+            for tag in [0x17, 0x18] {
+                let der = crl_with_time(tag, text);
+                let err = index(&der, &[], SystemTime::now(), Duration::ZERO).unwrap_err();
+                assert_eq!(err.code, "crl_malformed", "{text}");
+                assert!(fuzz_parse(&der).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_and_corrupted_crls_are_refused_without_panicking() {
+        let der = crl_with_time(0x17, "250101000000Z");
+        for end in 0..der.len() {
+            assert!(fuzz_parse(&der[..end]).is_err());
+        }
+        for i in 0..der.len() {
+            for bit in 0..8 {
+                let mut bad = der.clone();
+                bad[i] ^= 1 << bit;
+                let _ = fuzz_parse(&bad);
+            }
+        }
+    }
+
+    #[test]
+    fn a_huge_skew_does_not_overflow() {
+        let list = CrlIndex {
+            issuer_sha256: String::new(),
+            this_update: UNIX_EPOCH,
+            next_update: Some(UNIX_EPOCH + Duration::from_secs(1)),
+            entries: 0,
+            bytes: 0,
+            revoked: HashSet::new(),
+            long_serials: HashSet::new(),
+        };
+        assert!(!list.expired(SystemTime::now(), Duration::MAX));
+        assert!(list.expired(SystemTime::now(), Duration::ZERO));
+    }
 }

@@ -27,9 +27,12 @@ pub struct UreqFetcher {
 
 impl UreqFetcher {
     /// A fetcher whose calls each end after `timeout`; bodies over `max_body` bytes fail.
+    /// Redirects are not followed: URLs are checked against allow-lists (AIA prefixes,
+    /// configured responders) before the call, and a 3xx would lead anywhere.
     pub fn new(timeout: Duration, max_body: u64) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
+            .max_redirects(0)
             .http_status_as_error(true)
             .user_agent("gpki-idp")
             .build();
@@ -44,6 +47,13 @@ impl UreqFetcher {
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Vec<u8>, FetchError> {
         let mut response = result.map_err(fetch_error)?;
+        // With no redirects followed ureq hands back the 3xx itself; only 4xx/5xx are errors.
+        if !response.status().is_success() {
+            return Err(FetchError {
+                timeout: false,
+                detail: format!("HTTP {} (redirects are not followed)", response.status()),
+            });
+        }
         response
             .body_mut()
             .with_config()
@@ -72,5 +82,61 @@ impl HttpFetcher for UreqFetcher {
                 .header("Content-Type", content_type)
                 .send(body),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A one-answer-per-connection HTTP server on 127.0.0.1; returns its base URL and a hit
+    /// counter.
+    fn serve(answer: impl Fn() -> String + Send + 'static) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer().as_bytes());
+            }
+        });
+        (base, hits)
+    }
+
+    fn ok_answer() -> String {
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".into()
+    }
+
+    #[test]
+    fn redirects_are_not_followed() {
+        let (target, target_hits) = serve(ok_answer);
+        let location = format!("{target}/elsewhere.crl");
+        let (origin, origin_hits) = serve(move || {
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            )
+        });
+        let fetcher = UreqFetcher::new(Duration::from_secs(5), 1 << 20);
+        // The target itself answers; the redirect to it is refused.
+        assert_eq!(fetcher.get(&format!("{target}/x")).unwrap(), b"ok");
+        target_hits.store(0, Ordering::SeqCst);
+        let err = fetcher.get(&format!("{origin}/moica.crl")).unwrap_err();
+        assert!(err.detail.contains("302"), "{err:?}");
+        assert!(!err.timeout);
+        let err = fetcher
+            .post(&format!("{origin}/ocsp"), "application/ocsp-request", b"q")
+            .unwrap_err();
+        assert!(err.detail.contains("302"), "{err:?}");
+        assert_eq!(origin_hits.load(Ordering::SeqCst), 2);
+        assert_eq!(target_hits.load(Ordering::SeqCst), 0, "redirect target hit");
     }
 }

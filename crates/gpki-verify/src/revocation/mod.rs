@@ -7,6 +7,7 @@ pub mod ocsp;
 pub mod shared;
 
 use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -92,6 +93,9 @@ pub struct RevocationConfig {
     pub crl_refresh_margin: Duration,
     /// Refresh a CRL at least this often (default 6 hours).
     pub crl_max_interval: Duration,
+    /// After a background round with a failed refresh, the next round comes this soon if
+    /// sooner than the usual check interval (default 1 minute).
+    pub crl_retry_interval: Duration,
 }
 
 impl Default for RevocationConfig {
@@ -112,6 +116,7 @@ impl Default for RevocationConfig {
             crl_fetch_on_miss: false,
             crl_refresh_margin: Duration::from_secs(3600),
             crl_max_interval: Duration::from_secs(6 * 3600),
+            crl_retry_interval: Duration::from_secs(60),
         }
     }
 }
@@ -141,6 +146,7 @@ pub struct RevocationStats {
     pub ocsp_failures: AtomicU64,
     pub ocsp_stale_served: AtomicU64,
     pub crl_fetches: AtomicU64,
+    /// Failed CRL loads: download, parse, signature, validity, or a panic while loading.
     pub crl_failures: AtomicU64,
     pub crl_lookups: AtomicU64,
     pub unavailable_accepted: AtomicU64,
@@ -148,6 +154,20 @@ pub struct RevocationStats {
     /// that the mean fetch latency is `*_fetch_micros / *_fetches`.
     pub ocsp_fetch_micros: AtomicU64,
     pub crl_fetch_micros: AtomicU64,
+}
+
+/// `t + d`, with `d` capped at 1000 years: durations come from operators and other replicas,
+/// and `SystemTime + Duration` panics on overflow.
+pub(crate) fn after(t: SystemTime, d: Duration) -> SystemTime {
+    const MAX: Duration = Duration::from_secs(1000 * 365 * 86_400);
+    t.checked_add(d.min(MAX)).unwrap_or(t)
+}
+
+/// One background round: the CRL URLs loaded and those that failed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CrlRound {
+    pub refreshed: Vec<String>,
+    pub failed: Vec<String>,
 }
 
 /// Adds the time since `start` to `total` (microseconds).
@@ -180,6 +200,10 @@ pub struct RevocationChecker {
     crls: RwLock<CrlCache>,
     wanted_crls: Mutex<HashSet<String>>,
     pub stats: RevocationStats,
+}
+
+fn crl_panicked(url: &str) -> SourceFailure {
+    crl::failure("crl_internal", format!("{url}: loading the CRL panicked"))
 }
 
 fn unix(t: SystemTime) -> u64 {
@@ -304,7 +328,7 @@ impl RevocationChecker {
             })?;
         match self.ask_ocsp(&url, serial, issuer, now) {
             Ok(answer) => {
-                let ttl_end = now + self.config.ocsp_cache_ttl;
+                let ttl_end = after(now, self.config.ocsp_cache_ttl);
                 let fresh_until = answer.next_update.map_or(ttl_end, |n| n.min(ttl_end));
                 if let (Some(store), Ok(ttl)) =
                     (self.shared_cache(), fresh_until.duration_since(now))
@@ -317,7 +341,8 @@ impl RevocationChecker {
             }
             Err(failure) => {
                 self.stats.ocsp_failures.fetch_add(1, Ordering::Relaxed);
-                let stale = cached.filter(|c| now <= c.fresh_until + self.config.stale_if_error);
+                let stale =
+                    cached.filter(|c| now <= after(c.fresh_until, self.config.stale_if_error));
                 match stale {
                     Some(c) => {
                         self.stats.ocsp_stale_served.fetch_add(1, Ordering::Relaxed);
@@ -458,24 +483,35 @@ impl RevocationChecker {
                 };
                 crl::failure(code, format!("{url}: {}", e.detail))
             })
-            .and_then(|der| crl::index(&der, &trust.cas(), now, self.config.clock_skew));
-        let mut cache = self
-            .crls
-            .write()
-            .map_err(|_| crl::failure("crl_internal", "lock poisoned"))?;
+            .and_then(|der| {
+                // A parser bug on a hostile CRL must fail this load, not the caller's thread.
+                let (cas, skew) = (trust.cas(), self.config.clock_skew);
+                catch_unwind(AssertUnwindSafe(|| crl::index(&der, &cas, now, skew)))
+                    .unwrap_or_else(|_| Err(crl_panicked(url)))
+            });
         match result {
             Ok(list) => {
                 let list = Arc::new(list);
+                let mut cache = self
+                    .crls
+                    .write()
+                    .map_err(|_| crl::failure("crl_internal", "lock poisoned"))?;
                 cache.lists.insert(url.to_string(), list.clone());
                 cache.last_failure.remove(url);
                 Ok(list)
             }
-            Err(f) => {
-                self.stats.crl_failures.fetch_add(1, Ordering::Relaxed);
-                cache.last_failure.insert(url.to_string(), f.clone());
-                Err(f)
-            }
+            Err(f) => Err(self.crl_failed(url, f)),
         }
+    }
+
+    /// Counts a failed load of `url` and keeps it for logins to report; the loaded copy, if
+    /// any, stays.
+    fn crl_failed(&self, url: &str, f: SourceFailure) -> SourceFailure {
+        self.stats.crl_failures.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut cache) = self.crls.write() {
+            cache.last_failure.insert(url.to_string(), f.clone());
+        }
+        f
     }
 
     /// CRL URLs that should be (re)loaded at `now`: never loaded, asked for by a login,
@@ -497,10 +533,10 @@ impl RevocationChecker {
                 Some(list) => {
                     let near_next = list
                         .next_update
-                        .is_some_and(|n| n <= now + self.config.crl_refresh_margin);
+                        .is_some_and(|n| n <= after(now, self.config.crl_refresh_margin));
                     let old = loaded_at
                         .get(url)
-                        .is_none_or(|t| *t + self.config.crl_max_interval <= now);
+                        .is_none_or(|t| after(*t, self.config.crl_max_interval) <= now);
                     near_next || old
                 }
             });
@@ -510,24 +546,30 @@ impl RevocationChecker {
         urls
     }
 
-    /// Runs one round of background CRL refreshes; returns the URLs refreshed successfully.
+    /// Runs one round of background CRL refreshes. A failed URL stays due (its loaded copy,
+    /// if any, stays in use), so the next round tries it again.
     pub fn refresh_due_crls(
         &self,
         trust: &TrustStore,
         now: SystemTime,
         loaded_at: &mut HashMap<String, SystemTime>,
-    ) -> Vec<String> {
-        let mut done = Vec::new();
+    ) -> CrlRound {
+        let mut round = CrlRound::default();
         for url in self.crls_due(now, loaded_at) {
-            if self.refresh_crl(&url, trust, now).is_ok() {
+            // Whatever panics in one refresh (fetcher, parser) must not end the refresher.
+            let result = catch_unwind(AssertUnwindSafe(|| self.refresh_crl(&url, trust, now)))
+                .unwrap_or_else(|_| Err(self.crl_failed(&url, crl_panicked(&url))));
+            if result.is_ok() {
                 loaded_at.insert(url.clone(), now);
                 if let Ok(mut wanted) = self.wanted_crls.lock() {
                     wanted.remove(&url);
                 }
-                done.push(url);
+                round.refreshed.push(url);
+            } else {
+                round.failed.push(url);
             }
         }
-        done
+        round
     }
 
     /// The CRLs in memory.

@@ -219,16 +219,17 @@ fn check_times(
     now: SystemTime,
     rules: &Acceptance,
 ) -> Result<(), SourceFailure> {
-    if this_update > now + rules.clock_skew {
+    let after = super::after;
+    if this_update > after(now, rules.clock_skew) {
         return Err(failure("ocsp_not_yet_valid", "thisUpdate is in the future"));
     }
-    if this_update + rules.max_age + rules.clock_skew < now {
+    if after(this_update, rules.max_age.saturating_add(rules.clock_skew)) < now {
         return Err(failure(
             "ocsp_stale",
             "thisUpdate is older than the maximum age",
         ));
     }
-    if next_update.is_some_and(|next| next + rules.clock_skew < now) {
+    if next_update.is_some_and(|next| after(next, rules.clock_skew) < now) {
         return Err(failure("ocsp_expired", "nextUpdate has passed"));
     }
     Ok(())

@@ -42,7 +42,7 @@ pub fn decode(text: &str) -> Option<(CertState, SystemTime)> {
         "unknown" => CertState::Unknown,
         _ => return None,
     };
-    let until = SystemTime::UNIX_EPOCH + Duration::from_secs(secs.parse().ok()?);
+    let until = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs.parse().ok()?))?;
     Some((state, until))
 }
 
@@ -60,5 +60,6 @@ mod tests {
         assert_eq!(decode("good"), None);
         assert_eq!(decode("maybe 1"), None);
         assert_eq!(decode("good x"), None);
+        assert_eq!(decode(&format!("good {}", u64::MAX)), None);
     }
 }
