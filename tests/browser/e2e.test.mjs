@@ -184,6 +184,23 @@ test('register the card after a password login, then log in with the card', asyn
   await rp.context.close();
 });
 
+test('a registered card logs in without the account being typed (card only)', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('cardonly'));
+  await page.click('#card-only');
+  await page.waitForSelector('#card-available:not([hidden])');
+  assert.equal(await page.isVisible('#password-section'), false);
+  await page.fill('#pin', PIN);
+  await page.screenshot({ path: join(shots, 'login-card-only.png') });
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**', { timeout: 20000 }), page.click('#card-login')]);
+  const { code, state } = codeFrom(page.url());
+  assert.equal(state, 'cardonly');
+  const claims = await verifiedClaims((await exchange(code)).id_token);
+  assert.equal(claims.preferred_username, 'teacher', 'the card named the account');
+  assert.equal(claims.acr, 'urn:gpki-idp:acr:certificate');
+  await context.close();
+});
+
 test('a wrong PIN is explained and the login can go on', async () => {
   const { context, page } = await relyingParty();
   await page.goto(authorizeUrl('wrongpin'));

@@ -47,6 +47,8 @@
   /* ---- login: account first, then the methods the account may use ---- */
   function loginPage() {
     var challenge = null;
+    /* Card only: the registered certificate names the account (no username sent). */
+    var cardOnly = false;
     var username = $('username');
     var status = $('card-status');
     $('password-section').hidden = true;
@@ -79,6 +81,17 @@
 
     $('next').addEventListener('click', next);
     if (data.step) { username.readOnly = true; next(); }
+    else { $('card-only').hidden = false; }
+    $('card-only').addEventListener('click', function () {
+      cardOnly = true;
+      username.value = '';
+      username.disabled = true;
+      ['next', 'card-only', 'password-section', 'card-unavailable'].forEach(function (id) { $(id).hidden = true; });
+      $('card-section').hidden = false;
+      $('card-available').hidden = false;
+      newChallenge();
+      $('pin').focus();
+    });
     username.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' && !$('next').hidden) { e.preventDefault(); next(); }
     });
@@ -91,7 +104,7 @@
       hipki.sign(used, pin.value).then(function (signed) {
         pin.value = '';
         return post('/login/card', {
-          req: data.req, csrf: data.csrf, username: username.value, challenge: used,
+          req: data.req, csrf: data.csrf, username: cardOnly ? '' : username.value, challenge: used,
           signature: signed.signature, certb64: signed.certb64 || ''
         }).then(function (r) {
           if (r.status === 200 && r.body.redirect) { window.location.assign(r.body.redirect); return; }

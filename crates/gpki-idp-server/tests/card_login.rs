@@ -432,3 +432,34 @@ fn registration_within_campus_ranges_and_with_a_one_time_code() {
         "a code works once"
     );
 }
+
+#[test]
+fn card_only_login_finds_the_account_from_the_certificate() {
+    let server = server();
+    let teacher_card = card(0x7e5);
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    assert_eq!(register(&server, &b, &csrf, &teacher_card).0, 201);
+
+    // No account typed: the registered certificate names it, and the audit names it too.
+    let (status, body) = card_login(&server, &browser(), "", &teacher_card, |c| c.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert!(body["redirect"].as_str().unwrap().contains("code="));
+    let (status, body) = card_login(&server, &browser(), "", &card(0x7e6), |c| c.to_string());
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("certificate_not_registered"))
+    );
+    let provider = &server.state.provider;
+    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let events = common::block_on(provider.directory.audit_events(school.id, 0, 100)).unwrap();
+    let card_logins: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.event == "login.certificate")
+        .map(|e| (e.actor.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        card_logins,
+        [("teacher", "success"), ("", "certificate_not_registered")]
+    );
+}

@@ -180,7 +180,9 @@ impl Provider {
         .map_err(CardError::Verify)
     }
 
-    /// Certificate login of `username` for the pending request `request_id`.
+    /// Certificate login for the pending request `request_id`: of `username`, or, when it is
+    /// empty, of the account the certificate is registered to (a certificate binds to one
+    /// account per school, so the card alone names it).
     pub async fn card_login(
         &self,
         school: &School,
@@ -193,11 +195,15 @@ impl Provider {
         self.take_challenge(school, browser, challenge, &format!("login:{request_id}"))
             .await?;
         let verified = self.verify_card(challenge, card).await?;
-        let user = self
-            .directory
-            .user_bound_to_cert(school.id, username, &verified.profile.sha256)
-            .await
-            .map_err(|e| CardError::Store(e.into()))?;
+        let sha256 = &verified.profile.sha256;
+        let user = if username.trim().is_empty() {
+            self.user_of_cert(school, sha256).await?
+        } else {
+            self.directory
+                .user_bound_to_cert(school.id, username, sha256)
+                .await
+                .map_err(|e| CardError::Store(e.into()))?
+        };
         let user = match user {
             Some(u) if !u.disabled => u,
             _ => return Err(CardError::NotBound),
@@ -211,6 +217,23 @@ impl Provider {
             return Err(CardError::NotAllowed);
         }
         Ok(Proved { user, policies })
+    }
+
+    /// The account a certificate is registered to at this school.
+    async fn user_of_cert(&self, school: &School, sha256: &str) -> Result<Option<User>, CardError> {
+        let store = |e: crate::store::StoreError| CardError::Store(e.into());
+        let Some(binding) = self
+            .directory
+            .binding_by_cert(school.id, sha256)
+            .await
+            .map_err(store)?
+        else {
+            return Ok(None);
+        };
+        self.directory
+            .user_by_id(school.id, binding.user_id)
+            .await
+            .map_err(store)
     }
 
     /// Binds the card that signed `challenge` to `user`, within the school's registration

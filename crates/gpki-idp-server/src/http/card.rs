@@ -127,6 +127,11 @@ pub async fn login(
         )
         .await;
     timer.observe_duration();
+    // Without a username the card names the account: the audit names it too.
+    let account = match &outcome {
+        Ok(proved) => proved.user.username.clone(),
+        Err(_) => username.to_string(),
+    };
     let (code, response) = match outcome {
         Ok(proved) => card_next_step(&state, &school, request_id, &request, proved).await,
         Err(e) => (e.code(), Err(card_error(&e))),
@@ -137,7 +142,7 @@ pub async fn login(
         &req,
         "certificate",
         code,
-        username,
+        &account,
         &request.client_id,
     )
     .await;

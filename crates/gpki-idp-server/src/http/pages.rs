@@ -270,6 +270,7 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
          <label for=\"username\">{user_label}</label>\
          <input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus value=\"{hint}\">\
          <button type=\"button\" id=\"next\" hidden>{next}</button>\
+         <button type=\"button\" id=\"card-only\" hidden>{card_only}</button>\
          <div id=\"password-section\"><label for=\"password\">{pw_label}</label>\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
          <button type=\"submit\" id=\"password-login\">{submit}</button></div></form>\
@@ -288,6 +289,7 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
         pw_label = both("密碼", "Password", locale),
         next = if english_first(locale) { "Next 下一步" } else { "下一步 Next" },
         submit = if english_first(locale) { "Log in 登入" } else { "登入 Log in" },
+        card_only = if english_first(locale) { "Card only, no account needed 直接以自然人憑證登入" } else { "直接以自然人憑證登入（免輸入帳號） Card only" },
         card_legend = both("自然人憑證登入", "Citizen certificate login", locale),
         not_registered = both("此帳號尚未註冊自然人憑證，無法使用憑證登入。", "This account has no registered citizen certificate.", locale),
         register_link = both("如何註冊自然人憑證", "How to register a certificate", locale),
