@@ -65,7 +65,10 @@ pub fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> HttpResponse 
     let Ok(mut url) = url::Url::parse(redirect_uri) else {
         return json_error(&OAuthError::invalid_request("bad redirect_uri"));
     };
-    url.query_pairs_mut().extend_pairs(params.iter());
+    // No parameters: the URI as registered (no bare `?`).
+    if !params.is_empty() {
+        url.query_pairs_mut().extend_pairs(params.iter());
+    }
     HttpResponse::Found()
         .insert_header(("Location", url.as_str()))
         .insert_header(("Cache-Control", "no-store"))

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod apache;
 pub mod card;
 pub mod faults;
 
