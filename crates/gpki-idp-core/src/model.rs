@@ -11,6 +11,21 @@ pub struct School {
     pub disabled: bool,
     /// The district tenant: its admins are district operators (scope `district`).
     pub district: bool,
+    /// How its pages look (filled where pages are shown; the default elsewhere).
+    #[serde(default)]
+    pub branding: Branding,
+}
+
+/// How a school's pages look: its colour and whether it has a logo (the logo's bytes are
+/// read only when the logo itself is asked for).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    /// `#rrggbb`, dark enough for white text (checked when set).
+    pub colour: Option<String>,
+    /// `image/png` or `image/jpeg` when a logo is set.
+    pub logo_type: Option<String>,
+    /// When it last changed (Unix seconds): the logo's cache-busting version.
+    pub updated_at: i64,
 }
 
 /// A person's account at one school.

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::model::{
-    CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser, RefreshRecord, School,
-    SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser,
+    RefreshRecord, School, SessionRecord, User, UserChange,
 };
 use crate::policy::RolePolicy;
 
@@ -33,6 +33,12 @@ pub trait Directory: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>>;
     async fn create_school(&self, code: &str, name: &str) -> StoreResult<School>;
+    /// Creates schools with their signing keys and accounts in one transaction: all or none
+    /// (a code that exists already is a `Conflict` and nothing is written).
+    async fn create_schools(
+        &self,
+        schools: Vec<crate::admin::onboarding::NewSchool>,
+    ) -> StoreResult<Vec<School>>;
     async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>>;
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
@@ -212,6 +218,14 @@ pub trait Directory: Send + Sync {
     ) -> StoreResult<Vec<SessionRecord>>;
     /// Marks a session revoked and revokes the refresh tokens issued in it.
     async fn revoke_session(&self, school_id: i64, id: &str) -> StoreResult<Option<SessionRecord>>;
+    /// The school's branding (the default when none was set).
+    async fn branding(&self, school_id: i64) -> StoreResult<Branding>;
+    /// The school's logo: its content type and bytes.
+    async fn logo(&self, school_id: i64) -> StoreResult<Option<(String, Vec<u8>)>>;
+    /// Sets the colour (`None` removes it); the logo stays.
+    async fn set_brand_colour(&self, school_id: i64, colour: Option<String>) -> StoreResult<()>;
+    /// Sets the logo (`None` removes it); the colour stays.
+    async fn set_logo(&self, school_id: i64, logo: Option<(String, Vec<u8>)>) -> StoreResult<()>;
     /// Audit events matching `filter`, oldest first, with their ids.
     async fn query_audit(
         &self,

@@ -239,6 +239,7 @@ fn gm_manages_the_school(backend: Backend) {
     clients_with_secrets(&server, &gm);
     sessions_end_with_their_tokens(&server, &gm);
     audit_search(&server, &gm);
+    branding(&server, &gm);
     let keys = call(&server, Method::GET, "/schools/demo/keys", Some(&gm), None);
     assert_eq!(keys.status, 200);
     assert!(keys.body["items"].as_array().unwrap().len() >= 2);
@@ -250,6 +251,87 @@ fn gm_manages_the_school(backend: Backend) {
         Some(json!({"alg": "RS256"})),
     );
     assert_eq!(rotate.status, 403, "key rotation is for district operators");
+}
+
+/// A PUT of raw bytes (the logo).
+fn put_bytes(server: &TestServer, path: &str, bearer: &str, kind: &str, bytes: Vec<u8>) -> u16 {
+    Http::new()
+        .put(format!("{}{PREFIX}{path}", server.base))
+        .bearer_auth(bearer)
+        .header("Content-Type", kind)
+        .body(bytes)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The school's colour and logo: set by the GM, checked, audited, shown on the login page.
+fn branding(server: &TestServer, gm: &str) {
+    let path = "/schools/demo/branding";
+    let light = call(
+        server,
+        Method::PUT,
+        path,
+        Some(gm),
+        Some(json!({"colour": "#ffd700"})),
+    );
+    assert_eq!(
+        light.status, 400,
+        "white text on gold is unreadable: {}",
+        light.body
+    );
+    let set = call(
+        server,
+        Method::PUT,
+        path,
+        Some(gm),
+        Some(json!({"colour": "#0B5D1E"})),
+    );
+    assert_eq!((set.status, &set.body["colour"]), (200, &json!("#0b5d1e")));
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec();
+    assert_eq!(
+        put_bytes(server, "/schools/demo/branding/logo", gm, "image/png", svg),
+        415
+    );
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 64]].concat();
+    let logo_path = "/schools/demo/branding/logo";
+    assert_eq!(
+        put_bytes(server, logo_path, gm, "image/png", png.clone()),
+        200
+    );
+    let got = call(server, Method::GET, path, Some(gm), None);
+    let url = got.body["logo"]["url"].as_str().unwrap().to_string();
+    let served = Http::new()
+        .get(format!("{}{url}", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().unwrap().to_vec(), png);
+
+    // The login page wears it (after the replica's school cache, dropped on change).
+    let auth = format!(
+        "{}/schools/demo/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9000%2Fcallback&scope=openid",
+        server.base,
+        demo::CLIENT_ID
+    );
+    let page = Http::new().get(auth).send().unwrap().text().unwrap();
+    assert!(page.contains("--brand:#0b5d1e"), "the colour");
+    assert!(page.contains(&format!("src=\"{url}\"")), "the logo");
+    let removed = call(server, Method::DELETE, logo_path, Some(gm), None);
+    assert_eq!((removed.status, &removed.body["logo"]), (200, &Value::Null));
+    let events = call(
+        server,
+        Method::GET,
+        "/schools/demo/audit?event=school.branding",
+        Some(gm),
+        None,
+    );
+    assert_eq!(
+        events.body["items"].as_array().unwrap().len(),
+        3,
+        "every change audited"
+    );
 }
 
 fn policy_with_etags(server: &TestServer, gm: &str) {

@@ -58,25 +58,6 @@ pub struct Timeouts {
     pub acquire: std::time::Duration,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_are_added_to_postgres_urls_unless_set() {
-        let t = Timeouts::default();
-        let url = postgres_url_with_timeouts("postgres://u@h/db?connect_timeout=9", &t);
-        assert!(url.contains("connect_timeout=9") && !url.contains("connect_timeout=3"));
-        assert!(url.contains("&keepalives=1&"), "{url}");
-        assert!(url.contains("options=-c%20statement_timeout%3D5000%20-c%20idle_in_transaction_session_timeout%3D10000"), "{url}");
-        let plain = postgres_url_with_timeouts("postgres://u@h/db", &t);
-        assert!(
-            plain.starts_with("postgres://u@h/db?connect_timeout=3&"),
-            "{plain}"
-        );
-    }
-}
-
 impl Default for Timeouts {
     fn default() -> Self {
         Self {
@@ -312,4 +293,23 @@ pub fn pool_with(url: &str, size: u32, timeouts: &Timeouts) -> Result<Pool, Stor
             },
         })
         .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_added_to_postgres_urls_unless_set() {
+        let t = Timeouts::default();
+        let url = postgres_url_with_timeouts("postgres://u@h/db?connect_timeout=9", &t);
+        assert!(url.contains("connect_timeout=9") && !url.contains("connect_timeout=3"));
+        assert!(url.contains("&keepalives=1&"), "{url}");
+        assert!(url.contains("options=-c%20statement_timeout%3D5000%20-c%20idle_in_transaction_session_timeout%3D10000"), "{url}");
+        let plain = postgres_url_with_timeouts("postgres://u@h/db", &t);
+        assert!(
+            plain.starts_with("postgres://u@h/db?connect_timeout=3&"),
+            "{plain}"
+        );
+    }
 }

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use gpki_idp_core::audit::{AuditEvent, AuditFilter};
 use gpki_idp_core::model::{
-    CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser, RefreshRecord, School,
-    SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser,
+    RefreshRecord, School, SessionRecord, User, UserChange,
 };
 use gpki_idp_core::policy::RolePolicy;
 use gpki_idp_core::store::{Directory, StoreError, StoreResult};
@@ -186,6 +186,7 @@ impl From<SchoolRow> for School {
             name: r.name,
             disabled: r.disabled,
             district: r.district,
+            branding: Default::default(),
         }
     }
 }
@@ -922,6 +923,22 @@ impl Directory for SqlDirectory {
 
     async fn list_schools(&self, after_id: i64, limit: i64) -> StoreResult<Vec<School>> {
         admin::list_schools(self, after_id, limit).await
+    }
+
+    async fn branding(&self, school_id: i64) -> StoreResult<Branding> {
+        crate::branding::branding(self, school_id).await
+    }
+
+    async fn logo(&self, school_id: i64) -> StoreResult<Option<(String, Vec<u8>)>> {
+        crate::branding::logo(self, school_id).await
+    }
+
+    async fn set_brand_colour(&self, school_id: i64, colour: Option<String>) -> StoreResult<()> {
+        crate::branding::set_colour(self, school_id, colour).await
+    }
+
+    async fn set_logo(&self, school_id: i64, logo: Option<(String, Vec<u8>)>) -> StoreResult<()> {
+        crate::branding::set_logo(self, school_id, logo).await
     }
 
     async fn update_school(

@@ -5,6 +5,7 @@
 //! - [`InProcess`] and [`RedisStore`]: ephemeral state, in this process or shared in Redis.
 
 mod admin;
+mod branding;
 pub mod db;
 pub mod directory;
 pub mod ephemeral;

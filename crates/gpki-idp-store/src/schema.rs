@@ -158,4 +158,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    school_branding (school_id) {
+        school_id -> BigInt,
+        colour -> Nullable<Text>,
+        logo -> Nullable<Binary>,
+        logo_type -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, cert_bindings, enrollment_codes, sessions);

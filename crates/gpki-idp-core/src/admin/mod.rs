@@ -3,7 +3,9 @@
 //! after. One module per capability: [`users`], [`clients`], [`settings`] (login policy and
 //! registration rules).
 
+pub mod branding;
 pub mod clients;
+pub mod onboarding;
 pub mod records;
 pub mod settings;
 pub mod users;
@@ -240,6 +242,7 @@ mod tests {
                 name: "A".into(),
                 disabled: false,
                 district,
+                branding: Default::default(),
             },
             actor: "gm".into(),
             client_id: "c".into(),

@@ -598,6 +598,7 @@ mod tests {
             name: "A".into(),
             disabled: false,
             district: false,
+            branding: Default::default(),
         };
         let known: Vec<String> = BUILTIN_ROLES.iter().map(|r| r.to_string()).collect();
         let existing = User {

@@ -186,7 +186,9 @@ impl Provider {
         }
         let version = self.schools.version();
         match self.directory.school_by_code(code).await? {
-            Some(s) if !s.disabled => {
+            Some(mut s) if !s.disabled => {
+                // Its pages show its branding: read with it, cached with it.
+                s.branding = self.directory.branding(s.id).await?;
                 self.schools.put(key, s.clone(), version);
                 Ok(s)
             }

@@ -91,6 +91,10 @@ admin_routes! {
     get "/schools/{school}/audit" [A, L, D] => audit;
     get "/schools/{school}/keys" [A, D] => list_keys;
     post "/schools/{school}/keys/rotate" [D] => rotate_key;
+    get "/schools/{school}/branding" [A, D] => super::admin_branding::get;
+    put "/schools/{school}/branding" [A, D] => super::admin_branding::put_colour;
+    put "/schools/{school}/branding/logo" [A, D] => super::admin_branding::put_logo;
+    delete "/schools/{school}/branding/logo" [A, D] => super::admin_branding::delete_logo;
 }
 
 /// Registers the admin routes: one resource per path, a JSON 405 for other methods.
@@ -123,14 +127,14 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     )))
 }
 
-type Answer = Result<HttpResponse, HttpResponse>;
+pub(super) type Answer = Result<HttpResponse, HttpResponse>;
 
-fn fail(e: OAuthError) -> HttpResponse {
+pub(super) fn fail(e: OAuthError) -> HttpResponse {
     json_error(&e)
 }
 
 /// A store or domain error as the ready answer.
-trait OrFail<T> {
+pub(super) trait OrFail<T> {
     fn or_fail(self) -> Result<T, HttpResponse>;
 }
 
@@ -161,7 +165,10 @@ fn route_scopes(req: &HttpRequest) -> &'static [&'static str] {
 
 /// The caller and the school of the path, in the order the document gives: token (401),
 /// school visible (404), scope (403).
-async fn caller(state: &AppState, req: &HttpRequest) -> Result<(Principal, School), HttpResponse> {
+pub(super) async fn caller(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(Principal, School), HttpResponse> {
     let who = principal(state, req).await?;
     let code = req.match_info().get("school").unwrap_or_default();
     let school = state.provider.admin_school(&who, code).await.or_fail()?;
@@ -188,7 +195,10 @@ pub(super) fn origin(req: &HttpRequest) -> Origin {
 }
 
 /// A JSON body of the expected shape.
-fn body<T: DeserializeOwned>(req: &HttpRequest, bytes: &[u8]) -> Result<T, HttpResponse> {
+pub(super) fn body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    bytes: &[u8],
+) -> Result<T, HttpResponse> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(fail(OAuthError::payload_too_large(
             "the body is over 1 MiB",
@@ -222,7 +232,7 @@ fn page(q: &HashMap<String, String>) -> Result<PageRequest, HttpResponse> {
     .map_err(fail)
 }
 
-fn ok(v: Value) -> Answer {
+pub(super) fn ok(v: Value) -> Answer {
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(v))

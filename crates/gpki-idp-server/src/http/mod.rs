@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
+mod admin_branding;
 mod assets;
 mod card;
 mod csrf;
@@ -64,6 +65,7 @@ school_routes! {
     post "/login/methods" Json => card::methods;
     get "/account" Page => card::account_page;
     get "/diagnostics" Page => card::diagnostics_page;
+    get "/logo" Page => admin_branding::logo;
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
     post "/diagnostics/check" Json => card::diagnostics_check;
@@ -93,6 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/metrics", web::get().to(health::metrics))
     .route("/static/hipki.js", web::get().to(assets::hipki_js))
     .route("/static/pages.js", web::get().to(assets::pages_js))
+    .route("/static/pages.css", web::get().to(assets::pages_css))
     .service(school_scope())
     .configure(admin::configure)
     .default_service(web::to(errors::not_found));

@@ -100,6 +100,41 @@ pub fn remember_locale(req: &HttpRequest, response: &mut HttpResponse) {
     }
 }
 
+/// The header bar: the school's logo and name (or the service's), and the language switch.
+fn site_header(school: Option<&School>, switch: &str, locale: Option<&str>) -> String {
+    let Some(school) = school else {
+        let name = both("校務系統登入", "School login", locale);
+        return format!("<header class=\"site\"><div class=\"bar\"><span class=\"school\">{name}</span>{switch}</div></header>");
+    };
+    // The name beside it says what the logo would: the image is decorative (alt="").
+    let logo = school
+        .branding
+        .logo_type
+        .as_ref()
+        .map(|_| {
+            format!(
+                "<img src=\"/schools/{}/logo?v={}\" alt=\"\">",
+                esc(&school.code),
+                school.branding.updated_at
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<header class=\"site\"><div class=\"bar\">{logo}<span class=\"school\">{}</span>{switch}</div></header>",
+        esc(&school.name)
+    )
+}
+
+/// The school's colour for the stylesheet, when it has one (checked as `#rrggbb` when set;
+/// checked again here, since it ends up inside a style element).
+fn brand_style(school: Option<&School>) -> String {
+    school
+        .and_then(|s| s.branding.colour.as_deref())
+        .filter(|c| gpki_idp_core::admin::branding::check_colour(c).is_ok())
+        .map(|c| format!("<style>:root{{--brand:{c}}}</style>"))
+        .unwrap_or_default()
+}
+
 /// The link to the same page in the other language.
 fn lang_switch(href: &str, locale: Option<&str>) -> String {
     let sep = if href.contains('?') { '&' } else { '?' };
@@ -146,6 +181,8 @@ pub struct Scripts<'a> {
     pub form_target: Option<String>,
     /// This page's address without `lang`, for the language switch.
     pub lang_href: Option<String>,
+    /// The school whose name, colour and logo the header shows.
+    pub school: Option<&'a School>,
 }
 
 fn page(
@@ -171,17 +208,21 @@ fn page(
         .as_deref()
         .map(|href| lang_switch(href, locale))
         .unwrap_or_default();
+    let header = site_header(scripts.school, &switch, locale);
+    let skip = if english_first(locale) {
+        "Skip to the content"
+    } else {
+        "跳到主要內容"
+    };
     let doc = format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
-         <style>body{{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}}\
-         label{{display:block;margin-top:1rem}}input{{font-size:1.1rem;width:100%}}\
-         button{{margin-top:1rem;font-size:1.1rem;padding:.4rem 1.5rem}}.second{{color:#555;font-size:.9em}}\
-         .error{{color:#a00;border:1px solid #a00;padding:.5rem}}.ok{{color:#060}}\
-         .disabled{{color:#888}}fieldset{{margin-top:1.5rem}}[hidden]{{display:none}}.lang{{text-align:right}}</style></head>\
-         <body {}>{switch}{body}{script_tags}</body></html>",
+         <link rel=\"stylesheet\" href=\"/static/pages.css\">{brand}</head>\
+         <body {}><a class=\"skip\" href=\"#main\">{skip}</a>{header}\
+         <main id=\"main\" tabindex=\"-1\">{body}</main>{script_tags}</body></html>",
         esc(title),
-        scripts.body_attrs
+        scripts.body_attrs,
+        brand = brand_style(scripts.school),
     );
     let component = scripts
         .component_origin
@@ -193,7 +234,7 @@ fn page(
         .map(|o| format!(" {o}"))
         .unwrap_or_default();
     let csp = format!(
-        "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'{component}; \
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'{component}; \
          img-src 'self'{component}; frame-ancestors 'none'; form-action 'self'{target}; base-uri 'none'"
     );
     HttpResponse::build(status)
@@ -264,7 +305,7 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
     let error_html = error_html + &notice_html;
     let code = esc(&p.school.code);
     let body = format!(
-        "<h1>{school}<br><span class=\"second\">登入 Log in</span></h1>{error_html}\
+        "<h1>{title}</h1>{error_html}\
          <form id=\"password-form\" method=\"post\" action=\"/schools/{code}/login\">\
          <input type=\"hidden\" name=\"req\" value=\"{req}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <label for=\"username\">{user_label}</label>\
@@ -281,7 +322,7 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
          <button type=\"button\" id=\"card-login\">{card_button}</button></div>\
          <p id=\"card-status\" role=\"status\" aria-live=\"polite\"></p></fieldset>\
          <p><a href=\"/schools/{code}/diagnostics\">{diag}</a></p>",
-        school = esc(&p.school.name),
+        title = both("登入", "Log in", locale),
         req = esc(p.request_id),
         csrf = esc(p.csrf),
         hint = esc(p.login_hint.unwrap_or_default()),
@@ -314,6 +355,7 @@ pub fn login(p: &LoginPage<'_>) -> HttpResponse {
             p.school.code,
             url::form_urlencoded::byte_serialize(p.request_id.as_bytes()).collect::<String>()
         )),
+        school: Some(p.school),
     };
     page(StatusCode::OK, "登入 Log in", &body, locale, &scripts)
 }
@@ -390,6 +432,7 @@ pub fn account(
             component_origin: Some(component_origin),
             form_target: None,
             lang_href: Some(format!("/schools/{}/account", school.code)),
+            school: Some(school),
         },
     )
 }
@@ -429,6 +472,7 @@ pub fn diagnostics(
             component_origin: Some(component_origin),
             form_target: None,
             lang_href: Some(format!("/schools/{}/diagnostics", school.code)),
+            school: Some(school),
         },
     )
 }
@@ -524,9 +568,7 @@ pub fn security(
         })
         .collect();
     let body = format!(
-        "<style>table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3rem .5rem}}\
-         td input{{width:auto}}</style>\
-         <h1>{title}</h1><p>{school_name}</p>{notice}<p>{intro}</p>\
+        "<h1>{title}</h1><p>{school_name}</p>{notice}<p>{intro}</p>\
          <form method=\"post\" action=\"/schools/{code}/admin/security\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <input type=\"hidden\" name=\"etag\" value=\"{etag}\">\
@@ -555,6 +597,7 @@ pub fn security(
         locale,
         &Scripts {
             lang_href: Some(format!("/schools/{}/admin/security", school.code)),
+            school: Some(school),
             ..Scripts::default()
         },
     )

@@ -1,0 +1,166 @@
+//! A school's look on its pages (its GM sets it): a colour and a logo. The colour carries
+//! white text on buttons and the header, so it must be dark enough for WCAG 2.1 AA (4.5:1);
+//! the logo is a small PNG or JPEG, checked by its first bytes, never SVG (a script could hide
+//! in it).
+
+use serde_json::{json, Value};
+
+use super::{invalid, Principal};
+use crate::model::{Branding, School};
+use crate::oidc::Provider;
+use crate::OAuthError;
+
+/// Largest logo accepted.
+pub const MAX_LOGO_BYTES: usize = 100 * 1024;
+/// WCAG 2.1 AA for normal text.
+const MIN_CONTRAST: f64 = 4.5;
+
+/// The branding as the admin API shows it.
+pub fn branding_json(school: &School, b: &Branding) -> Value {
+    json!({
+        "school": school.code,
+        "colour": b.colour,
+        "logo": b.logo_type.as_ref().map(|t| json!({
+            "content_type": t,
+            "url": format!("/schools/{}/logo?v={}", school.code, b.updated_at),
+        })),
+    })
+}
+
+/// `#rrggbb` as (r, g, b).
+fn parse_colour(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// WCAG relative luminance.
+fn luminance([r, g, b]: [u8; 3]) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// The contrast ratio of white text on `colour`.
+pub fn contrast_with_white(colour: [u8; 3]) -> f64 {
+    1.05 / (luminance(colour) + 0.05)
+}
+
+/// A colour a page may use: `#rrggbb`, lower-cased, with white text readable on it.
+pub fn check_colour(text: &str) -> Result<String, OAuthError> {
+    let rgb = parse_colour(text).ok_or_else(|| invalid("colour: #rrggbb"))?;
+    if contrast_with_white(rgb) < MIN_CONTRAST {
+        return Err(invalid(
+            "colour: too light for white text (contrast under 4.5:1, WCAG 2.1 AA); pick a darker one",
+        ));
+    }
+    Ok(text.to_ascii_lowercase())
+}
+
+/// The content type of a logo, from its first bytes (whatever the request claimed).
+pub fn logo_type(bytes: &[u8]) -> Result<&'static str, OAuthError> {
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(OAuthError::payload_too_large("the logo is over 100 KiB"));
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok("image/png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Ok("image/jpeg")
+    } else {
+        Err(OAuthError::unsupported_media_type(
+            "the logo must be a PNG or JPEG image",
+        ))
+    }
+}
+
+impl Provider {
+    /// Sets or removes (`None`) the school's colour; audited.
+    pub async fn admin_set_colour(
+        &self,
+        who: &Principal,
+        school: &School,
+        colour: Option<&str>,
+    ) -> Result<Branding, OAuthError> {
+        let colour = colour.map(check_colour).transpose()?;
+        let before = self.directory.branding(school.id).await?;
+        self.directory.set_brand_colour(school.id, colour).await?;
+        self.branding_changed(who, school, before).await
+    }
+
+    /// Sets or removes (`None`) the school's logo; audited (its type and size, not bytes).
+    pub async fn admin_set_logo(
+        &self,
+        who: &Principal,
+        school: &School,
+        logo: Option<Vec<u8>>,
+    ) -> Result<Branding, OAuthError> {
+        let logo = match logo {
+            Some(bytes) => Some((logo_type(&bytes)?.to_string(), bytes)),
+            None => None,
+        };
+        let before = self.directory.branding(school.id).await?;
+        self.directory.set_logo(school.id, logo).await?;
+        self.branding_changed(who, school, before).await
+    }
+
+    async fn branding_changed(
+        &self,
+        who: &Principal,
+        school: &School,
+        before: Branding,
+    ) -> Result<Branding, OAuthError> {
+        self.forget_school(&school.code);
+        let after = self.directory.branding(school.id).await?;
+        let (b, a) = (
+            branding_json(school, &before),
+            branding_json(school, &after),
+        );
+        self.audit_change(who, school, "school.branding", None, b, a)
+            .await?;
+        Ok(after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_must_carry_white_text() {
+        assert_eq!(check_colour("#1F4E8C").unwrap(), "#1f4e8c");
+        assert!(
+            check_colour("#ffcc00").is_err(),
+            "yellow: white text unreadable"
+        );
+        assert!(
+            check_colour("#767676").is_ok(),
+            "the lightest grey that passes"
+        );
+        assert!(check_colour("#777777").is_err());
+        for bad in [
+            "1f4e8c",
+            "#1f4e8",
+            "#1f4e8cc",
+            "#gggggg",
+            "#１２３４５６",
+            "",
+        ] {
+            assert!(check_colour(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn logos_are_png_or_jpeg_by_their_bytes() {
+        assert_eq!(logo_type(b"\x89PNG\r\n\x1a\nrest").unwrap(), "image/png");
+        assert_eq!(logo_type(&[0xff, 0xd8, 0xff, 0xe0]).unwrap(), "image/jpeg");
+        assert_eq!(logo_type(b"<svg onload=alert(1)>").unwrap_err().status, 415);
+        let huge = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; MAX_LOGO_BYTES]].concat();
+        assert_eq!(logo_type(&huge).unwrap_err().status, 413);
+    }
+}
