@@ -11,7 +11,10 @@ import { createPublicKey, verify } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { startSimulator, launch, control, binary } from './harness.mjs';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, '..', '..', 'docs', 'screenshots');
@@ -391,6 +394,87 @@ test('the GM sets a role to the certificate on 資安選項設定, and an empty 
   await again.locator('input[name$=".certificate"]').check();
   await Promise.all([page.waitForNavigation(), page.click('#save')]);
   await page.waitForSelector('#notice.ok');
+  await context.close();
+});
+
+/** The viewports of a teacher's phone and of a school PC. */
+const VIEWPORTS = { phone: { width: 375, height: 740 }, pc: { width: 1366, height: 768 } };
+
+/** axe-core's serious and critical violations of the page as it is now (WCAG 2.1 A/AA). */
+async function seriousViolations(page) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }
+  }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Every page and state a teacher or a GM meets, each reached from a fresh context. */
+const STATES = {
+  'login, account first': async (page) => page.goto(authorizeUrl('a11y')),
+  'login, card greyed out': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'staff'); await page.waitForSelector('#card-unavailable:not([hidden])'); },
+  'login, card offered': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.waitForSelector('#card-available:not([hidden])'); },
+  'login, card only': async (page) => { await page.goto(authorizeUrl('a11y')); await page.click('#card-only'); await page.waitForSelector('#card-available:not([hidden])'); },
+  'login, wrong PIN explained': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.waitForSelector('#card-available:not([hidden])'); await page.fill('#pin', '000000'); await page.click('#card-login'); await page.waitForSelector('#card-status.error'); await control(sim, { reset_pin: true }); },
+  'login, wrong password': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'staff'); await page.fill('#password', 'wrong-password'); await Promise.all([page.waitForNavigation(), page.click('#password-login')]); await page.waitForSelector('.error'); },
+  'login, step-up notice': async (page) => { await page.goto(authorizeUrl('a11y') + '&acr_values=urn%3Agpki-idp%3Aacr%3Acertificate'); },
+  'login, in English': async (page) => { await page.goto(authorizeUrl('a11y') + '&ui_locales=en'); },
+  'certificate management': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/account`); await page.waitForSelector('#cards li'); },
+  'diagnostics, done': async (page) => { await page.goto(`${idp.issuer}/diagnostics`); await page.click('#diagnose'); await page.waitForSelector('#result:not(:empty)'); },
+  'security settings (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/security`); },
+  'error page': async (page) => page.goto(`${idp.issuer}/authorize?client_id=nobody`),
+  'logged out': async (page) => page.goto(`${idp.issuer}/logout`)
+};
+
+for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+  test(`no serious or critical accessibility violation on any page, ${size} (axe-core, WCAG 2.1 AA)`, async () => {
+    const found = [];
+    for (const [state, reach] of Object.entries(STATES)) {
+      // axe is injected as a script: this context alone lets it past the pages' CSP.
+      const context = await browser.newContext({ locale: 'zh-TW', viewport, bypassCSP: true });
+      const page = await context.newPage();
+      await reach(page);
+      for (const v of await seriousViolations(page)) found.push(`${state}: ${v}`);
+      const name = state.replace(/[^a-z]+/gi, '-').replace(/-+$/, '').toLowerCase();
+      if (size === 'phone' || name.startsWith('login-account') || name.startsWith('security')) {
+        await page.screenshot({ path: join(shots, `${size}-${name}.png`), fullPage: true });
+      }
+      await context.close();
+    }
+    assert.deepEqual(found, [], found.join('\n'));
+  });
+}
+
+test('a teacher logs in with the keyboard alone', async () => {
+  const { context, page } = await relyingParty();
+  await page.goto(authorizeUrl('keys'));
+  // The account field has the focus when the page opens.
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'username');
+  await page.keyboard.type('staff');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#password-section:not([hidden])');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'password', 'the focus moves on');
+  await page.keyboard.type('demo1234');
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.keyboard.press('Enter')]);
+  assert.equal(codeFrom(page.url()).state, 'keys');
+  // Every control of the page is reachable with Tab, and shows where the focus is.
+  await page.goto(authorizeUrl('keys2') + '&prompt=login');
+  const seen = new Set();
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press('Tab');
+    const focus = await page.evaluate(() => {
+      const el = document.activeElement;
+      // Past the last control the focus leaves the page for a moment (the body).
+      if (el === document.body) return { id: 'body', outline: true };
+      const style = getComputedStyle(el);
+      return { id: el.id || el.textContent.trim().slice(0, 20), outline: style.outlineStyle !== 'none' || style.boxShadow !== 'none' };
+    });
+    seen.add(focus.id);
+    assert.ok(focus.outline, `focus is visible on ${focus.id}`);
+  }
+  for (const id of ['next', 'card-only', 'lang-switch']) assert.ok(seen.has(id), `${id} reachable by Tab: ${[...seen]}`);
   await context.close();
 });
 

@@ -66,6 +66,7 @@
       post('/login/methods', { req: data.req, csrf: data.csrf, username: username.value }).then(function (r) {
         if (r.status !== 200) { fail(status, r.body); return; }
         $('next').hidden = true;
+        $('card-only').hidden = true;
         /* A started login (step-up, or a role that needs both) asks only for what is missing. */
         var password = r.body.password && data.step !== 'card';
         $('password-section').hidden = !password;
