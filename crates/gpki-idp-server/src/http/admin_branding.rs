@@ -98,6 +98,7 @@ pub async fn logo(state: S, req: HttpRequest) -> HttpResponse {
             .content_type(kind)
             .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
             .insert_header(("Content-Security-Policy", "default-src 'none'"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
             .body(bytes),
         Ok(None) => super::errors::json_error(&gpki_idp_core::OAuthError::not_found(
             "this school has no logo",
