@@ -159,7 +159,7 @@ fn choose(
     if hash == Hash::Sha1 && !allow_sha1 {
         return Err(Error::UnsupportedAlgorithm("SHA-1 is refused".into()));
     }
-    if key.is_rsa() {
+    if key.is_rsa() && rsa_signature_fits_key(oid, key) {
         return rsa_algorithm(*oid == RSA_PSS, hash).ok_or_else(unsupported);
     }
     if key.algorithm == EC_PUBLIC_KEY
@@ -174,6 +174,17 @@ fn choose(
         "{oid} with a {} key",
         key.algorithm
     )))
+}
+
+/// Whether an RSA key may verify a signature of this algorithm: only RSA signature OIDs (an
+/// ECDSA OID must not be read as RSA with the same hash), and a key restricted to RSASSA-PSS
+/// (id-RSASSA-PSS, RFC 4055 §1.2) only PSS signatures.
+fn rsa_signature_fits_key(oid: &ObjectIdentifier, key: &PublicKey) -> bool {
+    let rsa_oid = matches!(
+        *oid,
+        RSA_ENCRYPTION | RSA_SHA1 | RSA_SHA256 | RSA_SHA384 | RSA_SHA512 | RSA_PSS
+    );
+    rsa_oid && (key.algorithm != RSA_PSS || *oid == RSA_PSS)
 }
 
 fn rsa_algorithm(pss: bool, hash: Hash) -> Option<&'static dyn VerificationAlgorithm> {
@@ -215,4 +226,37 @@ fn pss_hash(params: Option<&Tlv<'_>>) -> Option<Hash> {
     let (inner, _) = tlv::read(hash_field.value)?;
     let (oid, _) = algorithm_identifier(&inner)?;
     Hash::from_oid(&oid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(algorithm: ObjectIdentifier, curve: Option<ObjectIdentifier>) -> PublicKey {
+        PublicKey {
+            algorithm,
+            curve,
+            key: vec![],
+        }
+    }
+
+    fn chosen(oid: ObjectIdentifier, key: &PublicKey) -> bool {
+        choose(&oid, None, Some(Hash::Sha256), key, false).is_ok()
+    }
+
+    #[test]
+    fn an_algorithm_must_fit_the_key() {
+        let rsa = key(RSA_ENCRYPTION, None);
+        let pss_only = key(RSA_PSS, None);
+        let ec = key(EC_PUBLIC_KEY, Some(P256));
+        assert!(chosen(RSA_SHA256, &rsa) && chosen(RSA_ENCRYPTION, &rsa));
+        assert!(!chosen(ECDSA_SHA256, &rsa), "an ECDSA OID on an RSA key");
+        assert!(
+            !chosen(RSA_SHA256, &pss_only),
+            "PKCS#1 v1.5 under a PSS-only key"
+        );
+        assert!(!chosen(RSA_ENCRYPTION, &pss_only));
+        assert!(chosen(ECDSA_SHA256, &ec));
+        assert!(!chosen(RSA_SHA256, &ec), "an RSA OID on an EC key");
+    }
 }
