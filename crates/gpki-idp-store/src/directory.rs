@@ -456,6 +456,13 @@ impl Directory for SqlDirectory {
         .await
     }
 
+    async fn create_schools(
+        &self,
+        schools: Vec<gpki_idp_core::admin::onboarding::NewSchool>,
+    ) -> StoreResult<Vec<School>> {
+        crate::onboarding::create_schools(self, schools).await
+    }
+
     async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_string();
         self.read(move |conn| {

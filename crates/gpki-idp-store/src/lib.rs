@@ -10,7 +10,9 @@ pub mod db;
 pub mod directory;
 pub mod ephemeral;
 mod fixed;
+mod onboarding;
 mod schema;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use directory::SqlDirectory;

@@ -11,19 +11,40 @@ use serde_json::Value;
 
 use crate::server::Server;
 
-const CLIENT: &str = "demo-portal";
-const SECRET: &str = "demo-portal-secret";
-const REDIRECT: &str = "http://127.0.0.1:9000/callback";
-const USER: &str = "teacher";
-const PASSWORD: &str = "demo1234";
+pub const REDIRECT: &str = "http://127.0.0.1:9000/callback";
 
 type Result<T> = std::result::Result<T, String>;
+
+/// Where the flows log in: a school, its client and an account with a password.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub school: String,
+    pub client: String,
+    pub secret: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl Target {
+    /// The demo school that `serve --demo` seeds.
+    pub fn demo() -> Self {
+        Self {
+            school: "demo".into(),
+            client: "demo-portal".into(),
+            secret: "demo-portal-secret".into(),
+            user: "teacher".into(),
+            password: "demo1234".into(),
+        }
+    }
+}
 
 /// What every flow shares: the client, the issuer and the registered card.
 pub struct Context {
     http: reqwest::Client,
     issuer: String,
-    leaf: Leaf,
+    /// The registered card (none for flows without one).
+    leaf: Option<Leaf>,
+    target: Target,
 }
 
 /// A browser's cookies.
@@ -79,18 +100,28 @@ fn sign(leaf: &Leaf, challenge: &str) -> String {
 impl Context {
     /// The client and the card's registration (once, before any scenario).
     pub async fn prepare(server: &Server, leaf: Leaf) -> Result<Self> {
+        let ctx = Self::at(server, Some(leaf), Target::demo())?;
+        ctx.register_card().await?;
+        Ok(ctx)
+    }
+
+    /// Flows against `target`, without a card.
+    pub fn at(server: &Server, leaf: Option<Leaf>, target: Target) -> Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(Policy::none())
             .pool_max_idle_per_host(256)
             .build()
             .map_err(|e| e.to_string())?;
-        let ctx = Self {
+        Ok(Self {
             http,
-            issuer: format!("{}/schools/demo", server.base),
+            issuer: format!("{}/schools/{}", server.base, target.school),
             leaf,
-        };
-        ctx.register_card().await?;
-        Ok(ctx)
+            target,
+        })
+    }
+
+    fn card(&self) -> Result<&Leaf> {
+        self.leaf.as_ref().ok_or("these flows have no card".into())
     }
 
     async fn register_card(&self) -> Result<()> {
@@ -101,7 +132,7 @@ impl Context {
             .post_form(&mut jar, "/account/card/challenge", &[("csrf", &csrf)])
             .await?;
         let challenge = ch["challenge"].as_str().ok_or("no challenge")?.to_string();
-        let signature = sign(&self.leaf, &challenge);
+        let signature = sign(self.card()?, &challenge);
         let form = [
             ("csrf", csrf.as_str()),
             ("challenge", &challenge),
@@ -119,7 +150,7 @@ impl Context {
             .get(format!("{}/authorize", self.issuer))
             .query(&[
                 ("response_type", "code"),
-                ("client_id", CLIENT),
+                ("client_id", self.target.client.as_str()),
                 ("redirect_uri", REDIRECT),
                 ("scope", scope),
                 ("state", "bench"),
@@ -148,8 +179,8 @@ impl Context {
         let form = [
             ("req", req),
             ("csrf", csrf),
-            ("username", USER),
-            ("password", PASSWORD),
+            ("username", &self.target.user),
+            ("password", &self.target.password),
         ];
         let r = self
             .http
@@ -184,7 +215,7 @@ impl Context {
         let r = self
             .http
             .post(format!("{}/token", self.issuer))
-            .basic_auth(CLIENT, Some(SECRET))
+            .basic_auth(&self.target.client, Some(&self.target.secret))
             .form(form)
             .send()
             .await
@@ -263,11 +294,11 @@ impl Flow for Card {
             .as_str()
             .ok_or(format!("challenge: {ch}"))?
             .to_string();
-        let signature = sign(&c.leaf, &challenge);
+        let signature = sign(c.card()?, &challenge);
         let form = [
             ("req", req.as_str()),
             ("csrf", &csrf),
-            ("username", USER),
+            ("username", &c.target.user),
             ("challenge", &challenge),
             ("signature", &signature),
         ];

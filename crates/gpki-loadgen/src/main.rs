@@ -3,6 +3,7 @@
 //! runs each scenario for a fixed time at a fixed concurrency and prints one markdown row per
 //! scenario. Run it pinned to another core than the server's (scripts/bench-load.sh).
 
+mod district;
 mod flood;
 mod flows;
 mod server;
@@ -43,6 +44,17 @@ pub struct Args {
     /// the server's memory (see `flood.rs`).
     #[arg(long)]
     pub flood: Option<usize>,
+    /// Instead: a district of this many schools onboarded and filled through the admin API,
+    /// then start-up, memory, discovery/JWKS and the login scenarios against its first and
+    /// last school (see `district.rs`).
+    #[arg(long)]
+    pub district: Option<usize>,
+    /// Accounts imported into each school of `--district`.
+    #[arg(long, default_value_t = 200)]
+    pub accounts_per_school: usize,
+    /// Requests per discovery/JWKS latency figure of `--district`.
+    #[arg(long, default_value_t = 200)]
+    pub latency_requests: usize,
 }
 
 /// Latencies of one scenario's completed flows.
@@ -151,6 +163,13 @@ async fn main() {
     };
     if let Some(total) = args.flood {
         flood::run(&server, total, args.concurrency).await;
+        return;
+    }
+    if args.district.is_some() {
+        if let Err(e) = district::run(&args, server).await {
+            eprintln!("gpki-loadgen: district: {e}");
+            std::process::exit(2);
+        }
         return;
     }
     let ctx = match flows::Context::prepare(&server, leaf).await {

@@ -15,7 +15,10 @@ pub struct Server {
     pub base: String,
     _pki: TestPki,
     _ocsp: RevocationServer,
-    _dir: PathBuf,
+    /// The benchmark's directory: `bench.toml` and the SQLite data in `data/`.
+    pub dir: PathBuf,
+    bin: String,
+    cpu: String,
 }
 
 impl Drop for Server {
@@ -88,40 +91,78 @@ impl Server {
             ocsp_url: Some(ocsp.ocsp_url()),
             ..LeafSpec::default()
         });
-        let config_path = dir.join("bench.toml");
-        std::fs::write(&config_path, config(args, &dir)?).map_err(|e| e.to_string())?;
-        let mut cmd = if args.server_cpu.is_empty() {
-            Command::new(&args.server)
-        } else {
-            let mut c = Command::new("taskset");
-            c.args(["-c", &args.server_cpu, &args.server]);
-            c
-        };
-        cmd.args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "1",
-        ])
-        .arg("--config")
-        .arg(&config_path)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", args.server))?;
+        std::fs::write(dir.join("bench.toml"), config(args, &dir)?).map_err(|e| e.to_string())?;
+        let (bin, cpu) = (args.server.clone(), args.server_cpu.clone());
+        let mut child = spawn(&bin, &cpu, &dir)?;
         let base = listening(&mut child)?;
         let server = Self {
             child,
             base,
             _pki: pki,
             _ocsp: ocsp,
-            _dir: dir,
+            dir,
+            bin,
+            cpu,
         };
         Ok((server, leaf))
     }
+
+    /// Stops the server and starts it again on the same configuration and data; returns
+    /// when the new process was started.
+    pub fn restart(&mut self) -> Result<std::time::Instant, String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let started = std::time::Instant::now();
+        self.child = spawn(&self.bin, &self.cpu, &self.dir)?;
+        self.base = listening(&mut self.child)?;
+        Ok(started)
+    }
+
+    /// Runs `gpki-idp ARGS --config … --data-dir …` (an operator command, not pinned) and
+    /// returns its standard output.
+    pub fn operator(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .arg("--config")
+            .arg(self.dir.join("bench.toml"))
+            .arg("--data-dir")
+            .arg(self.dir.join("data"))
+            .output()
+            .map_err(|e| format!("{}: {e}", self.bin))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// `gpki-idp serve --demo` with one worker, pinned to `cpu` unless it is empty.
+fn spawn(bin: &str, cpu: &str, dir: &std::path::Path) -> Result<Child, String> {
+    let mut cmd = if cpu.is_empty() {
+        Command::new(bin)
+    } else {
+        let mut c = Command::new("taskset");
+        c.args(["-c", cpu, bin]);
+        c
+    };
+    cmd.args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+    ])
+    .arg("--config")
+    .arg(dir.join("bench.toml"))
+    .arg("--data-dir")
+    .arg(dir.join("data"))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    cmd.spawn().map_err(|e| format!("{bin}: {e}"))
 }
 
 impl Server {

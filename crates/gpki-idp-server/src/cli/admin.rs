@@ -94,6 +94,18 @@ pub enum AdminCmd {
         #[arg(long, default_value_t = 72)]
         hours: u64,
     },
+    /// Onboard a district's schools from one CSV (header `code,name[,gm_username,gm_name]`):
+    /// every school with its keys and, when named, its GM (passwords printed once). All or
+    /// nothing; schools that exist are left as they are. Run with --dry-run first.
+    OnboardSchools {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        /// Check every row and report, without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Start signing with a new key; the old one stays published while its tokens live.
     RotateKey {
         #[command(flatten)]
@@ -114,7 +126,8 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
         | AdminCmd::SetPolicy { common, .. }
         | AdminCmd::SetRegistration { common, .. }
         | AdminCmd::IssueEnrollmentCode { common, .. }
-        | AdminCmd::RotateKey { common, .. } => common,
+        | AdminCmd::RotateKey { common, .. }
+        | AdminCmd::OnboardSchools { common, .. } => common,
     };
     let config = load(common)?;
     let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
@@ -244,6 +257,9 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
             Ok(format!(
                 "enrollment code for {username}: {code} (valid {hours} h, once)"
             ))
+        }
+        AdminCmd::OnboardSchools { csv, dry_run, .. } => {
+            onboard_schools(&provider, &csv, dry_run).await
         }
         AdminCmd::RotateKey { school, alg, .. } => {
             let school = provider.school(&school).await.map_err(|e| e.description)?;
@@ -408,4 +424,49 @@ async fn create_client(
         "client {} created at {}; secret (shown once): {secret}",
         spec.client_id, school.code
     ))
+}
+
+async fn onboard_schools(
+    provider: &Provider,
+    csv: &std::path::Path,
+    dry_run: bool,
+) -> Result<String, String> {
+    use gpki_idp_core::admin::onboarding::{parse_csv, Onboarder};
+    let text = std::fs::read_to_string(csv).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let rows = parse_csv(&text).map_err(|e| e.description)?;
+    let report = provider
+        .onboard_schools(Onboarder::Cli, rows, dry_run)
+        .await
+        .map_err(|e| e.description)?;
+    let mut out = String::new();
+    for r in &report.rows {
+        let what = match (r.error, &r.gm_password) {
+            (Some(code), _) => format!("{code}: {}", r.message.as_deref().unwrap_or_default()),
+            (None, Some(pw)) => format!(
+                "GM {} password (shown once): {pw}",
+                r.gm_username.as_deref().unwrap_or_default()
+            ),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "row {}\t{}\t{}\t{what}\n",
+            r.row, r.code, r.status
+        ));
+    }
+    let verdict = match (dry_run, report.written, report.failed) {
+        (true, _, 0) => "dry run: every row is good; nothing written",
+        (true, _, _) => "dry run: some rows are wrong; nothing written",
+        (false, true, _) => "written",
+        (false, false, 0) => "nothing to write",
+        (false, false, _) => "some rows are wrong: nothing written",
+    };
+    out.push_str(&format!(
+        "{} schools: {} new, {} existing, {} wrong; {verdict}",
+        report.total, report.created, report.existing, report.failed
+    ));
+    if report.failed > 0 {
+        Err(out)
+    } else {
+        Ok(out)
+    }
 }

@@ -60,6 +60,7 @@ admin_routes! {
     get "/me" [A, U, L, D] => me;
     get "/schools" [D] => list_schools;
     post "/schools" [D] => create_school;
+    post "/onboarding/schools" [D] => super::admin_onboarding::onboard_schools;
     get "/schools/{school}" [A, D] => get_school;
     patch "/schools/{school}" [D] => update_school;
     get "/schools/{school}/policy" [A, D] => get_policy;
@@ -177,7 +178,10 @@ pub(super) async fn caller(
 }
 
 /// The caller of a route without a school in its path.
-async fn caller_only(state: &AppState, req: &HttpRequest) -> Result<Principal, HttpResponse> {
+pub(super) async fn caller_only(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Principal, HttpResponse> {
     let who = principal(state, req).await?;
     who.require(route_scopes(req)).or_fail()?;
     Ok(who)

@@ -6,6 +6,7 @@
 
 pub mod admin;
 mod admin_branding;
+mod admin_onboarding;
 mod assets;
 mod card;
 mod csrf;

@@ -1,0 +1,525 @@
+//! Onboarding a district's schools from one list (CSV or JSON): each row a school (its issuer
+//! and signing keys) and, when named, its first GM account with the `admin` role. Every row
+//! is checked first and reported; nothing is written unless every row is good, and then all
+//! new schools are written in one transaction. A school that exists already with the same
+//! name is reported `exists` and left as it is, so the same list can be run again after
+//! rows are added. A dry run reports the same without writing.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::records::school_json;
+use super::users::valid_username;
+use super::{invalid, valid_name, valid_school_code, Principal, SCOPE_DISTRICT};
+use crate::audit::AuditEvent;
+use crate::keys::{Alg, SigningKey};
+use crate::model::{KeyRecord, NewUser, School};
+use crate::oidc::Provider;
+use crate::store::StoreError;
+use crate::{password, OAuthError};
+
+/// Most schools one list may carry.
+pub const MAX_ONBOARD_ROWS: usize = 1000;
+
+/// One row of the list, as read.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardRow {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub gm_username: Option<String>,
+    #[serde(default)]
+    pub gm_name: Option<String>,
+}
+
+/// A school to create with its keys and first accounts: what the store writes, all schools
+/// of a list in one transaction.
+#[derive(Clone, Debug)]
+pub struct NewSchool {
+    pub code: String,
+    pub name: String,
+    pub keys: Vec<KeyRecord>,
+    /// Accounts to create in it (`school_id` is set by the store).
+    pub users: Vec<NewUser>,
+}
+
+/// The outcome of one row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OnboardRowReport {
+    /// 1-based data row (the CSV header is not counted).
+    pub row: usize,
+    pub code: String,
+    pub name: String,
+    /// `created` (or, in a dry run and in a refused list, would be), `exists` or `error`.
+    pub status: &'static str,
+    pub error: Option<&'static str>,
+    pub message: Option<String>,
+    pub gm_username: Option<String>,
+    /// The GM's initial password: only in the answer of the run that created the account.
+    pub gm_password: Option<String>,
+}
+
+/// What an onboarding did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OnboardReport {
+    pub dry_run: bool,
+    /// Whether the new schools were written (false in a dry run and when a row is bad).
+    pub written: bool,
+    pub total: usize,
+    pub created: usize,
+    pub existing: usize,
+    pub failed: usize,
+    pub rows: Vec<OnboardRowReport>,
+}
+
+/// A row that could not be read: (row, code, error code, message).
+pub type RowError = (usize, String, &'static str, String);
+
+/// Who onboards: a district operator through the admin API, or the command line.
+#[derive(Clone, Copy, Debug)]
+pub enum Onboarder<'a> {
+    Api(&'a Principal),
+    Cli,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Code,
+    Name,
+    GmUsername,
+    GmName,
+}
+
+fn column(header: &str) -> Option<Column> {
+    match header {
+        "code" | "school_code" | "學校代碼" => Some(Column::Code),
+        "name" | "school_name" | "學校名稱" => Some(Column::Name),
+        "gm_username" => Some(Column::GmUsername),
+        "gm_name" => Some(Column::GmName),
+        _ => None,
+    }
+}
+
+fn columns(header: &csv::StringRecord) -> Result<Vec<Column>, OAuthError> {
+    let wanted = "the CSV header names the columns code,name[,gm_username,gm_name] (any order)";
+    let cols: Vec<Column> = header
+        .iter()
+        .map(|h| column(&h.to_lowercase()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| invalid(wanted))?;
+    let unique: HashSet<_> = cols.iter().map(|c| *c as u8).collect();
+    if unique.len() != cols.len() || !cols.contains(&Column::Code) || !cols.contains(&Column::Name)
+    {
+        return Err(invalid(wanted));
+    }
+    Ok(cols)
+}
+
+/// Reads the list as CSV: a header naming the columns, then one school per line. A bad
+/// header refuses the file; a bad line is reported.
+pub fn parse_csv(text: &str) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|_| invalid("the CSV has no readable header line"))?;
+    let cols = columns(header)?;
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        if i >= MAX_ONBOARD_ROWS {
+            return Err(invalid(format!("at most {MAX_ONBOARD_ROWS} schools")));
+        }
+        rows.push(csv_row(i + 1, record, &cols));
+    }
+    Ok(rows)
+}
+
+fn csv_row(
+    row: usize,
+    record: Result<csv::StringRecord, csv::Error>,
+    cols: &[Column],
+) -> Result<OnboardRow, RowError> {
+    let record = record.map_err(|e| (row, String::new(), "unreadable_row", e.to_string()))?;
+    let field = |c: Column| {
+        let i = cols.iter().position(|x| *x == c)?;
+        Some(record.get(i).unwrap_or_default().to_string()).filter(|v| !v.is_empty())
+    };
+    let code = field(Column::Code).unwrap_or_default();
+    if record.len() != cols.len() {
+        let why = format!("expected {} columns, found {}", cols.len(), record.len());
+        return Err((row, code, "wrong_column_count", why));
+    }
+    Ok(OnboardRow {
+        code,
+        name: field(Column::Name).unwrap_or_default(),
+        gm_username: field(Column::GmUsername),
+        gm_name: field(Column::GmName),
+    })
+}
+
+/// Reads the list as JSON: an array of `{code, name, gm_username?, gm_name?}`.
+pub fn parse_json(body: &[u8]) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
+    let items: Vec<Value> =
+        serde_json::from_slice(body).map_err(|_| invalid("the body must be a JSON array"))?;
+    if items.len() > MAX_ONBOARD_ROWS {
+        return Err(invalid(format!("at most {MAX_ONBOARD_ROWS} schools")));
+    }
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let code = item["code"].as_str().unwrap_or_default().to_string();
+            serde_json::from_value::<OnboardRow>(item)
+                .map_err(|e| (i + 1, code, "invalid_row", e.to_string()))
+        })
+        .collect())
+}
+
+/// What is wrong with a row on its own.
+fn check_row(row: &OnboardRow) -> Option<(&'static str, String)> {
+    let problem = |code, why: &str| Some((code, why.to_string()));
+    if !valid_school_code(&row.code) {
+        return problem(
+            "invalid_code",
+            "code: 2 to 32 lowercase letters, digits or -",
+        );
+    }
+    if !valid_name(&row.name) {
+        return problem("invalid_name", "name: 1 to 100 characters");
+    }
+    match (&row.gm_username, &row.gm_name) {
+        (None, None) => None,
+        (None, Some(_)) => problem("gm_name_without_username", "gm_name needs gm_username"),
+        (Some(u), _) if !valid_username(u) => problem(
+            "invalid_gm_username",
+            "gm_username: 1 to 64 letters, digits or ._@-",
+        ),
+        (Some(_), Some(n)) if valid_name(n) => None,
+        (Some(_), _) => problem("invalid_gm_name", "gm_name: 1 to 100 characters"),
+    }
+}
+
+/// The report of every row, and the rows to create.
+fn plan(
+    rows: Vec<Result<OnboardRow, RowError>>,
+    existing: &HashMap<String, School>,
+) -> (OnboardReport, Vec<OnboardRow>) {
+    let mut report = OnboardReport::default();
+    let mut creates = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, parsed) in rows.into_iter().enumerate() {
+        let row = match parsed {
+            Ok(r) => r,
+            Err((n, code, error, why)) => {
+                report
+                    .rows
+                    .push(error_row(n, code, String::new(), error, why));
+                continue;
+            }
+        };
+        let outcome = check_row(&row)
+            .or_else(|| {
+                (!seen.insert(row.code.clone()))
+                    .then(|| ("duplicate_code", "the code is in the list twice".into()))
+            })
+            .map(Err)
+            .unwrap_or_else(|| Ok(existing.get(&row.code)));
+        let mut line = error_row(i + 1, row.code.clone(), row.name.clone(), "", String::new());
+        line.gm_username = row.gm_username.clone();
+        match outcome {
+            Err((error, why)) => (line.error, line.message) = (Some(error), Some(why)),
+            Ok(Some(s)) if s.name != row.name => {
+                line.error = Some("code_taken");
+                line.message = Some(format!("the code belongs to the school `{}`", s.name));
+            }
+            Ok(Some(_)) => {
+                line.status = "exists";
+                line.message = Some("the school exists and is left as it is".into());
+            }
+            Ok(None) => {
+                line.status = "created";
+                creates.push(row);
+            }
+        }
+        report.rows.push(line);
+    }
+    report.total = report.rows.len();
+    let count = |s: &str| report.rows.iter().filter(|r| r.status == s).count();
+    (report.created, report.existing) = (count("created"), count("exists"));
+    report.failed = count("error");
+    (report, creates)
+}
+
+fn error_row(
+    row: usize,
+    code: String,
+    name: String,
+    error: &'static str,
+    why: String,
+) -> OnboardRowReport {
+    OnboardRowReport {
+        row,
+        code,
+        name,
+        status: "error",
+        error: Some(error).filter(|e| !e.is_empty()),
+        message: Some(why).filter(|m| !m.is_empty()),
+        gm_username: None,
+        gm_password: None,
+    }
+}
+
+/// A school's keys (RS256 and ES256, as `ensure_keys` makes) and its GM with a new password.
+fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), OAuthError> {
+    let keys = [Alg::Rs256, Alg::Es256]
+        .into_iter()
+        .map(|alg| SigningKey::generate(alg).map_err(|_| OAuthError::server_error()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut users = Vec::new();
+    let mut secret = None;
+    if let (Some(username), Some(display_name)) = (row.gm_username, row.gm_name) {
+        let pw = crate::random_token(15);
+        users.push(NewUser {
+            school_id: 0,
+            username,
+            display_name,
+            password_hash: Some(password::hash(&pw)),
+            roles: vec!["admin".into()],
+        });
+        secret = Some(pw);
+    }
+    let school = NewSchool {
+        code: row.code,
+        name: row.name,
+        keys,
+        users,
+    };
+    Ok((school, secret))
+}
+
+/// Keys and password hashes for every row, on as many blocking threads as there are cores
+/// (an RSA key takes tens of milliseconds, argon2 as long).
+async fn materialise_all(
+    rows: Vec<OnboardRow>,
+) -> Result<Vec<(NewSchool, Option<String>)>, OAuthError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = rows.len().div_ceil(threads).max(1);
+    let mut tasks = Vec::new();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per.min(rest.len()));
+        let chunk = std::mem::replace(&mut rest, tail);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            chunk
+                .into_iter()
+                .map(materialise)
+                .collect::<Result<Vec<_>, _>>()
+        }));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        out.extend(task.await.map_err(|_| OAuthError::server_error())??);
+    }
+    Ok(out)
+}
+
+fn audit_event(
+    by: Onboarder<'_>,
+    school_id: i64,
+    event: &str,
+    subject: Option<&str>,
+    detail: Value,
+) -> AuditEvent {
+    let actor = match by {
+        Onboarder::Api(who) => who.actor.as_str(),
+        Onboarder::Cli => "cli",
+    };
+    let mut e = AuditEvent::new(school_id, event, "success", actor);
+    e.subject_user = subject.map(str::to_string);
+    if let Onboarder::Api(who) = by {
+        e.client_id = Some(who.client_id.clone());
+        e.ip = who.origin.ip.clone();
+        e.user_agent = who.origin.user_agent.clone();
+    }
+    e.detail = detail;
+    e
+}
+
+impl Provider {
+    /// Onboards the schools of a list: every row checked and reported; when all are good
+    /// (and not a dry run) every new school is created with its keys and GM in one
+    /// transaction, and each creation audited in the new school's log (and the whole in the
+    /// district tenant's).
+    pub async fn onboard_schools(
+        &self,
+        by: Onboarder<'_>,
+        rows: Vec<Result<OnboardRow, RowError>>,
+        dry_run: bool,
+    ) -> Result<OnboardReport, OAuthError> {
+        if let Onboarder::Api(who) = by {
+            who.require(&[SCOPE_DISTRICT])?;
+        }
+        let existing = self.existing_schools(&rows).await?;
+        let (mut report, creates) = plan(rows, &existing);
+        report.dry_run = dry_run;
+        if dry_run || report.failed > 0 || creates.is_empty() {
+            return Ok(report);
+        }
+        let made = materialise_all(creates).await?;
+        let (schools, secrets): (Vec<NewSchool>, Vec<Option<String>>) = made.into_iter().unzip();
+        let gms: Vec<Option<String>> = schools
+            .iter()
+            .map(|s| s.users.first().map(|u| u.username.clone()))
+            .collect();
+        let created = match self.directory.create_schools(schools).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(OAuthError::conflict(
+                    "a school of the list was created meanwhile; nothing was written",
+                ))
+            }
+            other => other?,
+        };
+        for (school, gm) in created.iter().zip(&gms) {
+            self.audit_onboarded(by, school, gm.as_deref()).await?;
+        }
+        if let Onboarder::Api(who) = by {
+            let codes: Vec<&str> = created.iter().map(|s| s.code.as_str()).collect();
+            let after = json!({"created": codes, "existing": report.existing});
+            let detail = json!({"before": Value::Null, "after": after});
+            self.record(audit_event(
+                by,
+                who.school.id,
+                "school.onboard",
+                None,
+                detail,
+            ))
+            .await?;
+        }
+        let mut secrets = secrets.into_iter();
+        for line in report.rows.iter_mut().filter(|r| r.status == "created") {
+            line.gm_password = secrets.next().flatten();
+        }
+        report.written = true;
+        Ok(report)
+    }
+
+    /// The schools that exist already among the well-formed codes of the list.
+    async fn existing_schools(
+        &self,
+        rows: &[Result<OnboardRow, RowError>],
+    ) -> Result<HashMap<String, School>, OAuthError> {
+        let mut found = HashMap::new();
+        for row in rows.iter().flatten() {
+            if valid_school_code(&row.code) && !found.contains_key(&row.code) {
+                if let Some(s) = self.directory.school_by_code(&row.code).await? {
+                    found.insert(row.code.clone(), s);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn audit_onboarded(
+        &self,
+        by: Onboarder<'_>,
+        school: &School,
+        gm: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        let mut after = school_json(school);
+        after["onboarding"] = json!(true);
+        let detail = json!({"before": Value::Null, "after": after});
+        self.record(audit_event(by, school.id, "school.create", None, detail))
+            .await?;
+        if let Some(gm) = gm {
+            let after = json!({"username": gm, "roles": ["admin"], "has_password": true});
+            let detail = json!({"before": Value::Null, "after": after});
+            self.record(audit_event(by, school.id, "user.create", Some(gm), detail))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn school(code: &str, name: &str) -> School {
+        // From JSON: whatever else a school carries keeps its default.
+        serde_json::from_value(json!({
+            "id": 9, "code": code, "name": name, "disabled": false, "district": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn csv_headers_in_any_order_with_optional_gm() {
+        let rows = parse_csv(
+            "\u{feff}學校名稱,學校代碼,gm_username,gm_name\n\
+             甲國小,a-es,gm.a,甲管理者\n\
+             乙國小,b-es,,\n\
+             only,two\n",
+        )
+        .unwrap();
+        let a = rows[0].as_ref().unwrap();
+        assert_eq!((a.code.as_str(), a.name.as_str()), ("a-es", "甲國小"));
+        assert_eq!(a.gm_username.as_deref(), Some("gm.a"));
+        assert_eq!(rows[1].as_ref().unwrap().gm_username, None);
+        assert_eq!(rows[2].as_ref().unwrap_err().2, "wrong_column_count");
+        assert!(parse_csv("code,address\n").is_err());
+        assert!(parse_csv("code,code,name\n").is_err());
+        assert!(parse_csv("name,gm_username\n").is_err());
+        let many = format!("code,name\n{}", "x1,X\n".repeat(MAX_ONBOARD_ROWS + 1));
+        assert!(parse_csv(&many).is_err());
+    }
+
+    #[test]
+    fn plan_reports_every_row() {
+        let row = |code: &str, name: &str, gm: Option<(&str, &str)>| {
+            Ok(OnboardRow {
+                code: code.into(),
+                name: name.into(),
+                gm_username: gm.map(|g| g.0.into()),
+                gm_name: gm.map(|g| g.1.into()),
+            })
+        };
+        let existing = HashMap::from([
+            ("old".to_string(), school("old", "舊國小")),
+            ("taken".to_string(), school("taken", "別校")),
+        ]);
+        let rows = vec![
+            row("new-1", "新一", Some(("gm", "管理者"))),
+            row("old", "舊國小", None),
+            row("Bad", "X", None),
+            row("new-1", "again", None),
+            row("taken", "不是別校", None),
+            row("new-2", "新二", Some(("bad name", "X"))),
+            Err((7, "x".into(), "wrong_column_count", "…".into())),
+        ];
+        let (report, creates) = plan(rows, &existing);
+        let got: Vec<_> = report
+            .rows
+            .iter()
+            .map(|r| (r.row, r.status, r.error))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "created", None),
+                (2, "exists", None),
+                (3, "error", Some("invalid_code")),
+                (4, "error", Some("duplicate_code")),
+                (5, "error", Some("code_taken")),
+                (6, "error", Some("invalid_gm_username")),
+                (7, "error", Some("wrong_column_count")),
+            ]
+        );
+        assert_eq!((report.created, report.existing, report.failed), (1, 1, 5));
+        assert_eq!(creates.len(), 1);
+    }
+}

@@ -1,0 +1,107 @@
+//! Writing a district's onboarding list: every new school with its signing keys and first
+//! accounts, in one transaction.
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use gpki_idp_core::admin::onboarding::NewSchool;
+use gpki_idp_core::model::School;
+use gpki_idp_core::store::StoreResult;
+
+use crate::directory::{to_json, SchoolRow, SqlDirectory};
+use crate::schema::{schools, signing_keys, users};
+use crate::with_write_tx;
+
+/// Rows inserted per statement (PostgreSQL allows 65,535 parameters).
+const CHUNK: usize = 500;
+
+type KeyValues = (
+    diesel::dsl::Eq<signing_keys::school_id, i64>,
+    diesel::dsl::Eq<signing_keys::kid, String>,
+    diesel::dsl::Eq<signing_keys::alg, String>,
+    diesel::dsl::Eq<signing_keys::private_pkcs8, Vec<u8>>,
+    diesel::dsl::Eq<signing_keys::created_at, i64>,
+    diesel::dsl::Eq<signing_keys::retired_at, Option<i64>>,
+);
+
+type UserValues = (
+    diesel::dsl::Eq<users::school_id, i64>,
+    diesel::dsl::Eq<users::username, String>,
+    diesel::dsl::Eq<users::subject, String>,
+    diesel::dsl::Eq<users::display_name, String>,
+    diesel::dsl::Eq<users::password_hash, Option<String>>,
+    diesel::dsl::Eq<users::roles, String>,
+    diesel::dsl::Eq<users::disabled, bool>,
+    diesel::dsl::Eq<users::created_at, i64>,
+);
+
+/// The key and account rows of a school once its id is known.
+fn rows_of(id: i64, s: NewSchool, now: i64) -> (Vec<KeyValues>, Vec<UserValues>) {
+    let keys = s
+        .keys
+        .into_iter()
+        .map(|k| {
+            (
+                signing_keys::school_id.eq(id),
+                signing_keys::kid.eq(k.kid),
+                signing_keys::alg.eq(k.alg),
+                signing_keys::private_pkcs8.eq(k.private_pkcs8),
+                signing_keys::created_at.eq(k.created_at),
+                signing_keys::retired_at.eq(k.retired_at),
+            )
+        })
+        .collect();
+    let accounts = s
+        .users
+        .into_iter()
+        .map(|u| {
+            (
+                users::school_id.eq(id),
+                users::username.eq(u.username),
+                users::subject.eq(uuid::Uuid::new_v4().to_string()),
+                users::display_name.eq(u.display_name),
+                users::password_hash.eq(u.password_hash),
+                users::roles.eq(to_json(&u.roles)),
+                users::disabled.eq(false),
+                users::created_at.eq(now),
+            )
+        })
+        .collect();
+    (keys, accounts)
+}
+
+pub async fn create_schools(d: &SqlDirectory, list: Vec<NewSchool>) -> StoreResult<Vec<School>> {
+    d.run(move |conn| {
+        let now = gpki_idp_core::now();
+        with_write_tx!(conn, |c| {
+            let (mut created, mut keys, mut accounts) = (Vec::new(), Vec::new(), Vec::new());
+            for s in list {
+                let values = (
+                    schools::code.eq(s.code.clone()),
+                    schools::name.eq(s.name.clone()),
+                    schools::disabled.eq(false),
+                    schools::created_at.eq(now),
+                );
+                let row: SchoolRow = diesel::insert_into(schools::table)
+                    .values(values)
+                    .get_result(c)?;
+                let school = School::from(row);
+                let (k, a) = rows_of(school.id, s, now);
+                keys.extend(k);
+                accounts.extend(a);
+                created.push(school);
+            }
+            for chunk in keys.chunks(CHUNK) {
+                diesel::insert_into(signing_keys::table)
+                    .values(chunk.to_vec())
+                    .execute(c)?;
+            }
+            for chunk in accounts.chunks(CHUNK) {
+                diesel::insert_into(users::table)
+                    .values(chunk.to_vec())
+                    .execute(c)?;
+            }
+            Ok::<_, DieselError>(created)
+        })
+    })
+    .await
+}
