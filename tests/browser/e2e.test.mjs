@@ -424,6 +424,7 @@ const STATES = {
   'certificate management': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/account`); await page.waitForSelector('#cards li'); },
   'diagnostics, done': async (page) => { await page.goto(`${idp.issuer}/diagnostics`); await page.click('#diagnose'); await page.waitForSelector('#result:not(:empty)'); },
   'security settings (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/security`); },
+  'school branding (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/branding`); },
   'error page': async (page) => page.goto(`${idp.issuer}/authorize?client_id=nobody`),
   'logged out': async (page) => page.goto(`${idp.issuer}/logout`)
 };
@@ -438,7 +439,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await reach(page);
       for (const v of await seriousViolations(page)) found.push(`${state}: ${v}`);
       const name = state.replace(/[^a-z]+/gi, '-').replace(/-+$/, '').toLowerCase();
-      if (size === 'phone' || name.startsWith('login-account') || name.startsWith('security')) {
+      if (size === 'phone' || name.startsWith('login-account') || name.startsWith('security') || name.startsWith('school-branding')) {
         await page.screenshot({ path: join(shots, `${size}-${name}.png`), fullPage: true });
       }
       await context.close();

@@ -8,6 +8,7 @@ pub mod admin;
 mod admin_branding;
 mod admin_onboarding;
 mod assets;
+mod branding_page;
 mod card;
 mod csrf;
 pub(crate) mod errors;
@@ -69,6 +70,8 @@ school_routes! {
     get "/logo" Page => admin_branding::logo;
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
+    get "/admin/branding" Page => branding_page::show;
+    post "/admin/branding" Page => branding_page::save;
     post "/diagnostics/check" Json => card::diagnostics_check;
     post "/account/card/challenge" Json => card::register_challenge;
     post "/account/card" Json => card::register;

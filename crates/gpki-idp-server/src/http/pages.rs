@@ -145,7 +145,7 @@ fn lang_switch(href: &str, locale: Option<&str>) -> String {
     }
 }
 
-fn english_first(locale: Option<&str>) -> bool {
+pub(super) fn english_first(locale: Option<&str>) -> bool {
     locale.is_some_and(|l| {
         l.split(' ')
             .next()
@@ -153,7 +153,7 @@ fn english_first(locale: Option<&str>) -> bool {
     })
 }
 
-fn both(zh: &str, en: &str, locale: Option<&str>) -> String {
+pub(super) fn both(zh: &str, en: &str, locale: Option<&str>) -> String {
     let (first, second, second_lang) = if english_first(locale) {
         (en, zh, "zh-Hant-TW")
     } else {
@@ -185,7 +185,7 @@ pub struct Scripts<'a> {
     pub school: Option<&'a School>,
 }
 
-fn page(
+pub(super) fn page(
     status: StatusCode,
     title: &str,
     body: &str,
@@ -574,8 +574,10 @@ pub fn security(
          <input type=\"hidden\" name=\"etag\" value=\"{etag}\">\
          <fieldset><legend>{legend}</legend><table><thead><tr><th scope=\"col\">{role_head}</th>{header}</tr></thead>\
          <tbody>{body_rows}</tbody></table></fieldset>\
-         <button type=\"submit\" id=\"save\">{save}</button></form>",
+         <button type=\"submit\" id=\"save\">{save}</button></form>\
+         <p><a href=\"/schools/{code}/admin/branding\">{branding}</a></p>",
         title = both("資訊安全 → 資安選項設定", "Security → Security settings", locale),
+        branding = both("學校識別設定（主色、校徽）", "School branding (colour, logo)", locale),
         school_name = esc(&school.name),
         notice = notice.map(|n| notice_html(n, locale)).unwrap_or_default(),
         intro = both(

@@ -74,7 +74,11 @@ pub async fn save(
 }
 
 /// The logged-in account, if it is an admin (GM) of the school; else the page that says why.
-async fn gm(state: &AppState, school: &School, req: &HttpRequest) -> Result<User, HttpResponse> {
+pub(super) async fn gm(
+    state: &AppState,
+    school: &School,
+    req: &HttpRequest,
+) -> Result<User, HttpResponse> {
     let Ok(user) = super::card::account(state, school, req).await else {
         let e = OAuthError::access_denied(
             "請先以學校 GM 帳號登入校務系統。Log in to the school portal with the school's GM account first.",

@@ -1,0 +1,224 @@
+//! 學校識別設定: the school's colour and logo as a page for its GM (beside 資安選項設定). It
+//! saves through the same domain calls as the admin API's `…/branding` routes: checked (a
+//! colour white text can be read on, a PNG or JPEG logo of at most 100 KiB) and audited with
+//! the GM as actor.
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use gpki_idp_core::admin::branding::MAX_LOGO_BYTES;
+use gpki_idp_core::admin::Principal;
+use gpki_idp_core::model::School;
+use gpki_idp_core::OAuthError;
+
+use super::oidc::{school_of, school_or_return};
+use super::pages::{self, esc};
+use crate::app::AppState;
+
+/// The audit log's client for changes made on this page.
+const PAGE_CLIENT: &str = "page:branding";
+/// The most a form may carry: the logo and a few short fields.
+const MAX_FORM_BYTES: usize = MAX_LOGO_BYTES + 16 * 1024;
+
+/// `GET /schools/{school}/admin/branding`.
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    if let Err(page) = super::security::gm(&state, &school, &req).await {
+        return page;
+    }
+    render(&state, &req, &school, None)
+}
+
+/// What the form sent.
+#[derive(Default)]
+struct Form {
+    csrf: String,
+    colour: String,
+    default_colour: bool,
+    remove_logo: bool,
+    logo: Vec<u8>,
+}
+
+/// Reads the multipart form, refusing one over [`MAX_FORM_BYTES`].
+async fn read_form(mut payload: Multipart) -> Result<Form, OAuthError> {
+    let mut form = Form::default();
+    let mut total = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|_| OAuthError::invalid_request("a malformed form"))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| OAuthError::invalid_request("a malformed form"))?;
+            total += chunk.len();
+            if total > MAX_FORM_BYTES {
+                return Err(OAuthError::payload_too_large(
+                    "校徽超過 100 KB。The logo is over 100 KiB.",
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8_lossy(&bytes).trim().to_string();
+        match name.as_str() {
+            "csrf" => form.csrf = text(),
+            "colour" => form.colour = text(),
+            "default_colour" => form.default_colour = true,
+            "remove_logo" => form.remove_logo = true,
+            "logo" => form.logo = bytes,
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /schools/{school}/admin/branding` (multipart: csrf, colour, default_colour, logo,
+/// remove_logo).
+pub async fn save(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let user = match super::security::gm(&state, &school, &req).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let locale = pages::locale(&req, None);
+    let form = match read_form(payload).await {
+        Ok(f) => f,
+        Err(e) => return render(&state, &req, &school, Some(Err(e))),
+    };
+    if !super::csrf::matches(&state, &req, &form.csrf) {
+        return pages::error_page(&OAuthError::csrf_failed(), locale.as_deref());
+    }
+    let who = Principal {
+        school: school.clone(),
+        actor: user.username.clone(),
+        client_id: PAGE_CLIENT.into(),
+        scopes: vec!["admin".into()],
+        origin: super::admin::origin(&req),
+    };
+    let outcome = apply(&state, &who, &school, form).await;
+    // Read again: the header shows the new colour and logo at once.
+    let school = state.provider.school(&school.code).await.unwrap_or(school);
+    render(&state, &req, &school, Some(outcome))
+}
+
+/// Saves the colour, then the logo; the first refusal stops (nothing after it is saved).
+async fn apply(
+    state: &AppState,
+    who: &Principal,
+    school: &School,
+    form: Form,
+) -> Result<(), OAuthError> {
+    let provider = &state.provider;
+    let colour = (!form.default_colour).then_some(form.colour.as_str());
+    if colour != school.branding.colour.as_deref() {
+        provider.admin_set_colour(who, school, colour).await?;
+    }
+    if form.remove_logo {
+        provider.admin_set_logo(who, school, None).await?;
+    } else if !form.logo.is_empty() {
+        provider
+            .admin_set_logo(who, school, Some(form.logo))
+            .await?;
+    }
+    Ok(())
+}
+
+fn render(
+    state: &AppState,
+    req: &HttpRequest,
+    school: &School,
+    outcome: Option<Result<(), OAuthError>>,
+) -> HttpResponse {
+    let locale = pages::locale(req, None);
+    let (csrf, cookie) = super::csrf::token(state, req);
+    let mut response = page(school, &csrf, outcome.as_ref(), locale.as_deref());
+    super::csrf::set(&mut response, cookie);
+    pages::remember_locale(req, &mut response);
+    response
+}
+
+/// The page: the current colour and logo, and the form to change them.
+fn page(
+    school: &School,
+    csrf: &str,
+    outcome: Option<&Result<(), OAuthError>>,
+    locale: Option<&str>,
+) -> HttpResponse {
+    let both = |zh, en| pages::both(zh, en, locale);
+    let en = pages::english_first(locale);
+    let notice = match outcome {
+        None => String::new(),
+        Some(Ok(())) => format!(
+            "<p id=\"notice\" class=\"ok\" role=\"status\">{}</p>",
+            both("設定已儲存。", "Saved.")
+        ),
+        Some(Err(e)) => format!(
+            "<p id=\"notice\" class=\"error\" role=\"alert\">{}<br><code>{}</code></p>",
+            both("設定未儲存：", "Not saved:"),
+            esc(&e.description)
+        ),
+    };
+    let b = &school.branding;
+    let colour = b.colour.clone().unwrap_or_else(|| "#1f4e8c".into());
+    let logo = match &b.logo_type {
+        Some(_) => format!(
+            "<p><img class=\"logo-preview\" src=\"/schools/{}/logo?v={}\" alt=\"{}\"></p>\
+             <label><input type=\"checkbox\" name=\"remove_logo\" id=\"remove-logo\"> {}</label>",
+            esc(&school.code),
+            b.updated_at,
+            if en {
+                "Current logo 目前的校徽"
+            } else {
+                "目前的校徽 Current logo"
+            },
+            both("移除校徽", "Remove the logo")
+        ),
+        None => format!("<p>{}</p>", both("尚未設定校徽。", "No logo yet.")),
+    };
+    let body = format!(
+        "<h1>{title}</h1>{notice}<p>{intro}</p>\
+         <form method=\"post\" enctype=\"multipart/form-data\" action=\"/schools/{code}/admin/branding\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <fieldset><legend>{colour_legend}</legend>\
+         <label for=\"colour\">{colour_label}</label>\
+         <input id=\"colour\" name=\"colour\" type=\"color\" value=\"{colour}\">\
+         <label><input type=\"checkbox\" name=\"default_colour\" id=\"default-colour\"{default}> {default_label}</label>\
+         </fieldset>\
+         <fieldset><legend>{logo_legend}</legend>{logo}\
+         <label for=\"logo\">{logo_label}</label>\
+         <input id=\"logo\" name=\"logo\" type=\"file\" accept=\"image/png,image/jpeg\">\
+         </fieldset>\
+         <button type=\"submit\" id=\"save\">{save}</button></form>\
+         <p><a href=\"/schools/{code}/admin/security\">{security}</a></p>",
+        title = both("學校識別設定", "School branding"),
+        intro = both(
+            "設定登入、憑證管理與環境檢測頁面上方的學校主色與校徽。主色須能清楚顯示白色文字。",
+            "The colour and logo at the top of the login, certificate and setup pages. White text must stay readable on the colour.",
+        ),
+        code = esc(&school.code),
+        csrf = esc(csrf),
+        colour_legend = both("主色", "Colour"),
+        colour_label = both("學校主色", "The school's colour"),
+        colour = esc(&colour),
+        default = if b.colour.is_none() { " checked" } else { "" },
+        default_label = both("使用預設顏色", "Use the default colour"),
+        logo_legend = both("校徽", "Logo"),
+        logo_label = both("上傳新校徽（PNG 或 JPEG，100 KB 以內）", "Upload a new logo (PNG or JPEG, at most 100 KB)"),
+        save = if en { "Save settings 儲存設定" } else { "儲存設定 Save settings" },
+        security = both("資訊安全 → 資安選項設定", "Security → Security settings"),
+    );
+    let scripts = pages::Scripts {
+        lang_href: Some(format!("/schools/{}/admin/branding", school.code)),
+        school: Some(school),
+        ..pages::Scripts::default()
+    };
+    pages::page(
+        actix_web::http::StatusCode::OK,
+        "學校識別設定 School branding",
+        &body,
+        locale,
+        &scripts,
+    )
+}
