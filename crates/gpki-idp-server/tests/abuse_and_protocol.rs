@@ -129,13 +129,11 @@ fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
         };
         common::block_on(provider.directory.create_user(user)).unwrap();
     }
-    let started = std::time::Instant::now();
     for i in 0..500 {
         let r = login(&server, &browser(), &format!("t{i:03}"), "morning-pass");
         assert_eq!(r.status(), 302, "teacher {i} from the school's one address");
         assert!(location_query(&r).contains_key("code"));
     }
-    assert!(started.elapsed().as_secs() < 300, "500 logins in 5 minutes");
 
     // A guesser from the same address: five wrong passwords, then every attempt waits.
     let b = browser();

@@ -187,7 +187,7 @@ pub async fn users_by_usernames(
     .await
 }
 
-type NewUserValues = (
+pub(crate) type NewUserValues = (
     diesel::dsl::Eq<users::school_id, i64>,
     diesel::dsl::Eq<users::username, String>,
     diesel::dsl::Eq<users::subject, String>,
@@ -198,7 +198,7 @@ type NewUserValues = (
     diesel::dsl::Eq<users::created_at, i64>,
 );
 
-fn new_user_values(u: NewUser, now: i64) -> NewUserValues {
+pub(crate) fn new_user_values(u: NewUser, now: i64) -> NewUserValues {
     (
         users::school_id.eq(u.school_id),
         users::username.eq(u.username),

@@ -6,7 +6,7 @@ use gpki_idp_core::store::StoreResult;
 
 use crate::directory::SqlDirectory;
 use crate::schema::school_branding;
-use crate::with_conn;
+use crate::{with_conn, with_write_tx};
 
 type BrandingRow = (Option<String>, Option<String>, i64);
 
@@ -48,32 +48,53 @@ pub async fn logo(d: &SqlDirectory, school_id: i64) -> StoreResult<Option<(Strin
     })
 }
 
-/// One upsert: the school's row is created on its first change, then only changed.
+/// The row's changeable columns: colour, logo type, logo.
+type Columns = (Option<String>, Option<String>, Option<Vec<u8>>);
+
+/// Reads the school's row (empty when none), applies `change` and writes every column back,
+/// in one write transaction: the colour and the logo are changed by the same code.
+async fn change(
+    d: &SqlDirectory,
+    school_id: i64,
+    change: impl FnOnce(&mut Columns) + Send + 'static,
+) -> StoreResult<()> {
+    d.run(move |conn| {
+        let now = gpki_idp_core::now();
+        let row = school_branding::table
+            .filter(school_branding::school_id.eq(school_id))
+            .select((
+                school_branding::colour,
+                school_branding::logo_type,
+                school_branding::logo,
+            ));
+        with_write_tx!(conn, |c| {
+            let mut columns: Columns = row.first(c).optional()?.unwrap_or_default();
+            change(&mut columns);
+            let (colour, logo_type, logo) = columns;
+            let values = (
+                school_branding::colour.eq(colour),
+                school_branding::logo_type.eq(logo_type),
+                school_branding::logo.eq(logo),
+                school_branding::updated_at.eq(now),
+            );
+            diesel::insert_into(school_branding::table)
+                .values((school_branding::school_id.eq(school_id), values.clone()))
+                .on_conflict(school_branding::school_id)
+                .do_update()
+                .set(values)
+                .execute(c)
+                .map(|_| ())
+        })
+    })
+    .await
+}
+
 pub async fn set_colour(
     d: &SqlDirectory,
     school_id: i64,
     colour: Option<String>,
 ) -> StoreResult<()> {
-    d.run(move |conn| {
-        let now = gpki_idp_core::now();
-        let row = (
-            school_branding::school_id.eq(school_id),
-            school_branding::colour.eq(colour.clone()),
-            school_branding::updated_at.eq(now),
-        );
-        let set = (
-            school_branding::colour.eq(colour),
-            school_branding::updated_at.eq(now),
-        );
-        with_conn!(conn, |c| diesel::insert_into(school_branding::table)
-            .values(row)
-            .on_conflict(school_branding::school_id)
-            .do_update()
-            .set(set)
-            .execute(c))
-        .map(|_| ())
-    })
-    .await
+    change(d, school_id, |row| row.0 = colour).await
 }
 
 pub async fn set_logo(
@@ -81,27 +102,6 @@ pub async fn set_logo(
     school_id: i64,
     logo: Option<(String, Vec<u8>)>,
 ) -> StoreResult<()> {
-    d.run(move |conn| {
-        let now = gpki_idp_core::now();
-        let (kind, bytes) = logo.unzip();
-        let row = (
-            school_branding::school_id.eq(school_id),
-            school_branding::logo_type.eq(kind.clone()),
-            school_branding::logo.eq(bytes.clone()),
-            school_branding::updated_at.eq(now),
-        );
-        let set = (
-            school_branding::logo_type.eq(kind),
-            school_branding::logo.eq(bytes),
-            school_branding::updated_at.eq(now),
-        );
-        with_conn!(conn, |c| diesel::insert_into(school_branding::table)
-            .values(row)
-            .on_conflict(school_branding::school_id)
-            .do_update()
-            .set(set)
-            .execute(c))
-        .map(|_| ())
-    })
-    .await
+    let (kind, bytes) = logo.unzip();
+    change(d, school_id, |row| (row.1, row.2) = (kind, bytes)).await
 }

@@ -7,7 +7,8 @@ use gpki_idp_core::admin::onboarding::NewSchool;
 use gpki_idp_core::model::School;
 use gpki_idp_core::store::StoreResult;
 
-use crate::directory::{to_json, SchoolRow, SqlDirectory};
+use crate::admin::{new_user_values, NewUserValues};
+use crate::directory::{SchoolRow, SqlDirectory};
 use crate::schema::{schools, signing_keys, users};
 use crate::with_write_tx;
 
@@ -23,19 +24,8 @@ type KeyValues = (
     diesel::dsl::Eq<signing_keys::retired_at, Option<i64>>,
 );
 
-type UserValues = (
-    diesel::dsl::Eq<users::school_id, i64>,
-    diesel::dsl::Eq<users::username, String>,
-    diesel::dsl::Eq<users::subject, String>,
-    diesel::dsl::Eq<users::display_name, String>,
-    diesel::dsl::Eq<users::password_hash, Option<String>>,
-    diesel::dsl::Eq<users::roles, String>,
-    diesel::dsl::Eq<users::disabled, bool>,
-    diesel::dsl::Eq<users::created_at, i64>,
-);
-
 /// The key and account rows of a school once its id is known.
-fn rows_of(id: i64, s: NewSchool, now: i64) -> (Vec<KeyValues>, Vec<UserValues>) {
+fn rows_of(id: i64, s: NewSchool, now: i64) -> (Vec<KeyValues>, Vec<NewUserValues>) {
     let keys = s
         .keys
         .into_iter()
@@ -53,17 +43,9 @@ fn rows_of(id: i64, s: NewSchool, now: i64) -> (Vec<KeyValues>, Vec<UserValues>)
     let accounts = s
         .users
         .into_iter()
-        .map(|u| {
-            (
-                users::school_id.eq(id),
-                users::username.eq(u.username),
-                users::subject.eq(uuid::Uuid::new_v4().to_string()),
-                users::display_name.eq(u.display_name),
-                users::password_hash.eq(u.password_hash),
-                users::roles.eq(to_json(&u.roles)),
-                users::disabled.eq(false),
-                users::created_at.eq(now),
-            )
+        .map(|mut u| {
+            u.school_id = id;
+            new_user_values(u, now)
         })
         .collect();
     (keys, accounts)
