@@ -7,8 +7,8 @@
 //! doubling from [`ProviderSettings::failure_delay`] up to a cap. A wait ends by itself: a
 //! guesser who typed five wrong passwords holds a teacher up for a second, not a quarter of
 //! an hour, and a success clears the account's counts. (Keycloak's brute-force detection, for
-//! comparison: failure factor 30, wait increment 60 s, max wait 15 min, and it locks the
-//! account for everyone while the wait lasts.)
+//! comparison, temporarily disables the account for everyone once its failure count is
+//! reached, with a wait increment and a max wait.)
 
 use std::time::Duration;
 
