@@ -78,8 +78,11 @@ def paths_of(text):
         for p in expand(m.group(3)):
             found.append((p, reexport))
     rest = re.sub(r"\buse\s+[^;]+;", "", text)
-    for m in re.finditer(r"\b(?:crate|super|self)(?:::\w+)+", rest):
-        found.append((m.group(0), False))
+    # Paths from crate, super or self, and from a child module by its bare name.
+    children = set(re.findall(r"\bmod\s+(\w+)\s*;", text))
+    for m in re.finditer(r"(?<![:\w])(\w+)((?:::\w+)+)", rest):
+        if m.group(1) in ("crate", "super", "self") or m.group(1) in children:
+            found.append((m.group(0), False))
     return found
 
 

@@ -7,72 +7,14 @@
 //! citizen certificate and can play each failure a teacher meets ([`Mode`]); the PIN state
 //! machine gives "wrong PIN, 2 tries left", "1 try left", then "locked".
 
+pub mod card;
 pub mod protocol;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use gpki_testpki::{Leaf, LeafSpec, TestPki};
-pub use protocol::{Mode, RetCode};
-
-/// Settings of a simulated card and component.
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    /// The card PIN.
-    pub pin: String,
-    /// Origins whose pages the component serves; empty trusts every site.
-    pub trusted_origins: Vec<String>,
-    /// Component version reported by `GET /`.
-    pub version: String,
-    /// Card serial number (`cardSN`).
-    pub card_serial: String,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            pin: "123456".to_string(),
-            trusted_origins: Vec::new(),
-            version: "1.3.4.103327-sim".to_string(),
-            card_serial: "TP03000000123456".to_string(),
-        }
-    }
-}
-
-/// Mutable state: what to play, and the PIN tries left.
-#[derive(Clone, Debug)]
-pub struct SimState {
-    pub mode: Mode,
-    pub delay: Duration,
-    pub pin_tries_left: u8,
-}
-
-impl Default for SimState {
-    fn default() -> Self {
-        Self {
-            mode: Mode::Ok,
-            delay: Duration::ZERO,
-            pin_tries_left: 3,
-        }
-    }
-}
-
-/// The simulated card: its certificate, key and issuing CA.
-pub struct Card {
-    pub leaf: Leaf,
-    pub ca_der: Vec<u8>,
-}
-
-impl Card {
-    /// Issues the simulator's card from `pki` (a 王小明 test certificate).
-    pub fn issue(pki: &TestPki, spec: &LeafSpec) -> Self {
-        Self {
-            leaf: pki.issue_leaf(spec),
-            ca_der: pki.moica.der.clone(),
-        }
-    }
-}
+pub use card::{Card, Mode, RetCode, SimConfig, SimState};
 
 /// A running simulator; dropping it stops it.
 pub struct Simulator {

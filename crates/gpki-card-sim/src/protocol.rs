@@ -9,57 +9,7 @@ use gpki_testpki::{sign_cms, CmsOptions, Digest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{Card, SimConfig, SimState};
-
-/// What the simulated component and card do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// A working reader with the card inserted.
-    Ok,
-    /// The component is not running: `/popupForm` never answers the page.
-    NotStarted,
-    /// The PKCS#11 library (HiCOS driver) cannot be loaded.
-    DriverMissing,
-    /// No usable card reader.
-    NoReader,
-    /// A reader, but no card in it.
-    NoCard,
-    /// A card the middleware does not know: inserted the wrong way, or a dirty chip.
-    UnknownToken,
-    /// The user cancels the PIN prompt.
-    Cancel,
-    /// This site is not in the component's trusted list.
-    Untrusted,
-    /// The card's certificate has expired.
-    CertExpired,
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        serde_json::from_value(Value::String(s.to_string()))
-            .map_err(|_| format!("unknown mode {s}"))
-    }
-}
-
-/// The component's return codes (GPKI-FACTS.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum RetCode {
-    Ok = 0,
-    NoCard = 0x7600_0006,
-    NoReader = 0x7610_0003,
-    LibraryLoadFailed = 0x7610_0001,
-    CardLoginFailed = 0x7610_0006,
-    PinNotEntered = 0x7600_0998,
-    Cancelled = 0x7600_0999,
-    JsonFormat = 0x7600_000B,
-    Parameter = 0x7600_000C,
-    Unsupported = 0x7600_000E,
-    UntrustedSite = 0x7600_0031,
-    CertExpired = 0x7650_0002,
-}
+use crate::card::{Card, Mode, RetCode, SimConfig, SimState};
 
 /// PKCS#11 last_error values paired with CardLoginFailed.
 const CKR_PIN_INCORRECT: u32 = 0xA0;

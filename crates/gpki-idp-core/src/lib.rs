@@ -8,6 +8,7 @@ pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod keys;
+pub mod login;
 pub mod model;
 pub mod oidc;
 pub mod password;

@@ -23,6 +23,18 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts a concluded login by its school, method and audited outcome code.
+    pub fn count_login(
+        &self,
+        school: &gpki_idp_core::model::School,
+        method: gpki_idp_core::policy::Method,
+        outcome: &str,
+    ) {
+        self.logins
+            .with_label_values(&[school.code.as_str(), method.name(), outcome])
+            .inc();
+    }
+
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let logins = IntCounterVec::new(

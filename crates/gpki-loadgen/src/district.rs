@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::args::Args;
 use crate::flows::{self, Context, Target, REDIRECT};
+use crate::run::{drive, percentile, row};
 use crate::server::Server;
-use crate::{drive, percentile, row, Args};
 
 type Result<T> = std::result::Result<T, String>;
 

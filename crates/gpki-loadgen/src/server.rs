@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gpki_testpki::{Leaf, LeafSpec, RevocationServer, TestPki};
 
-use crate::Args;
+use crate::args::Args;
 
 pub struct Server {
     child: Child,

@@ -7,7 +7,7 @@ use gpki_idp_core::admin::branding::branding_json;
 use serde::Deserialize;
 
 use super::admin::{body, caller, fail, ok, Answer, OrFail};
-use super::oidc::{school_of, school_or_return};
+use super::school::school_or_return;
 use crate::app::AppState;
 
 type S = web::Data<AppState>;

@@ -11,8 +11,8 @@ use gpki_idp_core::admin::Principal;
 use gpki_idp_core::model::School;
 use gpki_idp_core::OAuthError;
 
-use super::oidc::{school_of, school_or_return};
 use super::pages::{self, esc};
+use super::school::school_or_return;
 use crate::app::AppState;
 
 /// The audit log's client for changes made on this page.

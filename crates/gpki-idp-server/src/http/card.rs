@@ -1,17 +1,19 @@
-//! The JSON API the pages' script uses for the card: challenges, certificate login, and
-//! registering (binding) or removing a certificate. Answers carry a stable `error` code and
-//! the message in zh-TW and English.
-
-use std::collections::HashMap;
+//! The JSON API the pages' script uses for the card: challenges, certificate login, which
+//! methods to offer, and the account's own certificates. Answers carry a stable `error` code
+//! and the message in zh-TW and English. The rules are the domain's (`gpki_idp_core::login`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::model::{School, User};
+use gpki_idp_core::login::{Attempt, Failure, MethodsError, Outcome, Registration};
+use gpki_idp_core::model::{CertBinding, School, User};
 use gpki_idp_core::oidc::card::{CardError, CardSignature};
-use gpki_idp_core::oidc::step::Step;
-use gpki_idp_core::policy::{self, Factors, Method};
+use gpki_idp_core::policy::Method;
 use serde_json::json;
 
-use super::oidc::{school_of, school_or_return, SESSION_COOKIE};
+use super::csrf::browser;
+use super::forms;
+use super::pages::{self, Message};
+use super::request::client_ip;
+use super::school::{logged_in, new_session_cookie, origin, school_or_return};
 use crate::app::AppState;
 
 fn card_error(e: &CardError) -> HttpResponse {
@@ -28,31 +30,21 @@ fn card_error(e: &CardError) -> HttpResponse {
         .json(json!({"error": e.code(), "message_zh": zh, "message_en": en}))
 }
 
-fn refused(code: &str, zh: &str, en: &str) -> HttpResponse {
-    HttpResponse::Forbidden().json(json!({"error": code, "message_zh": zh, "message_en": en}))
+fn store_error(e: gpki_idp_core::OAuthError) -> HttpResponse {
+    card_error(&CardError::Store(e))
 }
 
-/// The browser's CSRF token, when the form repeats it (double submit); it also binds
-/// challenges to the browser.
-pub(super) fn browser(
-    state: &AppState,
-    req: &HttpRequest,
-    form: &HashMap<String, String>,
-) -> Result<String, HttpResponse> {
-    let sent = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if !super::csrf::matches(state, req, sent) {
-        return Err(refused(
-            "csrf_failed",
-            "表單已失效，請重新整理頁面。",
-            "The form expired. Reload the page.",
-        ));
-    }
-    Ok(sent.to_string())
+/// A JSON answer with a stable code and a page message.
+fn message(mut response: actix_web::HttpResponseBuilder, code: &str, m: &Message) -> HttpResponse {
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"error": code, "message_zh": m.zh, "message_en": m.en}))
 }
 
-fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
+const LOGIN_FIRST: Message = Message {
+    zh: "請先登入。",
+    en: "Please log in first.",
+};
 
 macro_rules! or_return {
     ($e:expr) => {
@@ -63,15 +55,40 @@ macro_rules! or_return {
     };
 }
 
+/// The logged-in account of this browser, or a JSON refusal.
+async fn account(
+    state: &AppState,
+    school: &School,
+    req: &HttpRequest,
+) -> Result<User, HttpResponse> {
+    logged_in(state, school, req)
+        .await
+        .ok_or_else(|| message(HttpResponse::Forbidden(), "login_required", &LOGIN_FIRST))
+}
+
+fn challenge_json(state: &AppState, challenge: &str) -> HttpResponse {
+    let ttl = state.provider.settings.challenge_ttl.as_secs();
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"challenge": challenge, "expires_in": ttl}))
+}
+
+fn signature(answer: &forms::CardAnswer) -> CardSignature<'_> {
+    CardSignature {
+        signature: &answer.signature,
+        certificate: Some(answer.certb64.as_str()).filter(|c| !c.is_empty()),
+    }
+}
+
 /// `POST /schools/{school}/login/card/challenge` (req, csrf).
 pub async fn login_challenge(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<forms::LoginStep>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&state, &req, &form));
-    let purpose = format!("login:{}", field(&form, "req"));
+    let browser = or_return!(browser(&state, &req, &form.csrf));
+    let purpose = format!("login:{}", form.req);
     match state
         .provider
         .card_challenge(&school, &browser, &purpose)
@@ -82,270 +99,69 @@ pub async fn login_challenge(
     }
 }
 
-fn challenge_json(state: &AppState, challenge: &str) -> HttpResponse {
-    let ttl = state.provider.settings.challenge_ttl.as_secs();
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"challenge": challenge, "expires_in": ttl}))
-}
-
-fn card<'a>(form: &'a HashMap<String, String>) -> CardSignature<'a> {
-    CardSignature {
-        signature: field(form, "signature"),
-        certificate: form
-            .get("certb64")
-            .map(String::as_str)
-            .filter(|c| !c.is_empty()),
-    }
-}
-
 /// `POST /schools/{school}/login/card` (req, csrf, username, challenge, signature, certb64):
 /// on success `{"redirect": …}` with the code for the client.
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<forms::CardLogin>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&state, &req, &form));
-    let request_id = field(&form, "req");
-    let request = match state.provider.auth_request(&school, request_id).await {
+    let browser = or_return!(browser(&state, &req, &form.card.csrf));
+    let request = match state.provider.auth_request(&school, &form.req).await {
         Ok(Some(r)) => r,
         _ => return card_error(&CardError::Challenge),
     };
-    let username = field(&form, "username");
     let timer = state.metrics.card_login_seconds.start_timer();
-    let outcome = state
+    let proof = state
         .provider
         .card_login(
             &school,
             &browser,
-            request_id,
-            username,
-            field(&form, "challenge"),
-            &card(&form),
+            &form.req,
+            &form.username,
+            &form.card.challenge,
+            &signature(&form.card),
         )
         .await;
     timer.observe_duration();
-    // Without a username the card names the account: the audit names it too.
-    let account = match &outcome {
-        Ok(proved) => proved.user.username.clone(),
-        Err(_) => username.to_string(),
+    let issuer = state.issuer(&school.code);
+    let origin = origin(&req);
+    let attempt = Attempt {
+        school: &school,
+        issuer: &issuer,
+        request_id: &form.req,
+        request: &request,
+        origin: &origin,
     };
-    let (code, response) = match outcome {
-        Ok(proved) => card_next_step(&state, &school, request_id, &request, proved).await,
-        Err(e) => (e.code(), Err(card_error(&e))),
-    };
-    let audited = super::login::audit_login(
-        &state,
-        &school,
-        &req,
-        "certificate",
-        code,
-        &account,
-        &request.client_id,
-    )
-    .await;
-    match (response, audited) {
-        (Ok(done), Ok(())) => {
+    let concluded = state
+        .provider
+        .conclude_login(&attempt, Method::Certificate, &form.username, proof)
+        .await;
+    state
+        .metrics
+        .count_login(&school, Method::Certificate, concluded.code);
+    match concluded.result {
+        Ok(Outcome::Done(done)) => {
             let mut r = HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .json(json!({"redirect": done.url}));
-            let _ = r.add_cookie(&done.cookie);
+            let _ = r.add_cookie(&new_session_cookie(&state, &school, &done.sid));
             r
         }
-        // A login that cannot be audited does not happen.
-        (Ok(done), Err(e)) => {
-            let _ = state.provider.end_session(&school, &done.sid).await;
-            card_error(&CardError::Store(e))
-        }
-        (Err(answer), Ok(())) => answer,
-        // A failure is shown as it is whether or not its audit could be written, unless it
-        // was a step forward (the password still to come), which must not go on unaudited.
-        (Err(_), Err(e)) if code == "success" => card_error(&CardError::Store(e)),
-        (Err(answer), Err(_)) => answer,
-    }
-}
-
-/// What follows a good card: the finished login, or the answer for the next step or for a
-/// refusal; with the outcome code to audit.
-async fn card_next_step(
-    state: &AppState,
-    school: &School,
-    request_id: &str,
-    request: &gpki_idp_core::oidc::authorize::AuthRequest,
-    proved: gpki_idp_core::oidc::step::Proved,
-) -> (&'static str, Result<super::login::Finished, HttpResponse>) {
-    let step = state
-        .provider
-        .login_step(school, request_id, request, &proved, Factors::CARD)
-        .await;
-    let session = match step {
-        Ok(Step::Done(session)) => session,
-        Ok(Step::NeedPassword | Step::NeedCard) => {
-            let m = &super::pages::NEED_PASSWORD;
-            let answer = HttpResponse::Ok()
+        Ok(Outcome::Next { .. }) => {
+            let m = &pages::NEED_PASSWORD;
+            HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
-                .json(json!({"next": "password", "message_zh": m.zh, "message_en": m.en}));
-            return ("success", Err(answer));
+                .json(json!({"next": "password", "message_zh": m.zh, "message_en": m.en}))
         }
-        Ok(Step::Refused) => {
-            let m = &super::pages::LEVEL_UNREACHABLE;
-            return (
-                "acr_unreachable",
-                Err(refused("acr_unreachable", m.zh, m.en)),
-            );
-        }
-        Err(e) => return (e.code, Err(card_error(&CardError::Store(e)))),
-    };
-    match super::login::finish(state, school, request_id, request, session).await {
-        Ok(done) => ("success", Ok(done)),
-        Err(e) if e.code == "invalid_request" => {
-            let e = CardError::Challenge;
-            (e.code(), Err(card_error(&e)))
-        }
-        Err(e) => (e.code, Err(card_error(&CardError::Store(e)))),
-    }
-}
-
-/// The logged-in account of this browser at this school.
-pub(super) async fn account(
-    state: &AppState,
-    school: &School,
-    req: &HttpRequest,
-) -> Result<User, HttpResponse> {
-    let not_logged_in = || refused("login_required", "請先登入。", "Please log in first.");
-    let sid = req.cookie(SESSION_COOKIE).ok_or_else(not_logged_in)?;
-    let session = state
-        .provider
-        .session(school, sid.value())
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(not_logged_in)?;
-    match state
-        .provider
-        .directory
-        .user_by_id(school.id, session.user_id)
-        .await
-    {
-        Ok(Some(u)) if !u.disabled => Ok(u),
-        _ => Err(not_logged_in()),
-    }
-}
-
-/// `POST /schools/{school}/account/card/challenge` (csrf): a challenge to register a card.
-pub async fn register_challenge(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
-) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&state, &req, &form));
-    let user = or_return!(account(&state, &school, &req).await);
-    match state
-        .provider
-        .card_challenge(&school, &browser, &format!("register:{}", user.id))
-        .await
-    {
-        Ok(challenge) => challenge_json(&state, &challenge),
-        Err(e) => card_error(&e),
-    }
-}
-
-/// `POST /schools/{school}/account/card` (csrf, challenge, signature, certb64): 註冊自然人憑證.
-pub async fn register(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
-) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    let browser = or_return!(browser(&state, &req, &form));
-    let user = or_return!(account(&state, &school, &req).await);
-    match state
-        .provider
-        .register_card(
-            &school,
-            &browser,
-            &user,
-            field(&form, "challenge"),
-            &card(&form),
-            super::client_ip(&req).parse().ok(),
-            form.get("enrollment_code").map(String::as_str),
-        )
-        .await
-    {
-        Ok(binding) => {
-            let mut event = super::login::audit_event(
-                &school,
-                &req,
-                "certificate.register",
-                "success",
-                &user.username,
-                None,
-            );
-            event.detail = json!({"serial": binding.serial_hex, "issuer": binding.issuer_dn, "sha256": binding.cert_sha256});
-            if let Err(e) = state.provider.record(event).await {
-                return card_error(&CardError::Store(e));
-            }
-            HttpResponse::Created().json(binding_json(&binding))
-        }
-        Err(e) => {
-            let event = super::login::audit_event(
-                &school,
-                &req,
-                "certificate.register",
-                e.code(),
-                &user.username,
-                None,
-            );
-            let _ = state.provider.record(event).await;
-            card_error(&e)
-        }
-    }
-}
-
-fn binding_json(b: &gpki_idp_core::model::CertBinding) -> serde_json::Value {
-    json!({"id": b.id, "subject_cn": b.subject_cn, "serial": b.serial_hex, "issuer": b.issuer_dn, "not_after": b.not_after, "sha256": b.cert_sha256})
-}
-
-/// `GET /schools/{school}/account/cards`: the account's registered certificates.
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    let user = or_return!(account(&state, &school, &req).await);
-    match state
-        .provider
-        .directory
-        .bindings_of(school.id, user.id)
-        .await
-    {
-        Ok(list) => HttpResponse::Ok()
-            .json(json!({"certificates": list.iter().map(binding_json).collect::<Vec<_>>()})),
-        Err(e) => card_error(&CardError::Store(e.into())),
-    }
-}
-
-/// `POST /schools/{school}/account/cards/{id}/remove` (csrf).
-pub async fn remove(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, i64)>,
-    form: web::Form<HashMap<String, String>>,
-) -> HttpResponse {
-    let school = school_or_return!(state, req);
-    or_return!(browser(&state, &req, &form));
-    let user = or_return!(account(&state, &school, &req).await);
-    match state.provider.directory.remove_binding(school.id, user.id, path.1).await {
-        Ok(true) => {
-            let mut event = super::login::audit_event(&school, &req, "certificate.remove", "success", &user.username, None);
-            event.detail = json!({"binding_id": path.1});
-            if let Err(e) = state.provider.record(event).await {
-                return card_error(&CardError::Store(e));
-            }
-            HttpResponse::Ok().json(json!({"removed": path.1}))
-        }
-        Ok(false) => HttpResponse::NotFound().json(json!({"error": "not_found", "message_zh": "找不到這張憑證。", "message_en": "No such certificate."})),
-        Err(e) => card_error(&CardError::Store(e.into())),
+        Ok(Outcome::Refused) => message(
+            HttpResponse::Forbidden(),
+            "acr_unreachable",
+            &pages::LEVEL_UNREACHABLE,
+        ),
+        Err(Failure::Proof(e)) => card_error(&e),
+        Err(Failure::Unavailable(e)) => store_error(e),
     }
 }
 
@@ -354,78 +170,127 @@ pub async fn remove(
 pub async fn methods(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<forms::LoginStep>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    or_return!(browser(&state, &req, &form));
+    or_return!(browser(&state, &req, &form.csrf));
+    let ip = client_ip(&req);
     match state
         .provider
-        .account_probe_allowed(&super::client_ip(&req))
+        .login_methods(&school, &form.username, &ip)
         .await
     {
-        Ok(true) => {}
-        Ok(false) => {
-            let m = &super::pages::THROTTLED;
-            return HttpResponse::TooManyRequests()
-                .json(json!({"error": "throttled", "message_zh": m.zh, "message_en": m.en}));
-        }
-        Err(e) => return card_error(&CardError::Store(e)),
+        Ok(m) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({"password": m.password, "certificate": m.certificate.name()})),
+        Err(MethodsError::Throttled) => message(
+            HttpResponse::TooManyRequests(),
+            "throttled",
+            &pages::THROTTLED,
+        ),
+        Err(MethodsError::Store(e)) => store_error(e),
     }
-    let dir = &state.provider.directory;
-    let user = dir
-        .user_by_username(school.id, field(&form, "username"))
+}
+
+/// `POST /schools/{school}/account/card/challenge` (csrf): a challenge to register a card.
+pub async fn register_challenge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<forms::CsrfOnly>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let browser = or_return!(browser(&state, &req, &form.csrf));
+    let user = or_return!(account(&state, &school, &req).await);
+    let purpose = format!("register:{}", user.id);
+    match state
+        .provider
+        .card_challenge(&school, &browser, &purpose)
         .await
-        .ok()
-        .flatten();
-    // Query bindings for unknown accounts too (id -1 matches nothing): same work, same timing.
-    let user_id = user.as_ref().filter(|u| !u.disabled).map_or(-1, |u| u.id);
-    let registered = dir
-        .bindings_of(school.id, user_id)
+    {
+        Ok(challenge) => challenge_json(&state, &challenge),
+        Err(e) => card_error(&e),
+    }
+}
+
+/// `POST /schools/{school}/account/card` (csrf, challenge, signature, certb64
+/// [, enrollment_code]): 註冊自然人憑證.
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<forms::CardRegistration>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let browser = or_return!(browser(&state, &req, &form.card.csrf));
+    let user = or_return!(account(&state, &school, &req).await);
+    let card = signature(&form.card);
+    let registration = Registration {
+        browser: &browser,
+        challenge: &form.card.challenge,
+        card: &card,
+        enrollment_code: form.enrollment_code.as_deref(),
+    };
+    match state
+        .provider
+        .register_certificate(&school, &user, &origin(&req), &registration)
         .await
-        .map(|b| !b.is_empty())
-        .unwrap_or(false);
-    // One policy read for every account, known or not.
-    let policies = dir.login_policy(school.id).await.unwrap_or_default();
-    // An unknown account is answered as a teacher without a registered card (the commonest
-    // account), so the answer does not tell a guesser which accounts exist.
-    let roles = match user.as_ref().filter(|u| !u.disabled) {
-        Some(u) => u.roles.clone(),
-        None => vec!["teacher".to_string()],
-    };
-    let password = policy::allows(&policies, &roles, Method::Password);
-    let certificate = match (
-        &state.provider.verifier,
-        registered,
-        policy::allows(&policies, &roles, Method::Certificate),
-    ) {
-        (None, _, _) | (_, _, false) => "disabled",
-        (Some(_), true, true) => "registered",
-        (Some(_), false, true) => "not_registered",
-    };
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"password": password, "certificate": certificate}))
+    {
+        Ok(binding) => HttpResponse::Created().json(binding_json(&binding)),
+        Err(e) => card_error(&e),
+    }
+}
+
+fn binding_json(b: &CertBinding) -> serde_json::Value {
+    json!({"id": b.id, "subject_cn": b.subject_cn, "serial": b.serial_hex, "issuer": b.issuer_dn, "not_after": b.not_after, "sha256": b.cert_sha256})
+}
+
+/// `GET /schools/{school}/account/cards`: the account's registered certificates.
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    let user = or_return!(account(&state, &school, &req).await);
+    match state.provider.certificates_of(&school, &user).await {
+        Ok(list) => HttpResponse::Ok()
+            .json(json!({"certificates": list.iter().map(binding_json).collect::<Vec<_>>()})),
+        Err(e) => store_error(e),
+    }
+}
+
+/// `POST /schools/{school}/account/cards/{id}/remove` (csrf).
+pub async fn remove(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+    form: web::Form<forms::CsrfOnly>,
+) -> HttpResponse {
+    let school = school_or_return!(state, req);
+    or_return!(browser(&state, &req, &form.csrf));
+    let user = or_return!(account(&state, &school, &req).await);
+    let id = path.1;
+    match state
+        .provider
+        .remove_certificate(&school, &user, &origin(&req), id)
+        .await
+    {
+        Ok(true) => HttpResponse::Ok().json(json!({"removed": id})),
+        Ok(false) => HttpResponse::NotFound().json(json!({"error": "not_found", "message_zh": "找不到這張憑證。", "message_en": "No such certificate."})),
+        Err(e) => store_error(e),
+    }
 }
 
 /// `GET /schools/{school}/account`: 自然人憑證管理.
 pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let user = match account(&state, &school, &req).await {
-        Ok(u) => u,
-        Err(_) => {
-            let e = gpki_idp_core::OAuthError::access_denied("請先登入校務系統後再管理自然人憑證。Log in to the school portal first, then manage your certificate.");
-            return super::pages::error_page(&e, super::pages::locale(&req, None).as_deref());
-        }
+    let locale = pages::locale(&req, None);
+    let Some(user) = logged_in(&state, &school, &req).await else {
+        let e = gpki_idp_core::OAuthError::access_denied("請先登入校務系統後再管理自然人憑證。Log in to the school portal first, then manage your certificate.");
+        return pages::error_page(&e, locale.as_deref());
     };
     let bindings = state
         .provider
-        .directory
-        .bindings_of(school.id, user.id)
+        .certificates_of(&school, &user)
         .await
         .unwrap_or_default();
     let (csrf, cookie) = super::csrf::token(&state, &req);
-    let locale = super::pages::locale(&req, None);
-    let mut response = super::pages::account(
+    let mut response = pages::account(
         &school,
         &user.display_name,
         &csrf,
@@ -434,7 +299,7 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         locale.as_deref(),
     );
     super::csrf::set(&mut response, cookie);
-    super::pages::remember_locale(&req, &mut response);
+    pages::remember_locale(&req, &mut response);
     response
 }
 
@@ -442,11 +307,11 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 pub async fn diagnostics_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
     let (csrf, cookie) = super::csrf::token(&state, &req);
-    let locale = super::pages::locale(&req, None);
+    let locale = pages::locale(&req, None);
     let mut response =
-        super::pages::diagnostics(&school, &csrf, &state.component_origin, locale.as_deref());
+        pages::diagnostics(&school, &csrf, &state.component_origin, locale.as_deref());
     super::csrf::set(&mut response, cookie);
-    super::pages::remember_locale(&req, &mut response);
+    pages::remember_locale(&req, &mut response);
     response
 }
 
@@ -455,14 +320,14 @@ pub async fn diagnostics_page(state: web::Data<AppState>, req: HttpRequest) -> H
 pub async fn diagnostics_check(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<forms::DiagnosticsCheck>,
 ) -> HttpResponse {
     let _school = school_or_return!(state, req);
-    or_return!(browser(&state, &req, &form));
+    or_return!(browser(&state, &req, &form.csrf));
     let Some(verifier) = state.provider.verifier.clone() else {
         return card_error(&CardError::Disabled);
     };
-    let cert = field(&form, "certb64").as_bytes().to_vec();
+    let cert = form.into_inner().certb64.into_bytes();
     let outcome = web::block(move || {
         let der = gpki_verify::signature::decode_certificate(&cert)?;
         verifier.check_certificate(&der, std::time::SystemTime::now())
@@ -477,6 +342,6 @@ pub async fn diagnostics_check(
             "message_en": "The certificate is valid and can be used to log in.",
         })),
         Ok(Err(e)) => HttpResponse::Ok().json(json!({"valid": false, "error": e.code(), "message_zh": e.message_zh(), "message_en": e.message_en()})),
-        Err(_) => card_error(&CardError::Store(gpki_idp_core::OAuthError::server_error())),
+        Err(_) => store_error(gpki_idp_core::OAuthError::server_error()),
     }
 }

@@ -56,6 +56,25 @@ pub fn matches(state: &AppState, req: &HttpRequest, sent: &str) -> bool {
     current(state, req).is_some_and(|c| constant_time_eq(c.as_bytes(), sent.as_bytes()))
 }
 
+/// The browser's token when the form repeats it (the JSON calls' double submit; it also binds
+/// card challenges to the browser), or the JSON refusal.
+pub fn browser(
+    state: &AppState,
+    req: &HttpRequest,
+    sent: &str,
+) -> Result<String, actix_web::HttpResponse> {
+    if matches(state, req, sent) {
+        return Ok(sent.to_string());
+    }
+    Err(
+        actix_web::HttpResponse::Forbidden().json(serde_json::json!({
+            "error": "csrf_failed",
+            "message_zh": "表單已失效，請重新整理頁面。",
+            "message_en": "The form expired. Reload the page.",
+        })),
+    )
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -4,15 +4,8 @@ use actix_web::{error, http::StatusCode, HttpRequest, HttpResponse};
 use gpki_idp_core::OAuthError;
 use serde_json::json;
 
-/// `error_description` in the character set RFC 6749 §5.2 allows (printable ASCII but `"`
-/// and `\`): whatever a description holds, it cannot break a header or a client's parser.
-pub fn description(text: &str) -> String {
-    let kept: String = text
-        .chars()
-        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
-        .collect();
-    kept.trim().to_string()
-}
+/// `error_description` in the character set RFC 6749 §5.2 allows (the rule is the domain's).
+pub use gpki_idp_core::login::error_description as description;
 
 /// 401 for a request without any credentials: `WWW-Authenticate: Bearer` without an error
 /// code (RFC 6750 §3.1).

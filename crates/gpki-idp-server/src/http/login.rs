@@ -1,20 +1,19 @@
-//! The plain password login page (the full account-first page with card login is issue 4).
+//! The login page and its password form. The login itself is the domain's
+//! (`Provider::password_login`, then `Provider::conclude_login`); this parses and answers.
 
-use std::collections::HashMap;
-
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::model::School;
-use gpki_idp_core::model::User;
+use gpki_idp_core::login::{Attempt, Failure, Outcome};
+use gpki_idp_core::model::{School, User};
 use gpki_idp_core::oidc::authorize::AuthRequest;
-use gpki_idp_core::oidc::session::{LoginError, Session};
-use gpki_idp_core::oidc::step::Step;
-use gpki_idp_core::policy::Factors;
+use gpki_idp_core::oidc::session::LoginError;
+use gpki_idp_core::policy::Method;
 use gpki_idp_core::OAuthError;
 
-use super::oidc::{completion_url, school_of, school_or_return, session_cookie};
-use super::{client_ip, pages};
+use super::forms;
+use super::pages;
+use super::request::client_ip;
+use super::school::{new_session_cookie, origin, school_or_return};
 use crate::app::AppState;
 
 /// What the login page shows besides the form: an error, or a notice and the step a started
@@ -69,86 +68,38 @@ pub fn page(
     render(state, req, school, request_id, request, extra)
 }
 
+fn expired() -> OAuthError {
+    OAuthError::invalid_request(
+        "the login request expired; go back to the school portal and start again",
+    )
+}
+
 /// `GET /schools/{school}/login?req=…[&lang=en]`: the login page of a pending request again,
 /// e.g. in the other language.
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
+    query: web::Query<forms::LoginPage>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let request_id = query.get("req").map(String::as_str).unwrap_or_default();
     let locale = pages::locale(&req, None);
-    match state.provider.auth_request(&school, request_id).await {
-        Ok(Some(request)) => page(&state, &req, &school, request_id, &request, None),
-        Ok(None) => pages::error_page(
-            &OAuthError::invalid_request(
-                "the login request expired; go back to the school portal and start again",
-            ),
-            locale.as_deref(),
-        ),
+    match state.provider.auth_request(&school, &query.req).await {
+        Ok(Some(request)) => page(&state, &req, &school, &query.req, &request, None),
+        Ok(None) => pages::error_page(&expired(), locale.as_deref()),
         Err(e) => pages::error_page(&e, locale.as_deref()),
     }
 }
 
-/// An audit event with the request's address and user agent.
-pub fn audit_event(
-    school: &School,
-    req: &HttpRequest,
-    event: &str,
-    outcome: &str,
-    account: &str,
-    client_id: Option<&str>,
-) -> gpki_idp_core::audit::AuditEvent {
-    let mut e = gpki_idp_core::audit::AuditEvent::new(school.id, event, outcome, account);
-    e.subject_user = Some(account.to_string()).filter(|a| !a.is_empty());
-    e.client_id = client_id.map(str::to_string);
-    e.ip = Some(client_ip(req));
-    e.user_agent = req
-        .headers()
-        .get("User-Agent")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(200).collect());
-    e
-}
-
-/// Audits a login with the outcome the browser is about to get, and counts it. Called last,
-/// once nothing else can fail: the audit log says what the user got.
-pub async fn audit_login(
-    state: &AppState,
-    school: &School,
-    req: &HttpRequest,
-    method: &str,
-    outcome: &str,
-    account: &str,
-    client_id: &str,
-) -> Result<(), OAuthError> {
-    let event = audit_event(
-        school,
-        req,
-        &format!("login.{method}"),
-        outcome,
-        account,
-        Some(client_id),
-    );
-    state
-        .metrics
-        .logins
-        .with_label_values(&[school.code.as_str(), method, outcome])
-        .inc();
-    state.provider.record(event).await
-}
-
+/// `POST /schools/{school}/login` (req, csrf, username, password).
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<HashMap<String, String>>,
+    form: web::Form<forms::PasswordLogin>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let chosen = pages::locale(&req, None);
     let locale = chosen.as_deref();
-    if !super::csrf::matches(&state, &req, field("csrf")) {
+    if !super::csrf::matches(&state, &req, &form.csrf) {
         return pages::error_page(
             &OAuthError::access_denied(
                 "the form expired or was not sent from our page; start again",
@@ -156,129 +107,69 @@ pub async fn submit(
             locale,
         );
     }
-    let request_id = field("req");
+    let request_id = form.req.as_str();
     let request = match state.provider.auth_request(&school, request_id).await {
         Ok(Some(r)) => r,
-        Ok(None) => {
-            return pages::error_page(
-                &OAuthError::invalid_request(
-                    "the login request expired; go back to the school portal and start again",
-                ),
-                locale,
-            )
-        }
+        Ok(None) => return pages::error_page(&expired(), locale),
         Err(e) => return pages::error_page(&e, locale),
     };
-    let username = field("username");
-    let outcome = state
+    let proof = state
         .provider
-        .password_login(&school, username, field("password"), &client_ip(&req))
+        .password_login(&school, &form.username, &form.password, &client_ip(&req))
         .await;
-    let audit = |code: &'static str| {
-        audit_login(
-            &state,
-            &school,
-            &req,
-            "password",
-            code,
-            username,
-            &request.client_id,
-        )
+    let issuer = state.issuer(&school.code);
+    let origin = origin(&req);
+    let attempt = Attempt {
+        school: &school,
+        issuer: &issuer,
+        request_id,
+        request: &request,
+        origin: &origin,
     };
+    let concluded = state
+        .provider
+        .conclude_login(&attempt, Method::Password, &form.username, proof)
+        .await;
+    state
+        .metrics
+        .count_login(&school, Method::Password, concluded.code);
     let again = |message: &'static pages::Message, status| {
         let mut r = page(&state, &req, &school, request_id, &request, Some(message));
         *r.status_mut() = status;
         r
     };
-    let proved = match outcome {
-        Ok(p) => p,
-        Err(e) => {
-            let (code, mut response) = match e {
-                LoginError::Invalid => (
-                    "invalid_credentials",
-                    again(&pages::WRONG_PASSWORD, StatusCode::OK),
-                ),
-                LoginError::Throttled(wait) => {
-                    let mut r = again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS);
-                    if let Ok(v) = wait.max(1).to_string().parse() {
-                        r.headers_mut()
-                            .insert(actix_web::http::header::RETRY_AFTER, v);
-                    }
-                    ("throttled", r)
-                }
-                LoginError::NotAllowed => (
-                    "method_not_allowed",
-                    again(&pages::PASSWORD_NOT_ALLOWED, StatusCode::FORBIDDEN),
-                ),
-                LoginError::Store(e) => (e.code, pages::error_page(&e, locale)),
-            };
-            // A failure is shown whether or not its audit could be written.
-            if audit(code).await.is_err() {
-                response = pages::error_page(&OAuthError::temporarily_unavailable(), locale);
-            }
-            return response;
-        }
-    };
-    let step = state
-        .provider
-        .login_step(&school, request_id, &request, &proved, Factors::PASSWORD)
-        .await;
-    let (code, response) = match step {
-        Ok(Step::Done(session)) => {
-            match finish(&state, &school, request_id, &request, session).await {
-                Ok(done) => ("success", Ok(done)),
-                Err(e) => (e.code, Err(pages::error_page(&e, locale))),
-            }
-        }
-        Ok(Step::NeedCard | Step::NeedPassword) => {
-            match state.provider.auth_request(&school, request_id).await {
-                Ok(Some(waiting)) => (
-                    "success",
-                    Err(step_page(
-                        &state,
-                        &req,
-                        &school,
-                        request_id,
-                        &waiting,
-                        &proved.user,
-                        "card",
-                    )),
-                ),
-                _ => {
-                    let e = OAuthError::temporarily_unavailable();
-                    (e.code, Err(pages::error_page(&e, locale)))
-                }
-            }
-        }
-        Ok(Step::Refused) => (
-            "acr_unreachable",
-            Err(again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN)),
-        ),
-        Err(e) => (e.code, Err(pages::error_page(&e, locale))),
-    };
-    if let Err(e) = audit(code).await {
-        // A login that cannot be audited does not happen: the code and the session cookie
-        // never reach the browser.
-        if let Ok(done) = &response {
-            let _ = state.provider.end_session(&school, &done.sid).await;
-        }
-        return pages::error_page(&e, locale);
-    }
-    match response {
-        Ok(done) => {
+    match concluded.result {
+        Ok(Outcome::Done(done)) => {
             let mut r = HttpResponse::Found()
                 .insert_header(("Location", done.url))
                 .insert_header(("Cache-Control", "no-store"))
                 .finish();
-            let _ = r.add_cookie(&done.cookie);
+            let _ = r.add_cookie(&new_session_cookie(&state, &school, &done.sid));
             r
         }
-        Err(page) => page,
+        Ok(Outcome::Next { user, next }) => {
+            step_page(&state, &req, &school, request_id, &request, &user, next)
+        }
+        Ok(Outcome::Refused) => again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN),
+        Err(Failure::Proof(LoginError::Invalid)) => again(&pages::WRONG_PASSWORD, StatusCode::OK),
+        Err(Failure::Proof(LoginError::Throttled(wait))) => {
+            let mut r = again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(v) = wait.max(1).to_string().parse() {
+                r.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Err(Failure::Proof(LoginError::NotAllowed)) => {
+            again(&pages::PASSWORD_NOT_ALLOWED, StatusCode::FORBIDDEN)
+        }
+        Err(Failure::Proof(LoginError::Store(e)) | Failure::Unavailable(e)) => {
+            pages::error_page(&e, locale)
+        }
     }
 }
 
-/// The login page asking the account in `request.partial` for the next step (`card` or
-/// `password`).
+/// The login page asking the account `user` for the next factor, `next`.
 pub fn step_page(
     state: &AppState,
     req: &HttpRequest,
@@ -286,59 +177,20 @@ pub fn step_page(
     request_id: &str,
     request: &AuthRequest,
     user: &User,
-    next: &str,
+    next: Method,
 ) -> HttpResponse {
     let mut request = request.clone();
     request.login_hint = Some(user.username.clone());
     // The client asked for more than a password, or the school's policy needs both.
-    let message = match next {
-        "card" if request.required_level >= 2 => &pages::STEP_UP_CARD,
-        "card" => &pages::NEED_CARD_TOO,
-        _ => &pages::NEED_PASSWORD,
+    let (message, step) = match next {
+        Method::Certificate if request.required_level >= 2 => (&pages::STEP_UP_CARD, "card"),
+        Method::Certificate => (&pages::NEED_CARD_TOO, "card"),
+        _ => (&pages::NEED_PASSWORD, "password"),
     };
     let extra = Extra {
         notice: Some(message),
-        step: Some(next),
+        step: Some(step),
         ..Extra::default()
     };
     render(state, req, school, request_id, &request, extra)
-}
-
-/// A finished login: the client redirect (with a fresh code), the session cookie and the
-/// session's cookie value (to end it if the login cannot be audited).
-pub struct Finished {
-    pub url: String,
-    pub cookie: Cookie<'static>,
-    pub sid: String,
-}
-
-/// Ends a login: completes the pending request once, starts the browser session, and gives
-/// the client redirect (with a fresh code) and the session cookie. The request is used up
-/// first, so a double submit cannot leave a second session behind.
-pub async fn finish(
-    state: &AppState,
-    school: &School,
-    request_id: &str,
-    request: &AuthRequest,
-    session: Session,
-) -> Result<Finished, OAuthError> {
-    match state.provider.take_auth_request(school, request_id).await? {
-        Some(_) => {}
-        None => {
-            return Err(OAuthError::invalid_request(
-                "the login request was already used",
-            ))
-        }
-    }
-    let (sid, session) = state.provider.create_session(school, session).await?;
-    let url = match completion_url(state, school, request, &session).await {
-        Ok(url) => url,
-        Err(e) => {
-            let _ = state.provider.end_session(school, &sid).await;
-            return Err(e);
-        }
-    };
-    let ttl = state.provider.settings.session_ttl.as_secs() as i64;
-    let cookie = session_cookie(state, school, &sid, ttl);
-    Ok(Finished { url, cookie, sid })
 }

@@ -1,4 +1,6 @@
 //! HTTP handlers: parse the request, call the provider, shape the answer. No business rules.
+//!
+//! [`routes`] lists every route; [`school`] and [`request`] are what every handler starts from.
 
 // Handler helpers return the ready error response as their error: it is the cold path, and
 // boxing every response would only add noise.
@@ -12,114 +14,17 @@ mod branding_page;
 mod card;
 mod csrf;
 pub(crate) mod errors;
+mod forms;
 mod health;
 mod login;
 mod oidc;
 mod pages;
 mod params;
+mod request;
+mod routes;
+mod school;
 mod security;
 
-use actix_web::web;
-
 pub use errors::json_error;
-
-/// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
-/// discovery document), `page` (HTML for browsers) or `json` (openapi/login-api.yaml).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Oidc,
-    Page,
-    Json,
-}
-
-/// One route under `/schools/{school}`.
-#[derive(Clone, Copy, Debug)]
-pub struct SchoolRoute {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub kind: Kind,
-}
-
-macro_rules! school_routes {
-    ($( $method:ident $path:literal $kind:ident => $handler:path; )*) => {
-        /// Every route of a school's issuer, under `/schools/{school}`.
-        pub const SCHOOL_ROUTES: &[SchoolRoute] = &[$(
-            SchoolRoute { method: stringify!($method), path: $path, kind: Kind::$kind }
-        ),*];
-
-        fn school_scope() -> actix_web::Scope {
-            web::scope("/schools/{school}")
-                $( .route($path, web::$method().to($handler)) )*
-                .default_service(web::to(errors::not_found))
-        }
-    };
-}
-
-school_routes! {
-    get "/.well-known/openid-configuration" Oidc => oidc::discovery;
-    get "/jwks" Oidc => oidc::jwks;
-    get "/authorize" Oidc => oidc::authorize;
-    post "/authorize" Oidc => oidc::authorize_post;
-    post "/login" Page => login::submit;
-    get "/login" Page => login::show;
-    post "/login/card/challenge" Json => card::login_challenge;
-    post "/login/card" Json => card::login;
-    post "/login/methods" Json => card::methods;
-    get "/account" Page => card::account_page;
-    get "/diagnostics" Page => card::diagnostics_page;
-    get "/logo" Page => admin_branding::logo;
-    get "/admin/security" Page => security::show;
-    post "/admin/security" Page => security::save;
-    get "/admin/branding" Page => branding_page::show;
-    post "/admin/branding" Page => branding_page::save;
-    post "/diagnostics/check" Json => card::diagnostics_check;
-    post "/account/card/challenge" Json => card::register_challenge;
-    post "/account/card" Json => card::register;
-    get "/account/cards" Json => card::list;
-    post "/account/cards/{id}/remove" Json => card::remove;
-    post "/token" Oidc => oidc::token;
-    get "/userinfo" Oidc => oidc::userinfo;
-    post "/userinfo" Oidc => oidc::userinfo;
-    post "/revoke" Oidc => oidc::revoke;
-    post "/introspect" Oidc => oidc::introspect;
-    get "/logout" Oidc => oidc::logout;
-    post "/logout" Oidc => oidc::logout_post;
-}
-
-/// All routes of the service.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::FormConfig::default()
-            .limit(64 * 1024)
-            .error_handler(errors::form_error),
-    )
-    .app_data(web::QueryConfig::default().error_handler(errors::query_error))
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(health::metrics))
-    .route("/static/hipki.js", web::get().to(assets::hipki_js))
-    .route("/static/pages.js", web::get().to(assets::pages_js))
-    .route("/static/pages.css", web::get().to(assets::pages_css))
-    .service(school_scope())
-    .configure(admin::configure)
-    .default_service(web::to(errors::not_found));
-}
-
-/// The client's address: the peer, or — when the peer is a trusted proxy — the last address
-/// in `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(req: &actix_web::HttpRequest) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    let trusted = req
-        .app_data::<web::Data<crate::app::AppState>>()
-        .map(|s| s.trusted_proxies.clone())
-        .unwrap_or_default();
-    crate::proxy::client_ip(peer, req.headers(), &trusted)
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// The token of an `Authorization: Bearer …` header (the scheme in any case).
-pub fn bearer_token(req: &actix_web::HttpRequest) -> Option<&str> {
-    let header = req.headers().get("Authorization")?.to_str().ok()?;
-    gpki_idp_core::oidc::client_auth::auth_param(header, "Bearer").filter(|t| !t.is_empty())
-}
+pub use request::{bearer_token, client_ip};
+pub use routes::{configure, Kind, SchoolRoute, SCHOOL_ROUTES};

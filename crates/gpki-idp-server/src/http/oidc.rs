@@ -2,40 +2,18 @@
 
 use std::collections::HashMap;
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
+use gpki_idp_core::login::{error_description, Resume};
 use gpki_idp_core::model::School;
-use gpki_idp_core::oidc::authorize::{AuthRequest, AuthorizeError};
-use gpki_idp_core::oidc::step::Partial;
-use gpki_idp_core::policy::{Factors, Next};
+use gpki_idp_core::oidc::authorize::AuthorizeError;
 use gpki_idp_core::OAuthError;
 
 use super::errors::json_error;
 use super::pages;
 use super::params::{FormParams, QueryParams};
+use super::request::{bearer_token, client_ip};
+use super::school::{school_of, school_or_return, session_cookie, SESSION_COOKIE};
 use crate::app::AppState;
-
-pub const SESSION_COOKIE: &str = "gpki_session";
-
-/// The school of the path, or a JSON 404.
-pub async fn school_of(state: &AppState, req: &HttpRequest) -> Result<School, HttpResponse> {
-    let code = req.match_info().get("school").unwrap_or_default();
-    state
-        .provider
-        .school(code)
-        .await
-        .map_err(|e| json_error(&e))
-}
-
-macro_rules! school_or_return {
-    ($state:expr, $req:expr) => {
-        match school_of(&$state, &$req).await {
-            Ok(s) => s,
-            Err(response) => return response,
-        }
-    };
-}
-pub(crate) use school_or_return;
 
 fn no_store(mut response: HttpResponse) -> HttpResponse {
     response.headers_mut().insert(
@@ -81,7 +59,7 @@ fn error_redirect(
     issuer: &str,
     e: &OAuthError,
 ) -> HttpResponse {
-    let text = super::errors::description(&e.description);
+    let text = error_description(&e.description);
     let mut params = vec![
         ("error", e.code),
         ("error_description", text.as_str()),
@@ -91,63 +69,6 @@ fn error_redirect(
         params.push(("state", s));
     }
     redirect_to(redirect_uri, &params)
-}
-
-/// The client redirect URI carrying a fresh code for a logged-in session.
-pub async fn completion_url(
-    state: &AppState,
-    school: &School,
-    request: &AuthRequest,
-    session: &gpki_idp_core::oidc::session::Session,
-) -> Result<String, OAuthError> {
-    let code = state.provider.issue_code(school, request, session).await?;
-    Ok(client_redirect(state, school, request, Ok(&code)))
-}
-
-/// The client redirect URI with `iss`, the code or the error, and the client's `state`.
-fn client_redirect(
-    state: &AppState,
-    school: &School,
-    request: &AuthRequest,
-    outcome: Result<&str, &OAuthError>,
-) -> String {
-    let issuer = state.issuer(&school.code);
-    let text = outcome
-        .err()
-        .map(|e| super::errors::description(&e.description))
-        .unwrap_or_default();
-    let mut params: Vec<(&str, &str)> = vec![("iss", &issuer)];
-    match outcome {
-        Ok(code) => params.push(("code", code)),
-        Err(e) => {
-            params.push(("error", e.code));
-            params.push(("error_description", &text));
-        }
-    }
-    if let Some(s) = &request.state {
-        params.push(("state", s));
-    }
-    let mut url = match url::Url::parse(&request.redirect_uri) {
-        Ok(u) => u,
-        Err(_) => return request.redirect_uri.clone(),
-    };
-    url.query_pairs_mut().extend_pairs(params.iter());
-    url.to_string()
-}
-
-/// Redirects with a fresh code (or the reason there is none) for a logged-in session.
-pub async fn complete(
-    state: &AppState,
-    school: &School,
-    request: &AuthRequest,
-    session: &gpki_idp_core::oidc::session::Session,
-) -> HttpResponse {
-    let code = state.provider.issue_code(school, request, session).await;
-    let url = client_redirect(state, school, request, code.as_deref());
-    HttpResponse::Found()
-        .insert_header(("Location", url))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish()
 }
 
 /// `GET /authorize`: the request in the query string.
@@ -186,53 +107,36 @@ async fn authorize_with(
             error,
         }) => return error_redirect(&redirect_uri, s.as_deref(), &issuer, &error),
     };
-    let mut step_up = None;
-    if let Some(session) = current_session(&state, &school, &req).await {
-        if state.provider.session_fits(&request, &session) {
-            match state
-                .provider
-                .session_step(&school, &request, &session)
-                .await
-            {
-                Ok(Some((_, Next::Complete))) => {
-                    return complete(&state, &school, &request, &session).await
-                }
-                Ok(Some((user, Next::Card | Next::Password))) => {
-                    step_up = Some((user, Factors::from_amr(&session.amr)))
-                }
-                // What the session proved is no longer allowed, or the account is gone: a
-                // fresh login decides.
-                Ok(Some((_, Next::Refused))) | Ok(None) => {}
-                Err(e) => return pages::error_page(&e, request.ui_locales.as_deref()),
-            }
-        }
-    }
-    if request
-        .prompt
-        .as_deref()
-        .is_some_and(|p| p.split(' ').any(|v| v == "none"))
-    {
-        let e = OAuthError::login_required("the user is not logged in");
-        return error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e);
-    }
+    let session = current_session(&state, &school, &req).await;
     let mut request = request;
-    if let Some((user, factors)) = &step_up {
-        // Step-up: what the session proved counts; the page asks only for what is missing.
-        request.partial = Some(Partial {
-            user_id: user.id,
-            factors: *factors,
-        });
-    }
-    let ip = super::client_ip(&req);
+    let resume = state
+        .provider
+        .resume(&school, &issuer, &mut request, session)
+        .await;
+    let step_up = match resume {
+        Ok(Resume::Complete(url)) => {
+            return HttpResponse::Found()
+                .insert_header(("Location", url))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish()
+        }
+        Ok(Resume::LoginRequired) => {
+            let e = OAuthError::login_required("the user is not logged in");
+            return error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e);
+        }
+        Ok(Resume::StepUp { user, next }) => Some((user, next)),
+        Ok(Resume::Login) => None,
+        Err(e) => return pages::error_page(&e, request.ui_locales.as_deref()),
+    };
+    let ip = client_ip(&req);
     match state
         .provider
         .save_auth_request(&school, &request, &ip)
         .await
     {
         Ok(id) => match &step_up {
-            Some((user, factors)) => {
-                let next = if factors.card { "password" } else { "card" };
-                super::login::step_page(&state, &req, &school, &id, &request, user, next)
+            Some((user, next)) => {
+                super::login::step_page(&state, &req, &school, &id, &request, user, *next)
             }
             None => super::login::page(&state, &req, &school, &id, &request, None),
         },
@@ -252,22 +156,6 @@ async fn current_session(
         .await
         .ok()
         .flatten()
-}
-
-/// A session cookie scoped to one school's path.
-pub fn session_cookie(
-    state: &AppState,
-    school: &School,
-    value: &str,
-    max_age_secs: i64,
-) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, value.to_string())
-        .path(format!("/schools/{}", school.code))
-        .http_only(true)
-        .secure(state.secure_cookies)
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
-        .finish()
 }
 
 /// The school of the path, its issuer, and the authenticated calling client.
@@ -330,7 +218,7 @@ pub async fn token(
 }
 
 fn bearer(req: &HttpRequest, form: Option<&HashMap<String, String>>) -> Option<String> {
-    let header = super::bearer_token(req).map(str::to_string);
+    let header = bearer_token(req).map(str::to_string);
     header.or_else(|| form.and_then(|f| f.get("access_token").cloned()))
 }
 
@@ -434,7 +322,7 @@ async fn logout_with(
         .and_then(|c| c["aud"].as_str().map(str::to_string));
     let target = query.get("post_logout_redirect_uri");
     if let (Some(client_id), Some(target)) = (client_id, target) {
-        if let Ok(Some(client)) = state.provider.directory.client(school.id, &client_id).await {
+        if let Ok(Some(client)) = state.provider.client(school.id, &client_id).await {
             if client.post_logout_redirect_uris.iter().any(|u| u == target) {
                 let params: Vec<(&str, &str)> = query
                     .get("state")

@@ -13,8 +13,8 @@ use gpki_idp_core::model::{School, User};
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
 use gpki_idp_core::OAuthError;
 
-use super::oidc::school_of;
 use super::pages::{self, Notice, RoleRow};
+use super::school::school_of;
 use crate::app::AppState;
 
 /// The audit log's client for changes made on this page (no OAuth client is involved).
@@ -46,7 +46,13 @@ pub async fn save(
         Ok(u) => u,
         Err(response) => return response,
     };
-    if super::card::browser(&state, &req, &form).is_err() {
+    if super::csrf::browser(
+        &state,
+        &req,
+        form.get("csrf").map(String::as_str).unwrap_or_default(),
+    )
+    .is_err()
+    {
         return error_page(&OAuthError::csrf_failed(), &req);
     }
     let who = Principal {
@@ -79,7 +85,7 @@ pub(super) async fn gm(
     school: &School,
     req: &HttpRequest,
 ) -> Result<User, HttpResponse> {
-    let Ok(user) = super::card::account(state, school, req).await else {
+    let Some(user) = super::school::logged_in(state, school, req).await else {
         let e = OAuthError::access_denied(
             "請先以學校 GM 帳號登入校務系統。Log in to the school portal with the school's GM account first.",
         );

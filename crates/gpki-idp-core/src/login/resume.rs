@@ -1,0 +1,75 @@
+//! An authorization request from a browser that may already be logged in: its session
+//! answers the request at once, or counts toward a step-up (the page then asks only for what
+//! is missing), or a fresh login decides.
+
+use super::redirect::client_redirect;
+use crate::model::{School, User};
+use crate::oidc::authorize::AuthRequest;
+use crate::oidc::session::Session;
+use crate::oidc::step::Partial;
+use crate::oidc::Provider;
+use crate::policy::{Factors, Method, Next};
+use crate::OAuthError;
+
+/// What an authorization request leads to, given the browser's session.
+#[derive(Debug)]
+pub enum Resume {
+    /// The session answers the request: send the browser to this URL (a fresh code, or the
+    /// reason there is none).
+    Complete(String),
+    /// The session's account must add `next`; the request carries what the session proved.
+    StepUp { user: User, next: Method },
+    /// No session that counts: the login page.
+    Login,
+    /// `prompt=none` and no session that answers the request.
+    LoginRequired,
+}
+
+impl Provider {
+    /// Decides how `request` goes on for a browser with `session` (if any). A step-up marks
+    /// the request's `partial` with what the session proved.
+    pub async fn resume(
+        &self,
+        school: &School,
+        issuer: &str,
+        request: &mut AuthRequest,
+        session: Option<Session>,
+    ) -> Result<Resume, OAuthError> {
+        let mut step_up = None;
+        if let Some(session) = session.filter(|s| self.session_fits(request, s)) {
+            match self.session_step(school, request, &session).await? {
+                Some((_, Next::Complete)) => {
+                    let code = self.issue_code(school, request, &session).await;
+                    let url = client_redirect(issuer, request, code.as_deref());
+                    return Ok(Resume::Complete(url));
+                }
+                Some((user, Next::Card | Next::Password)) => {
+                    step_up = Some((user, Factors::from_amr(&session.amr)))
+                }
+                // What the session proved is no longer allowed, or the account is gone: a
+                // fresh login decides.
+                Some((_, Next::Refused)) | None => {}
+            }
+        }
+        let silent = request
+            .prompt
+            .as_deref()
+            .is_some_and(|p| p.split(' ').any(|v| v == "none"));
+        if silent {
+            return Ok(Resume::LoginRequired);
+        }
+        let Some((user, factors)) = step_up else {
+            return Ok(Resume::Login);
+        };
+        request.partial = Some(Partial {
+            user_id: user.id,
+            factors,
+        });
+        let next = if factors.card {
+            Method::Password
+        } else {
+            Method::Certificate
+        };
+        Ok(Resume::StepUp { user, next })
+    }
+}

@@ -1,0 +1,90 @@
+//! Every route of the service, and the list of a school's routes that tests check against
+//! the OpenAPI documents and the discovery document.
+
+use actix_web::web;
+
+use super::{
+    admin, admin_branding, assets, branding_page, card, errors, health, login, oidc, security,
+};
+
+/// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
+/// discovery document), `page` (HTML for browsers) or `json` (openapi/login-api.yaml).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Oidc,
+    Page,
+    Json,
+}
+
+/// One route under `/schools/{school}`.
+#[derive(Clone, Copy, Debug)]
+pub struct SchoolRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub kind: Kind,
+}
+
+macro_rules! school_routes {
+    ($( $method:ident $path:literal $kind:ident => $handler:path; )*) => {
+        /// Every route of a school's issuer, under `/schools/{school}`.
+        pub const SCHOOL_ROUTES: &[SchoolRoute] = &[$(
+            SchoolRoute { method: stringify!($method), path: $path, kind: Kind::$kind }
+        ),*];
+
+        fn school_scope() -> actix_web::Scope {
+            web::scope("/schools/{school}")
+                $( .route($path, web::$method().to($handler)) )*
+                .default_service(web::to(errors::not_found))
+        }
+    };
+}
+
+school_routes! {
+    get "/.well-known/openid-configuration" Oidc => oidc::discovery;
+    get "/jwks" Oidc => oidc::jwks;
+    get "/authorize" Oidc => oidc::authorize;
+    post "/authorize" Oidc => oidc::authorize_post;
+    post "/login" Page => login::submit;
+    get "/login" Page => login::show;
+    post "/login/card/challenge" Json => card::login_challenge;
+    post "/login/card" Json => card::login;
+    post "/login/methods" Json => card::methods;
+    get "/account" Page => card::account_page;
+    get "/diagnostics" Page => card::diagnostics_page;
+    get "/logo" Page => admin_branding::logo;
+    get "/admin/security" Page => security::show;
+    post "/admin/security" Page => security::save;
+    get "/admin/branding" Page => branding_page::show;
+    post "/admin/branding" Page => branding_page::save;
+    post "/diagnostics/check" Json => card::diagnostics_check;
+    post "/account/card/challenge" Json => card::register_challenge;
+    post "/account/card" Json => card::register;
+    get "/account/cards" Json => card::list;
+    post "/account/cards/{id}/remove" Json => card::remove;
+    post "/token" Oidc => oidc::token;
+    get "/userinfo" Oidc => oidc::userinfo;
+    post "/userinfo" Oidc => oidc::userinfo;
+    post "/revoke" Oidc => oidc::revoke;
+    post "/introspect" Oidc => oidc::introspect;
+    get "/logout" Oidc => oidc::logout;
+    post "/logout" Oidc => oidc::logout_post;
+}
+
+/// All routes of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(64 * 1024)
+            .error_handler(errors::form_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics))
+    .route("/static/hipki.js", web::get().to(assets::hipki_js))
+    .route("/static/pages.js", web::get().to(assets::pages_js))
+    .route("/static/pages.css", web::get().to(assets::pages_css))
+    .service(school_scope())
+    .configure(admin::configure)
+    .default_service(web::to(errors::not_found));
+}
