@@ -255,7 +255,7 @@ macro_rules! usernames {
 }
 pub(crate) use usernames;
 
-/// The username of `id` among `names` (from [`usernames!`]), empty when absent.
+/// The username of `id` among `names` (from `usernames!`), empty when absent.
 pub fn name_of(names: &[(i64, String)], id: i64) -> String {
     names
         .iter()
