@@ -7,8 +7,9 @@ use gpki_idp_core::admin::onboarding::NewSchool;
 use gpki_idp_core::model::School;
 use gpki_idp_core::store::StoreResult;
 
-use crate::admin::{new_user_values, NewUserValues};
-use crate::directory::{SchoolRow, SqlDirectory};
+use super::schools::SchoolRow;
+use super::sql::SqlDirectory;
+use super::users::{new_user_values, NewUserValues};
 use crate::schema::{schools, signing_keys, users};
 use crate::with_write_tx;
 

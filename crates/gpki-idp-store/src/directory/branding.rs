@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use gpki_idp_core::model::Branding;
 use gpki_idp_core::store::StoreResult;
 
-use crate::directory::SqlDirectory;
+use super::sql::SqlDirectory;
 use crate::schema::school_branding;
 use crate::{with_conn, with_write_tx};
 

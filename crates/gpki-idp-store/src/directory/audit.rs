@@ -1,0 +1,114 @@
+//! The audit log: appended to, and searched by time, actor, account and event after a cursor.
+
+use diesel::prelude::*;
+use gpki_idp_core::audit::{AuditEvent, AuditFilter};
+use gpki_idp_core::store::StoreResult;
+
+use super::sql::SqlDirectory;
+use crate::schema::audit_events;
+use crate::with_conn;
+
+pub async fn append(d: &SqlDirectory, e: AuditEvent) -> StoreResult<()> {
+    d.run(move |conn| {
+        let values = (
+            audit_events::school_id.eq(e.school_id),
+            audit_events::at.eq(e.at),
+            audit_events::event.eq(e.event),
+            audit_events::outcome.eq(e.outcome),
+            audit_events::actor.eq(e.actor),
+            audit_events::subject_user.eq(e.subject_user),
+            audit_events::client_id.eq(e.client_id),
+            audit_events::ip.eq(e.ip),
+            audit_events::user_agent.eq(e.user_agent),
+            audit_events::detail.eq(e.detail.to_string()),
+        );
+        with_conn!(conn, |c| diesel::insert_into(audit_events::table)
+            .values(values)
+            .execute(c))
+        .map(|_| ())
+    })
+    .await
+}
+
+pub async fn since(
+    d: &SqlDirectory,
+    school_id: i64,
+    since: i64,
+    limit: i64,
+) -> StoreResult<Vec<AuditEvent>> {
+    let filter = AuditFilter {
+        since: Some(since),
+        ..AuditFilter::default()
+    };
+    let found = query(d, school_id, filter, 0, limit).await?;
+    Ok(found.into_iter().map(|(_, e)| e).collect())
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn audit_event(r: AuditRow) -> (i64, AuditEvent) {
+    (
+        r.0,
+        AuditEvent {
+            school_id: r.1,
+            at: r.2,
+            event: r.3,
+            outcome: r.4,
+            actor: r.5,
+            subject_user: r.6,
+            client_id: r.7,
+            ip: r.8,
+            user_agent: r.9,
+            detail: serde_json::from_str(&r.10).unwrap_or(serde_json::Value::Null),
+        },
+    )
+}
+
+pub async fn query(
+    d: &SqlDirectory,
+    school_id: i64,
+    f: AuditFilter,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<(i64, AuditEvent)>> {
+    d.run(move |conn| {
+        let rows = with_conn!(conn, |c| {
+            let mut q = audit_events::table
+                .filter(audit_events::school_id.eq(school_id))
+                .filter(audit_events::id.gt(after))
+                .order(audit_events::id.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(since) = f.since {
+                q = q.filter(audit_events::at.ge(since));
+            }
+            if let Some(until) = f.until {
+                q = q.filter(audit_events::at.lt(until));
+            }
+            if let Some(actor) = &f.actor {
+                q = q.filter(audit_events::actor.eq(actor.clone()));
+            }
+            if let Some(user) = &f.user {
+                q = q.filter(audit_events::subject_user.eq(user.clone()));
+            }
+            if let Some(event) = &f.event {
+                q = q.filter(audit_events::event.eq(event.clone()));
+            }
+            q.load::<AuditRow>(c)
+        })?;
+        Ok(rows.into_iter().map(audit_event).collect())
+    })
+    .await
+}

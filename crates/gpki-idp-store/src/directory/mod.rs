@@ -1,0 +1,371 @@
+//! [`Directory`] on diesel: the same queries for PostgreSQL and SQLite, one module per
+//! capability. This file only says which module answers each method of the trait.
+
+mod audit;
+mod bindings;
+mod branding;
+mod clients;
+mod json;
+mod keys;
+mod onboarding;
+mod policy;
+mod refresh;
+mod registration;
+mod roles;
+mod schools;
+mod sessions;
+mod sql;
+mod users;
+
+use async_trait::async_trait;
+use diesel::RunQueryDsl;
+use gpki_idp_core::admin::onboarding::NewSchool;
+use gpki_idp_core::audit::{AuditEvent, AuditFilter};
+use gpki_idp_core::model::{
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser,
+    RefreshRecord, School, SessionRecord, User, UserChange,
+};
+use gpki_idp_core::policy::{RegistrationRules, RolePolicy};
+use gpki_idp_core::store::{Directory, StoreResult};
+
+use crate::with_conn;
+
+pub use sql::SqlDirectory;
+
+#[async_trait]
+impl Directory for SqlDirectory {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|conn| with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c)).map(|_| ()))
+            .await
+    }
+
+    async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>> {
+        schools::by_code(self, code).await
+    }
+
+    async fn create_school(&self, code: &str, name: &str) -> StoreResult<School> {
+        schools::create(self, code, name).await
+    }
+
+    async fn school_by_id(&self, id: i64) -> StoreResult<Option<School>> {
+        schools::by_id(self, id).await
+    }
+
+    async fn list_schools(&self, after_id: i64, limit: i64) -> StoreResult<Vec<School>> {
+        schools::list(self, after_id, limit).await
+    }
+
+    async fn update_school(
+        &self,
+        id: i64,
+        name: Option<String>,
+        disabled: Option<bool>,
+        district: Option<bool>,
+    ) -> StoreResult<Option<School>> {
+        schools::update(self, id, name, disabled, district).await
+    }
+
+    async fn create_schools(&self, schools: Vec<NewSchool>) -> StoreResult<Vec<School>> {
+        onboarding::create_schools(self, schools).await
+    }
+
+    async fn branding(&self, school_id: i64) -> StoreResult<Branding> {
+        branding::branding(self, school_id).await
+    }
+
+    async fn logo(&self, school_id: i64) -> StoreResult<Option<(String, Vec<u8>)>> {
+        branding::logo(self, school_id).await
+    }
+
+    async fn set_brand_colour(&self, school_id: i64, colour: Option<String>) -> StoreResult<()> {
+        branding::set_colour(self, school_id, colour).await
+    }
+
+    async fn set_logo(&self, school_id: i64, logo: Option<(String, Vec<u8>)>) -> StoreResult<()> {
+        branding::set_logo(self, school_id, logo).await
+    }
+
+    async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>> {
+        users::by_username(self, school_id, username).await
+    }
+
+    async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>> {
+        users::by_id(self, school_id, id).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        users::create(self, user).await
+    }
+
+    async fn list_users(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+        q: Option<String>,
+    ) -> StoreResult<Vec<User>> {
+        users::list(self, school_id, after_id, limit, q).await
+    }
+
+    async fn update_user(
+        &self,
+        school_id: i64,
+        id: i64,
+        change: UserChange,
+    ) -> StoreResult<Option<User>> {
+        users::update(self, school_id, id, change).await
+    }
+
+    async fn users_by_usernames(
+        &self,
+        school_id: i64,
+        usernames: Vec<String>,
+    ) -> StoreResult<Vec<User>> {
+        users::by_usernames(self, school_id, usernames).await
+    }
+
+    async fn import_users(
+        &self,
+        creates: Vec<NewUser>,
+        updates: Vec<(i64, UserChange)>,
+    ) -> StoreResult<()> {
+        users::import(self, creates, updates).await
+    }
+
+    async fn user_roles(&self, school_id: i64) -> StoreResult<Vec<Vec<String>>> {
+        roles::of_users(self, school_id).await
+    }
+
+    async fn custom_roles(&self, school_id: i64) -> StoreResult<Vec<String>> {
+        roles::custom(self, school_id).await
+    }
+
+    async fn add_role(&self, school_id: i64, role: &str) -> StoreResult<bool> {
+        roles::add(self, school_id, role).await
+    }
+
+    async fn remove_role(&self, school_id: i64, role: &str) -> StoreResult<bool> {
+        roles::remove(self, school_id, role).await
+    }
+
+    async fn add_binding(&self, b: CertBinding) -> StoreResult<CertBinding> {
+        bindings::add(self, b).await
+    }
+
+    async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>> {
+        bindings::of_user(self, school_id, user_id).await
+    }
+
+    async fn user_bound_to_cert(
+        &self,
+        school_id: i64,
+        username: &str,
+        cert_sha256: &str,
+    ) -> StoreResult<Option<User>> {
+        bindings::user_bound_to_cert(self, school_id, username, cert_sha256).await
+    }
+
+    async fn binding_by_cert(
+        &self,
+        school_id: i64,
+        cert_sha256: &str,
+    ) -> StoreResult<Option<CertBinding>> {
+        bindings::by_cert(self, school_id, cert_sha256).await
+    }
+
+    async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool> {
+        bindings::remove(self, school_id, user_id, id).await
+    }
+
+    async fn binding_counts(
+        &self,
+        school_id: i64,
+        user_ids: Vec<i64>,
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        bindings::counts(self, school_id, user_ids).await
+    }
+
+    async fn list_bindings(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<CertBinding>> {
+        bindings::list(self, school_id, after_id, limit).await
+    }
+
+    async fn remove_binding_by_id(
+        &self,
+        school_id: i64,
+        id: i64,
+    ) -> StoreResult<Option<CertBinding>> {
+        bindings::remove_by_id(self, school_id, id).await
+    }
+
+    async fn client(&self, school_id: i64, client_id: &str) -> StoreResult<Option<Client>> {
+        clients::find(self, school_id, client_id).await
+    }
+
+    async fn create_client(&self, client: NewClient) -> StoreResult<Client> {
+        clients::create(self, client).await
+    }
+
+    async fn list_clients(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Client>> {
+        clients::list(self, school_id, after_id, limit).await
+    }
+
+    async fn update_client(&self, client: Client) -> StoreResult<bool> {
+        clients::update(self, client).await
+    }
+
+    async fn delete_client(&self, school_id: i64, client_id: &str) -> StoreResult<bool> {
+        clients::delete(self, school_id, client_id).await
+    }
+
+    async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>> {
+        keys::list(self, school_id).await
+    }
+
+    async fn add_signing_key(&self, school_id: i64, key: KeyRecord) -> StoreResult<()> {
+        keys::add(self, school_id, key).await
+    }
+
+    async fn retire_keys_except(
+        &self,
+        school_id: i64,
+        alg: &str,
+        keep_kid: &str,
+        at: i64,
+    ) -> StoreResult<()> {
+        keys::retire_except(self, school_id, alg, keep_kid, at).await
+    }
+
+    async fn insert_refresh(&self, r: RefreshRecord) -> StoreResult<()> {
+        refresh::insert(self, r).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        school_id: i64,
+        old_hash: &str,
+        new: RefreshRecord,
+    ) -> StoreResult<bool> {
+        refresh::rotate(self, school_id, old_hash, new).await
+    }
+
+    async fn refresh_by_hash(
+        &self,
+        school_id: i64,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRecord>> {
+        refresh::by_hash(self, school_id, token_hash).await
+    }
+
+    async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()> {
+        refresh::revoke_family(self, school_id, family_id).await
+    }
+
+    async fn add_session(&self, session: SessionRecord) -> StoreResult<()> {
+        sessions::add(self, session).await
+    }
+
+    async fn list_sessions(
+        &self,
+        school_id: i64,
+        user_id: Option<i64>,
+        after: String,
+        limit: i64,
+        now: i64,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        sessions::list(self, school_id, user_id, after, limit, now).await
+    }
+
+    async fn revoke_session(&self, school_id: i64, id: &str) -> StoreResult<Option<SessionRecord>> {
+        sessions::revoke(self, school_id, id).await
+    }
+
+    async fn login_policy(&self, school_id: i64) -> StoreResult<Vec<RolePolicy>> {
+        policy::of_school(self, school_id).await
+    }
+
+    async fn set_role_policy(&self, school_id: i64, policy: RolePolicy) -> StoreResult<()> {
+        policy::set_role(self, school_id, policy).await
+    }
+
+    async fn replace_policy(&self, school_id: i64, policy: Vec<RolePolicy>) -> StoreResult<()> {
+        policy::replace(self, school_id, policy).await
+    }
+
+    async fn registration_rules(&self, school_id: i64) -> StoreResult<RegistrationRules> {
+        registration::rules(self, school_id).await
+    }
+
+    async fn set_registration_rules(
+        &self,
+        school_id: i64,
+        rules: RegistrationRules,
+    ) -> StoreResult<()> {
+        registration::set_rules(self, school_id, rules).await
+    }
+
+    async fn add_enrollment_code(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<i64> {
+        registration::add_code(self, school_id, user_id, code_hash, expires_at).await
+    }
+
+    async fn use_enrollment_code(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        registration::use_code(self, school_id, user_id, code_hash, now).await
+    }
+
+    async fn list_enrollment_codes(
+        &self,
+        school_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EnrollmentCodeInfo>> {
+        registration::list_codes(self, school_id, after_id, limit).await
+    }
+
+    async fn revoke_enrollment_code(&self, school_id: i64, id: i64) -> StoreResult<bool> {
+        registration::revoke_code(self, school_id, id).await
+    }
+
+    async fn append_audit(&self, e: AuditEvent) -> StoreResult<()> {
+        audit::append(self, e).await
+    }
+
+    async fn audit_events(
+        &self,
+        school_id: i64,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        audit::since(self, school_id, since, limit).await
+    }
+
+    async fn query_audit(
+        &self,
+        school_id: i64,
+        filter: AuditFilter,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, AuditEvent)>> {
+        audit::query(self, school_id, filter, after_id, limit).await
+    }
+}

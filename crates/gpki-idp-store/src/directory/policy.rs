@@ -1,0 +1,80 @@
+//! Login policy: the login methods each role of a school may use.
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use gpki_idp_core::policy::RolePolicy;
+use gpki_idp_core::store::StoreResult;
+
+use super::sql::SqlDirectory;
+use crate::schema::login_policies;
+use crate::{with_conn, with_write_tx};
+
+pub async fn of_school(d: &SqlDirectory, school_id: i64) -> StoreResult<Vec<RolePolicy>> {
+    d.read(move |conn| {
+        let q = login_policies::table
+            .filter(login_policies::school_id.eq(school_id))
+            .select((login_policies::role, login_policies::methods))
+            .order(login_policies::role.asc());
+        let rows = with_conn!(conn, |c| q.load::<(String, String)>(c))?;
+        Ok(rows
+            .into_iter()
+            .map(|(role, methods)| RolePolicy {
+                role,
+                methods: serde_json::from_str(&methods).unwrap_or_default(),
+            })
+            .collect())
+    })
+    .await
+}
+
+pub async fn set_role(d: &SqlDirectory, school_id: i64, policy: RolePolicy) -> StoreResult<()> {
+    let methods = serde_json::to_string(&policy.methods).unwrap_or_else(|_| "[]".into());
+    d.run(move |conn| {
+        with_write_tx!(conn, |c| {
+            let target = login_policies::table
+                .filter(login_policies::school_id.eq(school_id))
+                .filter(login_policies::role.eq(&policy.role));
+            diesel::delete(target).execute(c)?;
+            let values = (
+                login_policies::school_id.eq(school_id),
+                login_policies::role.eq(&policy.role),
+                login_policies::methods.eq(&methods),
+                login_policies::updated_at.eq(gpki_idp_core::now()),
+            );
+            diesel::insert_into(login_policies::table)
+                .values(values)
+                .execute(c)
+                .map(|_| ())
+        })
+    })
+    .await
+}
+
+pub async fn replace(d: &SqlDirectory, school_id: i64, policy: Vec<RolePolicy>) -> StoreResult<()> {
+    d.run(move |conn| {
+        let now = gpki_idp_core::now();
+        let rows: Vec<_> = policy
+            .iter()
+            .map(|p| {
+                (
+                    login_policies::school_id.eq(school_id),
+                    login_policies::role.eq(p.role.clone()),
+                    login_policies::methods
+                        .eq(serde_json::to_string(&p.methods).unwrap_or_else(|_| "[]".into())),
+                    login_policies::updated_at.eq(now),
+                )
+            })
+            .collect();
+        with_write_tx!(conn, |c| {
+            diesel::delete(login_policies::table.filter(login_policies::school_id.eq(school_id)))
+                .execute(c)?;
+            if !rows.is_empty() {
+                diesel::insert_into(login_policies::table)
+                    .values(rows.clone())
+                    .execute(c)?;
+            }
+            Ok::<_, DieselError>(())
+        })
+    })
+    .await
+}

@@ -1,0 +1,265 @@
+//! Accounts: found by name or id, created, searched and listed after a cursor, changed, and
+//! imported in bulk.
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use gpki_idp_core::model::{NewUser, User, UserChange};
+use gpki_idp_core::store::StoreResult;
+
+use super::json;
+use super::sql::SqlDirectory;
+use crate::schema::users;
+use crate::{with_conn, with_write_tx};
+
+/// Rows inserted per statement in a bulk import (PostgreSQL allows 65,535 parameters).
+const IMPORT_CHUNK: usize = 1000;
+
+#[derive(Queryable)]
+pub struct UserRow {
+    id: i64,
+    school_id: i64,
+    username: String,
+    subject: String,
+    display_name: String,
+    password_hash: Option<String>,
+    roles: String,
+    disabled: bool,
+    _created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            school_id: r.school_id,
+            username: r.username,
+            subject: r.subject,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            roles: json::list(&r.roles),
+            disabled: r.disabled,
+        }
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct UserChangeset {
+    display_name: Option<String>,
+    roles: Option<String>,
+    disabled: Option<bool>,
+    password_hash: Option<Option<String>>,
+}
+
+impl UserChangeset {
+    fn from(change: UserChange) -> Option<Self> {
+        let empty = change.display_name.is_none()
+            && change.roles.is_none()
+            && change.disabled.is_none()
+            && change.password_hash.is_none();
+        (!empty).then(|| UserChangeset {
+            display_name: change.display_name,
+            roles: change.roles.map(|r| json::text(&r)),
+            disabled: change.disabled,
+            password_hash: change.password_hash,
+        })
+    }
+}
+
+/// `%q%` for LIKE, with the pattern characters of `q` escaped.
+fn contains_pattern(q: &str) -> String {
+    let escaped: String = q
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+pub async fn by_username(
+    d: &SqlDirectory,
+    school_id: i64,
+    username: &str,
+) -> StoreResult<Option<User>> {
+    let username = username.to_string();
+    d.read(move |conn| {
+        let q = users::table
+            .filter(users::school_id.eq(school_id))
+            .filter(users::username.eq(username));
+        with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
+    })
+    .await
+}
+
+pub async fn by_id(d: &SqlDirectory, school_id: i64, id: i64) -> StoreResult<Option<User>> {
+    d.read(move |conn| {
+        let q = users::table
+            .filter(users::school_id.eq(school_id))
+            .filter(users::id.eq(id));
+        with_conn!(conn, |c| q.first::<UserRow>(c).optional()).map(|r| r.map(User::from))
+    })
+    .await
+}
+
+pub async fn create(d: &SqlDirectory, user: NewUser) -> StoreResult<User> {
+    d.run(move |conn| {
+        let values = new_user_values(user, gpki_idp_core::now());
+        with_conn!(conn, |c| diesel::insert_into(users::table)
+            .values(values)
+            .get_result::<UserRow>(c))
+        .map(User::from)
+    })
+    .await
+}
+
+pub async fn list(
+    d: &SqlDirectory,
+    school_id: i64,
+    after: i64,
+    limit: i64,
+    q: Option<String>,
+) -> StoreResult<Vec<User>> {
+    d.run(move |conn| {
+        with_conn!(conn, |c| {
+            let mut query = users::table
+                .filter(users::school_id.eq(school_id))
+                .filter(users::id.gt(after))
+                .order(users::id.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(q) = &q {
+                let pattern = contains_pattern(q);
+                query = query.filter(
+                    users::username
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::display_name.like(pattern).escape('\\')),
+                );
+            }
+            query.load::<UserRow>(c)
+        })
+        .map(|r| r.into_iter().map(Into::into).collect())
+    })
+    .await
+}
+
+pub async fn update(
+    d: &SqlDirectory,
+    school_id: i64,
+    id: i64,
+    change: UserChange,
+) -> StoreResult<Option<User>> {
+    d.run(move |conn| {
+        let target = users::table
+            .filter(users::school_id.eq(school_id))
+            .filter(users::id.eq(id));
+        with_write_tx!(conn, |c| {
+            if let Some(set) = UserChangeset::from(change) {
+                diesel::update(target).set(set).execute(c)?;
+            }
+            target.first::<UserRow>(c).optional()
+        })
+        .map(|r| r.map(User::from))
+    })
+    .await
+}
+
+pub async fn by_usernames(
+    d: &SqlDirectory,
+    school_id: i64,
+    names: Vec<String>,
+) -> StoreResult<Vec<User>> {
+    d.run(move |conn| {
+        let mut found = Vec::new();
+        // Chunks keep each statement's parameter count small on both backends.
+        for chunk in names.chunks(IMPORT_CHUNK) {
+            let q = users::table
+                .filter(users::school_id.eq(school_id))
+                .filter(users::username.eq_any(chunk.to_vec()));
+            found.extend(
+                with_conn!(conn, |c| q.load::<UserRow>(c))?
+                    .into_iter()
+                    .map(User::from),
+            );
+        }
+        Ok(found)
+    })
+    .await
+}
+
+/// The columns of a new account: a fresh subject, enabled, created `now`.
+pub(crate) type NewUserValues = (
+    diesel::dsl::Eq<users::school_id, i64>,
+    diesel::dsl::Eq<users::username, String>,
+    diesel::dsl::Eq<users::subject, String>,
+    diesel::dsl::Eq<users::display_name, String>,
+    diesel::dsl::Eq<users::password_hash, Option<String>>,
+    diesel::dsl::Eq<users::roles, String>,
+    diesel::dsl::Eq<users::disabled, bool>,
+    diesel::dsl::Eq<users::created_at, i64>,
+);
+
+pub(crate) fn new_user_values(u: NewUser, now: i64) -> NewUserValues {
+    (
+        users::school_id.eq(u.school_id),
+        users::username.eq(u.username),
+        users::subject.eq(uuid::Uuid::new_v4().to_string()),
+        users::display_name.eq(u.display_name),
+        users::password_hash.eq(u.password_hash),
+        users::roles.eq(json::text(&u.roles)),
+        users::disabled.eq(false),
+        users::created_at.eq(now),
+    )
+}
+
+pub async fn import(
+    d: &SqlDirectory,
+    creates: Vec<NewUser>,
+    updates: Vec<(i64, UserChange)>,
+) -> StoreResult<()> {
+    d.run(move |conn| {
+        let now = gpki_idp_core::now();
+        let rows: Vec<NewUserValues> = creates
+            .into_iter()
+            .map(|u| new_user_values(u, now))
+            .collect();
+        with_write_tx!(conn, |c| {
+            for chunk in rows.chunks(IMPORT_CHUNK) {
+                diesel::insert_into(users::table)
+                    .values(chunk.to_vec())
+                    .execute(c)?;
+            }
+            for (id, change) in updates {
+                if let Some(set) = UserChangeset::from(change) {
+                    diesel::update(users::table.filter(users::id.eq(id)))
+                        .set(set)
+                        .execute(c)?;
+                }
+            }
+            Ok::<_, DieselError>(())
+        })
+    })
+    .await
+}
+
+/// user id → username for a set of ids, on the connection `$c` of either backend.
+macro_rules! usernames {
+    ($c:expr, $ids:expr) => {
+        $crate::schema::users::table
+            .filter($crate::schema::users::id.eq_any($ids))
+            .select(($crate::schema::users::id, $crate::schema::users::username))
+            .load::<(i64, String)>($c)
+    };
+}
+pub(crate) use usernames;
+
+/// The username of `id` among `names` (from `usernames!`), empty when absent.
+pub fn name_of(names: &[(i64, String)], id: i64) -> String {
+    names
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default()
+}
