@@ -1,12 +1,14 @@
 //! gpki-idp-core: the identity provider's domain, apart from HTTP and storage.
 //!
 //! One module per capability: [`model`] (what is stored), [`store`] (the traits storage
-//! implements), [`password`] (argon2id logins), [`keys`] (signing keys, JWKS, JWS),
-//! [`oidc`] (authorization requests, codes, tokens), [`error`] (OAuth errors with stable codes).
+//! implements), [`password`] (argon2id logins), [`keys`] (signing keys, JWKS, signing),
+//! [`jws`] (verifying JWS: client assertions, our own tokens), [`oidc`] (authorization
+//! requests, codes, tokens), [`error`] (OAuth errors with stable codes).
 
 pub mod admin;
 pub mod audit;
 pub mod error;
+pub mod jws;
 pub mod keys;
 pub mod login;
 pub mod model;

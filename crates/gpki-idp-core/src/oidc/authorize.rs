@@ -2,34 +2,10 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
+pub use super::request::AuthRequest;
 use super::Provider;
 use crate::model::{Client, School};
 use crate::OAuthError;
-
-/// A validated authorization request, kept while the user logs in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub prompt: Option<String>,
-    pub max_age: Option<i64>,
-    pub acr_values: Vec<String>,
-    pub login_hint: Option<String>,
-    pub ui_locales: Option<String>,
-    /// The acr level the login must reach: the client's minimum, or what the request asks
-    /// for (acr_values, the `claims` parameter, or the client's default acr values).
-    #[serde(default)]
-    pub required_level: u8,
-    /// A step already done (the password before the card, or the session being stepped up).
-    #[serde(default)]
-    pub partial: Option<super::step::Partial>,
-}
 
 /// Where an authorization error is shown.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use base64::Engine;
 
 use super::Provider;
 use crate::model::{Client, School};
-use crate::{password, OAuthError};
+use crate::{jws, password, OAuthError};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -97,9 +97,10 @@ impl Provider {
         }
     }
 
-    /// private_key_jwt (RFC 7523): a JWT signed with a key in the client's registered JWKS,
-    /// iss = sub = client_id, aud = our issuer (and nothing else: the 2025 audience-injection
-    /// advisory), living at most [`MAX_ASSERTION_LIFETIME`], jti used once.
+    /// private_key_jwt (RFC 7523): a JWT signed (RS256 or ES256, see [`crate::jws`]) with a
+    /// key in the client's registered JWKS, iss = sub = client_id, aud = our issuer (and
+    /// nothing else: the 2025 audience-injection advisory), living at most
+    /// [`MAX_ASSERTION_LIFETIME`], jti used once.
     async fn client_by_assertion(
         &self,
         school: &School,
@@ -107,7 +108,7 @@ impl Provider {
         jwt: &str,
     ) -> Result<Client, OAuthError> {
         let bad = || OAuthError::invalid_client("client assertion rejected");
-        let claims = super::token::unverified_claims(jwt).ok_or_else(bad)?;
+        let claims = jws::unverified_claims(jwt).ok_or_else(bad)?;
         let client_id = claims["iss"].as_str().ok_or_else(bad)?;
         if claims["sub"].as_str() != Some(client_id) {
             return Err(bad());
@@ -118,7 +119,7 @@ impl Provider {
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
             .ok_or_else(bad)?;
-        let verified = super::token::verify_jwt_with(jwt, &jwks).ok_or_else(bad)?;
+        let verified = jws::verify_jwt_with(jwt, &jwks).ok_or_else(bad)?;
         let jti = verified["jti"].as_str().filter(|j| j.len() <= 256);
         let (Some(jti), Some(exp)) = (jti, assertion_exp(&verified, issuer, crate::now())) else {
             return Err(bad());

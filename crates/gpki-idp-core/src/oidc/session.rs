@@ -1,10 +1,10 @@
-//! Logging a person in: password check with throttling, the browser session, the pending
-//! authorization request and the authorization code.
+//! Logging a person in with a password (throttled), and the browser session a completed
+//! login starts.
 
 use serde::{Deserialize, Serialize};
 
-use super::authorize::AuthRequest;
-use super::step::Proved;
+use super::proved::Proved;
+use super::request::AuthRequest;
 use super::Provider;
 use crate::model::{School, SessionRecord};
 use crate::policy::{self, Method};
@@ -21,23 +21,6 @@ pub struct Session {
     pub acr: String,
     /// RFC 8176 methods: `pwd`; `sc`, `hwk`, `pin` for the card.
     pub amr: Vec<String>,
-}
-
-/// What an authorization code stands for.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CodeData {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub user_id: i64,
-    pub scope: String,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub auth_time: i64,
-    pub acr: String,
-    pub amr: Vec<String>,
-    /// The browser session the code was issued in.
-    #[serde(default)]
-    pub session_id: Option<String>,
 }
 
 /// Why a password login failed. Unknown account and wrong password are one case.
@@ -157,95 +140,6 @@ impl Provider {
     pub async fn end_session(&self, school: &School, sid: &str) -> Result<(), OAuthError> {
         self.revoke_session(school, &token_hash(sid)).await?;
         Ok(())
-    }
-
-    /// Keeps a validated authorization request while the user logs in; returns its id.
-    /// Pending requests are bounded in bytes, per client address and in all, over each
-    /// `authorize_request_ttl`: a flood of requests from nobody cannot fill memory (ours or
-    /// Redis's), and one address cannot spend the whole budget.
-    pub async fn save_auth_request(
-        &self,
-        school: &School,
-        request: &AuthRequest,
-        ip: &str,
-    ) -> Result<String, OAuthError> {
-        let id = random_token(24);
-        let key = format!("authz:{}:{}", school.id, id);
-        let bytes = serde_json::to_vec(request).map_err(|_| OAuthError::server_error())?;
-        let cost = (bytes.len() + key.len()) as u64;
-        let ttl = self.settings.authorize_request_ttl;
-        let from_ip = self
-            .ephemeral
-            .incr_by(&format!("authz-bytes:ip:{ip}"), cost, ttl)
-            .await?;
-        let all = self.ephemeral.incr_by("authz-bytes:all", cost, ttl).await?;
-        if from_ip > self.settings.max_pending_login_bytes_per_ip
-            || all > self.settings.max_pending_login_bytes
-        {
-            return Err(OAuthError::too_many_requests(
-                "too many logins are pending; try again in a few minutes",
-            ));
-        }
-        self.ephemeral.put(&key, &bytes, ttl).await?;
-        Ok(id)
-    }
-
-    pub async fn auth_request(
-        &self,
-        school: &School,
-        id: &str,
-    ) -> Result<Option<AuthRequest>, OAuthError> {
-        self.get_json(&format!("authz:{}:{}", school.id, id)).await
-    }
-
-    /// Keeps a changed pending request (a step done, the account known) under its id.
-    pub async fn update_auth_request(
-        &self,
-        school: &School,
-        id: &str,
-        request: &AuthRequest,
-    ) -> Result<(), OAuthError> {
-        let key = format!("authz:{}:{}", school.id, id);
-        self.put_json(&key, request, self.settings.authorize_request_ttl)
-            .await
-    }
-
-    /// Ends a pending request (it completes once).
-    pub async fn take_auth_request(
-        &self,
-        school: &School,
-        id: &str,
-    ) -> Result<Option<AuthRequest>, OAuthError> {
-        self.take_json(&format!("authz:{}:{}", school.id, id)).await
-    }
-
-    /// Issues a single-use authorization code for a request and a session.
-    pub async fn issue_code(
-        &self,
-        school: &School,
-        request: &AuthRequest,
-        session: &Session,
-    ) -> Result<String, OAuthError> {
-        let code = random_token(32);
-        let data = CodeData {
-            client_id: request.client_id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            user_id: session.user_id,
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            acr: session.acr.clone(),
-            amr: session.amr.clone(),
-            session_id: Some(session.id.clone()).filter(|id| !id.is_empty()),
-        };
-        self.put_json(
-            &format!("code:{}:{}", school.id, token_hash(&code)),
-            &data,
-            self.settings.code_ttl,
-        )
-        .await?;
-        Ok(code)
     }
 
     /// Whether a session satisfies the request's `max_age` and `prompt`.

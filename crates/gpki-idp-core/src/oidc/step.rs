@@ -3,30 +3,13 @@
 //! decide whether the login completes, needs the card (step-up) or the password too, or
 //! cannot reach what is asked.
 
-use serde::{Deserialize, Serialize};
-
-use super::authorize::AuthRequest;
+pub use super::proved::{Partial, Proved};
+use super::request::AuthRequest;
 use super::session::Session;
 use super::Provider;
 use crate::model::{School, User};
-use crate::policy::{self, Factors, Next, RolePolicy};
+use crate::policy::{self, Factors, Next};
 use crate::OAuthError;
-
-/// An account that proved a factor, with the school's login policy as read for that check:
-/// the next step is decided on the same reading (one read per login step, and no change of
-/// policy between the check and the decision).
-#[derive(Debug)]
-pub struct Proved {
-    pub user: User,
-    pub policies: Vec<RolePolicy>,
-}
-
-/// A step done for a pending request, waiting for the next one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Partial {
-    pub user_id: i64,
-    pub factors: Factors,
-}
 
 /// What a login step leads to.
 #[derive(Debug)]
