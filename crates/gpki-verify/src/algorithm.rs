@@ -5,6 +5,8 @@
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
+use x509_parser::der_parser::asn1_rs::Tag;
+use x509_parser::x509::SubjectPublicKeyInfo;
 
 use crate::tlv::{self, Tlv};
 use crate::Error;
@@ -83,18 +85,25 @@ pub struct PublicKey {
 impl PublicKey {
     /// Reads a DER SubjectPublicKeyInfo.
     pub fn from_spki(spki: &[u8]) -> Option<Self> {
-        let (outer, _) = tlv::read(spki)?;
-        let parts = tlv::children(outer.value)?;
-        let (alg, key) = (parts.first()?, parts.get(1)?);
-        let (oid, params) = algorithm_identifier(alg)?;
-        let curve = params
-            .filter(|p| p.tag == 0x06)
-            .and_then(|p| ObjectIdentifier::from_bytes(p.value).ok());
-        let (&unused, bits) = key.value.split_first()?;
-        (unused == 0).then(|| Self {
-            algorithm: oid,
+        use x509_parser::prelude::FromDer;
+        let (_, parsed) = SubjectPublicKeyInfo::from_der(spki).ok()?;
+        Self::from_parsed(&parsed)
+    }
+
+    /// The key of a SubjectPublicKeyInfo x509-parser has read.
+    pub fn from_parsed(spki: &SubjectPublicKeyInfo<'_>) -> Option<Self> {
+        let algorithm = ObjectIdentifier::from_bytes(spki.algorithm.algorithm.as_bytes()).ok()?;
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .filter(|p| p.header.tag() == Tag::Oid)
+            .and_then(|p| ObjectIdentifier::from_bytes(p.data).ok());
+        let bits = &spki.subject_public_key;
+        (bits.unused_bits == 0).then(|| Self {
+            algorithm,
             curve,
-            key: bits.to_vec(),
+            key: bits.data.to_vec(),
         })
     }
 

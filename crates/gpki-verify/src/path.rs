@@ -13,44 +13,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
-use crate::algorithm::PublicKey;
 use crate::anchor_signatures::{AnchorSignatures, Remembering};
-use crate::profile::{self, CertProfile};
+use crate::certificate::Certificate;
+use crate::profile::CertProfile;
 use crate::Error;
 
-/// A CA certificate of the trust store, with what revocation checking needs of it.
-#[derive(Clone, Debug)]
-pub struct CaCertificate {
-    pub der: Vec<u8>,
-    pub profile: CertProfile,
-    /// The subject DN, DER, as OCSP's issuerNameHash hashes it.
-    pub subject_der: Vec<u8>,
-    pub key: PublicKey,
-    ski: Option<Vec<u8>>,
-}
+/// A CA certificate of the trust store: parsed once when loaded, with what revocation
+/// checking needs of it (subject DN and key for OCSP, fingerprint for CRLs).
+pub type CaCertificate = Certificate;
 
-impl CaCertificate {
-    fn parse(der: Vec<u8>) -> Result<Self, Error> {
-        let (_, cert) = x509_parser::parse_x509_certificate(&der)
-            .map_err(|e| Error::Config(format!("CA certificate unreadable: {e}")))?;
-        let key = PublicKey::from_spki(cert.public_key().raw)
-            .ok_or_else(|| Error::Config("CA certificate key unreadable".into()))?;
-        let subject_der = cert.subject().as_raw().to_vec();
-        let profile = profile::read(&der)?;
-        let ski = profile::subject_key_identifier(&der);
-        Ok(Self {
-            der,
-            profile,
-            subject_der,
-            key,
-            ski,
-        })
-    }
-
-    /// The subjectKeyIdentifier, if the certificate has one.
-    pub fn subject_key_id(&self) -> Option<&[u8]> {
-        self.ski.as_deref()
-    }
+fn parse_ca(der: Vec<u8>) -> Result<Arc<CaCertificate>, Error> {
+    Certificate::parse(der)
+        .map(Arc::new)
+        .map_err(|e| Error::Config(format!("CA certificate unreadable: {e}")))
 }
 
 /// Which certificate policies a signer certificate may carry.
@@ -89,12 +64,13 @@ impl TrustStore {
         if anchors.is_empty() {
             return Err(Error::Config("no trust anchor configured".into()));
         }
-        let parse = |der| CaCertificate::parse(der).map(Arc::new);
-        let anchors: Vec<Arc<CaCertificate>> =
-            anchors.into_iter().map(parse).collect::<Result<_, _>>()?;
+        let anchors: Vec<Arc<CaCertificate>> = anchors
+            .into_iter()
+            .map(parse_ca)
+            .collect::<Result<_, _>>()?;
         let intermediates = intermediates
             .into_iter()
-            .map(parse)
+            .map(parse_ca)
             .collect::<Result<_, _>>()?;
         let webpki_anchors = anchors
             .iter()
@@ -104,10 +80,7 @@ impl TrustStore {
                     .map_err(|e| Error::Config(format!("trust anchor unusable: {e}")))
             })
             .collect::<Result<_, _>>()?;
-        let anchor_keys = anchors
-            .iter()
-            .map(|a| subject_public_key(&a.der))
-            .collect::<Result<_, _>>()?;
+        let anchor_keys = anchors.iter().map(|a| a.key.key_bits().to_vec()).collect();
         let anchor_signatures = AnchorSignatures::new(anchor_keys);
         Ok(Self {
             anchors,
@@ -143,7 +116,7 @@ impl TrustStore {
     /// Adds an intermediate found at run time, if it is a CA certificate signed by one of the
     /// configured anchors. Returns whether it was added (false when known or refused).
     pub fn learn_intermediate(&self, der: Vec<u8>) -> bool {
-        let Ok(ca) = CaCertificate::parse(der) else {
+        let Ok(ca) = Certificate::parse(der) else {
             return false;
         };
         let signed_by_anchor = crate::tlv::split_signed(&ca.der).is_some_and(|(tbs, alg, sig)| {
@@ -207,10 +180,12 @@ impl TrustStore {
             .map(|c| c.der().to_vec());
         let issuer = match issuer_der {
             Some(der) => candidates.iter().find(|c| c.der == der),
-            None => {
-                let spki = path.anchor().subject_public_key_info.as_ref();
-                self.anchors.iter().find(|a| spki_matches(&a.der, spki))
-            }
+            // webpki hands back one of our anchors; they are in the order of `self.anchors`.
+            None => self
+                .webpki_anchors
+                .iter()
+                .position(|a| a == path.anchor())
+                .and_then(|i| self.anchors.get(i)),
         }
         .ok_or(Error::UnknownIssuer)?;
         let chain = path
@@ -242,22 +217,6 @@ impl TrustStore {
             matching
         }
     }
-}
-
-/// The `subjectPublicKey` bits of a certificate, as webpki hands keys to the algorithms.
-fn subject_public_key(der: &[u8]) -> Result<Vec<u8>, Error> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| Error::Config(format!("trust anchor unreadable: {e}")))?;
-    Ok(cert.public_key().subject_public_key.data.to_vec())
-}
-
-/// Whether the certificate `der` has exactly the SubjectPublicKeyInfo value `spki`
-/// (webpki gives anchors' SPKI without the outer SEQUENCE header).
-fn spki_matches(der: &[u8], spki_value: &[u8]) -> bool {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-        return false;
-    };
-    crate::tlv::read(cert.public_key().raw).is_some_and(|(t, _)| t.value == spki_value)
 }
 
 fn unix_time(at: SystemTime) -> UnixTime {

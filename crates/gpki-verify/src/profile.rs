@@ -56,10 +56,16 @@ pub struct CertProfile {
     pub not_after_unix: i64,
 }
 
-/// Reads the profile of a DER certificate.
+/// Reads the profile of a DER certificate (operator tools; the engine reads profiles through
+/// the certificate module, which parses once for every use).
 pub fn read(der: &[u8]) -> Result<CertProfile, Error> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| Error::MalformedCertificate(e.to_string()))?;
+    Ok(from_parsed(der, &cert))
+}
+
+/// The profile of `cert`, already parsed from `der`.
+pub(crate) fn from_parsed(der: &[u8], cert: &X509Certificate<'_>) -> CertProfile {
     let validity = cert.validity();
     let mut profile = CertProfile {
         subject_cn: first_attribute(cert.subject(), OID_COMMON_NAME),
@@ -72,10 +78,10 @@ pub fn read(der: &[u8]) -> Result<CertProfile, Error> {
         not_after: rfc3339(validity.not_after.timestamp()),
         sha256: sha256_hex(der),
         spki_sha256: sha256_hex(cert.public_key().raw),
-        subject_key_id: subject_key_identifier(der).map(hex::encode),
-        authority_key_id: authority_key_identifier(der).map(hex::encode),
+        subject_key_id: None,
+        authority_key_id: None,
         policies: Vec::new(),
-        key_usage: key_usage(&cert),
+        key_usage: key_usage(cert),
         extended_key_usage: Vec::new(),
         crl_urls: Vec::new(),
         ocsp_urls: Vec::new(),
@@ -84,8 +90,8 @@ pub fn read(der: &[u8]) -> Result<CertProfile, Error> {
         not_before_unix: validity.not_before.timestamp(),
         not_after_unix: validity.not_after.timestamp(),
     };
-    read_extensions(&cert, &mut profile);
-    Ok(profile)
+    read_extensions(cert, &mut profile);
+    profile
 }
 
 fn read_extensions(cert: &X509Certificate<'_>, profile: &mut CertProfile) {
@@ -94,6 +100,12 @@ fn read_extensions(cert: &X509Certificate<'_>, profile: &mut CertProfile) {
             profile.id_last4 = directory_attribute(ext.value, OID_ID_LAST4);
         }
         match ext.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => {
+                profile.subject_key_id = Some(hex::encode(id.0));
+            }
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                profile.authority_key_id = aki.key_identifier.as_ref().map(|id| hex::encode(id.0));
+            }
             ParsedExtension::CertificatePolicies(policies) => {
                 profile.policies = policies
                     .iter()
@@ -240,7 +252,8 @@ fn rfc3339(unix: i64) -> String {
 }
 
 /// Finds a string attribute in a SubjectDirectoryAttributes value
-/// (`SEQUENCE OF Attribute { type, SET OF value }`).
+/// (`SEQUENCE OF Attribute { type, SET OF value }`). x509-parser leaves this extension
+/// unparsed, so its value is walked here (a few TLVs, no second parse of the certificate).
 fn directory_attribute(ext_value: &[u8], wanted: &str) -> Option<String> {
     let (seq, _) = tlv::read(ext_value)?;
     for attr in tlv::children(seq.value)? {
@@ -254,30 +267,4 @@ fn directory_attribute(ext_value: &[u8], wanted: &str) -> Option<String> {
         return decode_string(Tag(u32::from(value.tag & 0x1f)), value.value);
     }
     None
-}
-
-fn extension_value<'a>(cert: &X509Certificate<'a>, oid: &str) -> Option<&'a [u8]> {
-    cert.extensions()
-        .iter()
-        .find(|e| e.oid.to_id_string() == oid)
-        .map(|e| e.value)
-}
-
-/// The subjectKeyIdentifier of a DER certificate.
-pub fn subject_key_identifier(der: &[u8]) -> Option<Vec<u8>> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let value = extension_value(&cert, "2.5.29.14")?;
-    let (octets, _) = tlv::read(value)?;
-    (octets.tag == 0x04).then(|| octets.value.to_vec())
-}
-
-/// The keyIdentifier of the authorityKeyIdentifier of a DER certificate.
-pub fn authority_key_identifier(der: &[u8]) -> Option<Vec<u8>> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let value = extension_value(&cert, "2.5.29.35")?;
-    let (seq, _) = tlv::read(value)?;
-    tlv::children(seq.value)?
-        .into_iter()
-        .find(|f| f.tag == 0x80)
-        .map(|f| f.value.to_vec())
 }

@@ -11,7 +11,8 @@ use der::asn1::OctetString;
 use der::{Decode, Encode};
 use x509_cert::time::Time;
 
-use crate::algorithm::{self, Hash, PublicKey};
+use crate::algorithm::{self, Hash};
+use crate::certificate::Certificate;
 use crate::tlv::{self, Tlv};
 use crate::{input, Error};
 
@@ -71,8 +72,8 @@ pub fn tbs_bytes(tbs: &str, encoding: TbsEncoding) -> Option<Vec<u8>> {
 /// A signature that verified, with what it carried.
 #[derive(Clone, Debug)]
 pub struct SignedContent {
-    /// DER of the signer's certificate.
-    pub signer_certificate: Vec<u8>,
+    /// The signer's certificate, parsed once here for everything after the signature.
+    pub signer: Certificate,
     /// Other certificates embedded in the SignedData (possibly intermediates).
     pub other_certificates: Vec<Vec<u8>>,
     /// The signed content.
@@ -123,16 +124,22 @@ fn verify_pkcs1(
     if signature.is_empty() {
         return Err(malformed("empty signature"));
     }
-    let cert = decode_certificate(certificate)?;
+    let signer = read_certificate(certificate)?;
     let content = expected.content.ok_or(Error::ContentMissing)?;
-    let key = signer_key(&cert)?;
     let rsa = [
         0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
     ];
     let (alg, _) = tlv::read(&rsa).ok_or_else(|| malformed("internal"))?;
-    algorithm::verify(&alg, Some(hash), &key, content, &signature, allow_sha1)?;
+    algorithm::verify(
+        &alg,
+        Some(hash),
+        &signer.key,
+        content,
+        &signature,
+        allow_sha1,
+    )?;
     Ok(SignedContent {
-        signer_certificate: cert,
+        signer,
         other_certificates: Vec::new(),
         content: content.to_vec(),
         signing_time: None,
@@ -141,20 +148,16 @@ fn verify_pkcs1(
     })
 }
 
-/// Decodes a certificate given as DER, PEM or base64.
+/// Decodes a certificate given as DER, PEM or base64 and checks that it parses.
 pub fn decode_certificate(bytes: &[u8]) -> Result<Vec<u8>, Error> {
-    let der = input::to_binary(bytes)
-        .ok_or_else(|| Error::MalformedCertificate("not DER, PEM or base64".into()))?;
-    x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| Error::MalformedCertificate(e.to_string()))?;
-    Ok(der)
+    read_certificate(bytes).map(|cert| cert.der)
 }
 
-fn signer_key(cert_der: &[u8]) -> Result<PublicKey, Error> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
-        .map_err(|e| Error::MalformedCertificate(e.to_string()))?;
-    PublicKey::from_spki(cert.public_key().raw)
-        .ok_or_else(|| Error::MalformedCertificate("bad subject public key".into()))
+/// Decodes and parses a certificate given as DER, PEM or base64.
+fn read_certificate(bytes: &[u8]) -> Result<Certificate, Error> {
+    let der = input::to_binary(bytes)
+        .ok_or_else(|| Error::MalformedCertificate("not DER, PEM or base64".into()))?;
+    Certificate::parse(der)
 }
 
 /// The first certificate embedded in a PKCS#7 signature, without verifying anything: lets
@@ -194,16 +197,14 @@ fn verify_pkcs7(
     if count != 1 {
         return Err(Error::SignerCount(count));
     }
-    let signer = signed.signer_infos.0.get(0).ok_or(Error::SignerCount(0))?;
-    let certs: Vec<Vec<u8>> = raw.certificates.iter().map(|c| c.to_vec()).collect();
-    let signer_cert = find_signer_certificate(&signer.sid, &certs, external_cert)?;
+    let info = signed.signer_infos.0.get(0).ok_or(Error::SignerCount(0))?;
+    let signer = find_signer(&info.sid, &raw.certificates, external_cert)?;
     let content = signed_content(&signed, expected)?;
-    let digest = digest_of(signer)?;
+    let digest = digest_of(info)?;
     if digest == Hash::Sha1 && !allow_sha1 {
         return Err(Error::UnsupportedAlgorithm("SHA-1 is refused".into()));
     }
-    let key = signer_key(&signer_cert)?;
-    let attrs = read_attributes(signer, &signed)?;
+    let attrs = read_attributes(info, &signed)?;
     let message = match raw.signed_attrs {
         Some(raw_attrs) => {
             // Signed attributes are signed as an explicit SET OF, not with their [0] tag.
@@ -216,15 +217,20 @@ fn verify_pkcs7(
     algorithm::verify(
         &raw.signature_alg,
         Some(digest),
-        &key,
+        &signer.key,
         &message,
-        signer.signature.as_bytes(),
+        info.signature.as_bytes(),
         allow_sha1,
     )?;
     check_digest_and_content(&attrs, digest, &content, expected)?;
-    let other_certificates = certs.into_iter().filter(|c| *c != signer_cert).collect();
+    let other_certificates = raw
+        .certificates
+        .iter()
+        .filter(|c| **c != signer.der.as_slice())
+        .map(|c| c.to_vec())
+        .collect();
     Ok(SignedContent {
-        signer_certificate: signer_cert,
+        signer,
         other_certificates,
         content: content.bytes,
         signing_time: attrs.signing_time,
@@ -271,42 +277,44 @@ fn raw_signed_data(der: &[u8], signer_count: usize) -> Result<RawSignedData<'_>,
     })
 }
 
-fn find_signer_certificate(
+/// The certificate the SignerInfo names: embedded in the SignedData, or given beside it.
+/// Each candidate is parsed once; the one that matches is the signer for the rest of the login.
+fn find_signer(
     sid: &SignerIdentifier,
-    embedded: &[Vec<u8>],
+    embedded: &[&[u8]],
     external: Option<&[u8]>,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Certificate, Error> {
     for der in embedded {
-        if identifies(sid, der) {
-            return Ok(der.clone());
+        // One that does not parse cannot be the signer's; the SID decides among the rest.
+        match Certificate::parse(der.to_vec()) {
+            Ok(cert) if identifies(sid, &cert) => return Ok(cert),
+            _ => {}
         }
     }
-    match external {
-        Some(cert) => {
-            let der = decode_certificate(cert)?;
-            if identifies(sid, &der) {
-                Ok(der)
-            } else {
-                Err(Error::BadSignature(
-                    "the given certificate is not the signer's".into(),
-                ))
-            }
-        }
-        None => Err(Error::SignerCertificateMissing),
+    let Some(external) = external else {
+        return Err(Error::SignerCertificateMissing);
+    };
+    let cert = read_certificate(external)?;
+    if identifies(sid, &cert) {
+        Ok(cert)
+    } else {
+        Err(Error::BadSignature(
+            "the given certificate is not the signer's".into(),
+        ))
     }
 }
 
-fn identifies(sid: &SignerIdentifier, der: &[u8]) -> bool {
-    let Ok(cert) = x509_cert::Certificate::from_der(der) else {
-        return false;
-    };
+fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(isn) => {
-            isn.serial_number == cert.tbs_certificate.serial_number
-                && isn.issuer == cert.tbs_certificate.issuer
+            isn.serial_number.as_bytes() == cert.serial.as_slice()
+                && isn
+                    .issuer
+                    .to_der()
+                    .is_ok_and(|name| name == cert.issuer_der)
         }
         SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            crate::profile::subject_key_identifier(der).as_deref() == Some(ski.0.as_bytes())
+            cert.subject_key_id() == Some(ski.0.as_bytes())
         }
     }
 }

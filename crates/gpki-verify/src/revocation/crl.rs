@@ -3,9 +3,10 @@
 //! entries) is walked with a zero-copy reader into a hash set of fixed-size keys, so an
 //! index costs ~40 bytes per entry and no per-entry allocation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::clock::after;
 use crate::algorithm;
 use crate::error::{RevocationSource, SourceFailure};
 use crate::path::CaCertificate;
@@ -113,7 +114,7 @@ pub fn index(
         .filter(|ca| ca.subject_der == fields.issuer)
         .find(|ca| algorithm::verify(&alg, None, &ca.key, tbs, signature, false).is_ok())
         .ok_or_else(|| failure("crl_bad_signature", "no configured CA signed this CRL"))?;
-    if fields.this_update > super::after(now, skew) {
+    if fields.this_update > after(now, skew) {
         return Err(failure("crl_not_yet_valid", "thisUpdate is in the future"));
     }
     if fields
@@ -162,7 +163,7 @@ pub fn fuzz_parse(der: &[u8]) -> Result<usize, SourceFailure> {
 
 /// Whether `deadline + skew` is before `now`.
 fn passed(deadline: SystemTime, skew: Duration, now: SystemTime) -> bool {
-    super::after(deadline, skew) < now
+    after(deadline, skew) < now
 }
 
 fn tbs_fields(tbs: &[u8]) -> Option<TbsFields<'_>> {
@@ -281,13 +282,6 @@ pub(crate) fn parse_time(t: &Tlv<'_>) -> Option<SystemTime> {
         .assume_utc();
     let secs = u64::try_from(at.unix_timestamp()).ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(secs))
-}
-
-/// Known CRLs by URL, with the last failure of each.
-#[derive(Default)]
-pub struct CrlCache {
-    pub(crate) lists: HashMap<String, std::sync::Arc<CrlIndex>>,
-    pub(crate) last_failure: HashMap<String, SourceFailure>,
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use x509_ocsp::{
     TbsRequest, Version,
 };
 
+use super::clock::after;
 use crate::algorithm::{self, Hash, PublicKey};
+use crate::certificate::Certificate;
 use crate::error::{RevocationSource, SourceFailure};
 use crate::path::CaCertificate;
 use crate::profile;
@@ -219,7 +221,6 @@ fn check_times(
     now: SystemTime,
     rules: &Acceptance,
 ) -> Result<(), SourceFailure> {
-    let after = super::after;
     if this_update > after(now, rules.clock_skew) {
         return Err(failure("ocsp_not_yet_valid", "thisUpdate is in the future"));
     }
@@ -280,7 +281,8 @@ fn embedded_certificates(basic_der: &[u8]) -> Vec<&[u8]> {
 fn delegated_key(cert: &[u8], issuer: &CaCertificate, now: SystemTime) -> Option<PublicKey> {
     let (tbs, alg, signature) = tlv::split_signed(cert)?;
     algorithm::verify(&alg, None, &issuer.key, tbs, signature, false).ok()?;
-    let prof = profile::read(cert).ok()?;
+    let responder = Certificate::parse(cert.to_vec()).ok()?;
+    let prof = &responder.profile;
     let now_unix = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() as i64;
     let valid = prof.not_before_unix <= now_unix && now_unix <= prof.not_after_unix;
     if !valid
@@ -291,8 +293,7 @@ fn delegated_key(cert: &[u8], issuer: &CaCertificate, now: SystemTime) -> Option
     {
         return None;
     }
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
-    PublicKey::from_spki(parsed.public_key().raw)
+    Some(responder.key)
 }
 
 /// A random nonce of 32 bytes.
