@@ -5,8 +5,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
-mod admin_branding;
-mod admin_onboarding;
 mod assets;
 mod branding_page;
 mod card;
@@ -67,7 +65,7 @@ school_routes! {
     post "/login/methods" Json => card::methods;
     get "/account" Page => card::account_page;
     get "/diagnostics" Page => card::diagnostics_page;
-    get "/logo" Page => admin_branding::logo;
+    get "/logo" Page => admin::logo;
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
     get "/admin/branding" Page => branding_page::show;
