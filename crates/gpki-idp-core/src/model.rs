@@ -53,6 +53,17 @@ pub struct NewUser {
     pub roles: Vec<String>,
 }
 
+/// A school to create with its keys and first accounts: what the store writes, all schools
+/// of an onboarding list in one transaction.
+#[derive(Clone, Debug)]
+pub struct NewSchool {
+    pub code: String,
+    pub name: String,
+    pub keys: Vec<KeyRecord>,
+    /// Accounts to create in it (`school_id` is set by the store).
+    pub users: Vec<NewUser>,
+}
+
 /// An OIDC relying party of one school (the school portal, a service).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {

@@ -37,7 +37,7 @@ pub trait Directory: Send + Sync {
     /// (a code that exists already is a `Conflict` and nothing is written).
     async fn create_schools(
         &self,
-        schools: Vec<crate::admin::onboarding::NewSchool>,
+        schools: Vec<crate::model::NewSchool>,
     ) -> StoreResult<Vec<School>>;
     async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, school_id: i64, id: i64) -> StoreResult<Option<User>>;

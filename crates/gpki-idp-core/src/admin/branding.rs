@@ -3,6 +3,7 @@
 //! the logo is a small PNG or JPEG, checked by its first bytes, never SVG (a script could hide
 //! in it).
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{invalid, Principal};
@@ -14,6 +15,14 @@ use crate::OAuthError;
 pub const MAX_LOGO_BYTES: usize = 100 * 1024;
 /// WCAG 2.1 AA for normal text.
 const MIN_CONTRAST: f64 = 4.5;
+
+/// `PUT …/branding`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColourInput {
+    /// `#rrggbb`, or null to go back to the default.
+    pub colour: Option<String>,
+}
 
 /// The branding as the admin API shows it.
 pub fn branding_json(school: &School, b: &Branding) -> Value {
@@ -80,6 +89,20 @@ pub fn logo_type(bytes: &[u8]) -> Result<&'static str, OAuthError> {
 }
 
 impl Provider {
+    /// The school's branding as the admin API shows it.
+    pub async fn admin_branding(&self, school: &School) -> Result<Value, OAuthError> {
+        let b = self.directory.branding(school.id).await?;
+        Ok(branding_json(school, &b))
+    }
+
+    /// The school's logo for its pages: content type and bytes, or `not_found`.
+    pub async fn school_logo(&self, school: &School) -> Result<(String, Vec<u8>), OAuthError> {
+        self.directory
+            .logo(school.id)
+            .await?
+            .ok_or_else(|| OAuthError::not_found("this school has no logo"))
+    }
+
     /// Sets or removes (`None`) the school's colour; audited.
     pub async fn admin_set_colour(
         &self,

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::listing::{ListQuery, Listing};
 use super::{etag, if_match, invalid, valid_name, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
@@ -248,6 +249,23 @@ impl Provider {
             .client(school.id, client_id)
             .await?
             .ok_or_else(|| OAuthError::not_found(format!("no client `{client_id}`")))
+    }
+
+    /// A page of the school's clients.
+    pub async fn admin_list_clients(
+        &self,
+        school: &School,
+        query: &ListQuery,
+    ) -> Result<Listing, OAuthError> {
+        let p = query.page()?;
+        let found = self
+            .directory
+            .list_clients(school.id, p.after, p.limit)
+            .await?;
+        Ok(Listing {
+            items: found.iter().map(client_json).collect(),
+            next_cursor: p.next(found.len(), found.last().map(|c| c.id)),
+        })
     }
 
     /// Creates a client; returns it and its secret (confidential clients without jwks).

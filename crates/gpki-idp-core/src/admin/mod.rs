@@ -1,14 +1,28 @@
 //! The admin API's domain: who is calling (a bearer token of this IdP), which school they may
 //! see, which scopes they hold, and the changes they may make, each audited with before and
-//! after. One module per capability: [`users`], [`clients`], [`settings`] (login policy and
-//! registration rules).
+//! after. One module per resource: [`records`] (schools), [`settings`] (login policy,
+//! registration rules, roles), [`users`] and their [`import`], [`certificates`] (bindings and
+//! enrollment codes), [`clients`], [`sessions`], [`audit_log`], [`keys`], [`branding`], and
+//! [`onboarding`] of a district's schools from a [`school_list`]. The HTTP layer parses a
+//! request into the typed input these modules define and calls one function; every rule
+//! (formats, lengths, allowed values, who may do what) is checked here.
 
+pub mod audit_log;
 pub mod branding;
+pub mod certificates;
 pub mod clients;
+pub mod import;
+pub mod keys;
+pub mod listing;
 pub mod onboarding;
 pub mod records;
+pub mod school_list;
+pub mod sessions;
 pub mod settings;
+pub mod upload;
 pub mod users;
+
+pub use listing::{ListQuery, Listing, PageRequest};
 
 use serde_json::{json, Value};
 
@@ -65,6 +79,14 @@ impl Principal {
                 accepted.join(", ")
             )))
         }
+    }
+
+    /// `GET /me`: who the caller is, when it holds any admin scope.
+    pub fn me(&self) -> Result<Value, OAuthError> {
+        self.require_any()?;
+        Ok(
+            json!({"school": self.school.code, "scopes": self.scopes, "actor": self.actor, "district": self.is_district()}),
+        )
     }
 
     /// Any admin scope at all (for `GET /me`).
@@ -177,44 +199,6 @@ impl Provider {
     }
 }
 
-/// A page of a list: at most `limit` items after the cursor.
-#[derive(Clone, Copy, Debug)]
-pub struct PageRequest {
-    pub after: i64,
-    pub limit: i64,
-}
-
-impl PageRequest {
-    /// From the `limit` and `cursor` query parameters (cursor: the last id seen).
-    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, OAuthError> {
-        let limit = match limit {
-            None => 100,
-            Some(l) => l
-                .parse::<i64>()
-                .ok()
-                .filter(|l| (1..=500).contains(l))
-                .ok_or_else(|| invalid("limit must be a number from 1 to 500"))?,
-        };
-        let after = match cursor {
-            None => 0,
-            Some(c) => c
-                .parse::<i64>()
-                .ok()
-                .filter(|c| *c >= 0)
-                .ok_or_else(|| invalid("cursor is not one this API gave"))?,
-        };
-        Ok(Self { after, limit })
-    }
-
-    /// The cursor of the next page: the last id when the page is full.
-    pub fn next(&self, count: usize, last_id: Option<i64>) -> Option<String> {
-        (count as i64 >= self.limit)
-            .then_some(last_id)
-            .flatten()
-            .map(|id| id.to_string())
-    }
-}
-
 /// A school code: lowercase letters, digits and dashes, 2–32 characters.
 pub fn valid_school_code(code: &str) -> bool {
     let b = code.as_bytes();
@@ -266,17 +250,12 @@ mod tests {
         let ops = principal(true, &["district"]);
         assert!(ops.require(&[SCOPE_AUDIT]).is_ok());
         assert!(principal(false, &["openid"]).require_any().is_err());
+        assert_eq!(principal(false, &["openid"]).me().unwrap_err().status, 403);
+        assert_eq!(gm.me().unwrap()["district"], false);
     }
 
     #[test]
-    fn pages_and_tags() {
-        assert!(PageRequest::parse(Some("0"), None).is_err());
-        assert!(PageRequest::parse(Some("501"), None).is_err());
-        assert!(PageRequest::parse(None, Some("x")).is_err());
-        let p = PageRequest::parse(Some("2"), Some("7")).unwrap();
-        assert_eq!((p.after, p.limit), (7, 2));
-        assert_eq!(p.next(2, Some(9)).as_deref(), Some("9"));
-        assert_eq!(p.next(1, Some(9)), None);
+    fn tags_and_codes() {
         let tag = etag(&json!({"a": 1}));
         assert!(if_match(None, &tag).is_ok());
         assert!(if_match(Some("*"), &tag).is_ok());

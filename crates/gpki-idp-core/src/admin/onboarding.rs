@@ -7,44 +7,25 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::records::school_json;
+use super::school_list::read_upload;
+use super::upload::UploadQuery;
 use super::users::valid_username;
-use super::{invalid, valid_name, valid_school_code, Principal, SCOPE_DISTRICT};
+use super::{valid_name, valid_school_code, Principal, SCOPE_DISTRICT};
 use crate::audit::AuditEvent;
 use crate::keys::{Alg, SigningKey};
-use crate::model::{KeyRecord, NewUser, School};
+use crate::model::{NewUser, School};
 use crate::oidc::Provider;
 use crate::store::StoreError;
 use crate::{password, OAuthError};
 
-/// Most schools one list may carry.
-pub const MAX_ONBOARD_ROWS: usize = 1000;
-
-/// One row of the list, as read.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OnboardRow {
-    pub code: String,
-    pub name: String,
-    #[serde(default)]
-    pub gm_username: Option<String>,
-    #[serde(default)]
-    pub gm_name: Option<String>,
-}
-
-/// A school to create with its keys and first accounts: what the store writes, all schools
-/// of a list in one transaction.
-#[derive(Clone, Debug)]
-pub struct NewSchool {
-    pub code: String,
-    pub name: String,
-    pub keys: Vec<KeyRecord>,
-    /// Accounts to create in it (`school_id` is set by the store).
-    pub users: Vec<NewUser>,
-}
+// The list's reading lives in `school_list`; its names stay reachable here, where the
+// command line and the store have always found them.
+pub use super::school_list::{parse_csv, parse_json, OnboardRow, RowError, MAX_ONBOARD_ROWS};
+pub use crate::model::NewSchool;
 
 /// The outcome of one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -75,109 +56,18 @@ pub struct OnboardReport {
     pub rows: Vec<OnboardRowReport>,
 }
 
-/// A row that could not be read: (row, code, error code, message).
-pub type RowError = (usize, String, &'static str, String);
+impl OnboardReport {
+    /// A real run that wrote nothing because rows are bad (the API answers 422).
+    pub fn refused(&self) -> bool {
+        !self.dry_run && !self.written && self.failed > 0
+    }
+}
 
 /// Who onboards: a district operator through the admin API, or the command line.
 #[derive(Clone, Copy, Debug)]
 pub enum Onboarder<'a> {
     Api(&'a Principal),
     Cli,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Column {
-    Code,
-    Name,
-    GmUsername,
-    GmName,
-}
-
-fn column(header: &str) -> Option<Column> {
-    match header {
-        "code" | "school_code" | "學校代碼" => Some(Column::Code),
-        "name" | "school_name" | "學校名稱" => Some(Column::Name),
-        "gm_username" => Some(Column::GmUsername),
-        "gm_name" => Some(Column::GmName),
-        _ => None,
-    }
-}
-
-fn columns(header: &csv::StringRecord) -> Result<Vec<Column>, OAuthError> {
-    let wanted = "the CSV header names the columns code,name[,gm_username,gm_name] (any order)";
-    let cols: Vec<Column> = header
-        .iter()
-        .map(|h| column(&h.to_lowercase()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| invalid(wanted))?;
-    let unique: HashSet<_> = cols.iter().map(|c| *c as u8).collect();
-    if unique.len() != cols.len() || !cols.contains(&Column::Code) || !cols.contains(&Column::Name)
-    {
-        return Err(invalid(wanted));
-    }
-    Ok(cols)
-}
-
-/// Reads the list as CSV: a header naming the columns, then one school per line. A bad
-/// header refuses the file; a bad line is reported.
-pub fn parse_csv(text: &str) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|_| invalid("the CSV has no readable header line"))?;
-    let cols = columns(header)?;
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        if i >= MAX_ONBOARD_ROWS {
-            return Err(invalid(format!("at most {MAX_ONBOARD_ROWS} schools")));
-        }
-        rows.push(csv_row(i + 1, record, &cols));
-    }
-    Ok(rows)
-}
-
-fn csv_row(
-    row: usize,
-    record: Result<csv::StringRecord, csv::Error>,
-    cols: &[Column],
-) -> Result<OnboardRow, RowError> {
-    let record = record.map_err(|e| (row, String::new(), "unreadable_row", e.to_string()))?;
-    let field = |c: Column| {
-        let i = cols.iter().position(|x| *x == c)?;
-        Some(record.get(i).unwrap_or_default().to_string()).filter(|v| !v.is_empty())
-    };
-    let code = field(Column::Code).unwrap_or_default();
-    if record.len() != cols.len() {
-        let why = format!("expected {} columns, found {}", cols.len(), record.len());
-        return Err((row, code, "wrong_column_count", why));
-    }
-    Ok(OnboardRow {
-        code,
-        name: field(Column::Name).unwrap_or_default(),
-        gm_username: field(Column::GmUsername),
-        gm_name: field(Column::GmName),
-    })
-}
-
-/// Reads the list as JSON: an array of `{code, name, gm_username?, gm_name?}`.
-pub fn parse_json(body: &[u8]) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
-    let items: Vec<Value> =
-        serde_json::from_slice(body).map_err(|_| invalid("the body must be a JSON array"))?;
-    if items.len() > MAX_ONBOARD_ROWS {
-        return Err(invalid(format!("at most {MAX_ONBOARD_ROWS} schools")));
-    }
-    Ok(items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let code = item["code"].as_str().unwrap_or_default().to_string();
-            serde_json::from_value::<OnboardRow>(item)
-                .map_err(|e| (i + 1, code, "invalid_row", e.to_string()))
-        })
-        .collect())
 }
 
 /// What is wrong with a row on its own.
@@ -351,6 +241,20 @@ fn audit_event(
 }
 
 impl Provider {
+    /// The onboarding route: `dry_run`, then the uploaded list, then [`Self::onboard_schools`].
+    pub async fn onboard_upload(
+        &self,
+        who: &Principal,
+        query: &UploadQuery,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<OnboardReport, OAuthError> {
+        let dry_run = query.dry_run()?;
+        let rows = read_upload(content_type, body)?;
+        self.onboard_schools(Onboarder::Api(who), rows, dry_run)
+            .await
+    }
+
     /// Onboards the schools of a list: every row checked and reported; when all are good
     /// (and not a dry run) every new school is created with its keys and GM in one
     /// transaction, and each creation audited in the new school's log (and the whole in the
@@ -455,27 +359,6 @@ mod tests {
             "id": 9, "code": code, "name": name, "disabled": false, "district": false
         }))
         .unwrap()
-    }
-
-    #[test]
-    fn csv_headers_in_any_order_with_optional_gm() {
-        let rows = parse_csv(
-            "\u{feff}學校名稱,學校代碼,gm_username,gm_name\n\
-             甲國小,a-es,gm.a,甲管理者\n\
-             乙國小,b-es,,\n\
-             only,two\n",
-        )
-        .unwrap();
-        let a = rows[0].as_ref().unwrap();
-        assert_eq!((a.code.as_str(), a.name.as_str()), ("a-es", "甲國小"));
-        assert_eq!(a.gm_username.as_deref(), Some("gm.a"));
-        assert_eq!(rows[1].as_ref().unwrap().gm_username, None);
-        assert_eq!(rows[2].as_ref().unwrap_err().2, "wrong_column_count");
-        assert!(parse_csv("code,address\n").is_err());
-        assert!(parse_csv("code,code,name\n").is_err());
-        assert!(parse_csv("name,gm_username\n").is_err());
-        let many = format!("code,name\n{}", "x1,X\n".repeat(MAX_ONBOARD_ROWS + 1));
-        assert!(parse_csv(&many).is_err());
     }
 
     #[test]

@@ -1,44 +1,86 @@
-//! Schools, signing keys, certificate bindings, enrollment codes and sessions through the
-//! admin API: each change audited with before and after.
+//! Schools (tenants) through the admin API: list, create (district operators), rename or
+//! disable; each change audited with before and after.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::listing::{ListQuery, Listing};
 use super::{invalid, valid_name, valid_school_code, Principal};
-use crate::keys::Alg;
-use crate::model::{CertBinding, School, SessionRecord};
+use crate::model::School;
 use crate::oidc::Provider;
 use crate::store::StoreError;
 use crate::OAuthError;
+
+/// `POST /schools`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolInput {
+    pub code: String,
+    pub name: String,
+}
+
+/// `PATCH /schools/{school}`: at least one of the two.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+impl SchoolInput {
+    fn check(&self) -> Result<(), OAuthError> {
+        if !valid_school_code(&self.code) {
+            return Err(invalid("code: 2 to 32 lowercase letters, digits or -"));
+        }
+        if !valid_name(&self.name) {
+            return Err(invalid("name: 1 to 100 characters"));
+        }
+        Ok(())
+    }
+}
+
+impl SchoolPatch {
+    /// The rules of a patch; `who` may not disable its own (the district) tenant.
+    fn check(&self, who: &Principal, school: &School) -> Result<(), OAuthError> {
+        if self.name.as_deref().is_some_and(|n| !valid_name(n)) {
+            return Err(invalid("name: 1 to 100 characters"));
+        }
+        if self.name.is_none() && self.disabled.is_none() {
+            return Err(invalid("send name or disabled"));
+        }
+        if self.disabled == Some(true) && school.id == who.school.id {
+            return Err(invalid("the district tenant cannot disable itself"));
+        }
+        Ok(())
+    }
+}
 
 /// The JSON of a school as the admin API shows it.
 pub fn school_json(s: &School) -> Value {
     json!({"code": s.code, "name": s.name, "disabled": s.disabled, "district": s.district})
 }
 
-/// The JSON of a certificate binding.
-pub fn binding_json(b: &CertBinding, username: &str) -> Value {
-    json!({"id": b.id, "username": username, "subject_cn": b.subject_cn, "serial_hex": b.serial_hex, "issuer_dn": b.issuer_dn, "not_after": b.not_after})
-}
-
-/// The JSON of a session.
-pub fn session_json(s: &SessionRecord) -> Value {
-    json!({"id": s.id, "username": s.username, "acr": s.acr, "amr": s.amr, "auth_time": s.auth_time, "expires_at": s.expires_at})
-}
-
 impl Provider {
+    /// A page of every school (district operators).
+    pub async fn admin_list_schools(&self, query: &ListQuery) -> Result<Listing, OAuthError> {
+        let p = query.page()?;
+        let schools = self.directory.list_schools(p.after, p.limit).await?;
+        Ok(Listing {
+            items: schools.iter().map(school_json).collect(),
+            next_cursor: p.next(schools.len(), schools.last().map(|s| s.id)),
+        })
+    }
+
     /// Creates a school with its signing keys (district operators only).
     pub async fn admin_create_school(
         &self,
         who: &Principal,
-        code: &str,
-        name: &str,
+        input: &SchoolInput,
     ) -> Result<School, OAuthError> {
-        if !valid_school_code(code) {
-            return Err(invalid("code: 2 to 32 lowercase letters, digits or -"));
-        }
-        if !valid_name(name) {
-            return Err(invalid("name: 1 to 100 characters"));
-        }
+        input.check()?;
+        let (code, name) = (input.code.as_str(), input.name.as_str());
         let school = match self.directory.create_school(code, name).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(OAuthError::conflict(format!("the school `{code}` exists")))
@@ -56,21 +98,12 @@ impl Provider {
         &self,
         who: &Principal,
         school: &School,
-        name: Option<String>,
-        disabled: Option<bool>,
+        patch: SchoolPatch,
     ) -> Result<School, OAuthError> {
-        if name.as_deref().is_some_and(|n| !valid_name(n)) {
-            return Err(invalid("name: 1 to 100 characters"));
-        }
-        if name.is_none() && disabled.is_none() {
-            return Err(invalid("send name or disabled"));
-        }
-        if disabled == Some(true) && school.id == who.school.id {
-            return Err(invalid("the district tenant cannot disable itself"));
-        }
+        patch.check(who, school)?;
         let updated = self
             .directory
-            .update_school(school.id, name, disabled, None)
+            .update_school(school.id, patch.name, patch.disabled, None)
             .await?
             .ok_or_else(|| OAuthError::not_found("no such school"))?;
         self.forget_school(&school.code);
@@ -79,119 +112,43 @@ impl Provider {
             .await?;
         Ok(updated)
     }
+}
 
-    pub async fn admin_rotate_key(
-        &self,
-        who: &Principal,
-        school: &School,
-        alg: &str,
-    ) -> Result<String, OAuthError> {
-        let alg = Alg::parse(alg).ok_or_else(|| invalid("alg: RS256 or ES256"))?;
-        let kid = self.rotate_key(school, alg).await?;
-        let after = json!({"alg": alg.name(), "kid": kid});
-        self.audit_change(who, school, "key.rotate", None, Value::Null, after)
-            .await?;
-        Ok(kid)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::Origin;
+
+    fn school(id: i64) -> School {
+        serde_json::from_value(json!({
+            "id": id, "code": "d", "name": "D", "disabled": false, "district": true
+        }))
+        .unwrap()
     }
 
-    /// Removes a certificate binding of any account of the school (憑證註冊撤銷).
-    pub async fn admin_remove_binding(
-        &self,
-        who: &Principal,
-        school: &School,
-        id: i64,
-    ) -> Result<(), OAuthError> {
-        let removed = self
-            .directory
-            .remove_binding_by_id(school.id, id)
-            .await?
-            .ok_or_else(|| OAuthError::not_found("no such certificate binding"))?;
-        let user = self
-            .directory
-            .user_by_id(school.id, removed.user_id)
-            .await?;
-        let name = user.map(|u| u.username).unwrap_or_default();
-        let before = binding_json(&removed, &name);
-        self.audit_change(
-            who,
-            school,
-            "certificate.remove",
-            Some(&name),
-            before,
-            Value::Null,
-        )
-        .await
-    }
-
-    /// Issues a one-time enrollment code; returns its id and the code (shown once).
-    pub async fn admin_issue_code(
-        &self,
-        who: &Principal,
-        school: &School,
-        username: &str,
-        hours: u64,
-    ) -> Result<(i64, String, i64), OAuthError> {
-        if !(1..=720).contains(&hours) {
-            return Err(invalid("hours: 1 to 720"));
-        }
-        let user = self.admin_user(school, username).await?;
-        let ttl = std::time::Duration::from_secs(hours * 3600);
-        let (id, code) = self.issue_enrollment_code(school, &user, ttl).await?;
-        let expires = crate::now() + ttl.as_secs() as i64;
-        let after = json!({"id": id, "hours": hours});
-        self.audit_change(
-            who,
-            school,
-            "enrollment_code.issue",
-            Some(username),
-            Value::Null,
-            after,
-        )
-        .await?;
-        Ok((id, code, expires))
-    }
-
-    pub async fn admin_revoke_code(
-        &self,
-        who: &Principal,
-        school: &School,
-        id: i64,
-    ) -> Result<(), OAuthError> {
-        if !self.directory.revoke_enrollment_code(school.id, id).await? {
-            return Err(OAuthError::not_found("no such enrollment code"));
-        }
-        let before = json!({"id": id});
-        self.audit_change(
-            who,
-            school,
-            "enrollment_code.revoke",
-            None,
-            before,
-            Value::Null,
-        )
-        .await
-    }
-
-    /// Ends a browser session and the refresh tokens issued in it.
-    pub async fn admin_revoke_session(
-        &self,
-        who: &Principal,
-        school: &School,
-        id: &str,
-    ) -> Result<(), OAuthError> {
-        let ended = self
-            .revoke_session(school, id)
-            .await?
-            .ok_or_else(|| OAuthError::not_found("no such session"))?;
-        let before = session_json(&ended);
-        self.audit_change(
-            who,
-            school,
-            "session.revoke",
-            Some(&ended.username),
-            before,
-            Value::Null,
-        )
-        .await
+    #[test]
+    fn school_rules() {
+        let new = |code: &str, name: &str| SchoolInput {
+            code: code.into(),
+            name: name.into(),
+        };
+        assert!(new("a-es", "甲國小").check().is_ok());
+        assert!(new("A", "甲").check().is_err());
+        assert!(new("a-es", "").check().is_err());
+        let who = Principal {
+            school: school(1),
+            actor: "ops".into(),
+            client_id: "c".into(),
+            scopes: vec!["district".into()],
+            origin: Origin::default(),
+        };
+        let patch = |name: Option<&str>, disabled: Option<bool>| SchoolPatch {
+            name: name.map(str::to_string),
+            disabled,
+        };
+        assert!(patch(None, None).check(&who, &school(2)).is_err());
+        assert!(patch(Some("\u{7}"), None).check(&who, &school(2)).is_err());
+        assert!(patch(None, Some(true)).check(&who, &school(2)).is_ok());
+        assert!(patch(None, Some(true)).check(&who, &school(1)).is_err());
     }
 }

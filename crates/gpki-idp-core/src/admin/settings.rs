@@ -95,6 +95,13 @@ impl Provider {
         Ok(roles)
     }
 
+    pub async fn admin_registration(
+        &self,
+        school: &School,
+    ) -> Result<RegistrationRules, OAuthError> {
+        Ok(self.directory.registration_rules(school.id).await?)
+    }
+
     pub async fn admin_replace_registration(
         &self,
         who: &Principal,
@@ -159,6 +166,24 @@ impl Provider {
                 .await?;
         }
         Ok(added)
+    }
+
+    /// `PUT …/roles/{role}`: adds the role when new; returns whether it was added and the
+    /// role as listed.
+    pub async fn admin_put_role(
+        &self,
+        who: &Principal,
+        school: &School,
+        role: &str,
+    ) -> Result<(bool, Value), OAuthError> {
+        let added = self.admin_add_role(who, school, role).await?;
+        let this = self
+            .admin_roles(school)
+            .await?
+            .into_iter()
+            .find(|r| r["role"] == role)
+            .unwrap_or(Value::Null);
+        Ok((added, this))
     }
 
     /// Removes a school's own role that no account holds (its policy goes with it).

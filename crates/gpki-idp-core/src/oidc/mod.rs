@@ -297,7 +297,7 @@ impl Provider {
     /// Verifies a JWT signed by one of the school's published keys; returns its claims.
     pub async fn verify_own_jwt(&self, school: &School, jwt: &str) -> Option<Value> {
         let cached = self.cached_keys(school).await.ok()?;
-        token::verify_jwt_with(jwt, &cached.set.jwks())
+        crate::jws::verify_jwt_with(jwt, &cached.set.jwks())
     }
 
     /// Discovery document of the school's issuer.

@@ -7,8 +7,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
-mod admin_branding;
-mod admin_onboarding;
 mod assets;
 mod branding_page;
 mod card;

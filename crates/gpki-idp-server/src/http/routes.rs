@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use super::{
-    admin, admin_branding, assets, branding_page, card, errors, health, login, oidc, security,
+    admin, assets, branding_page, card, errors, health, login, oidc, security,
 };
 
 /// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
@@ -51,7 +51,7 @@ school_routes! {
     post "/login/methods" Json => card::methods;
     get "/account" Page => card::account_page;
     get "/diagnostics" Page => card::diagnostics_page;
-    get "/logo" Page => admin_branding::logo;
+    get "/logo" Page => admin::logo;
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
     get "/admin/branding" Page => branding_page::show;

@@ -1,0 +1,124 @@
+//! Browser sessions through the admin API: the live ones (of one account or all) and ending
+//! one, audited. A session's id is 64 hexadecimal digits, and is the list's cursor too.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::listing::{parse_limit, Listing};
+use super::{invalid, Principal};
+use crate::model::{School, SessionRecord};
+use crate::oidc::Provider;
+use crate::OAuthError;
+
+/// `GET …/sessions?limit=&cursor=&username=`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionQuery {
+    #[serde(default)]
+    pub limit: Option<String>,
+    /// The id of the last session of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+impl SessionQuery {
+    /// The page size and the id to start after.
+    fn page(&self) -> Result<(i64, String), OAuthError> {
+        let limit = parse_limit(self.limit.as_deref())?;
+        let after = self.cursor.clone().unwrap_or_default();
+        if after.len() > 64 || !after.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid("cursor is not one this API gave"));
+        }
+        Ok((limit, after))
+    }
+}
+
+/// Whether `id` has the form of a session id.
+fn check_id(id: &str) -> Result<(), OAuthError> {
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(invalid("id: 64 hexadecimal digits"))
+    }
+}
+
+/// The JSON of a session.
+pub fn session_json(s: &SessionRecord) -> Value {
+    json!({"id": s.id, "username": s.username, "acr": s.acr, "amr": s.amr, "auth_time": s.auth_time, "expires_at": s.expires_at})
+}
+
+impl Provider {
+    /// A page of the school's live sessions, or of one account's.
+    pub async fn admin_list_sessions(
+        &self,
+        school: &School,
+        query: &SessionQuery,
+    ) -> Result<Listing, OAuthError> {
+        let (limit, after) = query.page()?;
+        let user_id = match &query.username {
+            Some(name) => Some(self.admin_user(school, name).await?.id),
+            None => None,
+        };
+        let found = self
+            .directory
+            .list_sessions(school.id, user_id, after, limit, crate::now())
+            .await?;
+        let next_cursor = (found.len() as i64 >= limit)
+            .then(|| found.last().map(|s| s.id.clone()))
+            .flatten();
+        Ok(Listing {
+            items: found.iter().map(session_json).collect(),
+            next_cursor,
+        })
+    }
+
+    /// Ends a browser session and the refresh tokens issued in it.
+    pub async fn admin_revoke_session(
+        &self,
+        who: &Principal,
+        school: &School,
+        id: &str,
+    ) -> Result<(), OAuthError> {
+        check_id(id)?;
+        let ended = self
+            .revoke_session(school, id)
+            .await?
+            .ok_or_else(|| OAuthError::not_found("no such session"))?;
+        let before = session_json(&ended);
+        self.audit_change(
+            who,
+            school,
+            "session.revoke",
+            Some(&ended.username),
+            before,
+            Value::Null,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_and_cursors() {
+        let id = "ab".repeat(32);
+        assert!(check_id(&id).is_ok());
+        assert!(check_id("abc").is_err() && check_id(&"zz".repeat(32)).is_err());
+        let q = |cursor: &str| SessionQuery {
+            cursor: Some(cursor.into()),
+            ..Default::default()
+        };
+        // A session id is hexadecimal: its letters make a good cursor.
+        assert_eq!(q(&id).page().unwrap(), (100, id.clone()));
+        assert!(q("not hex").page().is_err());
+        assert!(q(&"a".repeat(65)).page().is_err());
+        assert_eq!(
+            SessionQuery::default().page().unwrap(),
+            (100, String::new())
+        );
+    }
+}

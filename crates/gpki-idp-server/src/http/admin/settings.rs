@@ -1,0 +1,90 @@
+//! `/schools/{school}/policy`, `…/registration` and `…/roles`: the school's settings.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use gpki_idp_core::admin::settings::{policy_json, PolicyInput, RegistrationInput};
+use serde_json::json;
+
+use super::reply::{answer, created, items, no_content, ok, tagged, OrFail};
+use super::request::{body, caller, if_match, path};
+use crate::app::AppState;
+
+type S = web::Data<AppState>;
+
+pub async fn get_policy(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (_, school) = caller(&state, &req).await?;
+        let roles = state.provider.admin_policy(&school).await.or_fail()?;
+        tagged(StatusCode::OK, policy_json(&roles))
+    })
+}
+
+pub async fn put_policy(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    answer!({
+        let (who, school) = caller(&state, &req).await?;
+        let input: PolicyInput = body(&req, &bytes)?;
+        let roles = state
+            .provider
+            .admin_replace_policy(&who, &school, input, if_match(&req).as_deref())
+            .await
+            .or_fail()?;
+        tagged(StatusCode::OK, policy_json(&roles))
+    })
+}
+
+pub async fn get_registration(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (_, school) = caller(&state, &req).await?;
+        let rules = state.provider.admin_registration(&school).await.or_fail()?;
+        ok(json!(rules))
+    })
+}
+
+pub async fn put_registration(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    answer!({
+        let (who, school) = caller(&state, &req).await?;
+        let input: RegistrationInput = body(&req, &bytes)?;
+        let rules = state
+            .provider
+            .admin_replace_registration(&who, &school, input)
+            .await
+            .or_fail()?;
+        ok(json!(rules))
+    })
+}
+
+pub async fn list_roles(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (_, school) = caller(&state, &req).await?;
+        items(state.provider.admin_roles(&school).await.or_fail()?)
+    })
+}
+
+/// 201 when the role is new, 200 when it existed.
+pub async fn put_role(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (who, school) = caller(&state, &req).await?;
+        let (added, role) = state
+            .provider
+            .admin_put_role(&who, &school, path(&req, "role"))
+            .await
+            .or_fail()?;
+        if added {
+            created(role)
+        } else {
+            ok(role)
+        }
+    })
+}
+
+pub async fn delete_role(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (who, school) = caller(&state, &req).await?;
+        state
+            .provider
+            .admin_remove_role(&who, &school, path(&req, "role"))
+            .await
+            .or_fail()?;
+        no_content()
+    })
+}
