@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The structure rules (file size, no import circle between modules of a crate).
+python3 scripts/check-structure.py
+
 cargo test --workspace
 
 if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
