@@ -44,10 +44,14 @@ fn form_of(html: &str) -> Vec<(String, String)> {
 fn unescape(value: &str) -> String {
     value
         .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
+        .replace("&#62;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 /// Ticks exactly `methods` for `role`.

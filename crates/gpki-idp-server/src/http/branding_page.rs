@@ -4,14 +4,16 @@
 //! the GM as actor.
 
 use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
 use futures_util::StreamExt;
 use gpki_idp_core::admin::branding::MAX_LOGO_BYTES;
 use gpki_idp_core::admin::Principal;
 use gpki_idp_core::model::School;
 use gpki_idp_core::OAuthError;
 
-use super::pages::{self, esc};
+use super::pages::{self, Frame, Layout};
 use super::school::school_or_return;
 use crate::app::AppState;
 
@@ -139,6 +141,17 @@ fn render(
     response
 }
 
+#[derive(Template)]
+#[template(path = "branding.html")]
+struct BrandingHtml<'a> {
+    layout: Layout<'a>,
+    school: &'a School,
+    csrf: &'a str,
+    outcome: Option<&'a Result<(), OAuthError>>,
+    /// The colour input's value: the school's, else the stylesheet's default.
+    colour: &'a str,
+}
+
 /// The page: the current colour and logo, and the form to change them.
 fn page(
     school: &School,
@@ -146,79 +159,17 @@ fn page(
     outcome: Option<&Result<(), OAuthError>>,
     locale: Option<&str>,
 ) -> HttpResponse {
-    let both = |zh, en| pages::both(zh, en, locale);
-    let en = pages::english_first(locale);
-    let notice = match outcome {
-        None => String::new(),
-        Some(Ok(())) => format!(
-            "<p id=\"notice\" class=\"ok\" role=\"status\">{}</p>",
-            both("設定已儲存。", "Saved.")
-        ),
-        Some(Err(e)) => format!(
-            "<p id=\"notice\" class=\"error\" role=\"alert\">{}<br><code>{}</code></p>",
-            both("設定未儲存：", "Not saved:"),
-            esc(&e.description)
-        ),
-    };
-    let b = &school.branding;
-    let colour = b.colour.clone().unwrap_or_else(|| "#1f4e8c".into());
-    let logo = match &b.logo_type {
-        Some(_) => format!(
-            "<p><img class=\"logo-preview\" src=\"/schools/{}/logo?v={}\" alt=\"{}\"></p>\
-             <label><input type=\"checkbox\" name=\"remove_logo\" id=\"remove-logo\"> {}</label>",
-            esc(&school.code),
-            b.updated_at,
-            if en {
-                "Current logo 目前的校徽"
-            } else {
-                "目前的校徽 Current logo"
-            },
-            both("移除校徽", "Remove the logo")
-        ),
-        None => format!("<p>{}</p>", both("尚未設定校徽。", "No logo yet.")),
-    };
-    let body = format!(
-        "<h1>{title}</h1>{notice}<p>{intro}</p>\
-         <form method=\"post\" enctype=\"multipart/form-data\" action=\"/schools/{code}/admin/branding\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <fieldset><legend>{colour_legend}</legend>\
-         <label for=\"colour\">{colour_label}</label>\
-         <input id=\"colour\" name=\"colour\" type=\"color\" value=\"{colour}\">\
-         <label><input type=\"checkbox\" name=\"default_colour\" id=\"default-colour\"{default}> {default_label}</label>\
-         </fieldset>\
-         <fieldset><legend>{logo_legend}</legend>{logo}\
-         <label for=\"logo\">{logo_label}</label>\
-         <input id=\"logo\" name=\"logo\" type=\"file\" accept=\"image/png,image/jpeg\">\
-         </fieldset>\
-         <button type=\"submit\" id=\"save\">{save}</button></form>\
-         <p><a href=\"/schools/{code}/admin/security\">{security}</a></p>",
-        title = both("學校識別設定", "School branding"),
-        intro = both(
-            "設定登入、憑證管理與環境檢測頁面上方的學校主色與校徽。主色須能清楚顯示白色文字。",
-            "The colour and logo at the top of the login, certificate and setup pages. White text must stay readable on the colour.",
-        ),
-        code = esc(&school.code),
-        csrf = esc(csrf),
-        colour_legend = both("主色", "Colour"),
-        colour_label = both("學校主色", "The school's colour"),
-        colour = esc(&colour),
-        default = if b.colour.is_none() { " checked" } else { "" },
-        default_label = both("使用預設顏色", "Use the default colour"),
-        logo_legend = both("校徽", "Logo"),
-        logo_label = both("上傳新校徽（PNG 或 JPEG，100 KB 以內）", "Upload a new logo (PNG or JPEG, at most 100 KB)"),
-        save = if en { "Save settings 儲存設定" } else { "儲存設定 Save settings" },
-        security = both("資訊安全 → 資安選項設定", "Security → Security settings"),
-    );
-    let scripts = pages::Scripts {
+    let frame = Frame {
         lang_href: Some(format!("/schools/{}/admin/branding", school.code)),
         school: Some(school),
-        ..pages::Scripts::default()
+        ..Frame::default()
     };
-    pages::page(
-        actix_web::http::StatusCode::OK,
-        "學校識別設定 School branding",
-        &body,
-        locale,
-        &scripts,
-    )
+    let page = BrandingHtml {
+        layout: frame.layout("學校識別設定 School branding", locale),
+        school,
+        csrf,
+        outcome,
+        colour: school.branding.colour.as_deref().unwrap_or("#1f4e8c"),
+    };
+    pages::respond(StatusCode::OK, &frame, &page)
 }

@@ -1,0 +1,156 @@
+//! 資訊安全 → 資安選項設定 (`templates/security.html`): the login methods of each role as
+//! ticks, for the school's GM.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+use gpki_idp_core::model::School;
+use gpki_idp_core::policy::Method;
+
+use super::frame::{respond, Frame, Layout};
+
+/// What the security settings page says after a save.
+#[derive(Clone, Copy, Debug)]
+pub enum Notice {
+    Saved,
+    /// Someone saved other settings since this page was shown.
+    ChangedMeanwhile,
+    /// A role was left without any login method.
+    Invalid,
+}
+
+/// A role and the methods its members may log in with.
+pub struct RoleRow {
+    pub role: String,
+    pub methods: Vec<Method>,
+}
+
+fn role_label(role: &str) -> (&str, &str) {
+    match role {
+        "teacher" => ("教師", "Teacher"),
+        "staff" => ("職員", "Staff"),
+        "student" => ("學生", "Student"),
+        "parent" => ("家長", "Parent"),
+        "admin" => ("學校管理者（GM）", "School administrator (GM)"),
+        other => (other, other),
+    }
+}
+
+fn method_label(method: Method) -> (&'static str, &'static str) {
+    match method {
+        Method::Password => ("帳號密碼", "Password"),
+        Method::Certificate => ("自然人憑證", "Citizen certificate"),
+        Method::PasswordAndCertificate => {
+            ("帳號密碼＋自然人憑證", "Password and citizen certificate")
+        }
+    }
+}
+
+/// A notice's class and text.
+struct NoticeText {
+    class: &'static str,
+    zh: &'static str,
+    en: &'static str,
+}
+
+impl Notice {
+    fn text(self) -> NoticeText {
+        let (class, zh, en) = match self {
+            Notice::Saved => ("ok", "設定已儲存，使用者下次登入時生效。", "Saved. It applies from each user's next login."),
+            Notice::ChangedMeanwhile => ("error", "設定已被其他管理者修改，以下為最新設定，請確認後再儲存一次。", "Another administrator changed the settings meanwhile. These are the current ones: check them and save again."),
+            Notice::Invalid => ("error", "每個身份至少要勾選一種登入機制，設定未儲存。", "Tick at least one login method for every role. Nothing was saved."),
+        };
+        NoticeText { class, zh, en }
+    }
+}
+
+/// A method's column heading.
+struct Column {
+    zh: &'static str,
+    en: &'static str,
+}
+
+/// One role's line: its name and a box per method.
+struct Line<'a> {
+    role: &'a str,
+    zh: &'a str,
+    en: &'a str,
+    cells: Vec<Cell>,
+}
+
+/// A method's box in a role's line.
+struct Cell {
+    name: &'static str,
+    /// The method's name in the page's language (the box's label follows the role's name).
+    label: &'static str,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityHtml<'a> {
+    layout: Layout<'a>,
+    code: &'a str,
+    school_name: &'a str,
+    csrf: &'a str,
+    etag: &'a str,
+    notice: Option<NoticeText>,
+    columns: Vec<Column>,
+    rows: Vec<Line<'a>>,
+}
+
+fn line(row: &RoleRow, en: bool) -> Line<'_> {
+    let (zh, en_label) = role_label(&row.role);
+    let cells = Method::ALL
+        .iter()
+        .map(|m| {
+            let (mzh, men) = method_label(*m);
+            Cell {
+                name: m.name(),
+                label: if en { men } else { mzh },
+                checked: row.methods.contains(m),
+            }
+        })
+        .collect();
+    Line {
+        role: &row.role,
+        zh,
+        en: en_label,
+        cells,
+    }
+}
+
+/// 資訊安全 → 資安選項設定: 啟用登入機制 per 身份, then 儲存設定.
+pub fn security(
+    school: &School,
+    rows: &[RoleRow],
+    etag: &str,
+    csrf: &str,
+    notice: Option<Notice>,
+    locale: Option<&str>,
+) -> HttpResponse {
+    let frame = Frame {
+        lang_href: Some(format!("/schools/{}/admin/security", school.code)),
+        school: Some(school),
+        ..Frame::default()
+    };
+    let layout = frame.layout("資安選項設定 Security settings", locale);
+    let en = layout.en;
+    let page = SecurityHtml {
+        layout,
+        code: &school.code,
+        school_name: &school.name,
+        csrf,
+        etag,
+        notice: notice.map(Notice::text),
+        columns: Method::ALL
+            .iter()
+            .map(|m| {
+                let (zh, en) = method_label(*m);
+                Column { zh, en }
+            })
+            .collect(),
+        rows: rows.iter().map(|r| line(r, en)).collect(),
+    };
+    respond(StatusCode::OK, &frame, &page)
+}
