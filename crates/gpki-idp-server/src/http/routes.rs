@@ -3,9 +3,7 @@
 
 use actix_web::web;
 
-use super::{
-    admin, assets, branding_page, card, errors, health, login, oidc, security,
-};
+use super::{admin, assets, branding_page, card, errors, health, login, oidc, security};
 
 /// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
 /// discovery document), `page` (HTML for browsers) or `json` (openapi/login-api.yaml).
