@@ -53,10 +53,12 @@ where
     let request_id = request_id(req.headers());
     // Every event logged while the request is handled carries its id.
     let span = crate::logs::request_span(&request_id);
-    let next = span.in_scope(|| match plain_http(&req) {
+    let entered = span.enter();
+    let next = match plain_http(&req) {
         Some(answer) => Err(req.into_response(answer)),
         None => Ok(srv.call(req)),
-    });
+    };
+    drop(entered);
     async move {
         let mut res = match next {
             Ok(fut) => fut.await?.map_into_boxed_body(),
