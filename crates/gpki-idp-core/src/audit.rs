@@ -44,11 +44,23 @@ impl AuditEvent {
         }
     }
 
-    /// The JSON line written to the log output.
-    pub fn log_line(&self) -> String {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        v["type"] = Value::String("audit".into());
-        v.to_string()
+    /// Writes the event to the log output (`"type":"audit"`, then every field; the detail as
+    /// its JSON text, absent fields left out).
+    pub fn log(&self) {
+        let detail = (!self.detail.is_null()).then(|| tracing::field::display(&self.detail));
+        tracing::info!(
+            "type" = "audit",
+            school_id = self.school_id,
+            at = self.at,
+            event = self.event,
+            outcome = self.outcome,
+            actor = self.actor,
+            subject_user = self.subject_user,
+            client_id = self.client_id,
+            ip = self.ip,
+            user_agent = self.user_agent,
+            detail,
+        );
     }
 }
 

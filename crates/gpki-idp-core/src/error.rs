@@ -109,17 +109,13 @@ impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Unavailable(detail) => {
-                let line =
-                    serde_json::json!({"type": "error", "source": "store", "detail": detail});
-                eprintln!("{line}");
+                tracing::error!("type" = "error", source = "store", detail);
                 Self::temporarily_unavailable()
             }
             crate::store::StoreError::Conflict(d) => Self::invalid_request(d),
             crate::store::StoreError::Other(detail) => {
                 // The detail is for the operator's log, never for the answer.
-                let line =
-                    serde_json::json!({"type": "error", "source": "store", "detail": detail});
-                eprintln!("{line}");
+                tracing::error!("type" = "error", source = "store", detail);
                 Self::server_error()
             }
         }

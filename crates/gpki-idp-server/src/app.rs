@@ -22,8 +22,6 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Request log lines as JSON (else text).
-    pub json_logs: bool,
 }
 
 impl AppState {
@@ -92,11 +90,6 @@ pub fn state(
         component_origin: config.component_origin.trim_end_matches('/').to_string(),
         metrics: crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
         trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
-        json_logs: match config.log_format.as_str() {
-            "json" => true,
-            "text" => false,
-            other => return Err(format!("log_format: `{other}` is not text or json")),
-        },
     }))
 }
 

@@ -41,7 +41,8 @@ pub struct Config {
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the
     /// client's address (default none).
     pub trusted_proxies: Vec<String>,
-    /// `text` (default) or `json`: the format of the request log lines on standard output.
+    /// `text` (default) or `json`: the format of the log lines (requests, audit events,
+    /// errors) on standard output; `RUST_LOG` sets the level (default `info`).
     pub log_format: String,
     pub tokens: TokenSettings,
     pub certificate: CertificateSettings,

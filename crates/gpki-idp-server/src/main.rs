@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gpki_idp_server::config::Config;
+use gpki_idp_server::logs;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -51,7 +52,7 @@ struct ServeArgs {
 }
 
 fn fail(message: String) -> ExitCode {
-    eprintln!("gpki-idp: {message}");
+    cli::complain(&format!("gpki-idp: {message}"));
     ExitCode::from(2)
 }
 
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => {
             match cli::load(&args).and_then(|c| runtime()?.block_on(migrate(c))) {
                 Ok(n) => {
-                    println!("gpki-idp: {n} migration(s) applied");
+                    cli::say(&format!("gpki-idp: {n} migration(s) applied"));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -77,7 +78,7 @@ fn main() -> ExitCode {
         }
         Command::Admin(cmd) => match runtime().and_then(|rt| rt.block_on(cli::admin::run(cmd))) {
             Ok(message) => {
-                println!("gpki-idp: {message}");
+                cli::say(&format!("gpki-idp: {message}"));
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),
@@ -94,6 +95,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 async fn migrate(mut config: Config) -> Result<usize, String> {
+    // A command's log lines go to standard error: its answer is on standard output.
+    let _logs = logs::init(&config.log_format, std::io::stderr())?;
     config.migrate_on_start = false;
     let (directory, _) = gpki_idp_server::app::open_stores(&config).await?;
     directory.migrate().await.map_err(|e| e.to_string())
@@ -107,6 +110,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(url) = args.public_url {
         config.public_url = Some(url);
     }
+    // Kept until the service has stopped: dropping it writes the lines still queued.
+    let _logs = logs::init(&config.log_format, std::io::stdout())?;
     let listener = TcpListener::bind(&config.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     if config.public_url.is_none() {
@@ -122,12 +127,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let state = gpki_idp_server::serve::prepare(&config, args.demo).await?;
         if args.demo {
-            println!("{}", gpki_idp_server::demo::banner(&state.public_url));
+            cli::say(&gpki_idp_server::demo::banner(&state.public_url));
         }
-        println!(
+        cli::say(&format!(
             "gpki-idp listening on {} (public URL {})",
             config.listen, state.public_url
-        );
+        ));
         let server =
             gpki_idp_server::serve::run(listener, state, workers).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())

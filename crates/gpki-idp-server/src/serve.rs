@@ -1,8 +1,12 @@
 //! Starting the HTTP service.
 
+use std::future::Future;
 use std::net::TcpListener;
 
-use actix_web::{dev::Server, web, App, HttpServer};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::{web, App, HttpServer};
+use tracing::Instrument;
 
 use crate::app::{self, AppState};
 use crate::config::Config;
@@ -26,23 +30,7 @@ pub fn run(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap_fn(|req, srv| {
-                use actix_web::dev::Service;
-                let started = std::time::Instant::now();
-                let request_id = request_id(req.headers());
-                let next = match plain_http(&req) {
-                    Some(answer) => Err(req.into_response(answer)),
-                    None => Ok(srv.call(req)),
-                };
-                async move {
-                    let mut res = match next {
-                        Ok(fut) => fut.await?.map_into_boxed_body(),
-                        Err(answer) => answer,
-                    };
-                    finish_response(&mut res, &request_id, started);
-                    Ok(res)
-                }
-            })
+            .wrap_fn(around)
             .configure(app::routes)
     })
     .workers(workers.max(1))
@@ -52,8 +40,38 @@ pub fn run(
     Ok(server)
 }
 
-/// What every answer gets: the request id, HSTS under an https public URL, the metric and
-/// the log line.
+/// Around every request: its id and span, the plain-http check, and [`finish_response`].
+fn around<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<ServiceResponse, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let started = std::time::Instant::now();
+    let request_id = request_id(req.headers());
+    // Every event logged while the request is handled carries its id.
+    let span = crate::logs::request_span(&request_id);
+    let entered = span.enter();
+    let next = match plain_http(&req) {
+        Some(answer) => Err(req.into_response(answer)),
+        None => Ok(srv.call(req)),
+    };
+    drop(entered);
+    async move {
+        let mut res = match next {
+            Ok(fut) => fut.await?.map_into_boxed_body(),
+            Err(answer) => answer,
+        };
+        finish_response(&mut res, &request_id, started);
+        Ok(res)
+    }
+    .instrument(span)
+}
+
+/// What every answer gets: the request id, the log line, and with the service's state, HSTS
+/// under an https public URL and the metric.
 fn finish_response(
     res: &mut actix_web::dev::ServiceResponse,
     request_id: &str,
@@ -64,6 +82,18 @@ fn finish_response(
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
     }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status();
+    crate::logs::request(&crate::logs::RequestLine {
+        request_id,
+        method: res.request().method().as_str(),
+        route: &route,
+        status: status.as_u16(),
+        millis: started.elapsed().as_secs_f64() * 1000.0,
+    });
     let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else {
         return;
     };
@@ -74,24 +104,11 @@ fn finish_response(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
-    let status = res.status();
     state
         .metrics
         .http_requests
         .with_label_values(&[route.as_str(), status.as_str()])
         .inc();
-    let line = crate::logs::RequestLine {
-        request_id,
-        method: res.request().method().as_str(),
-        route: &route,
-        status: status.as_u16(),
-        millis: started.elapsed().as_secs_f64() * 1000.0,
-    };
-    crate::logs::request(state.json_logs, &line);
 }
 
 /// A request that a trusted proxy received over plain http while the public URL is https:
@@ -138,4 +155,62 @@ fn request_id(headers: &actix_web::http::header::HeaderMap) -> String {
         })
         .map(str::to_string)
         .unwrap_or_else(|| gpki_idp_core::random_token(12))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::{tests::HeldOutput, Format};
+    use actix_web::test;
+
+    /// A handler whose store fails: the core logs the failure while the request is handled.
+    async fn store_down() -> actix_web::HttpResponse {
+        let failure = gpki_idp_core::store::StoreError::Other("disk full".into());
+        let e = gpki_idp_core::OAuthError::from(failure);
+        actix_web::HttpResponse::InternalServerError().body(e.code)
+    }
+
+    #[actix_web::test]
+    async fn every_line_logged_for_a_request_carries_its_id() {
+        let (out, release) = HeldOutput::new();
+        drop(release);
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let (subscriber, guard) = crate::logs::subscriber(Format::Json, filter, out.clone());
+        let default = tracing::subscriber::set_default(subscriber);
+        let app = App::new()
+            .wrap_fn(around)
+            .route("/schools/{school}/token", web::post().to(store_down));
+        let app = test::init_service(app).await;
+        let req = test::TestRequest::post()
+            .uri("/schools/demo/token?code=secret-code")
+            .insert_header(("X-Request-Id", "req-123"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), 500);
+        assert_eq!(res.headers().get("x-request-id").unwrap(), "req-123");
+        drop(default);
+        drop(guard);
+
+        let text = out.lines().join("\n");
+        assert!(
+            !text.contains("secret-code") && !text.contains("/schools/demo"),
+            "{text}"
+        );
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let (error, line) = (&lines[0], &lines[1]);
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["detail"], "disk full");
+        assert_eq!(error["span"]["request_id"], "req-123");
+        assert_eq!(line["type"], "request");
+        assert_eq!(line["request_id"], "req-123");
+        assert_eq!(line["span"]["request_id"], "req-123");
+        assert_eq!(line["method"], "POST");
+        assert_eq!(line["route"], "/schools/{school}/token");
+        assert_eq!(line["status"], 500);
+    }
 }

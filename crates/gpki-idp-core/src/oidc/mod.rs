@@ -150,12 +150,11 @@ impl Provider {
         self
     }
 
-    /// Appends an audit event and writes it as a JSON line to the log output.
+    /// Appends an audit event and writes a copy to the log output.
     pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), OAuthError> {
-        let line = event.log_line();
-        self.directory.append_audit(event).await?;
+        self.directory.append_audit(event.clone()).await?;
         // Logged once stored: the log never shows an event the audit log lacks.
-        println!("{line}");
+        event.log();
         Ok(())
     }
 

@@ -130,6 +130,8 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
         | AdminCmd::OnboardSchools { common, .. } => common,
     };
     let config = load(common)?;
+    // Audit copies and store failures go to standard error: the answer is on standard output.
+    let _logs = gpki_idp_server::logs::init(&config.log_format, std::io::stderr())?;
     let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
     let provider =
         gpki_idp_core::oidc::Provider::new(directory, ephemeral, config.tokens.provider_settings());

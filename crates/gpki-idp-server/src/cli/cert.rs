@@ -93,7 +93,7 @@ pub fn run(args: CertArgs) -> ExitCode {
         CertCmd::Inspect(i) => inspect(&i),
     };
     result.unwrap_or_else(|usage| {
-        eprintln!("gpki-idp: {usage}");
+        super::complain(&format!("gpki-idp: {usage}"));
         ExitCode::from(2)
     })
 }
@@ -177,12 +177,9 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
     };
     let report = report(&outcome.as_ref().map(|v| &v.revocation), holder.as_ref());
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        super::say(&serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
-        print_text(&report);
+        super::say(&text(&report));
     }
     Ok(ExitCode::from(if outcome.is_ok() { 0 } else { 1 }))
 }
@@ -222,32 +219,30 @@ fn report(outcome: &Result<&RevocationStatus, &Error>, holder: Option<&CertProfi
     out
 }
 
-fn print_text(report: &Value) {
+/// The report as text, one `name: value` line per field.
+fn text(report: &Value) -> String {
+    let field =
+        |name: &str, default: &'static str| report[name].as_str().unwrap_or(default).to_string();
     let valid = report["valid"].as_bool().unwrap_or(false);
-    println!("valid:      {}", if valid { "yes" } else { "NO" });
+    let mut lines = vec![format!("valid:      {}", if valid { "yes" } else { "NO" })];
     if !valid {
-        println!("code:       {}", report["code"].as_str().unwrap_or(""));
-        println!(
-            "message:    {}",
-            report["message_zh"].as_str().unwrap_or("")
-        );
-        println!("            {}", report["message"].as_str().unwrap_or(""));
-        println!("detail:     {}", report["detail"].as_str().unwrap_or(""));
+        lines.push(format!("code:       {}", field("code", "")));
+        lines.push(format!("message:    {}", field("message_zh", "")));
+        lines.push(format!("            {}", field("message", "")));
+        lines.push(format!("detail:     {}", field("detail", "")));
     }
-    println!(
-        "subject CN: {}",
-        report["subject_cn"].as_str().unwrap_or("-")
-    );
-    println!("serial:     {}", report["serial"].as_str().unwrap_or("-"));
+    lines.push(format!("subject CN: {}", field("subject_cn", "-")));
+    lines.push(format!("serial:     {}", field("serial", "-")));
     let rev = &report["revocation"];
-    println!(
+    lines.push(format!(
         "revocation: {} {}",
         rev["status"].as_str().unwrap_or(""),
         rev["source"]
             .as_str()
             .map(|s| format!("({s})"))
             .unwrap_or_default()
-    );
+    ));
+    lines.join("\n")
 }
 
 fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
@@ -258,27 +253,28 @@ fn inspect(args: &InspectArgs) -> Result<ExitCode, String> {
     let profile = match profile::read(&der) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("gpki-idp: {}: {e}", args.file.display());
+            super::complain(&format!("gpki-idp: {}: {e}", args.file.display()));
             return Ok(ExitCode::from(2));
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&profile).unwrap_or_default()
-        );
+        super::say(&serde_json::to_string_pretty(&profile).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }
     let value = serde_json::to_value(&profile).unwrap_or_default();
-    if let Some(map) = value.as_object() {
-        for (key, v) in map {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Null => "-".into(),
-                other => other.to_string(),
-            };
-            println!("{key:<22} {text}");
-        }
+    if let Some(map) = value.as_object().filter(|m| !m.is_empty()) {
+        let lines: Vec<String> = map
+            .iter()
+            .map(|(key, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => "-".into(),
+                    other => other.to_string(),
+                };
+                format!("{key:<22} {text}")
+            })
+            .collect();
+        super::say(&lines.join("\n"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod cert;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -25,4 +26,15 @@ pub fn load(common: &CommonArgs) -> Result<Config, String> {
         config.data_dir = dir.clone();
     }
     Ok(config)
+}
+
+/// Writes a command's answer (a report, a count, the demo banner) on standard output. A closed
+/// output (`| head`) loses the rest of the answer but is no failure of the command.
+pub fn say(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// Writes why a command failed on standard error, closed or not.
+pub fn complain(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
