@@ -75,3 +75,30 @@ pub struct AuditFilter {
     pub user: Option<String>,
     pub event: Option<String>,
 }
+
+/// Where a request came from, as the audit log records it: the client address (after the
+/// trusted-proxy rules) and the user agent. Empty for the operator CLI.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// The longest user agent the audit log keeps, in characters.
+const USER_AGENT_CHARS: usize = 200;
+
+impl Origin {
+    pub fn new(ip: String, user_agent: Option<&str>) -> Self {
+        let user_agent = user_agent.map(|v| v.chars().take(USER_AGENT_CHARS).collect());
+        Self {
+            ip: Some(ip),
+            user_agent,
+        }
+    }
+
+    /// Stamps an event with this origin.
+    pub fn stamp(&self, event: &mut AuditEvent) {
+        event.ip = self.ip.clone();
+        event.user_agent = self.user_agent.clone();
+    }
+}

@@ -124,11 +124,7 @@ pub fn if_match(header: Option<&str>, current: &str) -> Result<(), OAuthError> {
 }
 
 /// Where an admin change came from, for its audit event.
-#[derive(Clone, Debug, Default)]
-pub struct Origin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+pub use crate::audit::Origin;
 
 impl Provider {
     /// The caller of an admin route from a bearer access token of any school's issuer.
@@ -192,8 +188,7 @@ impl Provider {
         let mut e = AuditEvent::new(school.id, event, "success", &who.actor);
         e.subject_user = subject.map(str::to_string);
         e.client_id = Some(who.client_id.clone());
-        e.ip = who.origin.ip.clone();
-        e.user_agent = who.origin.user_agent.clone();
+        who.origin.stamp(&mut e);
         e.detail = json!({"before": before, "after": after});
         self.record(e).await
     }

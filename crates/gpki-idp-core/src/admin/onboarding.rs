@@ -233,8 +233,7 @@ fn audit_event(
     e.subject_user = subject.map(str::to_string);
     if let Onboarder::Api(who) = by {
         e.client_id = Some(who.client_id.clone());
-        e.ip = who.origin.ip.clone();
-        e.user_agent = who.origin.user_agent.clone();
+        who.origin.stamp(&mut e);
     }
     e.detail = detail;
     e

@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use super::origin::Origin;
+use super::event::audit_event;
+use crate::audit::Origin;
 use crate::model::{CertBinding, School, User};
 use crate::oidc::card::{CardError, CardSignature};
 use crate::oidc::Provider;
@@ -54,12 +55,19 @@ impl Provider {
                 user,
                 registration.challenge,
                 registration.card,
-                origin.ip.parse().ok(),
+                origin.ip.as_deref().and_then(|ip| ip.parse().ok()),
                 registration.enrollment_code,
             )
             .await;
         let code = outcome.as_ref().map_or_else(|e| e.code(), |_| "success");
-        let mut event = origin.event(school, "certificate.register", code, &user.username, None);
+        let mut event = audit_event(
+            origin,
+            school,
+            "certificate.register",
+            code,
+            &user.username,
+            None,
+        );
         if let Ok(b) = &outcome {
             event.detail =
                 json!({"serial": b.serial_hex, "issuer": b.issuer_dn, "sha256": b.cert_sha256});
@@ -88,7 +96,8 @@ impl Provider {
         {
             return Ok(false);
         }
-        let mut event = origin.event(
+        let mut event = audit_event(
+            origin,
             school,
             "certificate.remove",
             "success",

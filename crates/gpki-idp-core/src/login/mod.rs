@@ -5,15 +5,14 @@
 //! certificates. The HTTP layer parses, calls one function here, and answers.
 
 mod account;
+mod event;
 mod methods;
-mod origin;
 mod redirect;
 mod resume;
 mod transaction;
 
 pub use account::Registration;
 pub use methods::{CertificateOffer, Methods, MethodsError};
-pub use origin::Origin;
 pub use redirect::{client_redirect, error_description};
 pub use resume::Resume;
 pub use transaction::{Attempt, Concluded, Failure, Finished, Outcome, Refusal};

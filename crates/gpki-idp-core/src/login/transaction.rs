@@ -5,8 +5,9 @@
 //! fail, and a login that cannot be audited does not happen (its session is ended, its code
 //! never leaves).
 
-use super::origin::Origin;
+use super::event::audit_event;
 use super::redirect::client_redirect;
+use crate::audit::Origin;
 use crate::model::{School, User};
 use crate::oidc::authorize::AuthRequest;
 use crate::oidc::card::CardError;
@@ -117,7 +118,8 @@ impl Provider {
             Ok(proved) => self.after_proof(attempt, method, proved).await,
             Err(e) => (e.code(), Err(Failure::Proof(e))),
         };
-        let event = attempt.origin.event(
+        let event = audit_event(
+            attempt.origin,
             attempt.school,
             &format!("login.{}", method.name()),
             code,

@@ -97,7 +97,7 @@ pub async fn save(
         actor: user.username.clone(),
         client_id: PAGE_CLIENT.into(),
         scopes: vec!["admin".into()],
-        origin: super::admin::origin(&req),
+        origin: super::request::origin(&req),
     };
     let outcome = apply(&state, &who, &school, form).await;
     // Read again: the header shows the new colour and logo at once.

@@ -12,8 +12,8 @@ use serde_json::json;
 use super::csrf::browser;
 use super::forms;
 use super::pages::{self, Message};
-use super::request::client_ip;
-use super::school::{logged_in, new_session_cookie, origin, school_or_return};
+use super::request::{client_ip, origin};
+use super::school::{logged_in, new_session_cookie, school_or_return};
 use crate::app::AppState;
 
 fn card_error(e: &CardError) -> HttpResponse {

@@ -12,8 +12,8 @@ use gpki_idp_core::OAuthError;
 
 use super::forms;
 use super::pages;
-use super::request::client_ip;
-use super::school::{new_session_cookie, origin, school_or_return};
+use super::request::{client_ip, origin};
+use super::school::{new_session_cookie, school_or_return};
 use crate::app::AppState;
 
 /// What the login page shows besides the form: an error, or a notice and the step a started

@@ -1,7 +1,9 @@
 //! What a handler reads off any request: the client's address behind trusted proxies and a
 //! bearer token.
 
+use actix_web::http::header;
 use actix_web::{web, HttpRequest};
+use gpki_idp_core::audit::Origin;
 
 /// The client's address: the peer, or — when the peer is a trusted proxy — the last address
 /// in `X-Forwarded-For` that is not itself a trusted proxy.
@@ -20,4 +22,13 @@ pub fn client_ip(req: &HttpRequest) -> String {
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let header = req.headers().get("Authorization")?.to_str().ok()?;
     gpki_idp_core::oidc::client_auth::auth_param(header, "Bearer").filter(|t| !t.is_empty())
+}
+
+/// Where the request came from, as the audit log records it.
+pub fn origin(req: &HttpRequest) -> Origin {
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    Origin::new(client_ip(req), agent)
 }

@@ -3,11 +3,9 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
-use gpki_idp_core::login::Origin;
 use gpki_idp_core::model::{School, User};
 
 use super::errors::json_error;
-use super::request::client_ip;
 use crate::app::AppState;
 
 pub const SESSION_COOKIE: &str = "gpki_session";
@@ -58,13 +56,4 @@ pub fn new_session_cookie(state: &AppState, school: &School, sid: &str) -> Cooki
 pub async fn logged_in(state: &AppState, school: &School, req: &HttpRequest) -> Option<User> {
     let sid = req.cookie(SESSION_COOKIE)?;
     state.provider.session_account(school, sid.value()).await
-}
-
-/// Where the request came from, as the audit log records it.
-pub fn origin(req: &HttpRequest) -> Origin {
-    let agent = req
-        .headers()
-        .get("User-Agent")
-        .and_then(|v| v.to_str().ok());
-    Origin::new(client_ip(req), agent)
 }

@@ -60,7 +60,7 @@ pub async fn save(
         actor: user.username.clone(),
         client_id: PAGE_CLIENT.into(),
         scopes: vec!["admin".into()],
-        origin: super::admin::origin(&req),
+        origin: super::request::origin(&req),
     };
     let input = PolicyInput {
         roles: roles_from_form(&form),

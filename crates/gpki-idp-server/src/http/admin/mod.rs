@@ -29,7 +29,6 @@ use super::errors::json_error;
 use routes::RouteTable;
 
 pub(super) use branding::logo;
-pub(crate) use request::origin;
 pub use routes::{RouteSpec, PREFIX};
 
 const A: &str = SCOPE_ADMIN;

@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::admin::{Origin, Principal};
+use gpki_idp_core::admin::Principal;
 use gpki_idp_core::model::School;
 use gpki_idp_core::OAuthError;
 use serde::de::DeserializeOwned;
@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::reply::{fail, OrFail};
 use super::routes::scopes_of;
 use crate::app::AppState;
+use crate::http::request::origin;
 
 /// Largest JSON body (the import and the onboarding list have their own limits).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,18 +48,6 @@ pub async fn caller_only(state: &AppState, req: &HttpRequest) -> Result<Principa
     let who = principal(state, req).await?;
     who.require(scopes_of(req)).or_fail()?;
     Ok(who)
-}
-
-/// Where the request came from, for the audit log.
-pub fn origin(req: &HttpRequest) -> Origin {
-    Origin {
-        ip: Some(crate::http::client_ip(req)),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(200).collect()),
-    }
 }
 
 /// The request's media type (empty when not sent).
