@@ -1,0 +1,1 @@
+"""The structure check of the workspace; check-structure.py is its command line."""
