@@ -1,0 +1,3 @@
+pub fn issue() {
+    crate::r::rf();
+}

@@ -1,0 +1,5 @@
+use super::q as qq;
+
+pub fn pf() {
+    qq::qf();
+}

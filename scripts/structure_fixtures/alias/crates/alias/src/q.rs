@@ -1,0 +1,5 @@
+pub fn qf() {}
+
+pub fn back() {
+    crate::p::pf();
+}

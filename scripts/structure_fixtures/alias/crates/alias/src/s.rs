@@ -1,0 +1,5 @@
+use crate::oidc;
+
+pub fn sf() -> oidc::session::Session {
+    oidc::session::start()
+}

@@ -1,0 +1,3 @@
+pub(in crate::outer) fn value() -> u32 {
+    1
+}

@@ -1,0 +1,5 @@
+use crate::leaf;
+
+pub fn thing() -> &'static str {
+    leaf::f(leaf::g())
+}

@@ -1,0 +1,10 @@
+use crate::b::helper;
+
+pub struct Thing;
+
+impl Thing {
+    pub fn new() -> Self {
+        helper();
+        Thing
+    }
+}

@@ -1,0 +1,7 @@
+use crate::a::Thing;
+
+pub fn helper() {}
+
+pub fn make() -> Thing {
+    Thing
+}

@@ -1,0 +1,6 @@
+pub struct Thing;
+
+pub fn build() -> Thing {
+    crate::b::helper();
+    Thing
+}

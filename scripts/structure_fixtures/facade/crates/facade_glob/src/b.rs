@@ -1,0 +1,5 @@
+pub fn helper() {}
+
+pub fn make() -> super::a::Thing {
+    super::a::build()
+}

@@ -1,0 +1,5 @@
+#[derive(serde::Deserialize)]
+pub struct Settings {
+    #[serde(default = "crate::attr_b::zero")]
+    pub n: u32,
+}

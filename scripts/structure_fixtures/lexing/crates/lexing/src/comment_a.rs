@@ -1,0 +1,1 @@
+pub fn go() { /* a "quote */ crate::comment_b::back(); /* " and /* nested */ */ }

@@ -1,0 +1,5 @@
+pub fn back() {}
+
+pub fn again() {
+    crate::url_a::go();
+}

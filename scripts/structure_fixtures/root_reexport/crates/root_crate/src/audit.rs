@@ -1,0 +1,5 @@
+pub struct Event;
+
+pub fn record() -> crate::OAuthError {
+    crate::OAuthError::InvalidRequest
+}

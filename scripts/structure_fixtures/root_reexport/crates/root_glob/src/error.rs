@@ -1,0 +1,5 @@
+pub enum OAuthError {
+    InvalidRequest,
+}
+
+pub fn audited(_e: super::audit::Event) {}
