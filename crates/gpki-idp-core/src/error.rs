@@ -1,111 +1,133 @@
-//! OAuth 2.0 / OIDC errors with stable codes (RFC 6749 §5.2, OIDC Core §3.1.2.6) and the
-//! project's own codes for everything else.
+//! The one error type of the identity provider's domain: a stable [`Code`] and a detail safe
+//! to show. Every refusal the IdP gives — OAuth 2.0 and OIDC errors (RFC 6749 §4.1.2.1,
+//! §5.2; RFC 6750 §3.1; OIDC Core §3.1.2.6), the admin API's, the login pages' and the
+//! certificate engine's — is one variant of [`Code`], and each has its message in zh-TW and
+//! English in the catalogue ([`crate::messages`]). The HTTP edge alone chooses the status and
+//! the headers of a code; the domain never speaks HTTP.
 
-/// An error answered to a relying party or a browser.
+use serde::Serialize;
+
+use crate::code::Code;
+
+/// An error answered to a relying party, a browser or an admin client.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {description}")]
-pub struct OAuthError {
-    /// Stable snake_case code (`invalid_request`, `invalid_grant`, ...).
-    pub code: &'static str,
-    /// Human-readable detail, safe to show (never secrets or internals).
+pub struct Error {
+    pub code: Code,
+    /// Detail in English, safe to show (never a secret or an internal): the OAuth
+    /// `error_description`.
     pub description: String,
-    /// HTTP status to answer with.
-    pub status: u16,
+    /// Seconds before trying again is worth it (throttling).
+    pub retry_after: Option<u64>,
 }
 
-impl OAuthError {
-    fn new(code: &'static str, status: u16, description: impl Into<String>) -> Self {
+impl Error {
+    pub fn new(code: Code, description: impl Into<String>) -> Self {
         Self {
             code,
             description: description.into(),
-            status,
+            retry_after: None,
         }
     }
+
+    /// The catalogue's message as the description.
+    pub fn of(code: Code) -> Self {
+        Self::new(code, code.message().en)
+    }
+
     pub fn invalid_request(d: impl Into<String>) -> Self {
-        Self::new("invalid_request", 400, d)
+        Self::new(Code::InvalidRequest, d)
     }
     pub fn invalid_client(d: impl Into<String>) -> Self {
-        Self::new("invalid_client", 401, d)
+        Self::new(Code::InvalidClient, d)
     }
     pub fn invalid_grant(d: impl Into<String>) -> Self {
-        Self::new("invalid_grant", 400, d)
+        Self::new(Code::InvalidGrant, d)
     }
     pub fn unauthorized_client(d: impl Into<String>) -> Self {
-        Self::new("unauthorized_client", 400, d)
+        Self::new(Code::UnauthorizedClient, d)
     }
     pub fn unsupported_grant_type(d: impl Into<String>) -> Self {
-        Self::new("unsupported_grant_type", 400, d)
+        Self::new(Code::UnsupportedGrantType, d)
     }
     pub fn unsupported_response_type(d: impl Into<String>) -> Self {
-        Self::new("unsupported_response_type", 400, d)
+        Self::new(Code::UnsupportedResponseType, d)
     }
     pub fn invalid_scope(d: impl Into<String>) -> Self {
-        Self::new("invalid_scope", 400, d)
+        Self::new(Code::InvalidScope, d)
     }
     pub fn invalid_token(d: impl Into<String>) -> Self {
-        Self::new("invalid_token", 401, d)
+        Self::new(Code::InvalidToken, d)
     }
     pub fn login_required(d: impl Into<String>) -> Self {
-        Self::new("login_required", 400, d)
+        Self::new(Code::LoginRequired, d)
     }
     pub fn access_denied(d: impl Into<String>) -> Self {
-        Self::new("access_denied", 403, d)
+        Self::new(Code::AccessDenied, d)
     }
     pub fn not_found(d: impl Into<String>) -> Self {
-        Self::new("not_found", 404, d)
+        Self::new(Code::NotFound, d)
     }
     pub fn insufficient_scope(d: impl Into<String>) -> Self {
-        Self::new("insufficient_scope", 403, d)
+        Self::new(Code::InsufficientScope, d)
     }
     pub fn conflict(d: impl Into<String>) -> Self {
-        Self::new("conflict", 409, d)
+        Self::new(Code::Conflict, d)
     }
     pub fn precondition_failed(d: impl Into<String>) -> Self {
-        Self::new("precondition_failed", 412, d)
+        Self::new(Code::PreconditionFailed, d)
     }
     pub fn payload_too_large(d: impl Into<String>) -> Self {
-        Self::new("payload_too_large", 413, d)
+        Self::new(Code::PayloadTooLarge, d)
     }
     pub fn unsupported_media_type(d: impl Into<String>) -> Self {
-        Self::new("unsupported_media_type", 415, d)
+        Self::new(Code::UnsupportedMediaType, d)
     }
     pub fn method_not_allowed(d: impl Into<String>) -> Self {
-        Self::new("method_not_allowed", 405, d)
+        Self::new(Code::HttpMethodNotAllowed, d)
     }
     pub fn too_many_requests(d: impl Into<String>) -> Self {
-        Self::new("too_many_requests", 429, d)
+        Self::new(Code::TooManyRequests, d)
+    }
+    /// Too many failures: try again after `wait` seconds (at least one).
+    pub fn throttled(wait: u64) -> Self {
+        Self {
+            retry_after: Some(wait.max(1)),
+            ..Self::of(Code::Throttled)
+        }
     }
     /// A form post whose CSRF value does not match the browser's cookie (an old page, or a
     /// form from elsewhere).
     pub fn csrf_failed() -> Self {
-        Self::new(
-            "csrf_failed",
-            403,
-            "表單已失效，請重新整理頁面。The form expired. Reload the page.",
-        )
+        Self::of(Code::CsrfFailed)
     }
     /// A trusted proxy received the request over plain http; the service is https only.
     pub fn https_required() -> Self {
-        Self::new(
-            "https_required",
-            403,
-            "請改用 HTTPS 連線 / this service is reached over https only",
-        )
+        Self::of(Code::HttpsRequired)
     }
     /// Storage or another internal failure: the detail is logged, never shown.
     pub fn server_error() -> Self {
-        Self::new("server_error", 500, "internal error")
+        Self::new(Code::ServerError, "internal error")
     }
     pub fn temporarily_unavailable() -> Self {
         Self::new(
-            "temporarily_unavailable",
-            503,
+            Code::TemporarilyUnavailable,
             "storage unavailable, try again",
         )
     }
+    /// The certificate engine's refusal.
+    pub fn certificate(e: &gpki_verify::Error) -> Self {
+        Self::new(Code::Certificate(e.into()), e.message_en())
+    }
+
+    /// Whether this is storage (or the machinery) failing rather than a refusal: nothing
+    /// happened, and trying again may work.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self.code, Code::TemporarilyUnavailable | Code::ServerError)
+    }
 }
 
-impl From<crate::store::StoreError> for OAuthError {
+impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Unavailable(detail) => {
@@ -119,5 +141,50 @@ impl From<crate::store::StoreError> for OAuthError {
                 Self::server_error()
             }
         }
+    }
+}
+
+/// The JSON body of every error answer: the OAuth shape (`error`, `error_description`) with
+/// the catalogue's message in both languages for the pages and people reading it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    pub error: &'static str,
+    pub error_description: String,
+    pub message_zh: &'static str,
+    pub message_en: &'static str,
+}
+
+impl From<&Error> for ErrorBody {
+    fn from(e: &Error) -> Self {
+        let message = e.code.message();
+        Self {
+            error: e.code.as_str(),
+            error_description: error_description(&e.description),
+            message_zh: message.zh,
+            message_en: message.en,
+        }
+    }
+}
+
+/// `error_description` in the character set RFC 6749 §5.2 allows (printable ASCII but `"`
+/// and `\`): whatever a description holds, it cannot break a header or a client's parser.
+pub fn error_description(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+        .collect();
+    kept.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_only_what_rfc_6749_allows() {
+        assert_eq!(
+            error_description("帳號 \"quoted\" \\ not logged in"),
+            "quoted  not logged in"
+        );
     }
 }

@@ -7,7 +7,9 @@
 
 pub mod admin;
 pub mod audit;
+pub mod code;
 pub mod error;
+pub mod factor;
 pub mod jws;
 pub mod keys;
 pub mod login;
@@ -16,8 +18,6 @@ pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod store;
-
-pub use error::OAuthError;
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {

@@ -4,26 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Assurance level of a password login.
-pub const ACR_PASSWORD: &str = "urn:gpki-idp:acr:password";
-/// Assurance level of a citizen-certificate login (card + PIN).
-pub const ACR_CERTIFICATE: &str = "urn:gpki-idp:acr:certificate";
-/// Assurance level of a login with both the password and the card.
-pub const ACR_PASSWORD_CERTIFICATE: &str = "urn:gpki-idp:acr:password+certificate";
+use crate::factor::{Factor, FactorSet};
 
 /// The built-in roles (身份); a school may add its own.
 pub const BUILTIN_ROLES: [&str; 5] = ["teacher", "staff", "student", "parent", "admin"];
-
-/// The level of an acr value: password 1, certificate 2, password + certificate 3; `None` for
-/// values this server does not know.
-pub fn acr_level(acr: &str) -> Option<u8> {
-    match acr {
-        ACR_PASSWORD => Some(1),
-        ACR_CERTIFICATE => Some(2),
-        ACR_PASSWORD_CERTIFICATE => Some(3),
-        _ => None,
-    }
-}
 
 /// A login method (登入機制).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,92 +41,17 @@ impl Method {
     }
 
     /// What a login must prove to count as this method.
-    pub fn factors(self) -> Factors {
+    pub fn factors(self) -> FactorSet {
         match self {
-            Self::Password => Factors::PASSWORD,
-            Self::Certificate => Factors::CARD,
-            Self::PasswordAndCertificate => Factors::BOTH,
+            Self::Password => FactorSet::of(&[Factor::Password]),
+            Self::Certificate => FactorSet::of(&[Factor::Card]),
+            Self::PasswordAndCertificate => FactorSet::of(&[Factor::Password, Factor::Card]),
         }
     }
 
     /// The acr a login by this method gives.
     pub fn acr(self) -> &'static str {
         self.factors().acr()
-    }
-}
-
-/// What a person has proved in one login: the password, the card, or both.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Factors {
-    pub password: bool,
-    pub card: bool,
-}
-
-impl Factors {
-    pub const NONE: Factors = Factors {
-        password: false,
-        card: false,
-    };
-    pub const PASSWORD: Factors = Factors {
-        password: true,
-        card: false,
-    };
-    pub const CARD: Factors = Factors {
-        password: false,
-        card: true,
-    };
-    pub const BOTH: Factors = Factors {
-        password: true,
-        card: true,
-    };
-
-    pub fn union(self, other: Factors) -> Factors {
-        Factors {
-            password: self.password || other.password,
-            card: self.card || other.card,
-        }
-    }
-
-    /// Whether these factors include everything `other` needs.
-    pub fn covers(self, other: Factors) -> bool {
-        (self.password || !other.password) && (self.card || !other.card)
-    }
-
-    pub fn acr(self) -> &'static str {
-        match (self.password, self.card) {
-            (true, true) => ACR_PASSWORD_CERTIFICATE,
-            (false, true) => ACR_CERTIFICATE,
-            _ => ACR_PASSWORD,
-        }
-    }
-
-    pub fn level(self) -> u8 {
-        match (self.password, self.card) {
-            (true, true) => 3,
-            (false, true) => 2,
-            (true, false) => 1,
-            (false, false) => 0,
-        }
-    }
-
-    /// RFC 8176 methods: `pwd` for the password; `sc`, `hwk`, `pin` and `mfa` for the card
-    /// (something held and something known).
-    pub fn amr(self) -> Vec<String> {
-        let mut amr = Vec::new();
-        if self.password {
-            amr.push("pwd");
-        }
-        if self.card {
-            amr.extend(["sc", "hwk", "pin", "mfa"]);
-        }
-        amr.into_iter().map(str::to_string).collect()
-    }
-
-    pub fn from_amr(amr: &[String]) -> Factors {
-        Factors {
-            password: amr.iter().any(|m| m == "pwd"),
-            card: amr.iter().any(|m| m == "sc"),
-        }
     }
 }
 
@@ -177,13 +86,12 @@ pub fn allowed_methods(policies: &[RolePolicy], roles: &[String]) -> Vec<Method>
     methods
 }
 
-/// Whether an account with `roles` may use `step` (the password or the card) in a login: some
-/// allowed method needs it.
-pub fn allows(policies: &[RolePolicy], roles: &[String], step: Method) -> bool {
-    let wanted = step.factors();
+/// Whether an account with `roles` may prove `factor` in a login: some allowed method needs
+/// it. Checked after every proof, whatever the factor.
+pub fn allows(policies: &[RolePolicy], roles: &[String], factor: Factor) -> bool {
     allowed_methods(policies, roles)
         .iter()
-        .any(|m| m.factors().covers(wanted))
+        .any(|m| m.factors().contains(factor))
 }
 
 /// What a login needs next.
@@ -191,42 +99,40 @@ pub fn allows(policies: &[RolePolicy], roles: &[String], step: Method) -> bool {
 pub enum Next {
     /// What was proved is allowed and strong enough.
     Complete,
-    /// The card is still needed (step-up, or a role that needs both).
-    Card,
-    /// The password is still needed (a role that needs both, card given first).
-    Password,
+    /// This factor is still needed (step-up, or a role that needs two).
+    Need(Factor),
     /// No allowed method reaches the level asked for.
     Refused,
 }
 
 /// Given the allowed `methods`, what was proved (`done`) and the level asked for (`required`,
 /// 0 for none), what the login needs next.
-pub fn next_step(methods: &[Method], done: Factors, required: u8) -> Next {
+pub fn next_step(methods: &[Method], done: FactorSet, required: u8) -> Next {
     // Only factors some allowed method uses may be asked for: a role limited to the
     // password is not offered the card.
     let usable = methods
         .iter()
-        .fold(Factors::NONE, |acc, m| acc.union(m.factors()));
-    let enough = |f: Factors| {
+        .fold(FactorSet::EMPTY, |acc, m| acc.union(m.factors()));
+    let enough = |f: FactorSet| {
         f.level() >= required && usable.covers(f) && methods.iter().any(|m| f.covers(m.factors()))
     };
     if enough(done) {
         return Next::Complete;
     }
-    if enough(done.union(Factors::CARD)) && !done.card {
-        return Next::Card;
+    let missing = || Factor::ASK_ORDER.into_iter().filter(|f| !done.contains(*f));
+    // One more factor that is enough by itself, in the order a page asks for them.
+    if let Some(next) = missing().find(|f| enough(done.with(*f))) {
+        return Next::Need(next);
     }
-    if enough(done.union(Factors::PASSWORD)) && !done.password {
-        return Next::Password;
-    }
-    if enough(Factors::BOTH) && !(done.password && done.card) {
-        return if done.card {
-            Next::Password
-        } else {
-            Next::Card
-        };
-    }
-    Next::Refused
+    // Else the first missing factor of the smallest allowed method that is enough with what
+    // was proved.
+    methods
+        .iter()
+        .map(|m| m.factors().union(done))
+        .filter(|target| enough(*target))
+        .min_by_key(|target| target.iter().count())
+        .and_then(|target| missing().find(|f| target.contains(*f)))
+        .map_or(Next::Refused, Next::Need)
 }
 
 /// Where and how a school lets teachers register a card (seed chapter 2: 校內).
@@ -269,22 +175,22 @@ mod tests {
             },
         ];
         let teacher = vec!["teacher".to_string()];
-        assert!(!allows(&policies, &teacher, Method::Password));
-        assert!(allows(&policies, &teacher, Method::Certificate));
+        assert!(!allows(&policies, &teacher, Factor::Password));
+        assert!(allows(&policies, &teacher, Factor::Card));
         let both = vec!["teacher".to_string(), "staff".to_string()];
-        assert!(allows(&policies, &both, Method::Password));
+        assert!(allows(&policies, &both, Factor::Password));
         let strict = vec![RolePolicy {
             role: "admin".into(),
             methods: vec![Method::PasswordAndCertificate],
         }];
         let admin = vec!["admin".to_string()];
         assert!(
-            allows(&strict, &admin, Method::Password),
+            allows(&strict, &admin, Factor::Password),
             "a step of password+certificate"
         );
-        assert!(allows(&strict, &admin, Method::Certificate));
+        assert!(allows(&strict, &admin, Factor::Card));
         assert!(
-            allows(&policies, &["parent".to_string()], Method::Password),
+            allows(&policies, &["parent".to_string()], Factor::Password),
             "no policy: allowed"
         );
     }
@@ -292,32 +198,33 @@ mod tests {
     #[test]
     fn next_step_asks_for_what_is_missing() {
         use Method::*;
+        let (pw, card) = (
+            FactorSet::of(&[Factor::Password]),
+            FactorSet::of(&[Factor::Card]),
+        );
+        let all = pw.union(card);
         let both = [Password, Certificate];
-        assert_eq!(next_step(&both, Factors::PASSWORD, 0), Next::Complete);
-        assert_eq!(
-            next_step(&both, Factors::PASSWORD, 2),
-            Next::Card,
-            "step-up"
-        );
-        assert_eq!(next_step(&both, Factors::CARD, 2), Next::Complete);
-        assert_eq!(next_step(&both, Factors::CARD, 3), Next::Password);
-        assert_eq!(next_step(&[Password], Factors::PASSWORD, 2), Next::Refused);
+        assert_eq!(next_step(&both, pw, 0), Next::Complete);
+        assert_eq!(next_step(&both, pw, 2), Next::Need(Factor::Card), "step-up");
+        assert_eq!(next_step(&both, card, 2), Next::Complete);
+        assert_eq!(next_step(&both, card, 3), Next::Need(Factor::Password));
+        assert_eq!(next_step(&[Password], pw, 2), Next::Refused);
         let strict = [PasswordAndCertificate];
-        assert_eq!(next_step(&strict, Factors::PASSWORD, 0), Next::Card);
-        assert_eq!(next_step(&strict, Factors::CARD, 0), Next::Password);
-        assert_eq!(next_step(&strict, Factors::BOTH, 3), Next::Complete);
-        assert_eq!(
-            next_step(&[Certificate], Factors::PASSWORD, 0),
-            Next::Refused
-        );
-        assert_eq!(next_step(&[], Factors::BOTH, 0), Next::Refused);
+        assert_eq!(next_step(&strict, pw, 0), Next::Need(Factor::Card));
+        assert_eq!(next_step(&strict, card, 0), Next::Need(Factor::Password));
+        assert_eq!(next_step(&strict, all, 3), Next::Complete);
+        assert_eq!(next_step(&[Certificate], pw, 0), Next::Refused);
+        assert_eq!(next_step(&[], all, 0), Next::Refused);
     }
 
     #[test]
-    fn factors_name_their_acr_and_amr() {
-        assert_eq!(Factors::CARD.acr(), ACR_CERTIFICATE);
-        assert_eq!(Factors::BOTH.amr(), ["pwd", "sc", "hwk", "pin", "mfa"]);
-        assert_eq!(Factors::from_amr(&Factors::BOTH.amr()), Factors::BOTH);
+    fn methods_name_their_acr() {
+        use crate::factor::{acr_level, ACR_CERTIFICATE, ACR_PASSWORD_CERTIFICATE};
+        assert_eq!(Method::Certificate.acr(), ACR_CERTIFICATE);
+        assert_eq!(
+            Method::PasswordAndCertificate.acr(),
+            ACR_PASSWORD_CERTIFICATE
+        );
         assert_eq!(acr_level(ACR_PASSWORD_CERTIFICATE), Some(3));
         assert_eq!(
             Method::parse("password+certificate"),

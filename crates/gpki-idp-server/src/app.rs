@@ -8,7 +8,6 @@ use gpki_idp_core::store::{Directory, Ephemeral};
 use gpki_idp_store::{db, InProcess, RedisStore, SqlDirectory};
 
 use crate::config::Config;
-use crate::http;
 
 /// What every handler shares.
 pub struct AppState {
@@ -91,9 +90,4 @@ pub fn state(
         metrics: crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
         trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
     }))
-}
-
-/// Registers every route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    http::configure(cfg);
 }

@@ -23,15 +23,15 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Counts a concluded login by its school, method and audited outcome code.
+    /// Counts a concluded login by its school, factor and audited outcome code.
     pub fn count_login(
         &self,
         school: &gpki_idp_core::model::School,
-        method: gpki_idp_core::policy::Method,
+        factor: gpki_idp_core::factor::Factor,
         outcome: &str,
     ) {
         self.logins
-            .with_label_values(&[school.code.as_str(), method.name(), outcome])
+            .with_label_values(&[school.code.as_str(), factor.name(), outcome])
             .inc();
     }
 

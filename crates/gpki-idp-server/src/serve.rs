@@ -31,7 +31,7 @@ pub fn run(
         App::new()
             .app_data(state.clone())
             .wrap_fn(around)
-            .configure(app::routes)
+            .configure(crate::http::configure)
     })
     .workers(workers.max(1))
     .shutdown_timeout(30)
@@ -127,7 +127,9 @@ fn plain_http(req: &actix_web::dev::ServiceRequest) -> Option<actix_web::HttpRes
     let page = matches!(*req.method(), Method::GET | Method::HEAD)
         && !req.headers().contains_key(header::AUTHORIZATION);
     if !page {
-        return Some(crate::http::errors::https_required());
+        return Some(crate::http::json_error(
+            &gpki_idp_core::error::Error::https_required(),
+        ));
     }
     // Always a path of our own host, whatever the request line held.
     let path = req
@@ -166,8 +168,8 @@ mod tests {
     /// A handler whose store fails: the core logs the failure while the request is handled.
     async fn store_down() -> actix_web::HttpResponse {
         let failure = gpki_idp_core::store::StoreError::Other("disk full".into());
-        let e = gpki_idp_core::OAuthError::from(failure);
-        actix_web::HttpResponse::InternalServerError().body(e.code)
+        let e = gpki_idp_core::error::Error::from(failure);
+        actix_web::HttpResponse::InternalServerError().body(e.code.as_str())
     }
 
     #[actix_web::test]

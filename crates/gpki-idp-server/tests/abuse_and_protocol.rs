@@ -267,9 +267,34 @@ fn authorize_and_logout_accept_post_forms() {
     let html = page.text().unwrap();
     let r = submit(&server, &b, &html, "teacher", demo::PASSWORD);
     assert_eq!(location_query(&r)["state"], "posted");
-    let out = b
+    // Without an id_token_hint the person is asked first (RP-Initiated Logout §2): nothing
+    // ends until our own form, with its CSRF value, is posted back.
+    let asked = b
         .post(format!("{issuer}/logout"))
         .form(&[("ui_locales", "en")])
+        .send()
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    let question = asked.text().unwrap();
+    assert!(question.contains("name=\"confirm\""), "{question}");
+    let still = b.get(portal_url(&server, &[])).send().unwrap();
+    assert_eq!(still.status(), 302, "not logged out by the question alone");
+    let forged = b
+        .post(format!("{issuer}/logout"))
+        .form(&[("confirm", "yes"), ("csrf", "forged")])
+        .send()
+        .unwrap();
+    assert!(
+        forged.text().unwrap().contains("name=\"confirm\""),
+        "a forged answer asks again"
+    );
+    let form = [
+        ("csrf", hidden(&question, "csrf")),
+        ("confirm", "yes".to_string()),
+    ];
+    let out = b
+        .post(format!("{issuer}/logout"))
+        .form(&form)
         .send()
         .unwrap();
     assert_eq!(out.status(), 200);

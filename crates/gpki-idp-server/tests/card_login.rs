@@ -49,7 +49,7 @@ fn register_then_log_in_with_the_card() {
         .json()
         .unwrap();
     let claims = claims_of(tokens["id_token"].as_str().unwrap());
-    assert_eq!(claims["acr"], gpki_idp_core::oidc::ACR_CERTIFICATE);
+    assert_eq!(claims["acr"], gpki_idp_core::factor::ACR_CERTIFICATE);
     assert_eq!(
         claims["amr"],
         serde_json::json!(["sc", "hwk", "pin", "mfa"])
@@ -184,9 +184,10 @@ fn what_a_card_login_must_refuse() {
         200
     );
     let (status, body) = post(&fresh, format!("{issuer}/login/card"), &attempt);
+    // The login completed: its request is used up, whatever the second submit carries.
     assert_eq!(
         (status, body["error"].as_str()),
-        (400, Some("challenge_invalid"))
+        (400, Some("login_expired"))
     );
 
     // A challenge fetched by one browser, answered from another.

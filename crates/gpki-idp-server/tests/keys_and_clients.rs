@@ -132,7 +132,7 @@ fn es256_for_one_client_and_rotation_keeps_old_tokens_verifiable() {
         "new tokens use the new key"
     );
     assert!(
-        gpki_idp_core::oidc::token::verify_jwt_with(&before, &jwks).is_some(),
+        gpki_idp_core::jws::verify_jwt_with(&before, &jwks).is_some(),
         "old token still verifies"
     );
 }

@@ -8,10 +8,9 @@ use std::collections::HashMap;
 
 use common::card::*;
 use common::{browser, hidden, TestServer};
+use gpki_idp_core::factor::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
 use gpki_idp_core::model::NewClient;
-use gpki_idp_core::policy::{
-    Method, RolePolicy, ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE,
-};
+use gpki_idp_core::policy::{Method, RolePolicy};
 use gpki_idp_server::demo;
 use gpki_testpki::Leaf;
 use reqwest::blocking::Client as Http;

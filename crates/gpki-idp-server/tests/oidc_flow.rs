@@ -121,7 +121,7 @@ fn full_flow(backend: Backend) {
         .expect("ID token signature and claims");
     assert_eq!(
         claims.auth_context_ref().map(|a| a.as_str()),
-        Some(gpki_idp_core::oidc::ACR_PASSWORD)
+        Some(gpki_idp_core::factor::ACR_PASSWORD)
     );
     assert_eq!(claims.auth_method_refs().unwrap()[0].as_str(), "pwd");
     assert!(claims.auth_time().is_some());

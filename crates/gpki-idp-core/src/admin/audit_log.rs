@@ -7,9 +7,9 @@ use serde_json::json;
 use super::invalid;
 use super::listing::{Listing, PageRequest};
 use crate::audit::AuditFilter;
+use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// `GET …/audit?since=&until=&actor=&user=&event=&limit=&cursor=`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -33,7 +33,7 @@ pub struct AuditQuery {
     pub event: Option<String>,
 }
 
-fn unix_seconds(name: &str, value: Option<&str>) -> Result<Option<i64>, OAuthError> {
+fn unix_seconds(name: &str, value: Option<&str>) -> Result<Option<i64>, Error> {
     value
         .map(|v| {
             v.parse::<i64>()
@@ -44,7 +44,7 @@ fn unix_seconds(name: &str, value: Option<&str>) -> Result<Option<i64>, OAuthErr
 
 impl AuditQuery {
     /// The filter the store applies.
-    pub fn filter(&self) -> Result<AuditFilter, OAuthError> {
+    pub fn filter(&self) -> Result<AuditFilter, Error> {
         let since = unix_seconds("since", self.since.as_deref())?;
         let until = unix_seconds("until", self.until.as_deref())?;
         if let (Some(s), Some(u)) = (since, until) {
@@ -64,11 +64,7 @@ impl AuditQuery {
 
 impl Provider {
     /// A page of the school's audit events, each with its id (the cursor).
-    pub async fn admin_audit(
-        &self,
-        school: &School,
-        query: &AuditQuery,
-    ) -> Result<Listing, OAuthError> {
+    pub async fn admin_audit(&self, school: &School, query: &AuditQuery) -> Result<Listing, Error> {
         let p = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
         let filter = query.filter()?;
         let found = self

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{invalid, Principal};
+use crate::error::Error;
 use crate::model::{Branding, School};
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// Largest logo accepted.
 pub const MAX_LOGO_BYTES: usize = 100 * 1024;
@@ -62,7 +62,7 @@ pub fn contrast_with_white(colour: [u8; 3]) -> f64 {
 }
 
 /// A colour a page may use: `#rrggbb`, lower-cased, with white text readable on it.
-pub fn check_colour(text: &str) -> Result<String, OAuthError> {
+pub fn check_colour(text: &str) -> Result<String, Error> {
     let rgb = parse_colour(text).ok_or_else(|| invalid("colour: #rrggbb"))?;
     if contrast_with_white(rgb) < MIN_CONTRAST {
         return Err(invalid(
@@ -73,16 +73,16 @@ pub fn check_colour(text: &str) -> Result<String, OAuthError> {
 }
 
 /// The content type of a logo, from its first bytes (whatever the request claimed).
-pub fn logo_type(bytes: &[u8]) -> Result<&'static str, OAuthError> {
+pub fn logo_type(bytes: &[u8]) -> Result<&'static str, Error> {
     if bytes.len() > MAX_LOGO_BYTES {
-        return Err(OAuthError::payload_too_large("the logo is over 100 KiB"));
+        return Err(Error::payload_too_large("the logo is over 100 KiB"));
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Ok("image/png")
     } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
         Ok("image/jpeg")
     } else {
-        Err(OAuthError::unsupported_media_type(
+        Err(Error::unsupported_media_type(
             "the logo must be a PNG or JPEG image",
         ))
     }
@@ -90,17 +90,17 @@ pub fn logo_type(bytes: &[u8]) -> Result<&'static str, OAuthError> {
 
 impl Provider {
     /// The school's branding as the admin API shows it.
-    pub async fn admin_branding(&self, school: &School) -> Result<Value, OAuthError> {
+    pub async fn admin_branding(&self, school: &School) -> Result<Value, Error> {
         let b = self.directory.branding(school.id).await?;
         Ok(branding_json(school, &b))
     }
 
     /// The school's logo for its pages: content type and bytes, or `not_found`.
-    pub async fn school_logo(&self, school: &School) -> Result<(String, Vec<u8>), OAuthError> {
+    pub async fn school_logo(&self, school: &School) -> Result<(String, Vec<u8>), Error> {
         self.directory
             .logo(school.id)
             .await?
-            .ok_or_else(|| OAuthError::not_found("this school has no logo"))
+            .ok_or_else(|| Error::not_found("this school has no logo"))
     }
 
     /// Sets or removes (`None`) the school's colour; audited.
@@ -109,7 +109,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         colour: Option<&str>,
-    ) -> Result<Branding, OAuthError> {
+    ) -> Result<Branding, Error> {
         let colour = colour.map(check_colour).transpose()?;
         let before = self.directory.branding(school.id).await?;
         self.directory.set_brand_colour(school.id, colour).await?;
@@ -122,7 +122,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         logo: Option<Vec<u8>>,
-    ) -> Result<Branding, OAuthError> {
+    ) -> Result<Branding, Error> {
         let logo = match logo {
             Some(bytes) => Some((logo_type(&bytes)?.to_string(), bytes)),
             None => None,
@@ -137,7 +137,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         before: Branding,
-    ) -> Result<Branding, OAuthError> {
+    ) -> Result<Branding, Error> {
         self.forget_school(&school.code);
         let after = self.directory.branding(school.id).await?;
         let (b, a) = (
@@ -182,8 +182,14 @@ mod tests {
     fn logos_are_png_or_jpeg_by_their_bytes() {
         assert_eq!(logo_type(b"\x89PNG\r\n\x1a\nrest").unwrap(), "image/png");
         assert_eq!(logo_type(&[0xff, 0xd8, 0xff, 0xe0]).unwrap(), "image/jpeg");
-        assert_eq!(logo_type(b"<svg onload=alert(1)>").unwrap_err().status, 415);
+        assert_eq!(
+            logo_type(b"<svg onload=alert(1)>").unwrap_err().code,
+            crate::code::Code::UnsupportedMediaType
+        );
         let huge = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; MAX_LOGO_BYTES]].concat();
-        assert_eq!(logo_type(&huge).unwrap_err().status, 413);
+        assert_eq!(
+            logo_type(&huge).unwrap_err().code,
+            crate::code::Code::PayloadTooLarge
+        );
     }
 }

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::listing::{path_id, ListQuery, Listing};
 use super::{invalid, Principal};
+use crate::error::Error;
 use crate::model::{CertBinding, School};
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// `POST …/users/{username}/enrollment-codes` (an empty body is the default).
 #[derive(Clone, Debug, Deserialize)]
@@ -32,7 +32,7 @@ fn default_hours() -> u64 {
 }
 
 impl CodeInput {
-    fn check(&self) -> Result<(), OAuthError> {
+    fn check(&self) -> Result<(), Error> {
         if (1..=720).contains(&self.hours) {
             Ok(())
         } else {
@@ -63,7 +63,7 @@ impl Provider {
         &self,
         school: &School,
         query: &ListQuery,
-    ) -> Result<Listing, OAuthError> {
+    ) -> Result<Listing, Error> {
         let p = query.page()?;
         let found = self
             .directory
@@ -86,7 +86,7 @@ impl Provider {
         &self,
         school: &School,
         username: &str,
-    ) -> Result<Vec<Value>, OAuthError> {
+    ) -> Result<Vec<Value>, Error> {
         let user = self.admin_user(school, username).await?;
         let found = self.directory.bindings_of(school.id, user.id).await?;
         Ok(found
@@ -101,13 +101,13 @@ impl Provider {
         who: &Principal,
         school: &School,
         id: &str,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         let id = path_id(id)?;
         let removed = self
             .directory
             .remove_binding_by_id(school.id, id)
             .await?
-            .ok_or_else(|| OAuthError::not_found("no such certificate binding"))?;
+            .ok_or_else(|| Error::not_found("no such certificate binding"))?;
         let user = self
             .directory
             .user_by_id(school.id, removed.user_id)
@@ -132,7 +132,7 @@ impl Provider {
         school: &School,
         username: &str,
         input: &CodeInput,
-    ) -> Result<IssuedCode, OAuthError> {
+    ) -> Result<IssuedCode, Error> {
         input.check()?;
         let hours = input.hours;
         let user = self.admin_user(school, username).await?;
@@ -164,7 +164,7 @@ impl Provider {
         &self,
         school: &School,
         query: &ListQuery,
-    ) -> Result<Listing, OAuthError> {
+    ) -> Result<Listing, Error> {
         let p = query.page()?;
         let found = self
             .directory
@@ -182,10 +182,10 @@ impl Provider {
         who: &Principal,
         school: &School,
         id: &str,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         let id = path_id(id)?;
         if !self.directory.revoke_enrollment_code(school.id, id).await? {
-            return Err(OAuthError::not_found("no such enrollment code"));
+            return Err(Error::not_found("no such enrollment code"));
         }
         let before = json!({"id": id});
         self.audit_change(

@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 
 use super::listing::{ListQuery, Listing};
 use super::{etag, if_match, invalid, valid_name, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
+use crate::factor::acr_level;
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
-use crate::policy::acr_level;
 use crate::store::StoreError;
-use crate::{password, random_token, OAuthError};
+use crate::{error::Error, password, random_token};
 
 /// Scopes a GM may grant a client.
 pub const GRANTABLE_SCOPES: [&str; 7] = [
@@ -84,7 +84,7 @@ fn unique(items: &[String]) -> bool {
 
 impl ClientInput {
     /// The rules of one client, alone and across fields.
-    pub fn check(&self) -> Result<(), OAuthError> {
+    pub fn check(&self) -> Result<(), Error> {
         if let Some(id) = &self.client_id {
             if !valid_client_id(id) {
                 return Err(invalid("client_id: 1 to 64 letters, digits or ._-"));
@@ -120,7 +120,7 @@ impl ClientInput {
         Ok(())
     }
 
-    fn check_grants(&self) -> Result<(), OAuthError> {
+    fn check_grants(&self) -> Result<(), Error> {
         let known = ["authorization_code", "refresh_token", "client_credentials"];
         let has = |g: &str| self.grant_types.iter().any(|x| x == g);
         if self.grant_types.is_empty()
@@ -152,7 +152,7 @@ impl ClientInput {
         Ok(())
     }
 
-    fn check_scopes_and_acr(&self) -> Result<(), OAuthError> {
+    fn check_scopes_and_acr(&self) -> Result<(), Error> {
         if !unique(&self.allowed_scopes)
             || self.allowed_scopes.len() > GRANTABLE_SCOPES.len()
             || self
@@ -218,7 +218,7 @@ pub fn client_json(c: &Client) -> Value {
 }
 
 /// A service client may be granted admin scopes only by someone who holds them.
-fn check_grantable(who: &Principal, scopes: &[String]) -> Result<(), OAuthError> {
+fn check_grantable(who: &Principal, scopes: &[String]) -> Result<(), Error> {
     let admin_scopes = scopes
         .iter()
         .filter(|s| !crate::model::default_scopes().contains(s));
@@ -227,7 +227,7 @@ fn check_grantable(who: &Principal, scopes: &[String]) -> Result<(), OAuthError>
             .require(&[s.as_str(), SCOPE_ADMIN, SCOPE_DISTRICT])
             .is_err()
         {
-            return Err(OAuthError::insufficient_scope(format!(
+            return Err(Error::insufficient_scope(format!(
                 "you cannot grant the scope `{s}`"
             )));
         }
@@ -240,15 +240,11 @@ fn needs_secret(c: &Client) -> bool {
 }
 
 impl Provider {
-    pub async fn admin_client(
-        &self,
-        school: &School,
-        client_id: &str,
-    ) -> Result<Client, OAuthError> {
+    pub async fn admin_client(&self, school: &School, client_id: &str) -> Result<Client, Error> {
         self.directory
             .client(school.id, client_id)
             .await?
-            .ok_or_else(|| OAuthError::not_found(format!("no client `{client_id}`")))
+            .ok_or_else(|| Error::not_found(format!("no client `{client_id}`")))
     }
 
     /// A page of the school's clients.
@@ -256,7 +252,7 @@ impl Provider {
         &self,
         school: &School,
         query: &ListQuery,
-    ) -> Result<Listing, OAuthError> {
+    ) -> Result<Listing, Error> {
         let p = query.page()?;
         let found = self
             .directory
@@ -274,7 +270,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         input: ClientInput,
-    ) -> Result<(Client, Option<String>), OAuthError> {
+    ) -> Result<(Client, Option<String>), Error> {
         input.check()?;
         check_grantable(who, &input.allowed_scopes)?;
         let client_id = input
@@ -303,9 +299,7 @@ impl Provider {
         client.secret_hash = secret.as_deref().map(password::hash);
         let created = match self.directory.create_client(NewClient::from(client)).await {
             Err(StoreError::Conflict(_)) => {
-                return Err(OAuthError::conflict(format!(
-                    "the client `{client_id}` exists"
-                )))
+                return Err(Error::conflict(format!("the client `{client_id}` exists")))
             }
             other => other?,
         };
@@ -323,7 +317,7 @@ impl Provider {
         client_id: &str,
         input: ClientInput,
         if_match_header: Option<&str>,
-    ) -> Result<Client, OAuthError> {
+    ) -> Result<Client, Error> {
         input.check()?;
         if input.client_id.as_deref().is_some_and(|id| id != client_id) {
             return Err(invalid("client_id cannot be changed"));
@@ -347,7 +341,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         client_id: &str,
-    ) -> Result<String, OAuthError> {
+    ) -> Result<String, Error> {
         let mut client = self.admin_client(school, client_id).await?;
         if client.public_client || client.jwks.is_some() {
             return Err(invalid("this client authenticates without a secret"));
@@ -374,7 +368,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         client_id: &str,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         let before = self.admin_client(school, client_id).await?;
         self.directory.delete_client(school.id, client_id).await?;
         self.forget_client(school.id, client_id);

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use super::upload::{check_size, Upload, UploadQuery};
 use super::users::{roles_problem, valid_username};
 use super::{invalid, valid_name, Principal, SCOPE_ADMIN};
+use crate::error::Error;
 use crate::model::{NewUser, School, User, UserChange};
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// Most rows one import may carry.
 pub const MAX_IMPORT_ROWS: usize = 20_000;
@@ -69,7 +69,7 @@ fn row_error((row, username, code, message): RowError) -> RowReport {
 
 /// Reads a CSV export: header `username,display_name,roles[,disabled]`, roles separated by
 /// `;`. A bad header refuses the whole file; a bad row is reported and skipped.
-pub fn parse_csv(text: &str) -> Result<Vec<Result<ImportRow, RowError>>, OAuthError> {
+pub fn parse_csv(text: &str) -> Result<Vec<Result<ImportRow, RowError>>, Error> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -140,7 +140,7 @@ fn csv_row(
 }
 
 /// Reads a JSON import: an array of `{username, display_name, roles, disabled?}`.
-pub fn parse_json(body: &[u8]) -> Result<Vec<Result<ImportRow, RowError>>, OAuthError> {
+pub fn parse_json(body: &[u8]) -> Result<Vec<Result<ImportRow, RowError>>, Error> {
     let items: Vec<Value> =
         serde_json::from_slice(body).map_err(|_| invalid("the body must be a JSON array"))?;
     if items.len() > MAX_IMPORT_ROWS {
@@ -281,7 +281,7 @@ impl Provider {
         query: &UploadQuery,
         content_type: &str,
         body: &[u8],
-    ) -> Result<ImportReport, OAuthError> {
+    ) -> Result<ImportReport, Error> {
         check_size(body, MAX_IMPORT_BYTES, "the import is over 8 MiB")?;
         let dry_run = query.dry_run()?;
         let rows = match Upload::read(content_type, body)? {
@@ -299,7 +299,7 @@ impl Provider {
         school: &School,
         rows: Vec<Result<ImportRow, RowError>>,
         dry_run: bool,
-    ) -> Result<ImportReport, OAuthError> {
+    ) -> Result<ImportReport, Error> {
         let names: Vec<String> = rows
             .iter()
             .filter_map(|r| r.as_ref().ok().map(|r| r.username.clone()))

@@ -5,10 +5,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{invalid, Principal};
+use crate::error::Error;
 use crate::keys::Alg;
 use crate::model::School;
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// `POST …/keys/rotate`.
 #[derive(Clone, Debug, Deserialize)]
@@ -19,7 +19,7 @@ pub struct RotateInput {
 
 impl Provider {
     /// The school's keys: kid, alg, when made and when retired.
-    pub async fn admin_keys(&self, school: &School) -> Result<Vec<Value>, OAuthError> {
+    pub async fn admin_keys(&self, school: &School) -> Result<Vec<Value>, Error> {
         let keys = self.directory.signing_keys(school.id).await?;
         Ok(keys
             .iter()
@@ -33,7 +33,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         input: &RotateInput,
-    ) -> Result<Value, OAuthError> {
+    ) -> Result<Value, Error> {
         let alg = Alg::parse(&input.alg).ok_or_else(|| invalid("alg: RS256 or ES256"))?;
         let kid = self.rotate_key(school, alg).await?;
         let after = json!({"alg": alg.name(), "kid": kid});

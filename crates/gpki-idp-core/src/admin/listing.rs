@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::invalid;
-use crate::OAuthError;
+use crate::error::Error;
 
 /// A page of a list: at most `limit` items after the cursor.
 #[derive(Clone, Copy, Debug)]
@@ -16,7 +16,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// From the `limit` and `cursor` query parameters (cursor: the last id seen).
-    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, OAuthError> {
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, Error> {
         let limit = parse_limit(limit)?;
         let after = match cursor {
             None => 0,
@@ -39,7 +39,7 @@ impl PageRequest {
 }
 
 /// The page size: 100 unless sent, 1 to 500.
-pub fn parse_limit(limit: Option<&str>) -> Result<i64, OAuthError> {
+pub fn parse_limit(limit: Option<&str>) -> Result<i64, Error> {
     match limit {
         None => Ok(100),
         Some(l) => l
@@ -61,7 +61,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn page(&self) -> Result<PageRequest, OAuthError> {
+    pub fn page(&self) -> Result<PageRequest, Error> {
         PageRequest::parse(self.limit.as_deref(), self.cursor.as_deref())
     }
 }
@@ -74,7 +74,7 @@ pub struct Listing {
 }
 
 /// A positive id from a path (`…/certificates/{id}`).
-pub fn path_id(text: &str) -> Result<i64, OAuthError> {
+pub fn path_id(text: &str) -> Result<i64, Error> {
     text.parse::<i64>()
         .ok()
         .filter(|v| *v >= 1)
@@ -104,7 +104,11 @@ mod tests {
         assert!(serde_json::from_value::<ListQuery>(serde_json::json!({"other": "1"})).is_err());
         assert_eq!(path_id("12").unwrap(), 12);
         for bad in ["0", "-1", "x", ""] {
-            assert_eq!(path_id(bad).unwrap_err().status, 400, "{bad}");
+            assert_eq!(
+                path_id(bad).unwrap_err().code,
+                crate::code::Code::InvalidRequest,
+                "{bad}"
+            );
         }
     }
 }

@@ -26,10 +26,10 @@ pub use listing::{ListQuery, Listing, PageRequest};
 
 use serde_json::{json, Value};
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, Origin};
+use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// Scope of a school's GM (or a service client a GM granted it).
 pub const SCOPE_ADMIN: &str = "admin";
@@ -66,7 +66,7 @@ impl Principal {
     }
 
     /// Refuses unless the caller holds one of `accepted` (district holds them all).
-    pub fn require(&self, accepted: &[&str]) -> Result<(), OAuthError> {
+    pub fn require(&self, accepted: &[&str]) -> Result<(), Error> {
         let held = self.is_district()
             || self
                 .admin_scopes()
@@ -74,7 +74,7 @@ impl Principal {
         if held {
             Ok(())
         } else {
-            Err(OAuthError::insufficient_scope(format!(
+            Err(Error::insufficient_scope(format!(
                 "this operation needs one of the scopes: {}",
                 accepted.join(", ")
             )))
@@ -82,7 +82,7 @@ impl Principal {
     }
 
     /// `GET /me`: who the caller is, when it holds any admin scope.
-    pub fn me(&self) -> Result<Value, OAuthError> {
+    pub fn me(&self) -> Result<Value, Error> {
         self.require_any()?;
         Ok(
             json!({"school": self.school.code, "scopes": self.scopes, "actor": self.actor, "district": self.is_district()}),
@@ -90,11 +90,11 @@ impl Principal {
     }
 
     /// Any admin scope at all (for `GET /me`).
-    pub fn require_any(&self) -> Result<(), OAuthError> {
+    pub fn require_any(&self) -> Result<(), Error> {
         if self.admin_scopes().next().is_some() {
             Ok(())
         } else {
-            Err(OAuthError::insufficient_scope(
+            Err(Error::insufficient_scope(
                 "the token carries no admin scope",
             ))
         }
@@ -102,8 +102,8 @@ impl Principal {
 }
 
 /// Validation failures of admin input are `invalid_request` with what is wrong.
-pub fn invalid(what: impl Into<String>) -> OAuthError {
-    OAuthError::invalid_request(what)
+pub fn invalid(what: impl Into<String>) -> Error {
+    Error::invalid_request(what)
 }
 
 /// A strong entity tag over a JSON value (quotes included, as sent in `ETag`).
@@ -113,23 +113,61 @@ pub fn etag(value: &Value) -> String {
 }
 
 /// Whether an `If-Match` header (when sent) matches `current`.
-pub fn if_match(header: Option<&str>, current: &str) -> Result<(), OAuthError> {
+pub fn if_match(header: Option<&str>, current: &str) -> Result<(), Error> {
     match header.map(str::trim) {
         None | Some("*") => Ok(()),
         Some(tags) if tags.split(',').any(|t| t.trim() == current) => Ok(()),
-        Some(_) => Err(OAuthError::precondition_failed(
+        Some(_) => Err(Error::precondition_failed(
             "the resource changed since it was read (ETag does not match If-Match)",
         )),
     }
 }
 
-/// Where an admin change came from, for its audit event.
-pub use crate::audit::Origin;
+/// A GM's own page of the school, whose changes go through the admin API's services with
+/// the GM as actor and the page as the audit log's client (no OAuth client is involved).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GmPage {
+    /// 資安選項設定.
+    Security,
+    /// 學校識別設定.
+    Branding,
+}
+
+impl GmPage {
+    fn client_id(self) -> &'static str {
+        match self {
+            Self::Security => "page:security",
+            Self::Branding => "page:branding",
+        }
+    }
+}
 
 impl Provider {
+    /// The caller of a GM page: the account logged in with `sid`, if it is the school's
+    /// administrator, holding the `admin` scope for its own school.
+    pub async fn page_principal(
+        &self,
+        school: &School,
+        sid: Option<&str>,
+        origin: Origin,
+        page: GmPage,
+    ) -> Result<Principal, Error> {
+        let user = self.session_account(school, sid).await?;
+        if !user.roles.iter().any(|r| r == "admin") {
+            return Err(Error::of(crate::code::Code::NotSchoolAdmin));
+        }
+        Ok(Principal {
+            school: school.clone(),
+            actor: user.username,
+            client_id: page.client_id().into(),
+            scopes: vec![SCOPE_ADMIN.into()],
+            origin,
+        })
+    }
+
     /// The caller of an admin route from a bearer access token of any school's issuer.
-    pub async fn admin_principal(&self, bearer: &str) -> Result<Principal, OAuthError> {
-        let invalid = || OAuthError::invalid_token("the access token is invalid or expired");
+    pub async fn admin_principal(&self, bearer: &str) -> Result<Principal, Error> {
+        let invalid = || Error::invalid_token("the access token is invalid or expired");
         let school_id: i64 = bearer
             .split_once('.')
             .and_then(|(id, _)| id.parse().ok())
@@ -160,8 +198,8 @@ impl Provider {
 
     /// The school `code` as `who` may see it: its own school, or any school for district
     /// operators. Anything else is `not_found`, as for a school that does not exist.
-    pub async fn admin_school(&self, who: &Principal, code: &str) -> Result<School, OAuthError> {
-        let hidden = || OAuthError::not_found(format!("unknown school `{code}`"));
+    pub async fn admin_school(&self, who: &Principal, code: &str) -> Result<School, Error> {
+        let hidden = || Error::not_found(format!("unknown school `{code}`"));
         if !who.is_district() {
             return if who.school.code == code {
                 Ok(who.school.clone())
@@ -184,7 +222,7 @@ impl Provider {
         subject: Option<&str>,
         before: Value,
         after: Value,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         let mut e = AuditEvent::new(school.id, event, "success", &who.actor);
         e.subject_user = subject.map(str::to_string);
         e.client_id = Some(who.client_id.clone());
@@ -234,7 +272,10 @@ mod tests {
     fn scopes_and_district() {
         let gm = principal(false, &["openid", "admin"]);
         assert!(gm.require(&[SCOPE_ADMIN]).is_ok());
-        assert_eq!(gm.require(&[SCOPE_DISTRICT]).unwrap_err().status, 403);
+        assert_eq!(
+            gm.require(&[SCOPE_DISTRICT]).unwrap_err().code,
+            crate::code::Code::InsufficientScope
+        );
         let users = principal(false, &["admin:users"]);
         assert!(users.require(&[SCOPE_ADMIN]).is_err());
         assert!(users.require(&[SCOPE_ADMIN, SCOPE_USERS]).is_ok());
@@ -245,7 +286,10 @@ mod tests {
         let ops = principal(true, &["district"]);
         assert!(ops.require(&[SCOPE_AUDIT]).is_ok());
         assert!(principal(false, &["openid"]).require_any().is_err());
-        assert_eq!(principal(false, &["openid"]).me().unwrap_err().status, 403);
+        assert_eq!(
+            principal(false, &["openid"]).me().unwrap_err().code,
+            crate::code::Code::InsufficientScope
+        );
         assert_eq!(gm.me().unwrap()["district"], false);
     }
 
@@ -255,7 +299,10 @@ mod tests {
         assert!(if_match(None, &tag).is_ok());
         assert!(if_match(Some("*"), &tag).is_ok());
         assert!(if_match(Some(&tag), &tag).is_ok());
-        assert_eq!(if_match(Some("\"x\""), &tag).unwrap_err().status, 412);
+        assert_eq!(
+            if_match(Some("\"x\""), &tag).unwrap_err().code,
+            crate::code::Code::PreconditionFailed
+        );
         assert!(valid_school_code("ab-1") && !valid_school_code("A") && !valid_school_code("-"));
     }
 }

@@ -20,7 +20,7 @@ use crate::keys::{Alg, SigningKey};
 use crate::model::{NewUser, School};
 use crate::oidc::Provider;
 use crate::store::StoreError;
-use crate::{password, OAuthError};
+use crate::{error::Error, password};
 
 // The list's reading lives in `school_list`; its names stay reachable here, where the
 // command line and the store have always found them.
@@ -165,10 +165,10 @@ fn error_row(
 }
 
 /// A school's keys (RS256 and ES256, as `ensure_keys` makes) and its GM with a new password.
-fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), OAuthError> {
+fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), Error> {
     let keys = [Alg::Rs256, Alg::Es256]
         .into_iter()
-        .map(|alg| SigningKey::generate(alg).map_err(|_| OAuthError::server_error()))
+        .map(|alg| SigningKey::generate(alg).map_err(|_| Error::server_error()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut users = Vec::new();
     let mut secret = None;
@@ -194,9 +194,7 @@ fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), OAuthErro
 
 /// Keys and password hashes for every row, on as many blocking threads as there are cores
 /// (an RSA key takes tens of milliseconds, argon2 as long).
-async fn materialise_all(
-    rows: Vec<OnboardRow>,
-) -> Result<Vec<(NewSchool, Option<String>)>, OAuthError> {
+async fn materialise_all(rows: Vec<OnboardRow>) -> Result<Vec<(NewSchool, Option<String>)>, Error> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per = rows.len().div_ceil(threads).max(1);
     let mut tasks = Vec::new();
@@ -213,7 +211,7 @@ async fn materialise_all(
     }
     let mut out = Vec::new();
     for task in tasks {
-        out.extend(task.await.map_err(|_| OAuthError::server_error())??);
+        out.extend(task.await.map_err(|_| Error::server_error())??);
     }
     Ok(out)
 }
@@ -247,7 +245,7 @@ impl Provider {
         query: &UploadQuery,
         content_type: &str,
         body: &[u8],
-    ) -> Result<OnboardReport, OAuthError> {
+    ) -> Result<OnboardReport, Error> {
         let dry_run = query.dry_run()?;
         let rows = read_upload(content_type, body)?;
         self.onboard_schools(Onboarder::Api(who), rows, dry_run)
@@ -263,7 +261,7 @@ impl Provider {
         by: Onboarder<'_>,
         rows: Vec<Result<OnboardRow, RowError>>,
         dry_run: bool,
-    ) -> Result<OnboardReport, OAuthError> {
+    ) -> Result<OnboardReport, Error> {
         if let Onboarder::Api(who) = by {
             who.require(&[SCOPE_DISTRICT])?;
         }
@@ -281,7 +279,7 @@ impl Provider {
             .collect();
         let created = match self.directory.create_schools(schools).await {
             Err(StoreError::Conflict(_)) => {
-                return Err(OAuthError::conflict(
+                return Err(Error::conflict(
                     "a school of the list was created meanwhile; nothing was written",
                 ))
             }
@@ -315,7 +313,7 @@ impl Provider {
     async fn existing_schools(
         &self,
         rows: &[Result<OnboardRow, RowError>],
-    ) -> Result<HashMap<String, School>, OAuthError> {
+    ) -> Result<HashMap<String, School>, Error> {
         let mut found = HashMap::new();
         for row in rows.iter().flatten() {
             if valid_school_code(&row.code) && !found.contains_key(&row.code) {
@@ -332,7 +330,7 @@ impl Provider {
         by: Onboarder<'_>,
         school: &School,
         gm: Option<&str>,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         let mut after = school_json(school);
         after["onboarding"] = json!(true);
         let detail = json!({"before": Value::Null, "after": after});

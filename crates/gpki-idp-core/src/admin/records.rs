@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 
 use super::listing::{ListQuery, Listing};
 use super::{invalid, valid_name, valid_school_code, Principal};
+use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
 use crate::store::StoreError;
-use crate::OAuthError;
 
 /// `POST /schools`.
 #[derive(Clone, Debug, Deserialize)]
@@ -30,7 +30,7 @@ pub struct SchoolPatch {
 }
 
 impl SchoolInput {
-    fn check(&self) -> Result<(), OAuthError> {
+    fn check(&self) -> Result<(), Error> {
         if !valid_school_code(&self.code) {
             return Err(invalid("code: 2 to 32 lowercase letters, digits or -"));
         }
@@ -43,7 +43,7 @@ impl SchoolInput {
 
 impl SchoolPatch {
     /// The rules of a patch; `who` may not disable its own (the district) tenant.
-    fn check(&self, who: &Principal, school: &School) -> Result<(), OAuthError> {
+    fn check(&self, who: &Principal, school: &School) -> Result<(), Error> {
         if self.name.as_deref().is_some_and(|n| !valid_name(n)) {
             return Err(invalid("name: 1 to 100 characters"));
         }
@@ -64,7 +64,7 @@ pub fn school_json(s: &School) -> Value {
 
 impl Provider {
     /// A page of every school (district operators).
-    pub async fn admin_list_schools(&self, query: &ListQuery) -> Result<Listing, OAuthError> {
+    pub async fn admin_list_schools(&self, query: &ListQuery) -> Result<Listing, Error> {
         let p = query.page()?;
         let schools = self.directory.list_schools(p.after, p.limit).await?;
         Ok(Listing {
@@ -78,12 +78,12 @@ impl Provider {
         &self,
         who: &Principal,
         input: &SchoolInput,
-    ) -> Result<School, OAuthError> {
+    ) -> Result<School, Error> {
         input.check()?;
         let (code, name) = (input.code.as_str(), input.name.as_str());
         let school = match self.directory.create_school(code, name).await {
             Err(StoreError::Conflict(_)) => {
-                return Err(OAuthError::conflict(format!("the school `{code}` exists")))
+                return Err(Error::conflict(format!("the school `{code}` exists")))
             }
             other => other?,
         };
@@ -99,13 +99,13 @@ impl Provider {
         who: &Principal,
         school: &School,
         patch: SchoolPatch,
-    ) -> Result<School, OAuthError> {
+    ) -> Result<School, Error> {
         patch.check(who, school)?;
         let updated = self
             .directory
             .update_school(school.id, patch.name, patch.disabled, None)
             .await?
-            .ok_or_else(|| OAuthError::not_found("no such school"))?;
+            .ok_or_else(|| Error::not_found("no such school"))?;
         self.forget_school(&school.code);
         let (b, a) = (school_json(school), school_json(&updated));
         self.audit_change(who, &updated, "school.update", None, b, a)
@@ -117,7 +117,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::Origin;
+    use crate::audit::Origin;
 
     fn school(id: i64) -> School {
         serde_json::from_value(json!({

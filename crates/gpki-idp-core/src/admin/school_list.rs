@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::invalid;
 use super::upload::{check_size, Upload};
-use crate::OAuthError;
+use crate::error::Error;
 
 /// Most schools one list may carry.
 pub const MAX_ONBOARD_ROWS: usize = 1000;
@@ -49,7 +49,7 @@ fn column(header: &str) -> Option<Column> {
     }
 }
 
-fn columns(header: &csv::StringRecord) -> Result<Vec<Column>, OAuthError> {
+fn columns(header: &csv::StringRecord) -> Result<Vec<Column>, Error> {
     let wanted = "the CSV header names the columns code,name[,gm_username,gm_name] (any order)";
     let cols: Vec<Column> = header
         .iter()
@@ -66,7 +66,7 @@ fn columns(header: &csv::StringRecord) -> Result<Vec<Column>, OAuthError> {
 
 /// Reads the list as CSV: a header naming the columns, then one school per line. A bad
 /// header refuses the file; a bad line is reported.
-pub fn parse_csv(text: &str) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
+pub fn parse_csv(text: &str) -> Result<Vec<Result<OnboardRow, RowError>>, Error> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -109,7 +109,7 @@ fn csv_row(
 }
 
 /// Reads the list as JSON: an array of `{code, name, gm_username?, gm_name?}`.
-pub fn parse_json(body: &[u8]) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
+pub fn parse_json(body: &[u8]) -> Result<Vec<Result<OnboardRow, RowError>>, Error> {
     let items: Vec<Value> =
         serde_json::from_slice(body).map_err(|_| invalid("the body must be a JSON array"))?;
     if items.len() > MAX_ONBOARD_ROWS {
@@ -130,7 +130,7 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<Result<OnboardRow, RowError>>, OAut
 pub fn read_upload(
     content_type: &str,
     body: &[u8],
-) -> Result<Vec<Result<OnboardRow, RowError>>, OAuthError> {
+) -> Result<Vec<Result<OnboardRow, RowError>>, Error> {
     check_size(body, MAX_LIST_BYTES, "the list is over 1 MiB")?;
     match Upload::read(content_type, body)? {
         Upload::Csv(text) => parse_csv(text),
@@ -174,8 +174,14 @@ mod tests {
         let json = br#"[{"code": "a-es", "name": "A"}, {"code": "b", "extra": 1}]"#;
         let rows = read_upload("application/json", json).unwrap();
         assert_eq!(rows[1].as_ref().unwrap_err().2, "invalid_row");
-        assert_eq!(read_upload("text/plain", b"").unwrap_err().status, 415);
+        assert_eq!(
+            read_upload("text/plain", b"").unwrap_err().code,
+            crate::code::Code::UnsupportedMediaType
+        );
         let big = vec![b' '; MAX_LIST_BYTES + 1];
-        assert_eq!(read_upload("text/csv", &big).unwrap_err().status, 413);
+        assert_eq!(
+            read_upload("text/csv", &big).unwrap_err().code,
+            crate::code::Code::PayloadTooLarge
+        );
     }
 }

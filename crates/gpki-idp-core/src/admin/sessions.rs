@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::listing::{parse_limit, Listing};
 use super::{invalid, Principal};
+use crate::error::Error;
 use crate::model::{School, SessionRecord};
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// `GET …/sessions?limit=&cursor=&username=`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -25,7 +25,7 @@ pub struct SessionQuery {
 
 impl SessionQuery {
     /// The page size and the id to start after.
-    fn page(&self) -> Result<(i64, String), OAuthError> {
+    fn page(&self) -> Result<(i64, String), Error> {
         let limit = parse_limit(self.limit.as_deref())?;
         let after = self.cursor.clone().unwrap_or_default();
         if after.len() > 64 || !after.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -36,7 +36,7 @@ impl SessionQuery {
 }
 
 /// Whether `id` has the form of a session id.
-fn check_id(id: &str) -> Result<(), OAuthError> {
+fn check_id(id: &str) -> Result<(), Error> {
     if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
@@ -55,7 +55,7 @@ impl Provider {
         &self,
         school: &School,
         query: &SessionQuery,
-    ) -> Result<Listing, OAuthError> {
+    ) -> Result<Listing, Error> {
         let (limit, after) = query.page()?;
         let user_id = match &query.username {
             Some(name) => Some(self.admin_user(school, name).await?.id),
@@ -80,12 +80,12 @@ impl Provider {
         who: &Principal,
         school: &School,
         id: &str,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         check_id(id)?;
         let ended = self
             .revoke_session(school, id)
             .await?
-            .ok_or_else(|| OAuthError::not_found("no such session"))?;
+            .ok_or_else(|| Error::not_found("no such session"))?;
         let before = session_json(&ended);
         self.audit_change(
             who,

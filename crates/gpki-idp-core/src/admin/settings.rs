@@ -5,10 +5,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{etag, if_match, invalid, Principal};
+use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
 use crate::policy::{Method, RegistrationRules, RolePolicy, BUILTIN_ROLES};
-use crate::OAuthError;
 
 /// `PUT …/policy`.
 #[derive(Clone, Debug, Deserialize)]
@@ -49,7 +49,7 @@ pub fn valid_role(role: &str) -> bool {
 }
 
 impl Provider {
-    pub async fn admin_policy(&self, school: &School) -> Result<Vec<RolePolicy>, OAuthError> {
+    pub async fn admin_policy(&self, school: &School) -> Result<Vec<RolePolicy>, Error> {
         Ok(self.directory.login_policy(school.id).await?)
     }
 
@@ -61,7 +61,7 @@ impl Provider {
         school: &School,
         input: PolicyInput,
         if_match_header: Option<&str>,
-    ) -> Result<Vec<RolePolicy>, OAuthError> {
+    ) -> Result<Vec<RolePolicy>, Error> {
         if input.roles.len() > 100 {
             return Err(invalid("at most 100 roles"));
         }
@@ -95,10 +95,7 @@ impl Provider {
         Ok(roles)
     }
 
-    pub async fn admin_registration(
-        &self,
-        school: &School,
-    ) -> Result<RegistrationRules, OAuthError> {
+    pub async fn admin_registration(&self, school: &School) -> Result<RegistrationRules, Error> {
         Ok(self.directory.registration_rules(school.id).await?)
     }
 
@@ -107,7 +104,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         input: RegistrationInput,
-    ) -> Result<RegistrationRules, OAuthError> {
+    ) -> Result<RegistrationRules, Error> {
         if input.campus_cidrs.len() > 100 {
             return Err(invalid("at most 100 campus ranges"));
         }
@@ -133,7 +130,7 @@ impl Provider {
     }
 
     /// Every role of the school with how many accounts hold it.
-    pub async fn admin_roles(&self, school: &School) -> Result<Vec<Value>, OAuthError> {
+    pub async fn admin_roles(&self, school: &School) -> Result<Vec<Value>, Error> {
         let held = self.directory.user_roles(school.id).await?;
         let count = |role: &str| held.iter().filter(|r| r.iter().any(|x| x == role)).count();
         Ok(self
@@ -150,7 +147,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         role: &str,
-    ) -> Result<bool, OAuthError> {
+    ) -> Result<bool, Error> {
         if !valid_role(role) {
             return Err(invalid(
                 "role: a lowercase letter, then letters, digits, _ or -",
@@ -175,7 +172,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         role: &str,
-    ) -> Result<(bool, Value), OAuthError> {
+    ) -> Result<(bool, Value), Error> {
         let added = self.admin_add_role(who, school, role).await?;
         let this = self
             .admin_roles(school)
@@ -192,16 +189,16 @@ impl Provider {
         who: &Principal,
         school: &School,
         role: &str,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         if BUILTIN_ROLES.contains(&role) {
             return Err(invalid("built-in roles cannot be removed"));
         }
         let held = self.directory.user_roles(school.id).await?;
         if held.iter().any(|r| r.iter().any(|x| x == role)) {
-            return Err(OAuthError::conflict("accounts still have this role"));
+            return Err(Error::conflict("accounts still have this role"));
         }
         if !self.directory.remove_role(school.id, role).await? {
-            return Err(OAuthError::not_found(format!("no role `{role}`")));
+            return Err(Error::not_found(format!("no role `{role}`")));
         }
         let before = json!({"role": role});
         self.audit_change(who, school, "role.remove", None, before, Value::Null)

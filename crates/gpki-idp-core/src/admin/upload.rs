@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::invalid;
-use crate::OAuthError;
+use crate::error::Error;
 
 /// The query of an upload: `?dry_run=true|false`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -16,7 +16,7 @@ pub struct UploadQuery {
 
 impl UploadQuery {
     /// Whether to check and report without writing (false unless sent).
-    pub fn dry_run(&self) -> Result<bool, OAuthError> {
+    pub fn dry_run(&self) -> Result<bool, Error> {
         match self.dry_run.as_deref() {
             None | Some("false") => Ok(false),
             Some("true") => Ok(true),
@@ -34,7 +34,7 @@ pub enum Upload<'a> {
 
 impl<'a> Upload<'a> {
     /// `text/csv` (UTF-8) or `application/json`; anything else is 415.
-    pub fn read(content_type: &str, bytes: &'a [u8]) -> Result<Self, OAuthError> {
+    pub fn read(content_type: &str, bytes: &'a [u8]) -> Result<Self, Error> {
         if content_type.starts_with("text/csv") {
             std::str::from_utf8(bytes)
                 .map(Upload::Csv)
@@ -42,7 +42,7 @@ impl<'a> Upload<'a> {
         } else if content_type.starts_with("application/json") {
             Ok(Upload::Json(bytes))
         } else {
-            Err(OAuthError::unsupported_media_type(
+            Err(Error::unsupported_media_type(
                 "send text/csv or application/json",
             ))
         }
@@ -50,9 +50,9 @@ impl<'a> Upload<'a> {
 }
 
 /// Refuses a body over `max` bytes with 413 and `why`.
-pub fn check_size(bytes: &[u8], max: usize, why: &str) -> Result<(), OAuthError> {
+pub fn check_size(bytes: &[u8], max: usize, why: &str) -> Result<(), Error> {
     if bytes.len() > max {
-        Err(OAuthError::payload_too_large(why))
+        Err(Error::payload_too_large(why))
     } else {
         Ok(())
     }
@@ -70,18 +70,30 @@ mod tests {
         assert!(!q(None).dry_run().unwrap());
         assert!(q(Some("true")).dry_run().unwrap());
         assert!(!q(Some("false")).dry_run().unwrap());
-        assert_eq!(q(Some("yes")).dry_run().unwrap_err().status, 400);
+        assert_eq!(
+            q(Some("yes")).dry_run().unwrap_err().code,
+            crate::code::Code::InvalidRequest
+        );
         assert_eq!(
             Upload::read("text/csv; charset=utf-8", b"a").unwrap(),
             Upload::Csv("a")
         );
-        assert_eq!(Upload::read("text/csv", b"\xff").unwrap_err().status, 400);
+        assert_eq!(
+            Upload::read("text/csv", b"\xff").unwrap_err().code,
+            crate::code::Code::InvalidRequest
+        );
         assert_eq!(
             Upload::read("application/json", b"[]").unwrap(),
             Upload::Json(b"[]")
         );
-        assert_eq!(Upload::read("text/plain", b"").unwrap_err().status, 415);
-        assert_eq!(check_size(b"abc", 2, "big").unwrap_err().status, 413);
+        assert_eq!(
+            Upload::read("text/plain", b"").unwrap_err().code,
+            crate::code::Code::UnsupportedMediaType
+        );
+        assert_eq!(
+            check_size(b"abc", 2, "big").unwrap_err().code,
+            crate::code::Code::PayloadTooLarge
+        );
         assert!(check_size(b"ab", 2, "big").is_ok());
     }
 }

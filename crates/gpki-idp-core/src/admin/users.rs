@@ -13,7 +13,7 @@ use crate::model::{NewUser, School, User, UserChange};
 use crate::oidc::Provider;
 use crate::policy::BUILTIN_ROLES;
 use crate::store::StoreError;
-use crate::{password, OAuthError};
+use crate::{error::Error, password};
 
 /// `POST …/users`.
 #[derive(Clone, Debug, Deserialize)]
@@ -56,7 +56,7 @@ pub struct UserListQuery {
 }
 
 impl UserListQuery {
-    fn search(&self) -> Result<Option<String>, OAuthError> {
+    fn search(&self) -> Result<Option<String>, Error> {
         let search = self.q.clone().filter(|s| !s.is_empty());
         if search.as_ref().is_some_and(|s| s.chars().count() > 64) {
             return Err(invalid("q: at most 64 characters"));
@@ -78,7 +78,7 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b))
 }
 
-fn check_password(pw: &str) -> Result<(), OAuthError> {
+fn check_password(pw: &str) -> Result<(), Error> {
     let n = pw.chars().count();
     if (8..=128).contains(&n) {
         Ok(())
@@ -121,44 +121,44 @@ fn guard_admin_accounts(
     who: &Principal,
     before: &[String],
     after: Option<&[String]>,
-) -> Result<(), OAuthError> {
+) -> Result<(), Error> {
     let touches = before
         .iter()
         .chain(after.unwrap_or_default())
         .any(|r| r == "admin");
     if touches && who.require(&[SCOPE_ADMIN]).is_err() {
-        return Err(OAuthError::insufficient_scope(
+        return Err(Error::insufficient_scope(
             "only the admin scope may create or change an admin account or the admin role",
         ));
     }
     Ok(())
 }
 
-async fn hash_password(pw: String) -> Result<String, OAuthError> {
+async fn hash_password(pw: String) -> Result<String, Error> {
     // argon2 takes tens of milliseconds: keep it off the async workers.
     tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
-        .map_err(|_| OAuthError::server_error())
+        .map_err(|_| Error::server_error())
 }
 
 impl Provider {
     /// The roles of the school: the built-in ones and its own.
-    pub async fn known_roles(&self, school: &School) -> Result<Vec<String>, OAuthError> {
+    pub async fn known_roles(&self, school: &School) -> Result<Vec<String>, Error> {
         let mut roles: Vec<String> = BUILTIN_ROLES.iter().map(|r| r.to_string()).collect();
         roles.extend(self.directory.custom_roles(school.id).await?);
         Ok(roles)
     }
 
     /// An account of the school by username, or `not_found`.
-    pub async fn admin_user(&self, school: &School, username: &str) -> Result<User, OAuthError> {
+    pub async fn admin_user(&self, school: &School, username: &str) -> Result<User, Error> {
         self.directory
             .user_by_username(school.id, username)
             .await?
-            .ok_or_else(|| OAuthError::not_found(format!("no account `{username}`")))
+            .ok_or_else(|| Error::not_found(format!("no account `{username}`")))
     }
 
     /// How many certificates an account has registered.
-    pub async fn certificate_count(&self, school: &School, user: &User) -> Result<i64, OAuthError> {
+    pub async fn certificate_count(&self, school: &School, user: &User) -> Result<i64, Error> {
         let counts = self
             .directory
             .binding_counts(school.id, vec![user.id])
@@ -171,7 +171,7 @@ impl Provider {
         &self,
         school: &School,
         query: &UserListQuery,
-    ) -> Result<Listing, OAuthError> {
+    ) -> Result<Listing, Error> {
         let p = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
         let search = query.search()?;
         let found = self
@@ -188,11 +188,7 @@ impl Provider {
     }
 
     /// An account as the admin API shows it.
-    pub async fn admin_user_view(
-        &self,
-        school: &School,
-        username: &str,
-    ) -> Result<Value, OAuthError> {
+    pub async fn admin_user_view(&self, school: &School, username: &str) -> Result<Value, Error> {
         let user = self.admin_user(school, username).await?;
         let count = self.certificate_count(school, &user).await?;
         Ok(user_json(&user, count))
@@ -203,7 +199,7 @@ impl Provider {
         who: &Principal,
         school: &School,
         input: NewUserInput,
-    ) -> Result<User, OAuthError> {
+    ) -> Result<User, Error> {
         if !valid_username(&input.username) {
             return Err(invalid("username: 1 to 64 letters, digits or ._@-"));
         }
@@ -230,7 +226,7 @@ impl Provider {
         };
         let mut user = match self.directory.create_user(new).await {
             Err(StoreError::Conflict(_)) => {
-                return Err(OAuthError::conflict(format!(
+                return Err(Error::conflict(format!(
                     "the account `{}` exists",
                     input.username
                 )))
@@ -246,7 +242,7 @@ impl Provider {
                 .directory
                 .update_user(school.id, user.id, change)
                 .await?
-                .ok_or_else(OAuthError::server_error)?;
+                .ok_or_else(Error::server_error)?;
         }
         let after = user_json(&user, 0);
         self.audit_change(
@@ -267,7 +263,7 @@ impl Provider {
         school: &School,
         username: &str,
         patch: UserPatch,
-    ) -> Result<Value, OAuthError> {
+    ) -> Result<Value, Error> {
         let user = self.admin_user(school, username).await?;
         guard_admin_accounts(who, &user.roles, patch.roles.as_deref())?;
         if let Some(name) = &patch.display_name {
@@ -299,7 +295,7 @@ impl Provider {
             .directory
             .update_user(school.id, user.id, change)
             .await?
-            .ok_or_else(|| OAuthError::not_found(format!("no account `{username}`")))?;
+            .ok_or_else(|| Error::not_found(format!("no account `{username}`")))?;
         let (before, after) = (user_json(&user, count), user_json(&updated, count));
         self.audit_change(
             who,
@@ -345,6 +341,9 @@ mod tests {
         };
         assert_eq!(q("").search().unwrap(), None);
         assert_eq!(q(&"x".repeat(64)).search().unwrap().unwrap().len(), 64);
-        assert_eq!(q(&"中".repeat(65)).search().unwrap_err().status, 400);
+        assert_eq!(
+            q(&"中".repeat(65)).search().unwrap_err().code,
+            crate::code::Code::InvalidRequest
+        );
     }
 }

@@ -2,10 +2,12 @@
 //! answer has one shape and costs the same reads for every name, known or not, so it does not
 //! tell a guesser which accounts exist; and look-ups per address are bounded.
 
+use crate::code::Code;
+use crate::error::Error;
+use crate::factor::Factor;
 use crate::model::School;
 use crate::oidc::Provider;
-use crate::policy::{self, Method};
-use crate::OAuthError;
+use crate::policy;
 
 /// What the certificate button of the login page says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,14 +35,6 @@ pub struct Methods {
     pub certificate: CertificateOffer,
 }
 
-/// Why no answer was given.
-#[derive(Debug)]
-pub enum MethodsError {
-    /// Too many look-ups from this address.
-    Throttled,
-    Store(OAuthError),
-}
-
 impl Provider {
     /// The methods the login page offers `username` at `school`, asked from `ip`.
     pub async fn login_methods(
@@ -48,11 +42,9 @@ impl Provider {
         school: &School,
         username: &str,
         ip: &str,
-    ) -> Result<Methods, MethodsError> {
-        match self.account_probe_allowed(ip).await {
-            Ok(true) => {}
-            Ok(false) => return Err(MethodsError::Throttled),
-            Err(e) => return Err(MethodsError::Store(e)),
+    ) -> Result<Methods, Error> {
+        if !self.account_probe_allowed(ip).await? {
+            return Err(Error::of(Code::Throttled));
         }
         let dir = &self.directory;
         let user = dir
@@ -77,7 +69,7 @@ impl Provider {
             None => vec!["teacher".to_string()],
         };
         let certificate = match (
-            self.verifier.is_some() && policy::allows(&policies, &roles, Method::Certificate),
+            self.verifier.is_some() && policy::allows(&policies, &roles, Factor::Card),
             registered,
         ) {
             (false, _) => CertificateOffer::Disabled,
@@ -85,7 +77,7 @@ impl Provider {
             (true, false) => CertificateOffer::NotRegistered,
         };
         Ok(Methods {
-            password: policy::allows(&policies, &roles, Method::Password),
+            password: policy::allows(&policies, &roles, Factor::Password),
             certificate,
         })
     }

@@ -1,17 +1,38 @@
 //! The redirect back to the client (RFC 6749 §4.1.2, with `iss` of RFC 9207).
 
-use crate::oidc::authorize::AuthRequest;
-use crate::OAuthError;
+use crate::error::error_description;
+use crate::error::Error;
+use crate::oidc::request::AuthRequest;
 
 /// The client's redirect URI with `iss`, the code or the error, and the client's `state`.
 pub fn client_redirect(
     issuer: &str,
     request: &AuthRequest,
-    outcome: Result<&str, &OAuthError>,
+    outcome: Result<&str, &Error>,
 ) -> String {
-    let Ok(mut url) = url::Url::parse(&request.redirect_uri) else {
+    redirect(
+        &request.redirect_uri,
+        issuer,
+        outcome,
+        request.state.as_deref(),
+    )
+}
+
+/// An error for the client at a redirect URI that was checked before the request was whole
+/// (RFC 6749 §4.1.2.1).
+pub fn error_redirect(redirect_uri: &str, state: Option<&str>, issuer: &str, e: &Error) -> String {
+    redirect(redirect_uri, issuer, Err(e), state)
+}
+
+fn redirect(
+    redirect_uri: &str,
+    issuer: &str,
+    outcome: Result<&str, &Error>,
+    state: Option<&str>,
+) -> String {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
         // Checked when the request was accepted; kept as registered if it ever is not.
-        return request.redirect_uri.clone();
+        return redirect_uri.to_string();
     };
     {
         let mut query = url.query_pairs_mut();
@@ -19,24 +40,14 @@ pub fn client_redirect(
         match outcome {
             Ok(code) => query.append_pair("code", code),
             Err(e) => query
-                .append_pair("error", e.code)
+                .append_pair("error", e.code.as_str())
                 .append_pair("error_description", &error_description(&e.description)),
         };
-        if let Some(s) = &request.state {
+        if let Some(s) = state {
             query.append_pair("state", s);
         }
     }
     url.to_string()
-}
-
-/// `error_description` in the character set RFC 6749 §5.2 allows (printable ASCII but `"`
-/// and `\`): whatever a description holds, it cannot break a header or a client's parser.
-pub fn error_description(text: &str) -> String {
-    let kept: String = text
-        .chars()
-        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
-        .collect();
-    kept.trim().to_string()
 }
 
 #[cfg(test)]
@@ -88,7 +99,7 @@ mod tests {
     #[test]
     fn an_error_carries_a_description_a_client_can_parse() {
         let r = request("https://portal.example/cb", None);
-        let e = OAuthError::login_required("帳號 \"quoted\" \\ not logged in");
+        let e = Error::login_required("帳號 \"quoted\" \\ not logged in");
         let url = client_redirect("https://idp.example/s", &r, Err(&e));
         let got = pairs(&url);
         assert!(got.contains(&("error".into(), "login_required".into())));

@@ -3,13 +3,16 @@
 //! is missing), or a fresh login decides.
 
 use super::redirect::client_redirect;
+use super::transaction::step_notice;
+use crate::code::Notice;
+use crate::error::Error;
+use crate::factor::{Factor, FactorSet};
 use crate::model::{School, User};
-use crate::oidc::authorize::AuthRequest;
+use crate::oidc::proved::Partial;
+use crate::oidc::request::AuthRequest;
 use crate::oidc::session::Session;
-use crate::oidc::step::Partial;
 use crate::oidc::Provider;
-use crate::policy::{Factors, Method, Next};
-use crate::OAuthError;
+use crate::policy::Next;
 
 /// What an authorization request leads to, given the browser's session.
 #[derive(Debug)]
@@ -17,8 +20,13 @@ pub enum Resume {
     /// The session answers the request: send the browser to this URL (a fresh code, or the
     /// reason there is none).
     Complete(String),
-    /// The session's account must add `next`; the request carries what the session proved.
-    StepUp { user: User, next: Method },
+    /// The session's account must add `next`, for the reason `notice` gives; the request
+    /// carries what the session proved.
+    StepUp {
+        user: User,
+        next: Factor,
+        notice: Notice,
+    },
     /// No session that counts: the login page.
     Login,
     /// `prompt=none` and no session that answers the request.
@@ -34,7 +42,7 @@ impl Provider {
         issuer: &str,
         request: &mut AuthRequest,
         session: Option<Session>,
-    ) -> Result<Resume, OAuthError> {
+    ) -> Result<Resume, Error> {
         let mut step_up = None;
         if let Some(session) = session.filter(|s| self.session_fits(request, s)) {
             match self.session_step(school, request, &session).await? {
@@ -43,8 +51,8 @@ impl Provider {
                     let url = client_redirect(issuer, request, code.as_deref());
                     return Ok(Resume::Complete(url));
                 }
-                Some((user, Next::Card | Next::Password)) => {
-                    step_up = Some((user, Factors::from_amr(&session.amr)))
+                Some((user, Next::Need(next))) => {
+                    step_up = Some((user, FactorSet::from_amr(&session.amr), next))
                 }
                 // What the session proved is no longer allowed, or the account is gone: a
                 // fresh login decides.
@@ -58,18 +66,14 @@ impl Provider {
         if silent {
             return Ok(Resume::LoginRequired);
         }
-        let Some((user, factors)) = step_up else {
+        let Some((user, factors, next)) = step_up else {
             return Ok(Resume::Login);
         };
         request.partial = Some(Partial {
             user_id: user.id,
             factors,
         });
-        let next = if factors.card {
-            Method::Password
-        } else {
-            Method::Certificate
-        };
-        Ok(Resume::StepUp { user, next })
+        let notice = step_notice(next, request);
+        Ok(Resume::StepUp { user, next, notice })
     }
 }

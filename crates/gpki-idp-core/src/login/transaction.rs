@@ -1,21 +1,27 @@
-//! One login attempt at a pending authorization request, concluded: after the proof (a
-//! password or a card) was checked, the school's policy decides the next step; a finished
-//! login uses the request up, starts the session and issues the code; and the audit event
-//! records what the browser is about to get. The event is written last, once nothing else can
-//! fail, and a login that cannot be audited does not happen (its session is ended, its code
-//! never leaves).
+//! One login attempt at a pending authorization request, from the proof to the browser's
+//! redirect, in one call ([`Provider::log_in`]): the pending request is loaded, the proof
+//! (a password, a card) is checked, the school's policy is asked whether the account may use
+//! that factor and what comes next; a finished login uses the request up, starts the session
+//! and issues the code; and the audit event records what the browser is about to get.
+//!
+//! Whatever the factor, the same steps run in the same order: a new login method is a new
+//! [`Proof`] variant, checked in [`Provider::check_proof`], and nothing else.
 
-use super::event::audit_event;
+use super::event::{audit_event, bounded_account};
 use super::redirect::client_redirect;
 use crate::audit::Origin;
+use crate::code::Code;
+use crate::code::Notice;
+use crate::error::Error;
+use crate::factor::Factor;
 use crate::model::{School, User};
-use crate::oidc::authorize::AuthRequest;
-use crate::oidc::card::CardError;
-use crate::oidc::session::{LoginError, Session};
-use crate::oidc::step::{Proved, Step};
+use crate::oidc::card::CardSignature;
+use crate::oidc::proved::Proved;
+use crate::oidc::request::AuthRequest;
+use crate::oidc::session::Session;
+use crate::oidc::step::Step;
 use crate::oidc::Provider;
-use crate::policy::{Factors, Method};
-use crate::OAuthError;
+use crate::policy;
 
 /// A login attempt at one pending authorization request.
 pub struct Attempt<'a> {
@@ -23,42 +29,39 @@ pub struct Attempt<'a> {
     /// The school's issuer, for the `iss` of the client redirect.
     pub issuer: &'a str,
     pub request_id: &'a str,
-    pub request: &'a AuthRequest,
+    /// The browser's CSRF cookie value: a card's challenge is bound to it.
+    pub browser: &'a str,
     pub origin: &'a Origin,
 }
 
-/// A proof that failed: its stable code (for the audit log and the metrics), and how the
-/// method says "this pending request was used already".
-pub trait Refusal: Sized {
-    fn code(&self) -> &'static str;
-    /// The refusal of a second submit of a request that already completed.
-    fn request_used() -> Self;
+/// What the person sent to prove who they are.
+pub enum Proof<'a> {
+    Password {
+        username: &'a str,
+        password: &'a str,
+    },
+    /// The card's signature over a challenge; without a username the certificate names the
+    /// account.
+    Card {
+        username: &'a str,
+        challenge: &'a str,
+        signature: CardSignature<'a>,
+    },
 }
 
-impl Refusal for LoginError {
-    fn code(&self) -> &'static str {
+impl Proof<'_> {
+    pub fn factor(&self) -> Factor {
         match self {
-            Self::Invalid => "invalid_credentials",
-            Self::Throttled(_) => "throttled",
-            Self::NotAllowed => "method_not_allowed",
-            Self::Store(e) => e.code,
+            Self::Password { .. } => Factor::Password,
+            Self::Card { .. } => Factor::Card,
         }
     }
 
-    fn request_used() -> Self {
-        Self::Store(OAuthError::invalid_request(
-            "the login request was already used",
-        ))
-    }
-}
-
-impl Refusal for CardError {
-    fn code(&self) -> &'static str {
-        CardError::code(self)
-    }
-
-    fn request_used() -> Self {
-        Self::Challenge
+    /// The account name the person typed.
+    fn typed_account(&self) -> &str {
+        match self {
+            Self::Password { username, .. } | Self::Card { username, .. } => username,
+        }
     }
 }
 
@@ -75,146 +78,201 @@ pub struct Finished {
 pub enum Outcome {
     /// Logged in.
     Done(Finished),
-    /// One factor proved; the policy needs `next` too. The pending request keeps what was
+    /// One factor proved; the policy needs another. The pending request keeps what was
     /// proved and waits for it.
-    Next { user: User, next: Method },
-    /// No method the policy allows this account reaches the level the client asks for.
-    Refused,
+    Next(Box<NextStep>),
 }
 
-/// Why a login attempt did not go through.
+/// The factor a started login needs next, and why.
 #[derive(Debug)]
-pub enum Failure<E> {
-    /// The proof was refused (or the request already used): shown to the user as it is.
-    Proof(E),
-    /// Storage failed, or a step forward could not be audited: nothing happened.
-    Unavailable(OAuthError),
+pub struct NextStep {
+    pub user: User,
+    pub next: Factor,
+    pub notice: Notice,
+    pub request: AuthRequest,
 }
 
-/// A concluded attempt: the outcome code the audit log recorded (and the metrics count), and
-/// what to answer.
+/// A login attempt that did not go through.
 #[derive(Debug)]
-pub struct Concluded<E> {
-    pub code: &'static str,
-    pub result: Result<Outcome, Failure<E>>,
+pub struct Refusal {
+    pub error: Error,
+    /// The pending request, when it exists: a page shows the refusal on it.
+    pub request: Option<AuthRequest>,
+}
+
+/// A concluded attempt.
+#[derive(Debug)]
+pub struct Concluded {
+    pub factor: Factor,
+    /// `success`, or the stable code of the refusal: what the audit log recorded and the
+    /// metrics count.
+    pub outcome: &'static str,
+    pub result: Result<Outcome, Refusal>,
 }
 
 impl Provider {
-    /// Concludes a login attempt whose proof by `method` was checked (`proof`); `account` is
-    /// the name the user typed (the card may name the account instead).
-    pub async fn conclude_login<E: Refusal>(
-        &self,
-        attempt: &Attempt<'_>,
-        method: Method,
-        account: &str,
-        proof: Result<Proved, E>,
-    ) -> Concluded<E> {
+    /// Logs a person in at a pending request with `proof`.
+    pub async fn log_in(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Concluded {
+        let factor = proof.factor();
+        let request = match self
+            .pending_request(attempt.school, attempt.request_id)
+            .await
+        {
+            Ok(request) => request,
+            // Nothing was tried against a request that is gone: not audited.
+            Err(error) => {
+                return Concluded {
+                    factor,
+                    outcome: error.code.as_str(),
+                    result: Err(Refusal {
+                        error,
+                        request: None,
+                    }),
+                }
+            }
+        };
+        let typed = bounded_account(proof.typed_account());
+        let proved = self.check_proof(attempt, proof).await;
         // Without a username the card names the account: the audit names it too.
-        let account = match &proof {
-            Ok(proved) => proved.user.username.clone(),
-            Err(_) => account.to_string(),
+        let account = proved.as_ref().map_or(typed, |p| p.user.username.clone());
+        let result = match proved {
+            Ok(proved) => self.after_proof(attempt, &request, factor, proved).await,
+            Err(e) => Err(e),
         };
-        let (code, result) = match proof {
-            Ok(proved) => self.after_proof(attempt, method, proved).await,
-            Err(e) => (e.code(), Err(Failure::Proof(e))),
-        };
+        let outcome = result
+            .as_ref()
+            .map_or_else(|e| e.code.as_str(), |_| "success");
         let event = audit_event(
             attempt.origin,
             attempt.school,
-            &format!("login.{}", method.name()),
-            code,
+            &format!("login.{}", factor.name()),
+            outcome,
             &account,
-            Some(&attempt.request.client_id),
+            Some(&request.client_id),
         );
-        let audited = self.record(event).await;
-        let result = match (result, audited) {
-            (result, Ok(())) => result,
-            (Ok(Outcome::Done(done)), Err(e)) => {
-                let _ = self.end_session(attempt.school, &done.sid).await;
-                Err(Failure::Unavailable(e))
-            }
-            // A step forward must not go on unaudited; a refusal is shown as it is.
-            (Ok(Outcome::Next { .. }), Err(e)) => Err(Failure::Unavailable(e)),
-            (refused, Err(_)) => refused,
-        };
-        Concluded { code, result }
-    }
-
-    /// The step after a good proof, with its outcome code.
-    async fn after_proof<E: Refusal>(
-        &self,
-        attempt: &Attempt<'_>,
-        method: Method,
-        proved: Proved,
-    ) -> (&'static str, Result<Outcome, Failure<E>>) {
-        let factors = match method {
-            Method::Certificate => Factors::CARD,
-            _ => Factors::PASSWORD,
-        };
-        let step = self
-            .login_step(
-                attempt.school,
-                attempt.request_id,
-                attempt.request,
-                &proved,
-                factors,
-            )
-            .await;
-        let user = proved.user;
-        match step {
-            Ok(Step::Done(session)) => match self.finish_login(attempt, session).await {
-                Ok(Some(done)) => ("success", Ok(Outcome::Done(done))),
-                Ok(None) => {
-                    let e = E::request_used();
-                    (e.code(), Err(Failure::Proof(e)))
-                }
-                Err(e) => (e.code, Err(Failure::Unavailable(e))),
-            },
-            Ok(Step::NeedCard) => (
-                "success",
-                Ok(Outcome::Next {
-                    user,
-                    next: Method::Certificate,
-                }),
-            ),
-            Ok(Step::NeedPassword) => (
-                "success",
-                Ok(Outcome::Next {
-                    user,
-                    next: Method::Password,
-                }),
-            ),
-            Ok(Step::Refused) => ("acr_unreachable", Ok(Outcome::Refused)),
-            Err(e) => (e.code, Err(Failure::Unavailable(e))),
+        let result = self.audited(attempt.school, event, result).await;
+        Concluded {
+            factor,
+            outcome,
+            result: result.map_err(|error| Refusal {
+                error,
+                request: Some(request),
+            }),
         }
     }
 
-    /// Completes the pending request once, starts the browser session and issues the code;
-    /// `None` when the request was already used. The request is used up first, so a double
-    /// submit cannot leave a second session behind.
+    /// Checks the proof; the account it proves, with the school's policy as read for this
+    /// step.
+    async fn check_proof(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Result<Proved, Error> {
+        let school = attempt.school;
+        let ip = attempt.origin.ip.as_deref().unwrap_or_default();
+        let user = match proof {
+            Proof::Password { username, password } => {
+                self.check_password(school, username, password, ip).await?
+            }
+            Proof::Card {
+                username,
+                challenge,
+                signature,
+            } => {
+                let browser = attempt.browser;
+                let request_id = attempt.request_id;
+                self.check_card(school, browser, request_id, username, challenge, &signature)
+                    .await?
+            }
+        };
+        let policies = self.directory.login_policy(school.id).await?;
+        Ok(Proved { user, policies })
+    }
+
+    /// The step after a good proof: whether the policy lets the account use this factor,
+    /// then what it still needs, or the finished login.
+    async fn after_proof(
+        &self,
+        attempt: &Attempt<'_>,
+        request: &AuthRequest,
+        factor: Factor,
+        proved: Proved,
+    ) -> Result<Outcome, Error> {
+        // Checked only after the proof was right, so it tells a guesser nothing.
+        if !policy::allows(&proved.policies, &proved.user.roles, factor) {
+            return Err(Error::of(Code::LoginMethodNotAllowed(factor)));
+        }
+        let step = self
+            .login_step(attempt.school, attempt.request_id, request, &proved, factor)
+            .await?;
+        match step {
+            Step::Done(session) => Ok(Outcome::Done(
+                self.finish_login(attempt, request, session).await?,
+            )),
+            Step::Need(next) => Ok(Outcome::Next(Box::new(NextStep {
+                notice: step_notice(next, request),
+                user: proved.user,
+                next,
+                request: request.clone(),
+            }))),
+            Step::Refused => Err(Error::of(Code::AcrUnreachable)),
+        }
+    }
+
+    /// Completes the pending request once, starts the browser session and issues the code.
+    /// The request is used up first, so a double submit cannot leave a second session behind.
     async fn finish_login(
         &self,
         attempt: &Attempt<'_>,
+        request: &AuthRequest,
         session: Session,
-    ) -> Result<Option<Finished>, OAuthError> {
+    ) -> Result<Finished, Error> {
         let school = attempt.school;
         if self
             .take_auth_request(school, attempt.request_id)
             .await?
             .is_none()
         {
-            return Ok(None);
+            return Err(Error::of(Code::LoginExpired));
         }
         let (sid, session) = self.create_session(school, session).await?;
-        match self.issue_code(school, attempt.request, &session).await {
+        match self.issue_code(school, request, &session).await {
             Ok(code) => {
-                let url = client_redirect(attempt.issuer, attempt.request, Ok(&code));
-                Ok(Some(Finished { url, sid }))
+                let url = client_redirect(attempt.issuer, request, Ok(&code));
+                Ok(Finished { url, sid })
             }
             Err(e) => {
                 let _ = self.end_session(school, &sid).await;
                 Err(e)
             }
         }
+    }
+
+    /// Writes the audit event of an attempt. A login or a step forward that cannot be
+    /// audited does not happen (its session is ended, its code never leaves); a refusal is
+    /// shown as it is.
+    async fn audited(
+        &self,
+        school: &School,
+        event: crate::audit::AuditEvent,
+        result: Result<Outcome, Error>,
+    ) -> Result<Outcome, Error> {
+        let Err(e) = self.record(event).await else {
+            return result;
+        };
+        match result {
+            Ok(Outcome::Done(done)) => {
+                let _ = self.end_session(school, &done.sid).await;
+                Err(e)
+            }
+            Ok(Outcome::Next(_)) => Err(e),
+            refused => refused,
+        }
+    }
+}
+
+/// Why a login page asks for `next`: the client asked for the card's level (step-up), or the
+/// school's policy needs two factors.
+pub fn step_notice(next: Factor, request: &AuthRequest) -> Notice {
+    match next {
+        Factor::Card if request.required_level >= Factor::Card.level() => Notice::StepUpCard,
+        Factor::Card => Notice::NeedCardToo,
+        Factor::Password => Notice::NeedPasswordToo,
     }
 }

@@ -4,19 +4,20 @@ use std::collections::HashMap;
 
 pub use super::request::AuthRequest;
 use super::Provider;
+use crate::code::Code;
+use crate::error::Error;
 use crate::model::{Client, School};
-use crate::OAuthError;
 
 /// Where an authorization error is shown.
 #[derive(Debug)]
 pub enum AuthorizeError {
     /// On our own error page: the client or redirect URI cannot be trusted.
-    Page(OAuthError),
+    Page(Error),
     /// Sent back to the client's (verified) redirect URI.
     Redirect {
         redirect_uri: String,
         state: Option<String>,
-        error: OAuthError,
+        error: Error,
     },
 }
 
@@ -38,16 +39,16 @@ impl Provider {
         // Before anything is read or echoed: an oversized state is not sent back either.
         check_sizes(params).map_err(page)?;
         let client_id = param(params, "client_id")
-            .ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
+            .ok_or_else(|| page(Error::invalid_request("client_id is missing")))?;
         let client = self
             .client(school.id, client_id)
             .await
             .map_err(page)?
-            .ok_or_else(|| page(OAuthError::unauthorized_client("unknown client")))?;
+            .ok_or_else(|| page(Error::unauthorized_client("unknown client")))?;
         let redirect_uri = param(params, "redirect_uri")
-            .ok_or_else(|| page(OAuthError::invalid_request("redirect_uri is missing")))?;
+            .ok_or_else(|| page(Error::invalid_request("redirect_uri is missing")))?;
         if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-            return Err(page(OAuthError::invalid_request(
+            return Err(page(Error::invalid_request(
                 "redirect_uri is not registered for this client",
             )));
         }
@@ -107,9 +108,9 @@ const MAX_OTHER: usize = 2048;
 const MAX_PARAMS: usize = 40;
 
 /// Refuses requests with too many or too long parameters.
-pub fn check_sizes(params: &HashMap<String, String>) -> Result<(), OAuthError> {
+pub fn check_sizes(params: &HashMap<String, String>) -> Result<(), Error> {
     if params.len() > MAX_PARAMS {
-        return Err(OAuthError::invalid_request("too many parameters"));
+        return Err(Error::invalid_request("too many parameters"));
     }
     for (name, value) in params {
         let max = MAX_LENGTHS
@@ -118,7 +119,7 @@ pub fn check_sizes(params: &HashMap<String, String>) -> Result<(), OAuthError> {
             .map_or(MAX_OTHER, |(_, m)| *m);
         if value.chars().count() > max || name.len() > 64 {
             let known = MAX_LENGTHS.iter().find(|(n, _)| n == name);
-            return Err(OAuthError::invalid_request(match known {
+            return Err(Error::invalid_request(match known {
                 Some((n, m)) => format!("the parameter {n} is too long (at most {m} characters)"),
                 None => format!("a parameter is too long (at most {MAX_OTHER} characters)"),
             }));
@@ -141,7 +142,7 @@ pub fn allowed_scope(requested: &str, client: &Client) -> String {
 }
 
 /// The acr level a login for this request must reach (0: any).
-fn required_level(params: &HashMap<String, String>, client: &Client) -> Result<u8, OAuthError> {
+fn required_level(params: &HashMap<String, String>, client: &Client) -> Result<u8, Error> {
     let mut asked: Vec<String> = param(params, "acr_values")
         .map(|v| v.split(' ').map(str::to_string).collect())
         .unwrap_or_default();
@@ -154,23 +155,23 @@ fn required_level(params: &HashMap<String, String>, client: &Client) -> Result<u
     // Any of the values asked for will do: the lowest known one is what must be reached.
     let asked_level = asked
         .iter()
-        .filter_map(|a| crate::policy::acr_level(a))
+        .filter_map(|a| crate::factor::acr_level(a))
         .min()
         .unwrap_or(0);
     let minimum = client
         .min_acr
         .as_deref()
-        .and_then(crate::policy::acr_level)
+        .and_then(crate::factor::acr_level)
         .unwrap_or(0);
     Ok(asked_level.max(minimum))
 }
 
 /// The acr values of a `claims` request parameter (OIDC Core §5.5: id_token.acr).
-fn claims_acr(claims: &str) -> Result<Vec<String>, OAuthError> {
+fn claims_acr(claims: &str) -> Result<Vec<String>, Error> {
     let value: serde_json::Value = serde_json::from_str(claims)
-        .map_err(|_| OAuthError::invalid_request("claims is not a JSON object"))?;
+        .map_err(|_| Error::invalid_request("claims is not a JSON object"))?;
     if !value.is_object() {
-        return Err(OAuthError::invalid_request("claims is not a JSON object"));
+        return Err(Error::invalid_request("claims is not a JSON object"));
     }
     let acr = &value["id_token"]["acr"];
     let mut values: Vec<String> = acr["values"]
@@ -188,24 +189,24 @@ fn claims_acr(claims: &str) -> Result<Vec<String>, OAuthError> {
 }
 
 /// The checks whose failure is reported to the client's redirect URI.
-fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<(), OAuthError> {
+fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<(), Error> {
     match param(params, "response_type") {
         Some("code") => {}
         Some(_) => {
-            return Err(OAuthError::unsupported_response_type(
+            return Err(Error::unsupported_response_type(
                 "only response_type=code is supported",
             ))
         }
-        None => return Err(OAuthError::invalid_request("response_type is missing")),
+        None => return Err(Error::invalid_request("response_type is missing")),
     }
     if !client.grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(OAuthError::unauthorized_client(
+        return Err(Error::unauthorized_client(
             "client may not use the authorization code flow",
         ));
     }
     let scope = param(params, "scope").unwrap_or_default();
     if !scope.split(' ').any(|s| s == "openid") {
-        return Err(OAuthError::invalid_scope("scope must include openid"));
+        return Err(Error::invalid_scope("scope must include openid"));
     }
     match (
         param(params, "code_challenge"),
@@ -213,17 +214,11 @@ fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<()
     ) {
         (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {}
         (Some(_), Some("S256")) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge is not a S256 value",
-            ))
+            return Err(Error::invalid_request("code_challenge is not a S256 value"))
         }
-        (Some(_), _) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method must be S256",
-            ))
-        }
+        (Some(_), _) => return Err(Error::invalid_request("code_challenge_method must be S256")),
         (None, _) if client.public_client || client.require_pkce => {
-            return Err(OAuthError::invalid_request(
+            return Err(Error::invalid_request(
                 "PKCE (code_challenge with S256) is required for this client",
             ))
         }
@@ -234,23 +229,23 @@ fn check_request(params: &HashMap<String, String>, client: &Client) -> Result<()
             .split(' ')
             .any(|p| !matches!(p, "none" | "login" | "consent" | "select_account"))
         {
-            return Err(OAuthError::invalid_request("unsupported prompt value"));
+            return Err(Error::invalid_request("unsupported prompt value"));
         }
     }
     if param(params, "max_age").is_some_and(|m| m.parse::<u64>().is_err()) {
-        return Err(OAuthError::invalid_request(
+        return Err(Error::invalid_request(
             "max_age must be a number of seconds",
         ));
     }
     if param(params, "request_uri").is_some() {
-        return Err(OAuthError::new_not_supported(
-            "request_uri_not_supported",
+        return Err(Error::new(
+            Code::RequestUriNotSupported,
             "request_uri is not supported",
         ));
     }
     if param(params, "request").is_some() {
-        return Err(OAuthError::new_not_supported(
-            "request_not_supported",
+        return Err(Error::new(
+            Code::RequestNotSupported,
             "request objects are not supported",
         ));
     }
@@ -284,14 +279,4 @@ pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
             .zip(challenge.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
-}
-
-impl OAuthError {
-    fn new_not_supported(code: &'static str, description: &str) -> Self {
-        OAuthError {
-            code,
-            description: description.into(),
-            status: 400,
-        }
-    }
 }

@@ -8,87 +8,47 @@ use std::time::{Duration, SystemTime};
 use gpki_verify::{Expected, SignatureInput, Verified};
 use serde::{Deserialize, Serialize};
 
-use super::step::Proved;
 use super::Provider;
+use crate::code::Code;
+use crate::error::Error;
 use crate::model::{CertBinding, School, User};
-use crate::{random_token, token_hash, OAuthError};
+use crate::{random_token, token_hash};
 
-/// The default time a challenge may be signed (the card PIN prompt included); see
-/// [`super::ProviderSettings::challenge_ttl`].
-pub const CHALLENGE_TTL: Duration = Duration::from_secs(300);
-
-/// RFC 8176 methods of a card login: smart card, hardware key, PIN.
-pub const CARD_AMR: [&str; 3] = ["sc", "hwk", "pin"];
-
-/// Why a card login or registration failed.
-#[derive(Debug)]
-pub enum CardError {
-    /// The certificate engine refused the signature or certificate.
-    Verify(gpki_verify::Error),
-    /// No such challenge for this browser and attempt: expired, used, or forged.
-    Challenge,
-    /// The certificate is not bound to the account (or the account does not exist: the
-    /// answer is the same).
-    NotBound,
-    /// The certificate is already bound to an account of this school.
-    AlreadyBound,
-    /// Certificate login is not configured on this server.
-    Disabled,
-    /// The school's policy does not let this account's roles log in with a certificate.
-    NotAllowed,
-    /// Registration from outside the school's campus network ranges.
-    OffCampus,
-    /// The school requires a one-time enrollment code and none valid was given.
-    EnrollmentCode,
-    Store(OAuthError),
+/// What a challenge may be signed for. A challenge is bound to one purpose and one browser,
+/// and answers nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengePurpose<'a> {
+    /// A certificate login at the pending request with this id.
+    Login { request_id: &'a str },
+    /// Registering a card to the account with this id.
+    Register { user_id: i64 },
 }
 
-impl CardError {
-    /// Stable code.
-    pub fn code(&self) -> &'static str {
+impl ChallengePurpose<'_> {
+    /// A fixed-size fingerprint of the purpose: what the stored challenge keeps, whatever the
+    /// length of the request id a caller sends.
+    fn fingerprint(self) -> String {
         match self {
-            Self::Verify(e) => e.code(),
-            Self::Challenge => "challenge_invalid",
-            Self::NotBound => "certificate_not_registered",
-            Self::AlreadyBound => "certificate_already_registered",
-            Self::Disabled => "certificate_login_disabled",
-            Self::NotAllowed => "method_not_allowed",
-            Self::OffCampus => "registration_off_campus",
-            Self::EnrollmentCode => "enrollment_code_invalid",
-            Self::Store(e) => e.code,
-        }
-    }
-
-    /// (zh-TW, English) messages for the user.
-    pub fn messages(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::Verify(e) => (e.message_zh(), e.message_en()),
-            Self::Challenge => ("本次登入的驗證碼已失效，請重新整理頁面後再試。", "This login's challenge has expired or was used. Reload the page and try again."),
-            Self::NotBound => (
-                "此帳號尚未註冊這張自然人憑證。請先以密碼登入，至「個人資料修改 → 自然人憑證管理」註冊。",
-                "This certificate is not registered for this account. Log in with your password and register it under Personal settings → Citizen certificate.",
-            ),
-            Self::AlreadyBound => ("這張自然人憑證已註冊於本校的其他帳號。", "This certificate is already registered to another account of this school."),
-            Self::Disabled => ("本系統未啟用自然人憑證登入。", "Certificate login is not enabled on this server."),
-            Self::OffCampus => ("請於校內網路註冊自然人憑證。", "Register your citizen certificate from the school's network."),
-            Self::EnrollmentCode => ("註冊碼無效、已使用或已過期，請向學校管理者索取。", "The enrollment code is invalid, used or expired. Ask the school administrator for one."),
-            Self::NotAllowed => ("學校的資安設定不允許您的身份以自然人憑證登入。", "Your school's security settings do not allow your role to log in with a certificate."),
-            Self::Store(_) => ("系統暫時無法處理，請稍後再試。", "The system cannot handle this right now. Please try again later."),
+            Self::Login { request_id } => token_hash(&format!("login:{request_id}")),
+            Self::Register { user_id } => token_hash(&format!("register:{user_id}")),
         }
     }
 }
 
-impl From<OAuthError> for CardError {
-    fn from(e: OAuthError) -> Self {
-        Self::Store(e)
-    }
-}
-
-/// What a challenge is bound to.
+/// What a stored challenge is bound to.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct ChallengeBinding {
-    /// `login:{request id}` or `register:{user id}`.
+    /// [`ChallengePurpose::fingerprint`].
     purpose: String,
+}
+
+/// What 環境檢測 (the diagnostics page) says of a card's certificate that would do for a
+/// login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub subject_cn: Option<String>,
+    /// RFC 3339.
+    pub not_after: String,
 }
 
 /// The card's answer, as the page forwards it from the local signing service.
@@ -110,19 +70,23 @@ fn challenge_key(school: &School, browser: &str, challenge: &str) -> String {
 }
 
 impl Provider {
-    /// A new challenge for `purpose`, bound to `browser` (the browser's CSRF cookie value).
+    /// A new challenge for `purpose`, bound to `browser` (the browser's CSRF cookie value). A
+    /// login challenge is given only for a pending request that exists.
     pub async fn card_challenge(
         &self,
         school: &School,
         browser: &str,
-        purpose: &str,
-    ) -> Result<String, CardError> {
+        purpose: ChallengePurpose<'_>,
+    ) -> Result<String, Error> {
         if self.verifier.is_none() {
-            return Err(CardError::Disabled);
+            return Err(Error::of(Code::CertificateLoginDisabled));
+        }
+        if let ChallengePurpose::Login { request_id } = purpose {
+            self.pending_request(school, request_id).await?;
         }
         let challenge = random_token(32);
         let binding = ChallengeBinding {
-            purpose: purpose.to_string(),
+            purpose: purpose.fingerprint(),
         };
         self.put_json(
             &challenge_key(school, browser, &challenge),
@@ -139,14 +103,14 @@ impl Provider {
         school: &School,
         browser: &str,
         challenge: &str,
-        purpose: &str,
-    ) -> Result<(), CardError> {
+        purpose: ChallengePurpose<'_>,
+    ) -> Result<(), Error> {
         let binding: Option<ChallengeBinding> = self
             .take_json(&challenge_key(school, browser, challenge))
             .await?;
         match binding {
-            Some(b) if b.purpose == purpose => Ok(()),
-            _ => Err(CardError::Challenge),
+            Some(b) if b.purpose == purpose.fingerprint() => Ok(()),
+            _ => Err(Error::of(Code::ChallengeInvalid)),
         }
     }
 
@@ -156,9 +120,11 @@ impl Provider {
         &self,
         challenge: &str,
         card: &CardSignature<'_>,
-    ) -> Result<Verified, CardError> {
-        let verifier: Arc<gpki_verify::Verifier> =
-            self.verifier.clone().ok_or(CardError::Disabled)?;
+    ) -> Result<Verified, Error> {
+        let verifier: Arc<gpki_verify::Verifier> = self
+            .verifier
+            .clone()
+            .ok_or_else(|| Error::of(Code::CertificateLoginDisabled))?;
         let (signature, certificate, content) = (
             card.signature.as_bytes().to_vec(),
             card.certificate.map(|c| c.as_bytes().to_vec()),
@@ -176,14 +142,14 @@ impl Provider {
             verifier.verify(&input, &expected, SystemTime::now())
         })
         .await
-        .map_err(|_| CardError::Store(OAuthError::server_error()))?
-        .map_err(CardError::Verify)
+        .map_err(|_| Error::server_error())?
+        .map_err(|e| Error::certificate(&e))
     }
 
-    /// Certificate login for the pending request `request_id`: of `username`, or, when it is
-    /// empty, of the account the certificate is registered to (a certificate binds to one
-    /// account per school, so the card alone names it).
-    pub async fn card_login(
+    /// The card's proof at the pending request `request_id`: the account `username`, or,
+    /// when it is empty, the account the certificate is registered to (a certificate binds
+    /// to one account per school, so the card alone names it).
+    pub(crate) async fn check_card(
         &self,
         school: &School,
         browser: &str,
@@ -191,9 +157,14 @@ impl Provider {
         username: &str,
         challenge: &str,
         card: &CardSignature<'_>,
-    ) -> Result<Proved, CardError> {
-        self.take_challenge(school, browser, challenge, &format!("login:{request_id}"))
-            .await?;
+    ) -> Result<User, Error> {
+        self.take_challenge(
+            school,
+            browser,
+            challenge,
+            ChallengePurpose::Login { request_id },
+        )
+        .await?;
         let verified = self.verify_card(challenge, card).await?;
         let sha256 = &verified.profile.sha256;
         let user = if username.trim().is_empty() {
@@ -201,45 +172,30 @@ impl Provider {
         } else {
             self.directory
                 .user_bound_to_cert(school.id, username, sha256)
-                .await
-                .map_err(|e| CardError::Store(e.into()))?
+                .await?
         };
-        let user = match user {
-            Some(u) if !u.disabled => u,
-            _ => return Err(CardError::NotBound),
-        };
-        let policies = self
-            .directory
-            .login_policy(school.id)
-            .await
-            .map_err(|e| CardError::Store(e.into()))?;
-        if !crate::policy::allows(&policies, &user.roles, crate::policy::Method::Certificate) {
-            return Err(CardError::NotAllowed);
+        match user {
+            Some(u) if !u.disabled => Ok(u),
+            _ => Err(Error::of(Code::CertificateNotRegistered)),
         }
-        Ok(Proved { user, policies })
     }
 
     /// The account a certificate is registered to at this school.
-    async fn user_of_cert(&self, school: &School, sha256: &str) -> Result<Option<User>, CardError> {
-        let store = |e: crate::store::StoreError| CardError::Store(e.into());
-        let Some(binding) = self
-            .directory
-            .binding_by_cert(school.id, sha256)
-            .await
-            .map_err(store)?
-        else {
+    async fn user_of_cert(&self, school: &School, sha256: &str) -> Result<Option<User>, Error> {
+        let Some(binding) = self.directory.binding_by_cert(school.id, sha256).await? else {
             return Ok(None);
         };
-        self.directory
+        Ok(self
+            .directory
             .user_by_id(school.id, binding.user_id)
-            .await
-            .map_err(store)
+            .await?)
     }
 
-    /// Binds the card that signed `challenge` to `user`, within the school's registration
-    /// rules (campus ranges, one-time enrollment code).
+    /// Checks a card registration of `user` within the school's registration rules (campus
+    /// ranges, one-time enrollment code): the card that signed `challenge`, as the binding
+    /// to store. The enrollment code is used up here.
     #[allow(clippy::too_many_arguments)]
-    pub async fn register_card(
+    pub(crate) async fn check_registration(
         &self,
         school: &School,
         browser: &str,
@@ -248,33 +204,52 @@ impl Provider {
         card: &CardSignature<'_>,
         client_ip: Option<std::net::IpAddr>,
         enrollment_code: Option<&str>,
-    ) -> Result<CertBinding, CardError> {
-        let rules = self
-            .directory
-            .registration_rules(school.id)
-            .await
-            .map_err(|e| CardError::Store(e.into()))?;
+    ) -> Result<CertBinding, Error> {
+        let rules = self.directory.registration_rules(school.id).await?;
         if !rules.allows_address(client_ip) {
-            return Err(CardError::OffCampus);
+            return Err(Error::of(Code::RegistrationOffCampus));
         }
-        self.take_challenge(school, browser, challenge, &format!("register:{}", user.id))
+        let purpose = ChallengePurpose::Register { user_id: user.id };
+        self.take_challenge(school, browser, challenge, purpose)
             .await?;
         let verified = self.verify_card(challenge, card).await?;
         if rules.require_enrollment_code {
+            let invalid = || Error::of(Code::EnrollmentCodeInvalid);
             let code = enrollment_code
                 .filter(|c| !c.is_empty())
-                .ok_or(CardError::EnrollmentCode)?;
+                .ok_or_else(invalid)?;
             let hash = token_hash(code.trim());
             let used = self
                 .directory
                 .use_enrollment_code(school.id, user.id, &hash, crate::now())
-                .await
-                .map_err(|e| CardError::Store(e.into()))?;
+                .await?;
             if !used {
-                return Err(CardError::EnrollmentCode);
+                return Err(invalid());
             }
         }
-        self.bind(school, user, verified).await
+        self.new_binding(school, user, verified).await
+    }
+
+    /// 環境檢測: whether the card's certificate (`certb64` as the local signing service gives
+    /// it) chains to GRCA, is valid now and not revoked, without logging in. Off the async
+    /// runtime: revocation may go to the network.
+    pub async fn diagnose_certificate(&self, certificate: &str) -> Result<Diagnosis, Error> {
+        let verifier = self
+            .verifier
+            .clone()
+            .ok_or_else(|| Error::of(Code::CertificateLoginDisabled))?;
+        let cert = certificate.as_bytes().to_vec();
+        let checked = tokio::task::spawn_blocking(move || {
+            let der = gpki_verify::signature::decode_certificate(&cert)?;
+            verifier.check_certificate(&der, SystemTime::now())
+        })
+        .await
+        .map_err(|_| Error::server_error())?
+        .map_err(|e| Error::certificate(&e))?;
+        Ok(Diagnosis {
+            subject_cn: checked.profile.subject_cn,
+            not_after: checked.profile.not_after,
+        })
     }
 
     /// Issues a one-time enrollment code for `user`, valid for `ttl`; returns its id and the code.
@@ -283,7 +258,7 @@ impl Provider {
         school: &School,
         user: &User,
         ttl: Duration,
-    ) -> Result<(i64, String), OAuthError> {
+    ) -> Result<(i64, String), Error> {
         let code = random_token(9);
         let expires = crate::now() + ttl.as_secs() as i64;
         let id = self
@@ -293,26 +268,23 @@ impl Provider {
         Ok((id, code))
     }
 
-    async fn bind(
+    /// The binding of a verified card to `user`; the one stored already when the card is
+    /// bound to this account (`id` set), refused when it is bound to another.
+    async fn new_binding(
         &self,
         school: &School,
         user: &User,
         verified: Verified,
-    ) -> Result<CertBinding, CardError> {
+    ) -> Result<CertBinding, Error> {
         let p = verified.profile;
-        if let Some(existing) = self
-            .directory
-            .binding_by_cert(school.id, &p.sha256)
-            .await
-            .map_err(|e| CardError::Store(e.into()))?
-        {
+        if let Some(existing) = self.directory.binding_by_cert(school.id, &p.sha256).await? {
             return if existing.user_id == user.id {
                 Ok(existing)
             } else {
-                Err(CardError::AlreadyBound)
+                Err(Error::of(Code::CertificateAlreadyRegistered))
             };
         }
-        let binding = CertBinding {
+        Ok(CertBinding {
             id: 0,
             school_id: school.id,
             user_id: user.id,
@@ -321,10 +293,6 @@ impl Provider {
             issuer_dn: p.issuer_dn,
             subject_cn: p.subject_cn.unwrap_or_default(),
             not_after: p.not_after,
-        };
-        self.directory
-            .add_binding(binding)
-            .await
-            .map_err(|e| CardError::Store(e.into()))
+        })
     }
 }

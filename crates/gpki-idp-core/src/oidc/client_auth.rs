@@ -8,7 +8,7 @@ use base64::Engine;
 
 use super::Provider;
 use crate::model::{Client, School};
-use crate::{jws, password, OAuthError};
+use crate::{error::Error, jws, password};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -42,8 +42,8 @@ impl Provider {
         issuer: &str,
         authorization: Option<&str>,
         params: &HashMap<String, String>,
-    ) -> Result<Client, OAuthError> {
-        let bad = || OAuthError::invalid_client("client authentication failed");
+    ) -> Result<Client, Error> {
+        let bad = || Error::invalid_client("client authentication failed");
         if let Some(header) = authorization {
             let encoded = auth_param(header, "Basic").ok_or_else(bad)?;
             let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
@@ -76,14 +76,13 @@ impl Provider {
         school: &School,
         client_id: &str,
         secret: &str,
-    ) -> Result<Client, OAuthError> {
+    ) -> Result<Client, Error> {
         let client = self.client(school.id, client_id).await?;
         let stored = client.as_ref().and_then(|c| c.secret_hash.as_deref());
         let remembered = stored.map(|h| crate::token_hash(&format!("{h}\0{secret}")));
         if let Some(key) = &remembered {
             if self.secret_verified_recently(key) {
-                return client
-                    .ok_or_else(|| OAuthError::invalid_client("client authentication failed"));
+                return client.ok_or_else(|| Error::invalid_client("client authentication failed"));
             }
         }
         // Verify even for unknown clients, so timing does not reveal which ids exist.
@@ -93,7 +92,7 @@ impl Provider {
         }
         match client {
             Some(c) if ok => Ok(c),
-            _ => Err(OAuthError::invalid_client("client authentication failed")),
+            _ => Err(Error::invalid_client("client authentication failed")),
         }
     }
 
@@ -106,8 +105,8 @@ impl Provider {
         school: &School,
         issuer: &str,
         jwt: &str,
-    ) -> Result<Client, OAuthError> {
-        let bad = || OAuthError::invalid_client("client assertion rejected");
+    ) -> Result<Client, Error> {
+        let bad = || Error::invalid_client("client assertion rejected");
         let claims = jws::unverified_claims(jwt).ok_or_else(bad)?;
         let client_id = claims["iss"].as_str().ok_or_else(bad)?;
         if claims["sub"].as_str() != Some(client_id) {

@@ -7,7 +7,7 @@ use super::request::AuthRequest;
 use super::session::Session;
 use super::Provider;
 use crate::model::School;
-use crate::{random_token, token_hash, OAuthError};
+use crate::{error::Error, random_token, token_hash};
 
 /// What an authorization code stands for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ impl Provider {
         school: &School,
         request: &AuthRequest,
         session: &Session,
-    ) -> Result<String, OAuthError> {
+    ) -> Result<String, Error> {
         let code = random_token(32);
         let data = CodeData {
             client_id: request.client_id.clone(),

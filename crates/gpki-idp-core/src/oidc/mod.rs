@@ -6,6 +6,7 @@ mod cache;
 pub mod card;
 pub mod client_auth;
 pub mod code;
+pub mod endpoint;
 pub mod proved;
 pub mod request;
 pub mod session;
@@ -21,12 +22,12 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 
 use self::cache::TtlCache;
+use crate::error::Error;
 use crate::keys::{Alg, KeySet, SigningKey};
 use crate::model::{Client, School};
 use crate::store::{Directory, Ephemeral};
-use crate::OAuthError;
 
-pub use crate::policy::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
+use crate::factor::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
 
 /// Lifetimes and limits; every default is documented in the config reference.
 #[derive(Clone, Debug)]
@@ -151,7 +152,7 @@ impl Provider {
     }
 
     /// Appends an audit event and writes a copy to the log output.
-    pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), OAuthError> {
+    pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), Error> {
         self.directory.append_audit(event.clone()).await?;
         // Logged once stored: the log never shows an event the audit log lacks.
         event.log();
@@ -159,11 +160,7 @@ impl Provider {
     }
 
     /// A client of the school, read at most `client_cache_ttl` ago.
-    pub async fn client(
-        &self,
-        school_id: i64,
-        client_id: &str,
-    ) -> Result<Option<Client>, OAuthError> {
+    pub async fn client(&self, school_id: i64, client_id: &str) -> Result<Option<Client>, Error> {
         let key = (school_id, client_id.to_string());
         if let Some(client) = self.clients.get(&key, self.settings.client_cache_ttl) {
             return Ok(client);
@@ -181,7 +178,7 @@ impl Provider {
 
     /// The school with this code, if it exists and is enabled.
     /// Only enabled schools are cached, so a new school is found at once.
-    pub async fn school(&self, code: &str) -> Result<School, OAuthError> {
+    pub async fn school(&self, code: &str) -> Result<School, Error> {
         let key = code.to_string();
         if let Some(school) = self.schools.get(&key, self.settings.client_cache_ttl) {
             return Ok(school);
@@ -194,7 +191,7 @@ impl Provider {
                 self.schools.put(key, s.clone(), version);
                 Ok(s)
             }
-            _ => Err(OAuthError::not_found(format!("unknown school `{code}`"))),
+            _ => Err(Error::not_found(format!("unknown school `{code}`"))),
         }
     }
 
@@ -204,14 +201,14 @@ impl Provider {
     }
 
     /// Ensures the school has an active RS256 and ES256 key.
-    pub async fn ensure_keys(&self, school: &School) -> Result<(), OAuthError> {
+    pub async fn ensure_keys(&self, school: &School) -> Result<(), Error> {
         let existing = self.directory.signing_keys(school.id).await?;
         for alg in [Alg::Rs256, Alg::Es256] {
             if !existing
                 .iter()
                 .any(|k| k.alg == alg.name() && k.retired_at.is_none())
             {
-                let record = SigningKey::generate(alg).map_err(|_| OAuthError::server_error())?;
+                let record = SigningKey::generate(alg).map_err(|_| Error::server_error())?;
                 self.directory.add_signing_key(school.id, record).await?;
             }
         }
@@ -220,8 +217,8 @@ impl Provider {
     }
 
     /// Starts signing with a new key of `alg`; the old ones stay published for a while.
-    pub async fn rotate_key(&self, school: &School, alg: Alg) -> Result<String, OAuthError> {
-        let record = SigningKey::generate(alg).map_err(|_| OAuthError::server_error())?;
+    pub async fn rotate_key(&self, school: &School, alg: Alg) -> Result<String, Error> {
+        let record = SigningKey::generate(alg).map_err(|_| Error::server_error())?;
         let kid = record.kid.clone();
         self.directory.add_signing_key(school.id, record).await?;
         self.directory
@@ -237,7 +234,7 @@ impl Provider {
         }
     }
 
-    async fn cached_keys(&self, school: &School) -> Result<Arc<CachedKeys>, OAuthError> {
+    async fn cached_keys(&self, school: &School) -> Result<Arc<CachedKeys>, Error> {
         if let Some(hit) = self
             .keys
             .read()
@@ -257,7 +254,7 @@ impl Provider {
             .iter()
             .filter(|r| r.retired_at.is_none_or(|t| t + publish > now))
         {
-            keys.push(SigningKey::load(record).map_err(|_| OAuthError::server_error())?);
+            keys.push(SigningKey::load(record).map_err(|_| Error::server_error())?);
             if let Some(at) = record.retired_at {
                 retired.insert(record.kid.clone(), at);
             }
@@ -274,23 +271,18 @@ impl Provider {
     }
 
     /// The school's JWKS: active keys and keys retired recently.
-    pub async fn jwks(&self, school: &School) -> Result<Value, OAuthError> {
+    pub async fn jwks(&self, school: &School) -> Result<Value, Error> {
         Ok(self.cached_keys(school).await?.set.jwks())
     }
 
     /// Signs `claims` with the school's current key for `alg`.
-    pub async fn sign(
-        &self,
-        school: &School,
-        alg: Alg,
-        claims: &Value,
-    ) -> Result<String, OAuthError> {
+    pub async fn sign(&self, school: &School, alg: Alg, claims: &Value) -> Result<String, Error> {
         let cached = self.cached_keys(school).await?;
         let key = cached
             .set
             .signer(alg, &|kid| cached.retired.contains_key(kid))
-            .ok_or_else(OAuthError::server_error)?;
-        key.sign_jwt(claims).map_err(|_| OAuthError::server_error())
+            .ok_or_else(Error::server_error)?;
+        key.sign_jwt(claims).map_err(|_| Error::server_error())
     }
 
     /// Verifies a JWT signed by one of the school's published keys; returns its claims.
@@ -338,15 +330,15 @@ impl Provider {
         key: &str,
         value: &T,
         ttl: Duration,
-    ) -> Result<(), OAuthError> {
-        let bytes = serde_json::to_vec(value).map_err(|_| OAuthError::server_error())?;
+    ) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(value).map_err(|_| Error::server_error())?;
         Ok(self.ephemeral.put(key, &bytes, ttl).await?)
     }
 
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         key: &str,
-    ) -> Result<Option<T>, OAuthError> {
+    ) -> Result<Option<T>, Error> {
         Ok(self
             .ephemeral
             .get(key)
@@ -357,7 +349,7 @@ impl Provider {
     pub(crate) async fn take_json<T: DeserializeOwned>(
         &self,
         key: &str,
-    ) -> Result<Option<T>, OAuthError> {
+    ) -> Result<Option<T>, Error> {
         Ok(self
             .ephemeral
             .take(key)

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::factor::FactorSet;
 use crate::model::User;
-use crate::policy::{Factors, RolePolicy};
+use crate::policy::RolePolicy;
 
 /// An account that proved a factor, with the school's login policy as read for that check:
 /// the next step is decided on the same reading (one read per login step, and no change of
@@ -22,5 +23,5 @@ pub struct Proved {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partial {
     pub user_id: i64,
-    pub factors: Factors,
+    pub factors: FactorSet,
 }

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::proved::Partial;
 use super::Provider;
+use crate::code::Code;
+use crate::error::Error;
 use crate::model::School;
-use crate::{random_token, OAuthError};
+use crate::random_token;
 
 /// A validated authorization request, kept while the user logs in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +43,10 @@ impl Provider {
         school: &School,
         request: &AuthRequest,
         ip: &str,
-    ) -> Result<String, OAuthError> {
+    ) -> Result<String, Error> {
         let id = random_token(24);
         let key = format!("authz:{}:{}", school.id, id);
-        let bytes = serde_json::to_vec(request).map_err(|_| OAuthError::server_error())?;
+        let bytes = serde_json::to_vec(request).map_err(|_| Error::server_error())?;
         let cost = (bytes.len() + key.len()) as u64;
         let ttl = self.settings.authorize_request_ttl;
         let from_ip = self
@@ -55,7 +57,7 @@ impl Provider {
         if from_ip > self.settings.max_pending_login_bytes_per_ip
             || all > self.settings.max_pending_login_bytes
         {
-            return Err(OAuthError::too_many_requests(
+            return Err(Error::too_many_requests(
                 "too many logins are pending; try again in a few minutes",
             ));
         }
@@ -63,12 +65,13 @@ impl Provider {
         Ok(id)
     }
 
-    pub async fn auth_request(
-        &self,
-        school: &School,
-        id: &str,
-    ) -> Result<Option<AuthRequest>, OAuthError> {
-        self.get_json(&format!("authz:{}:{}", school.id, id)).await
+    /// The pending request `id`. One rule for every login method: a request that is gone
+    /// (expired, used, never made) is `login_expired`; a store that does not answer is
+    /// `temporarily_unavailable`, never mistaken for a gone request.
+    pub async fn pending_request(&self, school: &School, id: &str) -> Result<AuthRequest, Error> {
+        self.get_json(&format!("authz:{}:{}", school.id, id))
+            .await?
+            .ok_or_else(|| Error::of(Code::LoginExpired))
     }
 
     /// Keeps a changed pending request (a step done, the account known) under its id.
@@ -77,7 +80,7 @@ impl Provider {
         school: &School,
         id: &str,
         request: &AuthRequest,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), Error> {
         let key = format!("authz:{}:{}", school.id, id);
         self.put_json(&key, request, self.settings.authorize_request_ttl)
             .await
@@ -88,7 +91,7 @@ impl Provider {
         &self,
         school: &School,
         id: &str,
-    ) -> Result<Option<AuthRequest>, OAuthError> {
+    ) -> Result<Option<AuthRequest>, Error> {
         self.take_json(&format!("authz:{}:{}", school.id, id)).await
     }
 }

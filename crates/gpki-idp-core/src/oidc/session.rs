@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::proved::Proved;
 use super::request::AuthRequest;
 use super::Provider;
-use crate::model::{School, SessionRecord};
-use crate::policy::{self, Method};
-use crate::{password, random_token, token_hash, OAuthError};
+use crate::code::Code;
+use crate::error::Error;
+use crate::model::{School, SessionRecord, User};
+use crate::{password, random_token, token_hash};
 
 /// A browser's login at one school.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,74 +23,36 @@ pub struct Session {
     pub amr: Vec<String>,
 }
 
-/// Why a password login failed. Unknown account and wrong password are one case.
-#[derive(Debug)]
-pub enum LoginError {
-    /// 帳號或密碼錯誤: the same answer whether the account exists or not.
-    Invalid,
-    /// Too many failures for this account or from this address: try again after this many
-    /// seconds.
-    Throttled(u64),
-    /// The school's policy does not let this account's roles use a password (checked only
-    /// after the password was right, so it reveals nothing to a guesser).
-    NotAllowed,
-    Store(OAuthError),
-}
-
-impl From<OAuthError> for LoginError {
-    fn from(e: OAuthError) -> Self {
-        Self::Store(e)
-    }
-}
-
 impl Provider {
-    /// Checks a password. Failures make later attempts wait (see [`super::throttle`]);
-    /// successes cost nothing, so a school behind one address is never slowed by its own
-    /// teachers logging in.
-    pub async fn password_login(
+    /// Checks an account's password. Failures make later attempts wait (see
+    /// [`super::throttle`]); successes cost nothing, so a school behind one address is never
+    /// slowed by its own teachers logging in. An unknown account and a wrong password are one
+    /// answer, at one cost.
+    pub(crate) async fn check_password(
         &self,
         school: &School,
         username: &str,
         pw: &str,
         ip: &str,
-    ) -> Result<Proved, LoginError> {
-        let store = |e: crate::store::StoreError| LoginError::Store(e.into());
-        let wait = self
-            .login_wait(school.id, username, ip)
-            .await
-            .map_err(store)?;
+    ) -> Result<User, Error> {
+        let wait = self.login_wait(school.id, username, ip).await?;
         if !wait.is_zero() {
-            return Err(LoginError::Throttled(wait.as_secs()));
+            return Err(Error::throttled(wait.as_secs()));
         }
-        let user = self
-            .directory
-            .user_by_username(school.id, username)
-            .await
-            .map_err(store)?;
-        let usable = user.as_ref().filter(|u| !u.disabled);
+        let user = self.directory.user_by_username(school.id, username).await?;
+        let usable = user.filter(|u| !u.disabled);
         // One argon2 verification on every path, so timing does not tell accounts apart.
-        let ok = password::verify(usable.and_then(|u| u.password_hash.as_deref()), pw);
-        let Some(u) = usable.filter(|_| ok) else {
-            self.login_failed(school.id, username, ip)
-                .await
-                .map_err(store)?;
-            return Err(LoginError::Invalid);
-        };
-        self.login_succeeded(school.id, username, ip)
-            .await
-            .map_err(store)?;
-        let policies = self
-            .directory
-            .login_policy(school.id)
-            .await
-            .map_err(store)?;
-        if !policy::allows(&policies, &u.roles, Method::Password) {
-            return Err(LoginError::NotAllowed);
+        let ok = password::verify(usable.as_ref().and_then(|u| u.password_hash.as_deref()), pw);
+        match usable.filter(|_| ok) {
+            Some(user) => {
+                self.login_succeeded(school.id, username, ip).await?;
+                Ok(user)
+            }
+            None => {
+                self.login_failed(school.id, username, ip).await?;
+                Err(Error::of(Code::InvalidCredentials))
+            }
         }
-        Ok(Proved {
-            user: u.clone(),
-            policies,
-        })
     }
 
     /// Starts a browser session: kept in the short-lived store for logins, and recorded in
@@ -99,7 +61,7 @@ impl Provider {
         &self,
         school: &School,
         mut session: Session,
-    ) -> Result<(String, Session), OAuthError> {
+    ) -> Result<(String, Session), Error> {
         let sid = random_token(32);
         session.id = token_hash(&sid);
         let ttl = self.settings.session_ttl;
@@ -125,19 +87,19 @@ impl Provider {
         &self,
         school: &School,
         id: &str,
-    ) -> Result<Option<SessionRecord>, OAuthError> {
+    ) -> Result<Option<SessionRecord>, Error> {
         self.ephemeral
             .delete(&format!("sess:{}:{}", school.id, id))
             .await?;
         Ok(self.directory.revoke_session(school.id, id).await?)
     }
 
-    pub async fn session(&self, school: &School, sid: &str) -> Result<Option<Session>, OAuthError> {
+    pub async fn session(&self, school: &School, sid: &str) -> Result<Option<Session>, Error> {
         self.get_json(&format!("sess:{}:{}", school.id, token_hash(sid)))
             .await
     }
 
-    pub async fn end_session(&self, school: &School, sid: &str) -> Result<(), OAuthError> {
+    pub async fn end_session(&self, school: &School, sid: &str) -> Result<(), Error> {
         self.revoke_session(school, &token_hash(sid)).await?;
         Ok(())
     }

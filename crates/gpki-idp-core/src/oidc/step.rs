@@ -7,19 +7,18 @@ pub use super::proved::{Partial, Proved};
 use super::request::AuthRequest;
 use super::session::Session;
 use super::Provider;
+use crate::error::Error;
+use crate::factor::{Factor, FactorSet};
 use crate::model::{School, User};
-use crate::policy::{self, Factors, Next};
-use crate::OAuthError;
+use crate::policy::{self, Next};
 
 /// What a login step leads to.
 #[derive(Debug)]
 pub enum Step {
     /// Logged in: start this session.
     Done(Session),
-    /// The card is needed too (step-up, or a role that needs both).
-    NeedCard,
-    /// The password is needed too.
-    NeedPassword,
+    /// This factor is needed too (step-up, or a role that needs two).
+    Need(Factor),
     /// No method the policy allows reaches the level asked for.
     Refused,
 }
@@ -33,15 +32,15 @@ impl Provider {
         request_id: &str,
         request: &AuthRequest,
         who: &Proved,
-        proved: Factors,
-    ) -> Result<Step, OAuthError> {
+        proved: Factor,
+    ) -> Result<Step, Error> {
         let user = &who.user;
         let earlier = request
             .partial
             .as_ref()
             .filter(|p| p.user_id == user.id)
-            .map_or(Factors::NONE, |p| p.factors);
-        let done = proved.union(earlier);
+            .map_or(FactorSet::EMPTY, |p| p.factors);
+        let done = earlier.with(proved);
         let methods = policy::allowed_methods(&who.policies, &user.roles);
         let next = policy::next_step(&methods, done, request.required_level);
         let keep = |factors| Partial {
@@ -56,16 +55,12 @@ impl Provider {
                 acr: done.acr().to_string(),
                 amr: done.amr(),
             })),
-            Next::Card | Next::Password => {
+            Next::Need(factor) => {
                 let mut waiting = request.clone();
                 waiting.partial = Some(keep(done));
                 self.update_auth_request(school, request_id, &waiting)
                     .await?;
-                Ok(if next == Next::Card {
-                    Step::NeedCard
-                } else {
-                    Step::NeedPassword
-                })
+                Ok(Step::Need(factor))
             }
             Next::Refused => Ok(Step::Refused),
         }
@@ -78,7 +73,7 @@ impl Provider {
         school: &School,
         request: &AuthRequest,
         session: &Session,
-    ) -> Result<Option<(User, Next)>, OAuthError> {
+    ) -> Result<Option<(User, Next)>, Error> {
         let user = match self
             .directory
             .user_by_id(school.id, session.user_id)
@@ -87,7 +82,7 @@ impl Provider {
             Some(u) if !u.disabled => u,
             _ => return Ok(None),
         };
-        let done = Factors::from_amr(&session.amr);
+        let done = FactorSet::from_amr(&session.amr);
         let next = self
             .next_for(school, &user, done, request.required_level)
             .await?;
@@ -98,9 +93,9 @@ impl Provider {
         &self,
         school: &School,
         user: &User,
-        done: Factors,
+        done: FactorSet,
         required: u8,
-    ) -> Result<Next, OAuthError> {
+    ) -> Result<Next, Error> {
         let policies = self.directory.login_policy(school.id).await?;
         let methods = policy::allowed_methods(&policies, &user.roles);
         Ok(policy::next_step(&methods, done, required))

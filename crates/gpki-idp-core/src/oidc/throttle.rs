@@ -114,7 +114,7 @@ impl Provider {
     /// budget (the account-first page must not become a way to list accounts); false when
     /// the budget is spent. The budget is large: every teacher behind a school's NAT address
     /// opens the page at the start of the day.
-    pub async fn account_probe_allowed(&self, ip: &str) -> Result<bool, crate::OAuthError> {
+    pub async fn account_probe_allowed(&self, ip: &str) -> Result<bool, crate::error::Error> {
         let attempts = self
             .ephemeral
             .incr(&format!("rl:probe:{ip}"), self.settings.throttle_window)

@@ -9,23 +9,21 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 use gpki_idp_core::admin::branding::MAX_LOGO_BYTES;
-use gpki_idp_core::admin::Principal;
+use gpki_idp_core::admin::{GmPage, Principal};
+use gpki_idp_core::error::Error;
 use gpki_idp_core::model::School;
-use gpki_idp_core::OAuthError;
 
 use super::pages::{self, Frame, Layout};
 use super::school::school_or_return;
 use crate::app::AppState;
 
-/// The audit log's client for changes made on this page.
-const PAGE_CLIENT: &str = "page:branding";
 /// The most a form may carry: the logo and a few short fields.
 const MAX_FORM_BYTES: usize = MAX_LOGO_BYTES + 16 * 1024;
 
 /// `GET /schools/{school}/admin/branding`.
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
-    if let Err(page) = super::security::gm(&state, &school, &req).await {
+    if let Err(page) = super::security::gm(&state, &school, &req, GmPage::Branding).await {
         return page;
     }
     render(&state, &req, &school, None)
@@ -42,18 +40,18 @@ struct Form {
 }
 
 /// Reads the multipart form, refusing one over [`MAX_FORM_BYTES`].
-async fn read_form(mut payload: Multipart) -> Result<Form, OAuthError> {
+async fn read_form(mut payload: Multipart) -> Result<Form, Error> {
     let mut form = Form::default();
     let mut total = 0usize;
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|_| OAuthError::invalid_request("a malformed form"))?;
+        let mut field = field.map_err(|_| Error::invalid_request("a malformed form"))?;
         let name = field.name().unwrap_or_default().to_string();
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| OAuthError::invalid_request("a malformed form"))?;
+            let chunk = chunk.map_err(|_| Error::invalid_request("a malformed form"))?;
             total += chunk.len();
             if total > MAX_FORM_BYTES {
-                return Err(OAuthError::payload_too_large(
+                return Err(Error::payload_too_large(
                     "校徽超過 100 KB。The logo is over 100 KiB.",
                 ));
             }
@@ -80,8 +78,8 @@ pub async fn save(
     payload: Multipart,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let user = match super::security::gm(&state, &school, &req).await {
-        Ok(u) => u,
+    let who = match super::security::gm(&state, &school, &req, GmPage::Branding).await {
+        Ok(who) => who,
         Err(page) => return page,
     };
     let locale = pages::locale(&req, None);
@@ -90,15 +88,8 @@ pub async fn save(
         Err(e) => return render(&state, &req, &school, Some(Err(e))),
     };
     if !super::csrf::matches(&state, &req, &form.csrf) {
-        return pages::error_page(&OAuthError::csrf_failed(), locale.as_deref());
+        return pages::error_page(&Error::csrf_failed(), locale.as_deref());
     }
-    let who = Principal {
-        school: school.clone(),
-        actor: user.username.clone(),
-        client_id: PAGE_CLIENT.into(),
-        scopes: vec!["admin".into()],
-        origin: super::request::origin(&req),
-    };
     let outcome = apply(&state, &who, &school, form).await;
     // Read again: the header shows the new colour and logo at once.
     let school = state.provider.school(&school.code).await.unwrap_or(school);
@@ -111,7 +102,7 @@ async fn apply(
     who: &Principal,
     school: &School,
     form: Form,
-) -> Result<(), OAuthError> {
+) -> Result<(), Error> {
     let provider = &state.provider;
     let colour = (!form.default_colour).then_some(form.colour.as_str());
     if colour != school.branding.colour.as_deref() {
@@ -131,7 +122,7 @@ fn render(
     state: &AppState,
     req: &HttpRequest,
     school: &School,
-    outcome: Option<Result<(), OAuthError>>,
+    outcome: Option<Result<(), Error>>,
 ) -> HttpResponse {
     let locale = pages::locale(req, None);
     let (csrf, cookie) = super::csrf::token(state, req);
@@ -147,7 +138,7 @@ struct BrandingHtml<'a> {
     layout: Layout<'a>,
     school: &'a School,
     csrf: &'a str,
-    outcome: Option<&'a Result<(), OAuthError>>,
+    outcome: Option<&'a Result<(), Error>>,
     /// The colour input's value: the school's, else the stylesheet's default.
     colour: &'a str,
 }
@@ -156,7 +147,7 @@ struct BrandingHtml<'a> {
 fn page(
     school: &School,
     csrf: &str,
-    outcome: Option<&Result<(), OAuthError>>,
+    outcome: Option<&Result<(), Error>>,
     locale: Option<&str>,
 ) -> HttpResponse {
     let frame = Frame {

@@ -3,48 +3,20 @@
 //! and the message in zh-TW and English. The rules are the domain's (`gpki_idp_core::login`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::login::{Attempt, Failure, MethodsError, Outcome, Registration};
-use gpki_idp_core::model::{CertBinding, School, User};
-use gpki_idp_core::oidc::card::{CardError, CardSignature};
-use gpki_idp_core::policy::Method;
+use gpki_idp_core::code::{Code, Notice};
+use gpki_idp_core::error::{Error, ErrorBody};
+use gpki_idp_core::login::{Attempt, Outcome, Proof, Registration};
+use gpki_idp_core::model::CertBinding;
+use gpki_idp_core::oidc::card::{CardSignature, ChallengePurpose};
 use serde_json::json;
 
 use super::csrf::browser;
+use super::errors::json_error;
 use super::forms;
-use super::pages::{self, Message};
+use super::pages;
 use super::request::{client_ip, origin};
-use super::school::{logged_in, new_session_cookie, school_or_return};
+use super::school::{new_session_cookie, school_or_return, SESSION_COOKIE};
 use crate::app::AppState;
-
-fn card_error(e: &CardError) -> HttpResponse {
-    let (zh, en) = e.messages();
-    let mut response = match e {
-        CardError::Store(_) => HttpResponse::ServiceUnavailable(),
-        CardError::Disabled => HttpResponse::NotFound(),
-        CardError::NotBound | CardError::Verify(_) => HttpResponse::Unauthorized(),
-        CardError::NotAllowed => HttpResponse::Forbidden(),
-        _ => HttpResponse::BadRequest(),
-    };
-    response
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"error": e.code(), "message_zh": zh, "message_en": en}))
-}
-
-fn store_error(e: gpki_idp_core::OAuthError) -> HttpResponse {
-    card_error(&CardError::Store(e))
-}
-
-/// A JSON answer with a stable code and a page message.
-fn message(mut response: actix_web::HttpResponseBuilder, code: &str, m: &Message) -> HttpResponse {
-    response
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"error": code, "message_zh": m.zh, "message_en": m.en}))
-}
-
-const LOGIN_FIRST: Message = Message {
-    zh: "請先登入。",
-    en: "Please log in first.",
-};
 
 macro_rules! or_return {
     ($e:expr) => {
@@ -55,22 +27,19 @@ macro_rules! or_return {
     };
 }
 
-/// The logged-in account of this browser, or a JSON refusal.
-async fn account(
-    state: &AppState,
-    school: &School,
-    req: &HttpRequest,
-) -> Result<User, HttpResponse> {
-    logged_in(state, school, req)
-        .await
-        .ok_or_else(|| message(HttpResponse::Forbidden(), "login_required", &LOGIN_FIRST))
+fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    response.insert_header(("Cache-Control", "no-store"));
+    response
 }
 
-fn challenge_json(state: &AppState, challenge: &str) -> HttpResponse {
+fn challenge_json(state: &AppState, challenge: Result<String, Error>) -> HttpResponse {
     let ttl = state.provider.settings.challenge_ttl.as_secs();
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"challenge": challenge, "expires_in": ttl}))
+    match challenge {
+        Ok(challenge) => {
+            no_store(HttpResponse::Ok()).json(json!({"challenge": challenge, "expires_in": ttl}))
+        }
+        Err(e) => json_error(&e),
+    }
 }
 
 fn signature(answer: &forms::CardAnswer) -> CardSignature<'_> {
@@ -78,6 +47,11 @@ fn signature(answer: &forms::CardAnswer) -> CardSignature<'_> {
         signature: &answer.signature,
         certificate: Some(answer.certb64.as_str()).filter(|c| !c.is_empty()),
     }
+}
+
+/// The browser's session cookie value.
+fn sid(req: &HttpRequest) -> Option<String> {
+    req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
 }
 
 /// `POST /schools/{school}/login/card/challenge` (req, csrf).
@@ -88,15 +62,14 @@ pub async fn login_challenge(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let browser = or_return!(browser(&state, &req, &form.csrf));
-    let purpose = format!("login:{}", form.req);
-    match state
+    let purpose = ChallengePurpose::Login {
+        request_id: &form.req,
+    };
+    let challenge = state
         .provider
-        .card_challenge(&school, &browser, &purpose)
-        .await
-    {
-        Ok(challenge) => challenge_json(&state, &challenge),
-        Err(e) => card_error(&e),
-    }
+        .card_challenge(&school, &browser, purpose)
+        .await;
+    challenge_json(&state, challenge)
 }
 
 /// `POST /schools/{school}/login/card` (req, csrf, username, challenge, signature, certb64):
@@ -108,60 +81,38 @@ pub async fn login(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let browser = or_return!(browser(&state, &req, &form.card.csrf));
-    let request = match state.provider.auth_request(&school, &form.req).await {
-        Ok(Some(r)) => r,
-        _ => return card_error(&CardError::Challenge),
-    };
-    let timer = state.metrics.card_login_seconds.start_timer();
-    let proof = state
-        .provider
-        .card_login(
-            &school,
-            &browser,
-            &form.req,
-            &form.username,
-            &form.card.challenge,
-            &signature(&form.card),
-        )
-        .await;
-    timer.observe_duration();
     let issuer = state.issuer(&school.code);
     let origin = origin(&req);
     let attempt = Attempt {
         school: &school,
         issuer: &issuer,
         request_id: &form.req,
-        request: &request,
+        browser: &browser,
         origin: &origin,
     };
-    let concluded = state
-        .provider
-        .conclude_login(&attempt, Method::Certificate, &form.username, proof)
-        .await;
+    let proof = Proof::Card {
+        username: &form.username,
+        challenge: &form.card.challenge,
+        signature: signature(&form.card),
+    };
+    let timer = state.metrics.card_login_seconds.start_timer();
+    let concluded = state.provider.log_in(&attempt, proof).await;
+    timer.observe_duration();
     state
         .metrics
-        .count_login(&school, Method::Certificate, concluded.code);
+        .count_login(&school, concluded.factor, concluded.outcome);
     match concluded.result {
         Ok(Outcome::Done(done)) => {
-            let mut r = HttpResponse::Ok()
-                .insert_header(("Cache-Control", "no-store"))
-                .json(json!({"redirect": done.url}));
+            let mut r = no_store(HttpResponse::Ok()).json(json!({"redirect": done.url}));
             let _ = r.add_cookie(&new_session_cookie(&state, &school, &done.sid));
             r
         }
-        Ok(Outcome::Next { .. }) => {
-            let m = &pages::NEED_PASSWORD;
-            HttpResponse::Ok()
-                .insert_header(("Cache-Control", "no-store"))
-                .json(json!({"next": "password", "message_zh": m.zh, "message_en": m.en}))
+        Ok(Outcome::Next(step)) => {
+            let m = step.notice.message();
+            no_store(HttpResponse::Ok())
+                .json(json!({"next": step.next.name(), "message_zh": m.zh, "message_en": m.en}))
         }
-        Ok(Outcome::Refused) => message(
-            HttpResponse::Forbidden(),
-            "acr_unreachable",
-            &pages::LEVEL_UNREACHABLE,
-        ),
-        Err(Failure::Proof(e)) => card_error(&e),
-        Err(Failure::Unavailable(e)) => store_error(e),
+        Err(refusal) => json_error(&refusal.error),
     }
 }
 
@@ -180,15 +131,9 @@ pub async fn methods(
         .login_methods(&school, &form.username, &ip)
         .await
     {
-        Ok(m) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
+        Ok(m) => no_store(HttpResponse::Ok())
             .json(json!({"password": m.password, "certificate": m.certificate.name()})),
-        Err(MethodsError::Throttled) => message(
-            HttpResponse::TooManyRequests(),
-            "throttled",
-            &pages::THROTTLED,
-        ),
-        Err(MethodsError::Store(e)) => store_error(e),
+        Err(e) => json_error(&e),
     }
 }
 
@@ -200,16 +145,11 @@ pub async fn register_challenge(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let browser = or_return!(browser(&state, &req, &form.csrf));
-    let user = or_return!(account(&state, &school, &req).await);
-    let purpose = format!("register:{}", user.id);
-    match state
+    let challenge = state
         .provider
-        .card_challenge(&school, &browser, &purpose)
-        .await
-    {
-        Ok(challenge) => challenge_json(&state, &challenge),
-        Err(e) => card_error(&e),
-    }
+        .registration_challenge(&school, sid(&req).as_deref(), &browser)
+        .await;
+    challenge_json(&state, challenge)
 }
 
 /// `POST /schools/{school}/account/card` (csrf, challenge, signature, certb64
@@ -221,7 +161,6 @@ pub async fn register(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let browser = or_return!(browser(&state, &req, &form.card.csrf));
-    let user = or_return!(account(&state, &school, &req).await);
     let card = signature(&form.card);
     let registration = Registration {
         browser: &browser,
@@ -231,11 +170,11 @@ pub async fn register(
     };
     match state
         .provider
-        .register_certificate(&school, &user, &origin(&req), &registration)
+        .register_certificate(&school, sid(&req).as_deref(), &origin(&req), &registration)
         .await
     {
         Ok(binding) => HttpResponse::Created().json(binding_json(&binding)),
-        Err(e) => card_error(&e),
+        Err(e) => json_error(&e),
     }
 }
 
@@ -246,11 +185,14 @@ fn binding_json(b: &CertBinding) -> serde_json::Value {
 /// `GET /schools/{school}/account/cards`: the account's registered certificates.
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let user = or_return!(account(&state, &school, &req).await);
-    match state.provider.certificates_of(&school, &user).await {
-        Ok(list) => HttpResponse::Ok()
+    match state
+        .provider
+        .own_certificates(&school, sid(&req).as_deref())
+        .await
+    {
+        Ok((_, list)) => HttpResponse::Ok()
             .json(json!({"certificates": list.iter().map(binding_json).collect::<Vec<_>>()})),
-        Err(e) => store_error(e),
+        Err(e) => json_error(&e),
     }
 }
 
@@ -263,16 +205,14 @@ pub async fn remove(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     or_return!(browser(&state, &req, &form.csrf));
-    let user = or_return!(account(&state, &school, &req).await);
     let id = path.1;
     match state
         .provider
-        .remove_certificate(&school, &user, &origin(&req), id)
+        .remove_certificate(&school, sid(&req).as_deref(), &origin(&req), id)
         .await
     {
-        Ok(true) => HttpResponse::Ok().json(json!({"removed": id})),
-        Ok(false) => HttpResponse::NotFound().json(json!({"error": "not_found", "message_zh": "找不到這張憑證。", "message_en": "No such certificate."})),
-        Err(e) => store_error(e),
+        Ok(()) => HttpResponse::Ok().json(json!({"removed": id})),
+        Err(e) => json_error(&e),
     }
 }
 
@@ -280,15 +220,14 @@ pub async fn remove(
 pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let school = school_or_return!(state, req);
     let locale = pages::locale(&req, None);
-    let Some(user) = logged_in(&state, &school, &req).await else {
-        let e = gpki_idp_core::OAuthError::access_denied("請先登入校務系統後再管理自然人憑證。Log in to the school portal first, then manage your certificate.");
-        return pages::error_page(&e, locale.as_deref());
-    };
-    let bindings = state
+    let (user, bindings) = match state
         .provider
-        .certificates_of(&school, &user)
+        .own_certificates(&school, sid(&req).as_deref())
         .await
-        .unwrap_or_default();
+    {
+        Ok(found) => found,
+        Err(e) => return pages::error_page(&e, locale.as_deref()),
+    };
     let (csrf, cookie) = super::csrf::token(&state, &req);
     let mut response = pages::account(
         &school,
@@ -324,24 +263,23 @@ pub async fn diagnostics_check(
 ) -> HttpResponse {
     let _school = school_or_return!(state, req);
     or_return!(browser(&state, &req, &form.csrf));
-    let Some(verifier) = state.provider.verifier.clone() else {
-        return card_error(&CardError::Disabled);
-    };
-    let cert = form.into_inner().certb64.into_bytes();
-    let outcome = web::block(move || {
-        let der = gpki_verify::signature::decode_certificate(&cert)?;
-        verifier.check_certificate(&der, std::time::SystemTime::now())
-    })
-    .await;
-    match outcome {
-        Ok(Ok(checked)) => HttpResponse::Ok().json(json!({
-            "valid": true,
-            "subject_cn": checked.profile.subject_cn,
-            "not_after": checked.profile.not_after,
-            "message_zh": "憑證有效，可以用來登入。",
-            "message_en": "The certificate is valid and can be used to log in.",
-        })),
-        Ok(Err(e)) => HttpResponse::Ok().json(json!({"valid": false, "error": e.code(), "message_zh": e.message_zh(), "message_en": e.message_en()})),
-        Err(_) => store_error(gpki_idp_core::OAuthError::server_error()),
+    match state.provider.diagnose_certificate(&form.certb64).await {
+        Ok(found) => {
+            let m = Notice::CertificateUsable.message();
+            HttpResponse::Ok().json(json!({
+                "valid": true,
+                "subject_cn": found.subject_cn,
+                "not_after": found.not_after,
+                "message_zh": m.zh,
+                "message_en": m.en,
+            }))
+        }
+        // What is wrong with the certificate is the check's answer, not a failed request.
+        Err(e) if matches!(e.code, Code::Certificate(_)) => {
+            let mut answer = json!(ErrorBody::from(&e));
+            answer["valid"] = json!(false);
+            HttpResponse::Ok().json(answer)
+        }
+        Err(e) => json_error(&e),
     }
 }

@@ -66,13 +66,9 @@ pub fn browser(
     if matches(state, req, sent) {
         return Ok(sent.to_string());
     }
-    Err(
-        actix_web::HttpResponse::Forbidden().json(serde_json::json!({
-            "error": "csrf_failed",
-            "message_zh": "表單已失效，請重新整理頁面。",
-            "message_en": "The form expired. Reload the page.",
-        })),
-    )
+    Err(super::errors::json_error(
+        &gpki_idp_core::error::Error::csrf_failed(),
+    ))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,28 +1,28 @@
 //! The login page and its password form. The login itself is the domain's
-//! (`Provider::password_login`, then `Provider::conclude_login`); this parses and answers.
+//! (`Provider::log_in`); this parses, makes that one call and answers.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::login::{Attempt, Failure, Outcome};
+use gpki_idp_core::code::{Message, Notice};
+use gpki_idp_core::error::Error;
+use gpki_idp_core::factor::Factor;
+use gpki_idp_core::login::{Attempt, Outcome, Proof, Refusal};
 use gpki_idp_core::model::{School, User};
-use gpki_idp_core::oidc::authorize::AuthRequest;
-use gpki_idp_core::oidc::session::LoginError;
-use gpki_idp_core::policy::Method;
-use gpki_idp_core::OAuthError;
+use gpki_idp_core::oidc::request::AuthRequest;
 
+use super::errors::as_error;
 use super::forms;
 use super::pages;
-use super::request::{client_ip, origin};
+use super::request::origin;
 use super::school::{new_session_cookie, school_or_return};
 use crate::app::AppState;
 
 /// What the login page shows besides the form: an error, or a notice and the step a started
 /// login still needs.
 #[derive(Default)]
-struct Extra<'a> {
-    error: Option<&'a pages::Message>,
-    notice: Option<&'a pages::Message>,
-    step: Option<&'a str>,
+struct Extra {
+    error: Option<Message>,
+    notice: Option<Message>,
+    step: Option<Factor>,
 }
 
 fn render(
@@ -31,7 +31,7 @@ fn render(
     school: &School,
     request_id: &str,
     request: &AuthRequest,
-    extra: Extra<'_>,
+    extra: Extra,
 ) -> HttpResponse {
     let (csrf, cookie) = super::csrf::token(state, req);
     let locale = pages::locale(req, request.ui_locales.as_deref());
@@ -40,9 +40,9 @@ fn render(
         request_id,
         csrf: &csrf,
         login_hint: request.login_hint.as_deref(),
-        error: extra.error,
-        notice: extra.notice,
-        step: extra.step,
+        error: extra.error.as_ref(),
+        notice: extra.notice.as_ref(),
+        step: extra.step.map(step_name),
         locale: locale.as_deref(),
         component_origin: &state.component_origin,
         redirect_uri: &request.redirect_uri,
@@ -52,6 +52,14 @@ fn render(
     response
 }
 
+/// The page's name of a step: what its script shows first.
+fn step_name(factor: Factor) -> &'static str {
+    match factor {
+        Factor::Card => "card",
+        Factor::Password => "password",
+    }
+}
+
 /// Renders the login page for a pending request.
 pub fn page(
     state: &AppState,
@@ -59,19 +67,24 @@ pub fn page(
     school: &School,
     request_id: &str,
     request: &AuthRequest,
-    error: Option<&pages::Message>,
 ) -> HttpResponse {
-    let extra = Extra {
-        error,
-        ..Extra::default()
-    };
-    render(state, req, school, request_id, request, extra)
+    render(state, req, school, request_id, request, Extra::default())
 }
 
-fn expired() -> OAuthError {
-    OAuthError::invalid_request(
-        "the login request expired; go back to the school portal and start again",
-    )
+/// The login page again with a refusal on it, under the refusal's status and headers.
+fn refused(
+    state: &AppState,
+    req: &HttpRequest,
+    school: &School,
+    request_id: &str,
+    request: &AuthRequest,
+    e: &Error,
+) -> HttpResponse {
+    let extra = Extra {
+        error: Some(e.code.message()),
+        ..Extra::default()
+    };
+    as_error(render(state, req, school, request_id, request, extra), e)
 }
 
 /// `GET /schools/{school}/login?req=…[&lang=en]`: the login page of a pending request again,
@@ -82,11 +95,9 @@ pub async fn show(
     query: web::Query<forms::LoginPage>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let locale = pages::locale(&req, None);
-    match state.provider.auth_request(&school, &query.req).await {
-        Ok(Some(request)) => page(&state, &req, &school, &query.req, &request, None),
-        Ok(None) => pages::error_page(&expired(), locale.as_deref()),
-        Err(e) => pages::error_page(&e, locale.as_deref()),
+    match state.provider.pending_request(&school, &query.req).await {
+        Ok(request) => page(&state, &req, &school, &query.req, &request),
+        Err(e) => pages::error_page(&e, pages::locale(&req, None).as_deref()),
     }
 }
 
@@ -97,47 +108,27 @@ pub async fn submit(
     form: web::Form<forms::PasswordLogin>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    let chosen = pages::locale(&req, None);
-    let locale = chosen.as_deref();
+    let locale = pages::locale(&req, None);
     if !super::csrf::matches(&state, &req, &form.csrf) {
-        return pages::error_page(
-            &OAuthError::access_denied(
-                "the form expired or was not sent from our page; start again",
-            ),
-            locale,
-        );
+        return pages::error_page(&Error::csrf_failed(), locale.as_deref());
     }
-    let request_id = form.req.as_str();
-    let request = match state.provider.auth_request(&school, request_id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return pages::error_page(&expired(), locale),
-        Err(e) => return pages::error_page(&e, locale),
-    };
-    let proof = state
-        .provider
-        .password_login(&school, &form.username, &form.password, &client_ip(&req))
-        .await;
     let issuer = state.issuer(&school.code);
     let origin = origin(&req);
     let attempt = Attempt {
         school: &school,
         issuer: &issuer,
-        request_id,
-        request: &request,
+        request_id: &form.req,
+        browser: &form.csrf,
         origin: &origin,
     };
-    let concluded = state
-        .provider
-        .conclude_login(&attempt, Method::Password, &form.username, proof)
-        .await;
+    let proof = Proof::Password {
+        username: &form.username,
+        password: &form.password,
+    };
+    let concluded = state.provider.log_in(&attempt, proof).await;
     state
         .metrics
-        .count_login(&school, Method::Password, concluded.code);
-    let again = |message: &'static pages::Message, status| {
-        let mut r = page(&state, &req, &school, request_id, &request, Some(message));
-        *r.status_mut() = status;
-        r
-    };
+        .count_login(&school, concluded.factor, concluded.outcome);
     match concluded.result {
         Ok(Outcome::Done(done)) => {
             let mut r = HttpResponse::Found()
@@ -147,49 +138,45 @@ pub async fn submit(
             let _ = r.add_cookie(&new_session_cookie(&state, &school, &done.sid));
             r
         }
-        Ok(Outcome::Next { user, next }) => {
-            step_page(&state, &req, &school, request_id, &request, &user, next)
+        Ok(Outcome::Next(step)) => {
+            let next = Step {
+                user: &step.user,
+                next: step.next,
+                notice: step.notice,
+            };
+            step_page(&state, &req, &school, &form.req, &step.request, next)
         }
-        Ok(Outcome::Refused) => again(&pages::LEVEL_UNREACHABLE, StatusCode::FORBIDDEN),
-        Err(Failure::Proof(LoginError::Invalid)) => again(&pages::WRONG_PASSWORD, StatusCode::OK),
-        Err(Failure::Proof(LoginError::Throttled(wait))) => {
-            let mut r = again(&pages::THROTTLED, StatusCode::TOO_MANY_REQUESTS);
-            if let Ok(v) = wait.max(1).to_string().parse() {
-                r.headers_mut()
-                    .insert(actix_web::http::header::RETRY_AFTER, v);
-            }
-            r
+        Err(Refusal {
+            error,
+            request: Some(request),
+        }) if !error.is_unavailable() => {
+            refused(&state, &req, &school, &form.req, &request, &error)
         }
-        Err(Failure::Proof(LoginError::NotAllowed)) => {
-            again(&pages::PASSWORD_NOT_ALLOWED, StatusCode::FORBIDDEN)
-        }
-        Err(Failure::Proof(LoginError::Store(e)) | Failure::Unavailable(e)) => {
-            pages::error_page(&e, locale)
-        }
+        Err(Refusal { error, .. }) => pages::error_page(&error, locale.as_deref()),
     }
 }
 
-/// The login page asking the account `user` for the next factor, `next`.
+/// The next step a started login needs, and why.
+pub struct Step<'a> {
+    pub user: &'a User,
+    pub next: Factor,
+    pub notice: Notice,
+}
+
+/// The login page asking the account for the next factor.
 pub fn step_page(
     state: &AppState,
     req: &HttpRequest,
     school: &School,
     request_id: &str,
     request: &AuthRequest,
-    user: &User,
-    next: Method,
+    step: Step<'_>,
 ) -> HttpResponse {
     let mut request = request.clone();
-    request.login_hint = Some(user.username.clone());
-    // The client asked for more than a password, or the school's policy needs both.
-    let (message, step) = match next {
-        Method::Certificate if request.required_level >= 2 => (&pages::STEP_UP_CARD, "card"),
-        Method::Certificate => (&pages::NEED_CARD_TOO, "card"),
-        _ => (&pages::NEED_PASSWORD, "password"),
-    };
+    request.login_hint = Some(step.user.username.clone());
     let extra = Extra {
-        notice: Some(message),
-        step: Some(step),
+        notice: Some(step.notice.message()),
+        step: Some(step.next),
         ..Extra::default()
     };
     render(state, req, school, request_id, &request, extra)

@@ -3,16 +3,16 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::login::{error_description, Resume};
+use gpki_idp_core::login::{Authorized, Logout, PendingLogin};
 use gpki_idp_core::model::School;
-use gpki_idp_core::oidc::authorize::AuthorizeError;
-use gpki_idp_core::OAuthError;
+use gpki_idp_core::oidc::endpoint::ClientCall;
 
 use super::errors::json_error;
+use super::login::Step;
 use super::pages;
 use super::params::{FormParams, QueryParams};
 use super::request::{bearer_token, client_ip};
-use super::school::{school_of, school_or_return, session_cookie, SESSION_COOKIE};
+use super::school::{school_or_return, session_cookie, SESSION_COOKIE};
 use crate::app::AppState;
 
 fn no_store(mut response: HttpResponse) -> HttpResponse {
@@ -38,37 +38,11 @@ pub async fn jwks(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     }
 }
 
-/// A redirect to the client with `params` added to its redirect URI.
-pub fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> HttpResponse {
-    let Ok(mut url) = url::Url::parse(redirect_uri) else {
-        return json_error(&OAuthError::invalid_request("bad redirect_uri"));
-    };
-    // No parameters: the URI as registered (no bare `?`).
-    if !params.is_empty() {
-        url.query_pairs_mut().extend_pairs(params.iter());
-    }
+fn found(location: String) -> HttpResponse {
     HttpResponse::Found()
-        .insert_header(("Location", url.as_str()))
+        .insert_header(("Location", location))
         .insert_header(("Cache-Control", "no-store"))
         .finish()
-}
-
-fn error_redirect(
-    redirect_uri: &str,
-    state_param: Option<&str>,
-    issuer: &str,
-    e: &OAuthError,
-) -> HttpResponse {
-    let text = error_description(&e.description);
-    let mut params = vec![
-        ("error", e.code),
-        ("error_description", text.as_str()),
-        ("iss", issuer),
-    ];
-    if let Some(s) = state_param {
-        params.push(("state", s));
-    }
-    redirect_to(redirect_uri, &params)
 }
 
 /// `GET /authorize`: the request in the query string.
@@ -96,88 +70,57 @@ async fn authorize_with(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let issuer = state.issuer(&school.code);
-    let request = match state.provider.authorize_request(&school, &query).await {
-        Ok((request, _client)) => request,
-        Err(AuthorizeError::Page(e)) => {
-            return pages::error_page(&e, query.get("ui_locales").map(String::as_str))
-        }
-        Err(AuthorizeError::Redirect {
-            redirect_uri,
-            state: s,
-            error,
-        }) => return error_redirect(&redirect_uri, s.as_deref(), &issuer, &error),
-    };
-    let session = current_session(&state, &school, &req).await;
-    let mut request = request;
-    let resume = state
+    let sid = req.cookie(SESSION_COOKIE);
+    let authorized = state
         .provider
-        .resume(&school, &issuer, &mut request, session)
+        .authorize(
+            &school,
+            &issuer,
+            &query,
+            sid.as_ref().map(|c| c.value()),
+            &client_ip(&req),
+        )
         .await;
-    let step_up = match resume {
-        Ok(Resume::Complete(url)) => {
-            return HttpResponse::Found()
-                .insert_header(("Location", url))
-                .insert_header(("Cache-Control", "no-store"))
-                .finish()
-        }
-        Ok(Resume::LoginRequired) => {
-            let e = OAuthError::login_required("the user is not logged in");
-            return error_redirect(&request.redirect_uri, request.state.as_deref(), &issuer, &e);
-        }
-        Ok(Resume::StepUp { user, next }) => Some((user, next)),
-        Ok(Resume::Login) => None,
-        Err(e) => return pages::error_page(&e, request.ui_locales.as_deref()),
-    };
-    let ip = client_ip(&req);
-    match state
-        .provider
-        .save_auth_request(&school, &request, &ip)
-        .await
-    {
-        Ok(id) => match &step_up {
-            Some((user, next)) => {
-                super::login::step_page(&state, &req, &school, &id, &request, user, *next)
+    match authorized {
+        Ok(Authorized::Redirect(url)) => found(url),
+        Ok(Authorized::Login(pending)) => {
+            let PendingLogin {
+                request_id,
+                request,
+                step,
+            } = *pending;
+            match step {
+                Some(step) => {
+                    let step = Step {
+                        user: &step.user,
+                        next: step.next,
+                        notice: step.notice,
+                    };
+                    super::login::step_page(&state, &req, &school, &request_id, &request, step)
+                }
+                None => super::login::page(&state, &req, &school, &request_id, &request),
             }
-            None => super::login::page(&state, &req, &school, &id, &request, None),
-        },
-        Err(e) => pages::error_page(&e, request.ui_locales.as_deref()),
+        }
+        Err(e) => pages::error_page(&e, query.get("ui_locales").map(String::as_str)),
     }
 }
 
-async fn current_session(
-    state: &AppState,
-    school: &School,
-    req: &HttpRequest,
-) -> Option<gpki_idp_core::oidc::session::Session> {
-    let sid = req.cookie(SESSION_COOKIE)?;
-    state
-        .provider
-        .session(school, sid.value())
-        .await
-        .ok()
-        .flatten()
-}
-
-/// The school of the path, its issuer, and the authenticated calling client.
-async fn caller(
-    state: &AppState,
-    req: &HttpRequest,
-    form: &HashMap<String, String>,
-) -> Result<(School, String, gpki_idp_core::model::Client), HttpResponse> {
-    let school = school_of(state, req).await?;
-    let issuer = state.issuer(&school.code);
-    let client = state
-        .provider
-        .authenticate_client(&school, &issuer, authorization(req), form)
-        .await
-        .map_err(|e| json_error(&e))?;
-    Ok((school, issuer, client))
-}
-
-fn authorization(req: &HttpRequest) -> Option<&str> {
-    req.headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
+/// A client's call with its credentials.
+fn client_call<'a>(
+    school: &'a School,
+    issuer: &'a str,
+    req: &'a HttpRequest,
+    params: &'a HashMap<String, String>,
+) -> ClientCall<'a> {
+    ClientCall {
+        school,
+        issuer,
+        authorization: req
+            .headers()
+            .get("Authorization")
+            .and_then(|v| v.to_str().ok()),
+        params,
+    }
 }
 
 pub async fn token(
@@ -185,27 +128,15 @@ pub async fn token(
     req: HttpRequest,
     FormParams(form): FormParams,
 ) -> HttpResponse {
-    let (school, issuer, client) = match caller(&state, &req, &form).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let outcome = state.provider.token(&school, &issuer, &client, &form).await;
-    // Label values from a fixed set, so a client cannot grow the metric's cardinality.
-    let grant = match form
-        .get("grant_type")
-        .map(String::as_str)
-        .unwrap_or_default()
-    {
-        "authorization_code" => "authorization_code",
-        "refresh_token" => "refresh_token",
-        "client_credentials" => "client_credentials",
-        _ => "other",
-    };
-    let result = outcome.as_ref().map(|_| "ok").unwrap_or_else(|e| e.code);
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    let call = client_call(&school, &issuer, &req, &form);
+    let outcome = state.provider.token_endpoint(&call).await;
+    let result = outcome.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
     state
         .metrics
         .tokens
-        .with_label_values(&[grant, result])
+        .with_label_values(&[call.grant_label(), result])
         .inc();
     match outcome {
         Ok(body) => no_store(
@@ -242,14 +173,10 @@ pub async fn revoke(
     req: HttpRequest,
     FormParams(form): FormParams,
 ) -> HttpResponse {
-    let (school, _issuer, client) = match caller(&state, &req, &form).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some(token) = form.get("token") else {
-        return json_error(&OAuthError::invalid_request("token is missing"));
-    };
-    match state.provider.revoke(&school, &client, token).await {
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    let call = client_call(&school, &issuer, &req, &form);
+    match state.provider.revocation_endpoint(&call).await {
         Ok(()) => no_store(HttpResponse::Ok().finish()),
         Err(e) => json_error(&e),
     }
@@ -260,24 +187,10 @@ pub async fn introspect(
     req: HttpRequest,
     FormParams(form): FormParams,
 ) -> HttpResponse {
-    let (school, issuer, client) = match caller(&state, &req, &form).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to prove.
-    if client.public_client {
-        return json_error(&OAuthError::invalid_client(
-            "introspection needs an authenticated confidential client",
-        ));
-    }
-    let Some(token) = form.get("token") else {
-        return json_error(&OAuthError::invalid_request("token is missing"));
-    };
-    match state
-        .provider
-        .introspect(&school, &issuer, &client, token)
-        .await
-    {
+    let school = school_or_return!(state, req);
+    let issuer = state.issuer(&school.code);
+    let call = client_call(&school, &issuer, &req, &form);
+    match state.provider.introspection_endpoint(&call).await {
         Ok(body) => no_store(HttpResponse::Ok().json(body)),
         Err(e) => json_error(&e),
     }
@@ -301,40 +214,41 @@ pub async fn logout_post(
     logout_with(state, req, form.0 .0).await
 }
 
-/// RP-initiated logout: ends the session; redirects only to a URI registered for the client
-/// named by a valid id_token_hint.
+/// RP-initiated logout: one domain call decides (ask first, the logged-out page, or the
+/// client's registered URI); the session cookie is cleared whatever the answer.
 async fn logout_with(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: HashMap<String, String>,
+    params: HashMap<String, String>,
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
-    if let Some(sid) = req.cookie(SESSION_COOKIE) {
-        let _ = state.provider.end_session(&school, sid.value()).await;
-    }
-    let clear = session_cookie(&state, &school, "", 0);
-    let hint = match query.get("id_token_hint") {
-        Some(jwt) => state.provider.verify_own_jwt(&school, jwt).await,
-        None => None,
-    };
-    let client_id = hint
-        .as_ref()
-        .and_then(|c| c["aud"].as_str().map(str::to_string));
-    let target = query.get("post_logout_redirect_uri");
-    if let (Some(client_id), Some(target)) = (client_id, target) {
-        if let Ok(Some(client)) = state.provider.client(school.id, &client_id).await {
-            if client.post_logout_redirect_uris.iter().any(|u| u == target) {
-                let params: Vec<(&str, &str)> = query
-                    .get("state")
-                    .map(|s| vec![("state", s.as_str())])
-                    .unwrap_or_default();
-                let mut response = redirect_to(target, &params);
-                let _ = response.add_cookie(&clear);
-                return response;
-            }
+    let issuer = state.issuer(&school.code);
+    let sid = req.cookie(SESSION_COOKIE);
+    // The confirmation form's answer: our own page's CSRF value and `confirm`.
+    let confirmed = params.contains_key("confirm")
+        && super::csrf::matches(&state, &req, params.get("csrf").map_or("", String::as_str));
+    let locale = pages::locale(&req, params.get("ui_locales").map(String::as_str));
+    let outcome = state
+        .provider
+        .logout(
+            &school,
+            &issuer,
+            sid.as_ref().map(|c| c.value()),
+            &params,
+            confirmed,
+        )
+        .await;
+    let mut response = match outcome {
+        Ok(Logout::Confirm) => {
+            let (csrf, cookie) = super::csrf::token(&state, &req);
+            let mut page = pages::confirm_logout(&school, &csrf, locale.as_deref());
+            super::csrf::set(&mut page, cookie);
+            return page;
         }
-    }
-    let mut response = pages::logged_out(query.get("ui_locales").map(String::as_str));
-    let _ = response.add_cookie(&clear);
+        Ok(Logout::Redirect(url)) => found(url),
+        Ok(Logout::LoggedOut) => pages::logged_out(locale.as_deref()),
+        Err(e) => return pages::error_page(&e, locale.as_deref()),
+    };
+    let _ = response.add_cookie(&session_cookie(&state, &school, "", 0));
     response
 }

@@ -6,49 +6,15 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
+use gpki_idp_core::code::Message;
+use gpki_idp_core::error::Error;
 use gpki_idp_core::model::{CertBinding, School};
-use gpki_idp_core::OAuthError;
 
 mod frame;
 mod policy;
 
 pub use frame::{respond, Frame, Layout};
 pub use policy::{security, Notice, RoleRow};
-
-/// A message in both languages.
-pub struct Message {
-    pub zh: &'static str,
-    pub en: &'static str,
-}
-
-pub const WRONG_PASSWORD: Message = Message {
-    zh: "帳號或密碼錯誤。",
-    en: "Wrong account or password.",
-};
-pub const PASSWORD_NOT_ALLOWED: Message = Message {
-    zh: "學校的資安設定不允許您的身份以密碼登入，請使用自然人憑證登入。",
-    en: "Your school's security settings do not allow your role to log in with a password. Use your citizen certificate.",
-};
-pub const STEP_UP_CARD: Message = Message {
-    zh: "此系統要求以自然人憑證登入，請插入卡片並輸入 PIN 碼。",
-    en: "This service asks for a citizen-certificate login. Insert your card and enter its PIN.",
-};
-pub const NEED_CARD_TOO: Message = Message {
-    zh: "學校的資安設定要求您同時使用密碼與自然人憑證，請再以自然人憑證完成登入。",
-    en: "Your school's security settings require both the password and the citizen certificate. Finish with your card.",
-};
-pub const NEED_PASSWORD: Message = Message {
-    zh: "學校的資安設定要求您同時使用密碼與自然人憑證，請再輸入密碼。",
-    en: "Your school's security settings require both the password and the citizen certificate. Enter your password too.",
-};
-pub const LEVEL_UNREACHABLE: Message = Message {
-    zh: "學校的資安設定不允許您的身份以此系統要求的方式登入，請洽學校管理者。",
-    en: "Your school's security settings do not let your role log in the way this service requires. Ask the school administrator.",
-};
-pub const THROTTLED: Message = Message {
-    zh: "登入失敗次數過多，請稍候幾秒再試；若一直無法登入，請洽學校管理者。",
-    en: "Too many failed attempts. Wait a few seconds and try again; if it goes on, ask the school administrator.",
-};
 
 /// The cookie that keeps the language a person chose with the switch on a page.
 pub const LANG_COOKIE: &str = "gpki_lang";
@@ -240,28 +206,28 @@ struct ErrorHtml<'a> {
     layout: Layout<'a>,
     /// (zh-TW, English)
     heading: (&'a str, &'a str),
-    description: &'a str,
+    message: Message,
+    /// The English detail, when it says more than the message.
+    detail: Option<&'a str>,
     code: &'a str,
 }
 
 /// An error shown to the browser, never redirected (bad client or redirect URI, expired form).
-pub fn error_page(e: &OAuthError, locale: Option<&str>) -> HttpResponse {
+pub fn error_page(e: &Error, locale: Option<&str>) -> HttpResponse {
     error_page_titled(e, ("無法完成登入", "The login cannot continue"), locale)
 }
 
 /// An error page under its own heading (zh-TW, English).
-pub fn error_page_titled(
-    e: &OAuthError,
-    heading: (&str, &str),
-    locale: Option<&str>,
-) -> HttpResponse {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+pub fn error_page_titled(e: &Error, heading: (&str, &str), locale: Option<&str>) -> HttpResponse {
+    let status = super::errors::status(e.code);
     let frame = Frame::default();
+    let message = e.code.message();
     let page = ErrorHtml {
         layout: frame.layout("錯誤 Error", locale),
         heading,
-        description: &e.description,
-        code: e.code,
+        message,
+        detail: Some(e.description.as_str()).filter(|d| *d != message.en && !d.is_empty()),
+        code: e.code.as_str(),
     };
     respond(status, &frame, &page)
 }
@@ -276,6 +242,28 @@ pub fn logged_out(locale: Option<&str>) -> HttpResponse {
     let frame = Frame::default();
     let page = LoggedOutHtml {
         layout: frame.layout("登出 Logged out", locale),
+    };
+    respond(StatusCode::OK, &frame, &page)
+}
+
+#[derive(Template)]
+#[template(path = "confirm_logout.html")]
+struct ConfirmLogoutHtml<'a> {
+    layout: Layout<'a>,
+    code: &'a str,
+    csrf: &'a str,
+}
+
+/// The question a logout without a valid `id_token_hint` asks first.
+pub fn confirm_logout(school: &School, csrf: &str, locale: Option<&str>) -> HttpResponse {
+    let frame = Frame {
+        school: Some(school),
+        ..Frame::default()
+    };
+    let page = ConfirmLogoutHtml {
+        layout: frame.layout("登出 Log out", locale),
+        code: &school.code,
+        csrf,
     };
     respond(StatusCode::OK, &frame, &page)
 }

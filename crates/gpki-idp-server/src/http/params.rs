@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use gpki_idp_core::OAuthError;
+use gpki_idp_core::error::Error;
 
 use super::errors::json_error;
 
@@ -26,14 +26,14 @@ impl std::ops::Deref for Params {
 }
 
 /// Parses `application/x-www-form-urlencoded` text, refusing repeated names.
-pub fn parse(text: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+pub fn parse(text: &[u8]) -> Result<HashMap<String, String>, Error> {
     let mut params = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(text) {
         if params
             .insert(name.into_owned(), value.into_owned())
             .is_some()
         {
-            return Err(OAuthError::invalid_request(
+            return Err(Error::invalid_request(
                 "a parameter is included more than once",
             ));
         }
@@ -41,7 +41,7 @@ pub fn parse(text: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     Ok(params)
 }
 
-fn refused(e: OAuthError) -> actix_web::Error {
+fn refused(e: Error) -> actix_web::Error {
     actix_web::error::InternalError::from_response(e.description.clone(), json_error(&e)).into()
 }
 
@@ -81,15 +81,13 @@ impl FromRequest for FormParams {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_form {
-                return Err(refused(OAuthError::invalid_request(
+                return Err(refused(Error::invalid_request(
                     "the body must be application/x-www-form-urlencoded",
                 )));
             }
             let bytes = body.await?;
             if bytes.len() > FORM_LIMIT {
-                return Err(refused(OAuthError::payload_too_large(
-                    "the form is too large",
-                )));
+                return Err(refused(Error::payload_too_large("the form is too large")));
             }
             parse(&bytes)
                 .map(|p| FormParams(Params(p)))
@@ -105,7 +103,10 @@ mod tests {
     #[test]
     fn a_parameter_sent_twice_is_refused() {
         assert_eq!(parse(b"a=1&b=2").unwrap().len(), 2);
-        assert_eq!(parse(b"a=1&a=1").unwrap_err().code, "invalid_request");
+        assert_eq!(
+            parse(b"a=1&a=1").unwrap_err().code,
+            gpki_idp_core::code::Code::InvalidRequest
+        );
         assert_eq!(parse(b"").unwrap().len(), 0);
         assert_eq!(parse(b"state=%E4%B8%AD").unwrap()["state"], "中");
     }

@@ -3,7 +3,7 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
-use gpki_idp_core::model::{School, User};
+use gpki_idp_core::model::School;
 
 use super::errors::json_error;
 use crate::app::AppState;
@@ -50,10 +50,4 @@ pub fn session_cookie(
 pub fn new_session_cookie(state: &AppState, school: &School, sid: &str) -> Cookie<'static> {
     let ttl = state.provider.settings.session_ttl.as_secs() as i64;
     session_cookie(state, school, sid, ttl)
-}
-
-/// The enabled account this browser is logged in as at this school.
-pub async fn logged_in(state: &AppState, school: &School, req: &HttpRequest) -> Option<User> {
-    let sid = req.cookie(SESSION_COOKIE)?;
-    state.provider.session_account(school, sid.value()).await
 }

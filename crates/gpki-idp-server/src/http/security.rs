@@ -5,20 +5,18 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::settings::{policy_json, PolicyInput};
-use gpki_idp_core::admin::Principal;
-use gpki_idp_core::model::{School, User};
+use gpki_idp_core::admin::{GmPage, Principal};
+use gpki_idp_core::code::Code;
+use gpki_idp_core::error::Error;
+use gpki_idp_core::model::School;
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
-use gpki_idp_core::OAuthError;
 
 use super::pages::{self, Notice, RoleRow};
-use super::school::school_of;
+use super::request::origin;
+use super::school::{school_of, SESSION_COOKIE};
 use crate::app::AppState;
-
-/// The audit log's client for changes made on this page (no OAuth client is involved).
-const PAGE_CLIENT: &str = "page:security";
 
 /// `GET /schools/{school}/admin/security`.
 pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -26,7 +24,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         Ok(s) => s,
         Err(response) => return response,
     };
-    if let Err(response) = gm(&state, &school, &req).await {
+    if let Err(response) = gm(&state, &school, &req, GmPage::Security).await {
         return response;
     }
     render(&state, &req, &school, None).await
@@ -42,8 +40,8 @@ pub async fn save(
         Ok(s) => s,
         Err(response) => return response,
     };
-    let user = match gm(&state, &school, &req).await {
-        Ok(u) => u,
+    let who = match gm(&state, &school, &req, GmPage::Security).await {
+        Ok(who) => who,
         Err(response) => return response,
     };
     if super::csrf::browser(
@@ -53,15 +51,8 @@ pub async fn save(
     )
     .is_err()
     {
-        return error_page(&OAuthError::csrf_failed(), &req);
+        return error_page(&Error::csrf_failed(), &req);
     }
-    let who = Principal {
-        school: school.clone(),
-        actor: user.username.clone(),
-        client_id: PAGE_CLIENT.into(),
-        scopes: vec!["admin".into()],
-        origin: super::request::origin(&req),
-    };
     let input = PolicyInput {
         roles: roles_from_form(&form),
     };
@@ -72,37 +63,30 @@ pub async fn save(
         .await;
     let notice = match outcome {
         Ok(_) => Notice::Saved,
-        Err(e) if e.code == "precondition_failed" => Notice::ChangedMeanwhile,
-        Err(e) if e.status == 400 => Notice::Invalid,
+        Err(e) if e.code == Code::PreconditionFailed => Notice::ChangedMeanwhile,
+        Err(e) if e.code == Code::InvalidRequest => Notice::Invalid,
         Err(e) => return error_page(&e, &req),
     };
     render(&state, &req, &school, Some(notice)).await
 }
 
-/// The logged-in account, if it is an admin (GM) of the school; else the page that says why.
+/// The GM of the school logged in on this browser, as the caller of `page`; else the page
+/// that says why.
 pub(super) async fn gm(
     state: &AppState,
     school: &School,
     req: &HttpRequest,
-) -> Result<User, HttpResponse> {
-    let Some(user) = super::school::logged_in(state, school, req).await else {
-        let e = OAuthError::access_denied(
-            "請先以學校 GM 帳號登入校務系統。Log in to the school portal with the school's GM account first.",
-        );
-        return Err(error_page(&e, req));
-    };
-    if !user.roles.iter().any(|r| r == "admin") {
-        let e = OAuthError::access_denied(
-            "只有學校管理者（GM）可以修改資安選項設定。Only the school's administrator (GM) can change the security settings.",
-        );
-        let mut page = error_page(&e, req);
-        *page.status_mut() = StatusCode::FORBIDDEN;
-        return Err(page);
-    }
-    Ok(user)
+    page: GmPage,
+) -> Result<Principal, HttpResponse> {
+    let sid = req.cookie(SESSION_COOKIE);
+    state
+        .provider
+        .page_principal(school, sid.as_ref().map(|c| c.value()), origin(req), page)
+        .await
+        .map_err(|e| error_page(&e, req))
 }
 
-fn error_page(e: &OAuthError, req: &HttpRequest) -> HttpResponse {
+fn error_page(e: &Error, req: &HttpRequest) -> HttpResponse {
     let heading = (
         "無法開啟資安選項設定",
         "The security settings cannot be opened",
@@ -136,7 +120,7 @@ async fn render(
     let loaded = async {
         let policy = state.provider.admin_policy(school).await?;
         let roles = state.provider.known_roles(school).await?;
-        Ok::<_, OAuthError>((policy, roles))
+        Ok::<_, Error>((policy, roles))
     };
     let (policy, roles) = match loaded.await {
         Ok(found) => found,

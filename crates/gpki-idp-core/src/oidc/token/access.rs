@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::model::{Client, School};
 use crate::oidc::Provider;
-use crate::{random_token, token_hash, OAuthError};
+use crate::{error::Error, random_token, token_hash};
 
 /// What an access token stands for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -35,7 +35,7 @@ impl Provider {
         user: Option<i64>,
         scope: &str,
         family: Option<&str>,
-    ) -> Result<(String, String), OAuthError> {
+    ) -> Result<(String, String), Error> {
         // The school's id in front lets the admin API find the token without a path.
         let token = format!("{}.{}", school.id, random_token(32));
         let hash = token_hash(&token);
@@ -59,7 +59,7 @@ impl Provider {
         &self,
         school: &School,
         token: &str,
-    ) -> Result<Option<AccessData>, OAuthError> {
+    ) -> Result<Option<AccessData>, Error> {
         let data: Option<AccessData> = self
             .get_json(&access_key(school, &token_hash(token)))
             .await?;
@@ -67,8 +67,8 @@ impl Provider {
     }
 
     /// Userinfo claims for a bearer token.
-    pub async fn userinfo(&self, school: &School, token: &str) -> Result<Value, OAuthError> {
-        let invalid = || OAuthError::invalid_token("the access token is invalid or expired");
+    pub async fn userinfo(&self, school: &School, token: &str) -> Result<Value, Error> {
+        let invalid = || Error::invalid_token("the access token is invalid or expired");
         let data = self
             .access_token(school, token)
             .await?

@@ -13,7 +13,7 @@ use crate::model::{Client, School};
 use crate::oidc::authorize::pkce_matches;
 use crate::oidc::code::{code_key, CodeData};
 use crate::oidc::Provider;
-use crate::{random_token, token_hash, OAuthError};
+use crate::{error::Error, random_token, token_hash};
 
 /// Marker left when a code is exchanged: a second exchange revokes what the first issued.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -38,21 +38,19 @@ impl Provider {
         code: &str,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
-    ) -> Result<Value, OAuthError> {
+    ) -> Result<Value, Error> {
         let hash = token_hash(code);
         let Some(data) = self.take_json::<CodeData>(&code_key(school, &hash)).await? else {
             self.revoke_after_code_reuse(school, &hash).await?;
-            return Err(OAuthError::invalid_grant(
+            return Err(Error::invalid_grant(
                 "code is invalid, expired or already used",
             ));
         };
         if data.client_id != client.client_id {
-            return Err(OAuthError::invalid_grant(
-                "code was issued to another client",
-            ));
+            return Err(Error::invalid_grant("code was issued to another client"));
         }
         if redirect_uri != Some(data.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant(
+            return Err(Error::invalid_grant(
                 "redirect_uri differs from the authorization request",
             ));
         }
@@ -93,7 +91,7 @@ impl Provider {
     }
 
     /// A code presented twice: what it issued is revoked (RFC 6749 §4.1.2).
-    async fn revoke_after_code_reuse(&self, school: &School, hash: &str) -> Result<(), OAuthError> {
+    async fn revoke_after_code_reuse(&self, school: &School, hash: &str) -> Result<(), Error> {
         if let Some(used) = self.take_json::<CodeUsed>(&used_key(school, hash)).await? {
             self.ephemeral
                 .delete(&access_key(school, &used.access_hash))
@@ -109,11 +107,11 @@ impl Provider {
 }
 
 /// A code issued with a challenge needs its verifier; one issued without takes none.
-fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
+fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), Error> {
     match (challenge, verifier) {
         (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => Ok(()),
-        (Some(_), _) => Err(OAuthError::invalid_grant("PKCE verification failed")),
-        (None, Some(_)) => Err(OAuthError::invalid_grant(
+        (Some(_), _) => Err(Error::invalid_grant("PKCE verification failed")),
+        (None, Some(_)) => Err(Error::invalid_grant(
             "code_verifier without a code_challenge",
         )),
         (None, None) => Ok(()),

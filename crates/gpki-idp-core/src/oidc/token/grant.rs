@@ -2,9 +2,9 @@
 //! ([`RefreshPlan`]), and the rules every grant for a person passes: the account still
 //! enabled, the login at the client's minimum acr, admin scopes for admins only.
 
+use crate::error::Error;
 use crate::model::{Client, School, User};
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 /// Scopes that only a school's admins (GMs) may hold.
 pub const ADMIN_SCOPES: [&str; 3] = ["admin", "admin:users", "admin:audit"];
@@ -55,11 +55,11 @@ impl<'a> RefreshPlan<'a> {
 }
 
 /// Refuses tokens for a login below the client's minimum acr.
-pub(super) fn check_min_acr(client: &Client, acr: &str) -> Result<(), OAuthError> {
-    use crate::policy::acr_level;
+pub(super) fn check_min_acr(client: &Client, acr: &str) -> Result<(), Error> {
+    use crate::factor::acr_level;
     let minimum = client.min_acr.as_deref().and_then(acr_level).unwrap_or(0);
     if acr_level(acr).unwrap_or(0) < minimum {
-        return Err(OAuthError::invalid_grant(
+        return Err(Error::invalid_grant(
             "the login's assurance level (acr) is below this client's minimum",
         ));
     }
@@ -84,10 +84,10 @@ impl Provider {
     }
 
     /// The account a grant is for, if it is still enabled.
-    pub(super) async fn user(&self, school: &School, id: i64) -> Result<User, OAuthError> {
+    pub(super) async fn user(&self, school: &School, id: i64) -> Result<User, Error> {
         match self.directory.user_by_id(school.id, id).await? {
             Some(u) if !u.disabled => Ok(u),
-            _ => Err(OAuthError::invalid_grant("the account is disabled or gone")),
+            _ => Err(Error::invalid_grant("the account is disabled or gone")),
         }
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::access::{access_key, AccessData};
 use crate::model::{Client, School};
 use crate::oidc::Provider;
-use crate::{token_hash, OAuthError};
+use crate::{error::Error, token_hash};
 
 /// The scope that lets a client (a resource server) introspect every token of its school.
 pub const INTROSPECTION_SCOPE: &str = "introspection";
@@ -21,7 +21,7 @@ impl Provider {
         issuer: &str,
         client: &Client,
         token: &str,
-    ) -> Result<Value, OAuthError> {
+    ) -> Result<Value, Error> {
         let inactive = json!({"active": false});
         let may_see = |owner: &str| {
             owner == client.client_id
@@ -66,12 +66,7 @@ impl Provider {
     }
 
     /// RFC 7009 revocation of a token of `client` (others' tokens are ignored silently).
-    pub async fn revoke(
-        &self,
-        school: &School,
-        client: &Client,
-        token: &str,
-    ) -> Result<(), OAuthError> {
+    pub async fn revoke(&self, school: &School, client: &Client, token: &str) -> Result<(), Error> {
         let hash = token_hash(token);
         if let Some(at) = self
             .get_json::<AccessData>(&access_key(school, &hash))

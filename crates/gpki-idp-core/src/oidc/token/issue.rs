@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 
 use super::access::access_key;
 use super::grant::{Grant, RefreshPlan};
+use crate::error::Error;
 use crate::keys::Alg;
 use crate::model::{Client, School};
 use crate::oidc::Provider;
-use crate::OAuthError;
 
 impl Provider {
     /// Issues access token, refresh token (when `plan` has one) and ID token; returns the
@@ -24,7 +24,7 @@ impl Provider {
         client: &Client,
         grant: &Grant<'_>,
         plan: RefreshPlan<'_>,
-    ) -> Result<(Value, String), OAuthError> {
+    ) -> Result<(Value, String), Error> {
         let (access, access_hash) = self
             .new_access_token(
                 school,

@@ -20,13 +20,10 @@ use serde_json::{json, Value};
 pub use self::access::AccessData;
 pub use self::grant::ADMIN_SCOPES;
 pub use self::introspect::INTROSPECTION_SCOPE;
-/// JWS verification lives in [`crate::jws`]; these names stay for the callers of its former
-/// home here.
-pub use crate::jws::{unverified_claims, verify_jwt_with};
 
 use super::Provider;
+use crate::error::Error;
 use crate::model::{Client, School};
-use crate::OAuthError;
 
 fn form<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params
@@ -43,21 +40,21 @@ impl Provider {
         issuer: &str,
         client: &Client,
         params: &HashMap<String, String>,
-    ) -> Result<Value, OAuthError> {
+    ) -> Result<Value, Error> {
         let grant = form(params, "grant_type")
-            .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
+            .ok_or_else(|| Error::invalid_request("grant_type is missing"))?;
         if !client.grant_types.iter().any(|g| g == grant) {
             return Err(match grant {
                 "authorization_code" | "refresh_token" | "client_credentials" => {
-                    OAuthError::unauthorized_client(format!("client may not use {grant}"))
+                    Error::unauthorized_client(format!("client may not use {grant}"))
                 }
-                _ => OAuthError::unsupported_grant_type("this grant_type is not supported"),
+                _ => Error::unsupported_grant_type("this grant_type is not supported"),
             });
         }
         match grant {
             "authorization_code" => {
                 let code = form(params, "code")
-                    .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+                    .ok_or_else(|| Error::invalid_request("code is missing"))?;
                 let redirect_uri = form(params, "redirect_uri");
                 let verifier = form(params, "code_verifier");
                 self.exchange_code(school, issuer, client, code, redirect_uri, verifier)
@@ -65,7 +62,7 @@ impl Provider {
             }
             "refresh_token" => {
                 let token = form(params, "refresh_token")
-                    .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+                    .ok_or_else(|| Error::invalid_request("refresh_token is missing"))?;
                 self.refresh(school, issuer, client, token, form(params, "scope"))
                     .await
             }
@@ -73,7 +70,7 @@ impl Provider {
                 let scope = form(params, "scope").unwrap_or_default();
                 self.client_credentials(school, client, scope).await
             }
-            _ => Err(OAuthError::unsupported_grant_type(
+            _ => Err(Error::unsupported_grant_type(
                 "this grant_type is not supported",
             )),
         }
@@ -85,16 +82,16 @@ impl Provider {
         school: &School,
         client: &Client,
         scope: &str,
-    ) -> Result<Value, OAuthError> {
+    ) -> Result<Value, Error> {
         if client.public_client {
-            return Err(OAuthError::unauthorized_client(
+            return Err(Error::unauthorized_client(
                 "public clients cannot use client_credentials",
             ));
         }
         for s in scope.split(' ').filter(|s| !s.is_empty()) {
             let granted = client.allowed_scopes.iter().any(|a| a == s);
             if !granted || (s == "district" && !school.district) {
-                return Err(OAuthError::invalid_scope(
+                return Err(Error::invalid_scope(
                     "a requested scope is not granted to this client",
                 ));
             }

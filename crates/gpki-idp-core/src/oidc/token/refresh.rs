@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::grant::{check_min_acr, Grant, RefreshPlan};
 use crate::model::{Client, RefreshRecord, School};
 use crate::oidc::Provider;
-use crate::{random_token, token_hash, OAuthError};
+use crate::{error::Error, random_token, token_hash};
 
 impl Provider {
     pub(super) async fn refresh(
@@ -20,8 +20,8 @@ impl Provider {
         client: &Client,
         token: &str,
         asked_scope: Option<&str>,
-    ) -> Result<Value, OAuthError> {
-        let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
+    ) -> Result<Value, Error> {
+        let invalid = || Error::invalid_grant("refresh token is invalid, expired or revoked");
         let old_hash = token_hash(token);
         let record = self
             .directory
@@ -72,11 +72,7 @@ impl Provider {
     /// (a lost response, a failure after the commit), and presenting the old token again is
     /// a retry, answered with the same successor. Past the window, or once the successor was
     /// used, it is a replay.
-    async fn successor_unclaimed(
-        &self,
-        school: &School,
-        successor: &str,
-    ) -> Result<bool, OAuthError> {
+    async fn successor_unclaimed(&self, school: &School, successor: &str) -> Result<bool, Error> {
         let grace = self.settings.refresh_reuse_grace.as_secs() as i64;
         let Some(next) = self
             .directory
@@ -89,7 +85,7 @@ impl Provider {
     }
 
     /// A rotated-out refresh token came back: someone kept a copy. The whole family ends.
-    async fn refresh_reused(&self, school: &School, family: &str) -> OAuthError {
+    async fn refresh_reused(&self, school: &School, family: &str) -> Error {
         if let Err(e) = self
             .directory
             .revoke_refresh_family(school.id, family)
@@ -97,7 +93,7 @@ impl Provider {
         {
             return e.into();
         }
-        OAuthError::invalid_grant("refresh token reuse detected; the session is revoked")
+        Error::invalid_grant("refresh token reuse detected; the session is revoked")
     }
 
     /// Stores the refresh token of `plan` (a new family, or the rotation of a used one in
@@ -108,7 +104,7 @@ impl Provider {
         client: &Client,
         grant: &Grant<'_>,
         plan: RefreshPlan<'_>,
-    ) -> Result<Option<String>, OAuthError> {
+    ) -> Result<Option<String>, Error> {
         let (family, token) = match plan {
             RefreshPlan::None => return Ok(None),
             RefreshPlan::Again { successor, .. } => return Ok(Some(successor.to_string())),
@@ -153,14 +149,12 @@ impl Provider {
 }
 
 /// The scope of a refreshed grant: the one asked for, if the original grant holds all of it.
-fn narrowed_scope(granted: &str, asked: Option<&str>) -> Result<String, OAuthError> {
+fn narrowed_scope(granted: &str, asked: Option<&str>) -> Result<String, Error> {
     match asked {
         Some(asked) if asked.split(' ').all(|s| granted.split(' ').any(|g| g == s)) => {
             Ok(asked.to_string())
         }
-        Some(_) => Err(OAuthError::invalid_scope(
-            "scope exceeds the original grant",
-        )),
+        Some(_) => Err(Error::invalid_scope("scope exceeds the original grant")),
         None => Ok(granted.to_string()),
     }
 }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::import::MAX_IMPORT_BYTES;
 use gpki_idp_core::admin::{SCOPE_ADMIN, SCOPE_AUDIT, SCOPE_DISTRICT, SCOPE_USERS};
-use gpki_idp_core::OAuthError;
+use gpki_idp_core::error::Error;
 
 use super::errors::json_error;
 use routes::RouteTable;
@@ -116,7 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    json_error(&OAuthError::method_not_allowed(format!(
+    json_error(&Error::method_not_allowed(format!(
         "{} is not allowed here",
         req.method()
     )))

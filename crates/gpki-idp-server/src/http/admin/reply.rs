@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use gpki_idp_core::admin::Listing;
-use gpki_idp_core::OAuthError;
+use gpki_idp_core::error::Error;
 use serde_json::{json, Value};
 
 use crate::http::errors::json_error;
@@ -21,7 +21,7 @@ macro_rules! answer {
 }
 pub(crate) use answer;
 
-pub fn fail(e: OAuthError) -> HttpResponse {
+pub fn fail(e: Error) -> HttpResponse {
     json_error(&e)
 }
 
@@ -30,7 +30,7 @@ pub trait OrFail<T> {
     fn or_fail(self) -> Result<T, HttpResponse>;
 }
 
-impl<T, E: Into<OAuthError>> OrFail<T> for Result<T, E> {
+impl<T, E: Into<Error>> OrFail<T> for Result<T, E> {
     fn or_fail(self) -> Result<T, HttpResponse> {
         self.map_err(|e| fail(e.into()))
     }

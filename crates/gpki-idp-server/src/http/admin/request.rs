@@ -5,8 +5,8 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::Principal;
+use gpki_idp_core::error::Error;
 use gpki_idp_core::model::School;
-use gpki_idp_core::OAuthError;
 use serde::de::DeserializeOwned;
 
 use super::reply::{fail, OrFail};
@@ -61,17 +61,13 @@ pub fn content_type(req: &HttpRequest) -> &str {
 /// A JSON body as the endpoint's input type (unknown fields are refused by the type).
 pub fn body<T: DeserializeOwned>(req: &HttpRequest, bytes: &[u8]) -> Result<T, HttpResponse> {
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(fail(OAuthError::payload_too_large(
-            "the body is over 1 MiB",
-        )));
+        return Err(fail(Error::payload_too_large("the body is over 1 MiB")));
     }
     if !content_type(req).starts_with("application/json") {
-        return Err(fail(OAuthError::unsupported_media_type(
-            "send application/json",
-        )));
+        return Err(fail(Error::unsupported_media_type("send application/json")));
     }
     serde_json::from_slice(bytes)
-        .map_err(|e| fail(OAuthError::invalid_request(format!("bad JSON body: {e}"))))
+        .map_err(|e| fail(Error::invalid_request(format!("bad JSON body: {e}"))))
 }
 
 /// The query string as the endpoint's query type: an unknown or repeated parameter is
@@ -80,7 +76,7 @@ pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, HttpResponse> 
     web::Query::<T>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .map_err(|e| {
-            fail(OAuthError::invalid_request(format!(
+            fail(Error::invalid_request(format!(
                 "malformed query string: {e}"
             )))
         })

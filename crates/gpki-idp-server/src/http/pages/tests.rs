@@ -2,8 +2,8 @@
 
 use actix_web::body::MessageBody;
 use actix_web::HttpResponse;
+use gpki_idp_core::error::Error;
 use gpki_idp_core::model::{Branding, School};
-use gpki_idp_core::OAuthError;
 
 use super::*;
 
@@ -36,7 +36,7 @@ fn login_page(school: &School, hint: &str, locale: Option<&str>) -> String {
         request_id: "r\"1",
         csrf: "c<1>",
         login_hint: Some(hint),
-        error: Some(&WRONG_PASSWORD),
+        error: Some(&gpki_idp_core::code::Code::InvalidCredentials.message()),
         notice: None,
         step: Some("card"),
         locale,
@@ -54,9 +54,12 @@ fn what_a_page_shows_is_escaped() {
     // askama writes character references in their numeric form.
     assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; Co"));
     assert!(html.contains("data-req=\"r&#34;1\" data-csrf=\"c&#60;1&#62;\" data-step=\"card\""));
-    let e = OAuthError::invalid_request("<b>bold</b>");
+    let e = Error::invalid_request("<b>bold</b>");
     let html = body(error_page(&e, None));
-    assert!(html.contains("<p class=\"error\" role=\"alert\">&#60;b&#62;bold&#60;/b&#62;</p>"));
+    assert!(
+        html.contains("<p lang=\"en\">&#60;b&#62;bold&#60;/b&#62;</p>"),
+        "{html}"
+    );
 }
 
 #[test]
