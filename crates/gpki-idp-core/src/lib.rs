@@ -8,6 +8,8 @@
 pub mod admin;
 pub mod audit;
 pub mod code;
+pub mod deadline;
+pub mod device;
 pub mod error;
 pub mod factor;
 pub mod jws;

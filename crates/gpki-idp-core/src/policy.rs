@@ -150,7 +150,9 @@ impl RegistrationRules {
         if self.campus_cidrs.is_empty() {
             return true;
         }
-        let Some(ip) = ip else { return false };
+        let Some(ip) = ip.map(|ip| ip.to_canonical()) else {
+            return false;
+        };
         self.campus_cidrs
             .iter()
             .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
@@ -248,5 +250,7 @@ mod tests {
         assert!(!campus.allows_address(Some("10.2.0.1".parse().unwrap())));
         assert!(campus.allows_address(Some("2001:db8::1".parse().unwrap())));
         assert!(!campus.allows_address(None));
+        // A dual-stack listener's view of an IPv4 client.
+        assert!(campus.allows_address(Some("::ffff:10.1.2.3".parse().unwrap())));
     }
 }

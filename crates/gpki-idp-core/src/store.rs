@@ -226,6 +226,9 @@ pub trait Directory: Send + Sync {
     async fn set_brand_colour(&self, school_id: i64, colour: Option<String>) -> StoreResult<()>;
     /// Sets the logo (`None` removes it); the colour stays.
     async fn set_logo(&self, school_id: i64, logo: Option<(String, Vec<u8>)>) -> StoreResult<()>;
+    /// The service's secret `name` (the key of device cookies): the stored one, or `fresh`
+    /// stored now when there is none yet; every replica reads the same.
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>>;
     /// Audit events matching `filter`, oldest first, with their ids.
     async fn query_audit(
         &self,
@@ -234,6 +237,33 @@ pub trait Directory: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<(i64, AuditEvent)>>;
+}
+
+/// One scope of a throttled attempt (see [`Ephemeral::reserve_attempt`]): a count of
+/// failures at `key` over `window`, and the wait they earn past `free` of them, doubling from
+/// `base` up to `cap`, kept at `{key}:until` (Unix milliseconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptScope {
+    pub key: String,
+    pub free: u64,
+    pub base: Duration,
+    pub cap: Duration,
+    pub window: Duration,
+}
+
+impl AttemptScope {
+    /// The wait after the `failures`-th failure of this scope.
+    pub fn delay_after(&self, failures: u64) -> Duration {
+        if failures < self.free {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - self.free).min(30) as u32;
+        self.base.saturating_mul(1u32 << doublings).min(self.cap)
+    }
+
+    pub fn until_key(&self) -> String {
+        format!("{}:until", self.key)
+    }
 }
 
 /// Short-lived state with expiry: authorization requests, codes, challenges, sessions,
@@ -249,6 +279,17 @@ pub trait Ephemeral: Send + Sync {
     /// Adds `by` to a counter that expires `ttl` after its first increment; returns the new
     /// value. `get` reads it back as decimal text.
     async fn incr_by(&self, key: &str, by: u64, ttl: Duration) -> StoreResult<u64>;
+    /// Reserves one attempt in every scope at once, atomically. If any scope still waits,
+    /// nothing is counted and the longest wait is returned. Else every scope counts the
+    /// attempt as a failure, sets the wait that failure earns, and `ZERO` is returned: the
+    /// attempt may go on, and only a right answer gives the reservation back (by deleting its
+    /// scopes' keys). Concurrent attempts cannot all pass a check made before any of them is
+    /// counted.
+    async fn reserve_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<Duration>;
+    /// Gives back one reserved attempt in every scope, atomically: its count goes down by one,
+    /// and a wait it set ends once the count is under the scope's allowance again (a right
+    /// password must not make the next person at the same address wait).
+    async fn release_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<()>;
     /// Adds one to a counter (see [`Ephemeral::incr_by`]).
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
         self.incr_by(key, 1, ttl).await

@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The deadline of a request of a school's issuer (`request_deadline_ms`).
+    pub request_deadline: std::time::Duration,
 }
 
 impl AppState {
@@ -89,5 +91,6 @@ pub fn state(
         component_origin: config.component_origin.trim_end_matches('/').to_string(),
         metrics: crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
         trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
+        request_deadline: config.request_deadline(),
     }))
 }

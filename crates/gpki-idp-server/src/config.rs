@@ -29,6 +29,10 @@ pub struct Config {
     pub database_connect_timeout_secs: u64,
     /// The longest a request waits for a free database connection (default 3000 ms).
     pub database_acquire_timeout_ms: u64,
+    /// The longest a request of a school's issuer (login pages, authorize, token, the login
+    /// API) may wait for storage in all, whatever each wait's own timeout (default 3000 ms);
+    /// past it the answer is 503. The admin API (imports) keeps the storage timeouts alone.
+    pub request_deadline_ms: u64,
     /// `redis://…` for shared short-lived state; unset keeps it in this process.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key (default `gpki-idp:`).
@@ -59,6 +63,7 @@ impl Default for Config {
             database_statement_timeout_ms: 5000,
             database_connect_timeout_secs: 3,
             database_acquire_timeout_ms: 3000,
+            request_deadline_ms: 3000,
             redis_url: None,
             redis_prefix: "gpki-idp:".into(),
             migrate_on_start: true,
@@ -233,6 +238,11 @@ impl Config {
             connect: Duration::from_secs(self.database_connect_timeout_secs.max(1)),
             acquire: Duration::from_millis(self.database_acquire_timeout_ms.max(1)),
         }
+    }
+
+    /// See [`Config::request_deadline_ms`].
+    pub fn request_deadline(&self) -> Duration {
+        Duration::from_millis(self.request_deadline_ms.max(1))
     }
 
     pub fn database_url(&self) -> String {

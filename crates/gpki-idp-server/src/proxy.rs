@@ -2,32 +2,50 @@
 //! Only a proxy the operator named (`trusted_proxies`) is believed; anything else could forge
 //! the headers.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use actix_web::http::header::HeaderMap;
 use ipnet::IpNet;
 
-/// The client's address: the peer, unless the peer is a trusted proxy; then the nearest
-/// address in `X-Forwarded-For` (read from the right) that is not a trusted proxy.
+/// The client's address: the peer, unless the peer is a trusted proxy; then, reading
+/// `X-Forwarded-For` from the right, the first hop that is not a trusted proxy. Every address
+/// is canonical (an IPv4 client of a dual-stack listener arrives as `::ffff:a.b.c.d` and is
+/// checked and keyed as `a.b.c.d`). A hop that does not parse ends the trusted chain: the
+/// answer is then the last trusted proxy's own address, never an entry the client could have
+/// written.
 pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let peer = peer?;
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded: Vec<IpAddr> = headers
+    let mut client = peer?.to_canonical();
+    let hops: Vec<&str> = headers
         .get_all("X-Forwarded-For")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|part| part.trim().parse().ok())
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(forwarded.first())
-        .copied()
-        .or(Some(peer))
+    for hop in hops.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match parse_hop(hop) {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    Some(client)
+}
+
+/// One `X-Forwarded-For` entry: an address, `a.b.c.d:port`, `[v6]:port` or `[v6]` (proxies
+/// such as Azure Application Gateway and IIS ARR add the port), canonical.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    let ip = hop
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            let inner = hop.strip_prefix('[')?.strip_suffix(']')?;
+            inner.parse::<IpAddr>().ok()
+        })?;
+    Some(ip.to_canonical())
 }
 
 /// The scheme the client used, as a trusted proxy reports it (`X-Forwarded-Proto`, else the
@@ -38,7 +56,7 @@ pub fn forwarded_proto(
     headers: &HeaderMap,
     trusted: &[IpNet],
 ) -> Option<&'static str> {
-    let peer = peer?;
+    let peer = peer?.to_canonical();
     if !trusted.iter().any(|net| net.contains(&peer)) {
         return None;
     }
@@ -142,5 +160,56 @@ mod tests {
             Some(proxy)
         );
         assert!(parse_ranges(&["nope".into()]).is_err());
+    }
+
+    #[test]
+    fn hops_with_ports_are_read_and_a_forged_one_is_not_believed() {
+        let trusted = parse_ranges(&["10.0.0.0/8".into(), "2001:db8:1::/48".into()]).unwrap();
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // Azure Application Gateway appends `ip:port`: the client's own forged entry on the
+        // left is not what it reports.
+        let h = headers("1.2.3.4, 198.51.100.7:51234");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), ip("198.51.100.7"));
+        let h = headers("1.2.3.4, [2001:db8:2::7]:443");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), ip("2001:db8:2::7"));
+        let h = headers("1.2.3.4, [2001:db8:2::8]");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), ip("2001:db8:2::8"));
+        // Through two trusted proxies, one of them giving a port.
+        let h = headers("1.2.3.4, 198.51.100.7, 10.0.0.9:8080");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), ip("198.51.100.7"));
+        // A hop that does not parse ends the chain at the last trusted proxy.
+        let h = headers("1.2.3.4, unknown");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), Some(proxy));
+        let h = headers("1.2.3.4, junk, 10.0.0.9");
+        assert_eq!(client_ip(Some(proxy), &h, &trusted), ip("10.0.0.9"));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_canonical() {
+        let trusted = parse_ranges(&["10.0.0.0/8".into()]).unwrap();
+        // A dual-stack listener ([::]) sees an IPv4 proxy as ::ffff:10.0.0.5.
+        let mapped: IpAddr = "::ffff:10.0.0.5".parse().unwrap();
+        let h = headers("198.51.100.7");
+        assert_eq!(
+            client_ip(Some(mapped), &h, &trusted),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        let stranger: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
+        assert_eq!(
+            client_ip(Some(stranger), &h, &trusted),
+            Some("203.0.113.9".parse().unwrap())
+        );
+        let h = headers("::ffff:198.51.100.8");
+        assert_eq!(
+            client_ip(Some(mapped), &h, &trusted),
+            Some("198.51.100.8".parse().unwrap())
+        );
+        let mut p = HeaderMap::new();
+        p.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static("https"),
+        );
+        assert_eq!(forwarded_proto(Some(mapped), &p, &trusted), Some("https"));
     }
 }

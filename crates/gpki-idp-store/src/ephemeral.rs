@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gpki_idp_core::store::{Ephemeral, StoreError, StoreResult};
+use gpki_idp_core::store::{AttemptScope, Ephemeral, StoreError, StoreResult};
 use redis::AsyncCommands;
 
 /// Short-lived state in this process's memory; expired entries are swept as it grows.
@@ -34,6 +34,35 @@ impl InProcess {
         }
         Ok(f(&mut map))
     }
+}
+
+/// Adds one to the counter at `key` (a new one lives `window`); its new value.
+fn count_in(
+    m: &mut HashMap<String, (Vec<u8>, Instant)>,
+    key: &str,
+    window: Duration,
+    now: Instant,
+) -> u64 {
+    let entry = m
+        .entry(key.to_string())
+        .or_insert_with(|| (b"0".to_vec(), now + window));
+    if entry.1 <= now {
+        *entry = (b"0".to_vec(), now + window);
+    }
+    let next = std::str::from_utf8(&entry.0)
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(0)
+        .saturating_add(1);
+    entry.0 = next.to_string().into_bytes();
+    next
+}
+
+/// Milliseconds since the Unix epoch (what `{key}:until` holds, as Redis's clock gives it).
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn live(entry: Option<&(Vec<u8>, Instant)>) -> Option<Vec<u8>> {
@@ -65,6 +94,54 @@ impl Ephemeral for InProcess {
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.with(|m| {
             m.remove(key);
+        })
+    }
+
+    async fn reserve_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<Duration> {
+        self.with(|m| {
+            let now = Instant::now();
+            let unix_ms = unix_millis();
+            let wait = scopes
+                .iter()
+                .filter_map(|s| live(m.get(&s.until_key())))
+                .filter_map(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok())
+                .map(|until| until.saturating_sub(unix_ms))
+                .max()
+                .unwrap_or(0);
+            if wait > 0 {
+                return Duration::from_millis(wait);
+            }
+            for scope in scopes {
+                let failures = count_in(m, &scope.key, scope.window, now);
+                let delay = scope.delay_after(failures);
+                if !delay.is_zero() {
+                    let until = unix_ms + delay.as_millis() as u64;
+                    m.insert(
+                        scope.until_key(),
+                        (until.to_string().into_bytes(), now + delay),
+                    );
+                }
+            }
+            Duration::ZERO
+        })
+    }
+
+    async fn release_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<()> {
+        self.with(|m| {
+            for scope in scopes {
+                let Some(entry) = m.get_mut(&scope.key) else {
+                    continue;
+                };
+                let count = std::str::from_utf8(&entry.0)
+                    .ok()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    .saturating_sub(1);
+                entry.0 = count.to_string().into_bytes();
+                if count < scope.free {
+                    m.remove(&scope.until_key());
+                }
+            }
         })
     }
 
@@ -114,6 +191,24 @@ fn connection_config() -> redis::aio::ConnectionManagerConfig {
         .set_number_of_retries(1)
         .set_connection_timeout(Duration::from_secs(2))
         .set_response_timeout(Duration::from_secs(5))
+}
+
+/// The longest one Redis call may take (a connection, then its answer), cut to what is left
+/// of the request's deadline.
+const REDIS_WAIT: Duration = Duration::from_secs(7);
+
+/// Runs one Redis call within [`REDIS_WAIT`] and the request's deadline.
+async fn bounded<T>(call: impl std::future::Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let wait = gpki_idp_core::deadline::remaining(REDIS_WAIT);
+    match tokio::time::timeout(wait, call).await {
+        Ok(result) => result,
+        Err(_) => {
+            crate::errors::count(&crate::errors::REDIS);
+            Err(StoreError::Unavailable(
+                "redis did not answer in time".into(),
+            ))
+        }
+    }
 }
 
 fn unavailable(e: redis::RedisError) -> StoreError {
@@ -178,6 +273,54 @@ impl RedisStore {
     }
 }
 
+/// [`Ephemeral::reserve_attempt`] as one script: Redis runs it atomically, so of concurrent
+/// attempts (on any replica) none passes a wait another one's reservation has set. The clock
+/// is Redis's own, the same for every replica. KEYS: each scope's counter and its `until`;
+/// ARGV: each scope's free failures, first wait, longest wait and window (milliseconds).
+static RESERVE_ATTEMPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for i = 1, #KEYS / 2 do
+  local untl = tonumber(redis.call('GET', KEYS[2 * i]) or '0') or 0
+  if untl - now > wait then wait = untl - now end
+end
+if wait > 0 then return wait end
+for i = 1, #KEYS / 2 do
+  local free, base, cap, win = tonumber(ARGV[4*i-3]), tonumber(ARGV[4*i-2]), tonumber(ARGV[4*i-1]), tonumber(ARGV[4*i])
+  local failures = redis.call('INCR', KEYS[2 * i - 1])
+  if failures == 1 then redis.call('PEXPIRE', KEYS[2 * i - 1], win) end
+  if failures >= free then
+    local delay = math.floor(math.min(base * 2 ^ math.min(failures - free, 30), cap))
+    if delay > 0 then
+      redis.call('SET', KEYS[2 * i], string.format('%d', now + delay), 'PX', delay)
+    end
+  end
+end
+return 0
+",
+    )
+});
+
+/// [`Ephemeral::release_attempt`] as one script. KEYS: each scope's counter and its `until`;
+/// ARGV: each scope's free failures.
+static RELEASE_ATTEMPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+for i = 1, #KEYS / 2 do
+  if redis.call('EXISTS', KEYS[2 * i - 1]) == 1 then
+    local count = redis.call('DECR', KEYS[2 * i - 1])
+    if count < 0 then redis.call('SET', KEYS[2 * i - 1], 0, 'KEEPTTL') count = 0 end
+    if count < tonumber(ARGV[i]) then redis.call('DEL', KEYS[2 * i]) end
+  end
+end
+return 0
+",
+    )
+});
+
 fn millis(ttl: Duration) -> u64 {
     ttl.as_millis().clamp(1, u64::MAX as u128) as u64
 }
@@ -185,54 +328,104 @@ fn millis(ttl: Duration) -> u64 {
 #[async_trait]
 impl Ephemeral for RedisStore {
     async fn ping(&self) -> StoreResult<()> {
-        let mut c = self.conn().await?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut c)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        bounded(async {
+            let mut c = self.conn().await?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut c)
+                .await
+                .map(|_| ())
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
-        let mut c = self.conn().await?;
-        c.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl))
-            .await
-            .map_err(unavailable)
+        bounded(async {
+            let mut c = self.conn().await?;
+            c.pset_ex::<_, _, ()>(self.key(key), value, millis(ttl))
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let mut c = self.conn().await?;
-        c.get(self.key(key)).await.map_err(unavailable)
+        bounded(async {
+            let mut c = self.conn().await?;
+            c.get(self.key(key)).await.map_err(unavailable)
+        })
+        .await
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let mut c = self.conn().await?;
-        // GETDEL is atomic: of two concurrent takes only one gets the value.
-        redis::cmd("GETDEL")
-            .arg(self.key(key))
-            .query_async(&mut c)
-            .await
-            .map_err(unavailable)
+        bounded(async {
+            let mut c = self.conn().await?;
+            // GETDEL is atomic: of two concurrent takes only one gets the value.
+            redis::cmd("GETDEL")
+                .arg(self.key(key))
+                .query_async(&mut c)
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        let mut c = self.conn().await?;
-        c.del::<_, ()>(self.key(key)).await.map_err(unavailable)
+        bounded(async {
+            let mut c = self.conn().await?;
+            c.del::<_, ()>(self.key(key)).await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn reserve_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<Duration> {
+        bounded(async {
+            let mut c = self.conn().await?;
+            let mut call = RESERVE_ATTEMPT.prepare_invoke();
+            for scope in scopes {
+                call.key(self.key(&scope.key))
+                    .key(self.key(&scope.until_key()));
+                call.arg(scope.free)
+                    .arg(millis(scope.base))
+                    .arg(millis(scope.cap))
+                    .arg(millis(scope.window));
+            }
+            let wait: u64 = call.invoke_async(&mut c).await.map_err(unavailable)?;
+            Ok(Duration::from_millis(wait))
+        })
+        .await
+    }
+
+    async fn release_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<()> {
+        bounded(async {
+            let mut c = self.conn().await?;
+            let mut call = RELEASE_ATTEMPT.prepare_invoke();
+            for scope in scopes {
+                call.key(self.key(&scope.key))
+                    .key(self.key(&scope.until_key()));
+                call.arg(scope.free);
+            }
+            call.invoke_async::<()>(&mut c).await.map_err(unavailable)
+        })
+        .await
     }
 
     async fn incr_by(&self, key: &str, by: u64, ttl: Duration) -> StoreResult<u64> {
-        let mut c = self.conn().await?;
-        let key = self.key(key);
-        let (count, _): (u64, i64) = redis::pipe()
-            .atomic()
-            .incr(&key, by)
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(millis(ttl))
-            .arg("NX")
-            .query_async(&mut c)
-            .await
-            .map_err(unavailable)?;
-        Ok(count)
+        bounded(async {
+            let mut c = self.conn().await?;
+            let key = self.key(key);
+            let (count, _): (u64, i64) = redis::pipe()
+                .atomic()
+                .incr(&key, by)
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(millis(ttl))
+                .arg("NX")
+                .query_async(&mut c)
+                .await
+                .map_err(unavailable)?;
+            Ok(count)
+        })
+        .await
     }
 }

@@ -168,4 +168,12 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_secrets (name) {
+        name -> Text,
+        value -> Binary,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, cert_bindings, enrollment_codes, sessions);

@@ -38,7 +38,10 @@ pub fn branding_json(school: &School, b: &Branding) -> Value {
 
 /// `#rrggbb` as (r, g, b).
 fn parse_colour(text: &str) -> Option<[u8; 3]> {
-    let hex = text.strip_prefix('#').filter(|h| h.len() == 6)?;
+    // Exactly six ASCII hex digits: `from_str_radix` alone would take a sign (`#+f+f+f`).
+    let hex = text
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
     let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
     Some([byte(0)?, byte(2)?, byte(4)?])
 }
@@ -153,6 +156,22 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_colour_is_exactly_six_hex_digits() {
+        for bad in [
+            "#+f+f+f",
+            "#-1-1-1",
+            "#12345",
+            "#1234567",
+            "123456",
+            "#12 456",
+            "#１２３４５６",
+        ] {
+            assert!(check_colour(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_colour("#1A2B3C").unwrap(), "#1a2b3c");
+    }
 
     #[test]
     fn colours_must_carry_white_text() {

@@ -20,6 +20,7 @@ use crate::oidc::proved::Proved;
 use crate::oidc::request::AuthRequest;
 use crate::oidc::session::Session;
 use crate::oidc::step::Step;
+use crate::oidc::throttle::Attempter;
 use crate::oidc::Provider;
 use crate::policy;
 
@@ -31,6 +32,8 @@ pub struct Attempt<'a> {
     pub request_id: &'a str,
     /// The browser's CSRF cookie value: a card's challenge is bound to it.
     pub browser: &'a str,
+    /// The browser's device cookie (accounts that logged in on it before), when sent.
+    pub device: Option<&'a str>,
     pub origin: &'a Origin,
 }
 
@@ -65,12 +68,14 @@ impl Proof<'_> {
     }
 }
 
-/// A finished login: where to send the browser (the client's redirect URI with a fresh code)
-/// and the session's cookie value.
+/// A finished login: where to send the browser (the client's redirect URI with a fresh code),
+/// the session's cookie value, and the device cookie's new value (this account marked as
+/// known on this browser; absent when it could not be made, which costs only that mark).
 #[derive(Debug)]
 pub struct Finished {
     pub url: String,
     pub sid: String,
+    pub device: Option<String>,
 }
 
 /// Where a login attempt that went through leads.
@@ -150,7 +155,11 @@ impl Provider {
             &account,
             Some(&request.client_id),
         );
-        let result = self.audited(attempt.school, event, result).await;
+        let mut result = self.audited(attempt.school, event, result).await;
+        if let Ok(Outcome::Done(done)) = &mut result {
+            let marked = self.device_cookie(attempt.school, &account, attempt.device);
+            done.device = marked.await.ok();
+        }
         Concluded {
             factor,
             outcome,
@@ -165,10 +174,14 @@ impl Provider {
     /// step.
     async fn check_proof(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Result<Proved, Error> {
         let school = attempt.school;
-        let ip = attempt.origin.ip.as_deref().unwrap_or_default();
         let user = match proof {
             Proof::Password { username, password } => {
-                self.check_password(school, username, password, ip).await?
+                let who = Attempter {
+                    ip: attempt.origin.ip.as_deref().unwrap_or_default(),
+                    device: attempt.device,
+                };
+                self.check_password(school, username, password, &who)
+                    .await?
             }
             Proof::Card {
                 username,
@@ -235,7 +248,11 @@ impl Provider {
         match self.issue_code(school, request, &session).await {
             Ok(code) => {
                 let url = client_redirect(attempt.issuer, request, Ok(&code));
-                Ok(Finished { url, sid })
+                Ok(Finished {
+                    url,
+                    sid,
+                    device: None,
+                })
             }
             Err(e) => {
                 let _ = self.end_session(school, &sid).await;

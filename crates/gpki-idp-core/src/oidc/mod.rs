@@ -125,6 +125,8 @@ pub struct Provider {
     clients: TtlCache<(i64, String), Option<Client>>,
     /// Enabled schools read lately, by code: every request names its school.
     schools: TtlCache<String, School>,
+    /// The key of device cookies, read (or made) once.
+    device_key: tokio::sync::OnceCell<crate::device::DeviceKey>,
 }
 
 impl Provider {
@@ -142,6 +144,7 @@ impl Provider {
             verified_secrets: std::sync::Mutex::new(HashMap::new()),
             clients: TtlCache::new(),
             schools: TtlCache::new(),
+            device_key: tokio::sync::OnceCell::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::request::AuthRequest;
+use super::throttle::Attempter;
 use super::Provider;
 use crate::code::Code;
 use crate::error::Error;
@@ -24,34 +25,29 @@ pub struct Session {
 }
 
 impl Provider {
-    /// Checks an account's password. Failures make later attempts wait (see
-    /// [`super::throttle`]); successes cost nothing, so a school behind one address is never
-    /// slowed by its own teachers logging in. An unknown account and a wrong password are one
+    /// Checks an account's password. The attempt is counted before the check and given
+    /// back when the password is right (see [`super::throttle`]): failures make later
+    /// attempts wait, successes cost nothing, so a school behind one address is never slowed
+    /// by its own teachers logging in. An unknown account and a wrong password are one
     /// answer, at one cost.
     pub(crate) async fn check_password(
         &self,
         school: &School,
         username: &str,
         pw: &str,
-        ip: &str,
+        who: &Attempter<'_>,
     ) -> Result<User, Error> {
-        let wait = self.login_wait(school.id, username, ip).await?;
-        if !wait.is_zero() {
-            return Err(Error::throttled(wait.as_secs()));
-        }
+        let reserved = self.reserve_password_attempt(school, username, who).await?;
         let user = self.directory.user_by_username(school.id, username).await?;
         let usable = user.filter(|u| !u.disabled);
         // One argon2 verification on every path, so timing does not tell accounts apart.
         let ok = password::verify(usable.as_ref().and_then(|u| u.password_hash.as_deref()), pw);
         match usable.filter(|_| ok) {
             Some(user) => {
-                self.login_succeeded(school.id, username, ip).await?;
+                self.password_was_right(reserved).await?;
                 Ok(user)
             }
-            None => {
-                self.login_failed(school.id, username, ip).await?;
-                Err(Error::of(Code::InvalidCredentials))
-            }
+            None => Err(Error::of(Code::InvalidCredentials)),
         }
     }
 

@@ -4,120 +4,165 @@
 //! successful logins at the start of the day must never throttle each other. Failures are
 //! counted per (address, account), per account (from any address) and per address (across
 //! accounts); past each free allowance every further failure makes the next attempt wait,
-//! doubling from [`ProviderSettings::failure_delay`] up to a cap. A wait ends by itself: a
-//! guesser who typed five wrong passwords holds a teacher up for a second, not a quarter of
-//! an hour, and a success clears the account's counts. (Keycloak's brute-force detection, for
+//! doubling from [`ProviderSettings::failure_delay`] up to a cap. A wait ends by itself, and a
+//! right password clears the account's counts. (Keycloak's brute-force detection, for
 //! comparison, temporarily disables the account for everyone once its failure count is
 //! reached, with a wait increment and a max wait.)
+//!
+//! Three rules keep a guesser from turning this against the teacher:
+//! - **Reserved first.** An attempt is counted as a failure, atomically in every scope,
+//!   before its password is checked, and a right password gives the reservation back: a burst
+//!   of concurrent guesses cannot all pass a check made before any of them was counted.
+//! - **A known browser is counted on its own.** A browser that has logged in to the account
+//!   before carries a device cookie ([`crate::device`]); its attempts for that account are
+//!   counted in a scope of their own, so nobody else's failures make it wait.
+//! - **The school's own address is not one guesser.** From an address in the school's campus
+//!   ranges (the NAT address every teacher shares), the per-address scope is not counted for
+//!   the school's accounts.
 
-use std::time::Duration;
+use std::net::IpAddr;
 
 use super::{Provider, ProviderSettings};
-use crate::store::StoreError;
+use crate::device::{DeviceKey, KEY_NAME};
+use crate::error::Error;
+use crate::model::School;
+use crate::store::AttemptScope;
 
-/// One of the three failure counts.
-struct Scope {
-    key: String,
-    free: u64,
-    cap: Duration,
-}
-
-fn scopes(s: &ProviderSettings, school_id: i64, username: &str, ip: &str) -> [Scope; 3] {
-    let account = username.to_lowercase();
-    [
-        Scope {
-            key: format!("rl:pair:{school_id}:{ip}:{account}"),
-            free: s.max_failures_per_account,
-            cap: s.max_failure_delay,
-        },
-        Scope {
-            key: format!("rl:acct:{school_id}:{account}"),
-            free: s.account_failures_before_delay,
-            cap: s.max_account_delay,
-        },
-        Scope {
-            key: format!("rl:ip:{ip}"),
-            free: s.max_attempts_per_ip,
-            cap: s.max_account_delay,
-        },
-    ]
-}
-
-/// The wait after the `failures`-th failure of a scope that allows `free` of them.
-pub fn delay_after(failures: u64, free: u64, base: Duration, cap: Duration) -> Duration {
-    if failures < free {
-        return Duration::ZERO;
+/// The key of a client address in counts and budgets: an IPv4 address as it is, an IPv6
+/// address by its /64 (one subscriber's whole network is one key, however many addresses it
+/// uses).
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.chars().take(64).collect(),
     }
-    let doublings = (failures - free).min(30) as u32;
-    base.saturating_mul(1u32 << doublings).min(cap)
+}
+
+/// Who makes a password attempt, as the throttle sees it.
+pub struct Attempter<'a> {
+    pub ip: &'a str,
+    /// The browser's device cookie, when it sent one.
+    pub device: Option<&'a str>,
+}
+
+/// The scopes an attempt was counted in, to give back when the password is right.
+pub(crate) struct Reserved {
+    /// The scopes of this account: a right password clears them.
+    personal: Vec<AttemptScope>,
+    /// The address's scope across accounts: a right password gives back only its own
+    /// attempt (a sprayer gains nothing from one good guess, and a school behind one address
+    /// is not slowed by its teachers' logins).
+    shared: Vec<AttemptScope>,
+}
+
+impl ProviderSettings {
+    fn scope(&self, key: String, free: u64, cap: std::time::Duration) -> AttemptScope {
+        AttemptScope {
+            key,
+            free,
+            base: self.failure_delay,
+            cap,
+            window: self.throttle_window,
+        }
+    }
 }
 
 impl Provider {
-    /// How long this attempt must wait (zero: it may go on). Reads only.
-    pub(crate) async fn login_wait(
-        &self,
-        school_id: i64,
-        username: &str,
-        ip: &str,
-    ) -> Result<Duration, StoreError> {
-        let now = crate::now();
-        let mut wait = 0i64;
-        for scope in scopes(&self.settings, school_id, username, ip) {
-            let until = self.ephemeral.get(&format!("{}:until", scope.key)).await?;
-            let until = until
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| t.parse::<i64>().ok())
-                .unwrap_or(0);
-            wait = wait.max(until - now);
-        }
-        Ok(Duration::from_secs(wait.max(0) as u64))
+    /// The key that signs device cookies, made once for the whole service.
+    pub(crate) async fn device_key(&self) -> Result<&DeviceKey, Error> {
+        self.device_key
+            .get_or_try_init(|| async {
+                let fresh = crate::random_token(32).into_bytes();
+                let secret = self.directory.secret(KEY_NAME, fresh).await?;
+                Ok(DeviceKey::new(&secret))
+            })
+            .await
     }
 
-    /// Counts a failed attempt in every scope and sets the waits it earns.
-    pub(crate) async fn login_failed(
+    /// Counts a password attempt of `username` before it is checked; a `throttled` error
+    /// (with the wait) when one of its scopes still waits, and then nothing is counted.
+    pub(crate) async fn reserve_password_attempt(
         &self,
-        school_id: i64,
+        school: &School,
         username: &str,
-        ip: &str,
-    ) -> Result<(), StoreError> {
+        who: &Attempter<'_>,
+    ) -> Result<Reserved, Error> {
         let s = &self.settings;
-        for scope in scopes(s, school_id, username, ip) {
-            let failures = self.ephemeral.incr(&scope.key, s.throttle_window).await?;
-            let delay = delay_after(failures, scope.free, s.failure_delay, scope.cap);
-            if !delay.is_zero() {
-                let until = crate::now() + delay.as_secs() as i64;
-                let key = format!("{}:until", scope.key);
-                self.ephemeral
-                    .put(&key, until.to_string().as_bytes(), delay)
-                    .await?;
+        let account = username.to_lowercase();
+        let address = address_key(who.ip);
+        let device = self
+            .device_key()
+            .await?
+            .known(who.device, school.id, &account, crate::now());
+        let mut personal = Vec::new();
+        let mut shared = Vec::new();
+        if let Some(nonce) = device {
+            let key = format!("rl:dev:{}:{account}:{nonce}", school.id);
+            personal.push(s.scope(key, s.max_failures_per_account, s.max_failure_delay));
+        } else {
+            let pair = format!("rl:pair:{}:{address}:{account}", school.id);
+            personal.push(s.scope(pair, s.max_failures_per_account, s.max_failure_delay));
+            let acct = format!("rl:acct:{}:{account}", school.id);
+            personal.push(s.scope(acct, s.account_failures_before_delay, s.max_account_delay));
+            if !self.on_campus(school, who.ip).await? {
+                let ip = format!("rl:ip:{address}");
+                shared.push(s.scope(ip, s.max_attempts_per_ip, s.max_account_delay));
             }
         }
+        let scopes: Vec<AttemptScope> = shared.iter().chain(&personal).cloned().collect();
+        let wait = self.ephemeral.reserve_attempt(&scopes).await?;
+        if !wait.is_zero() {
+            // Rounded up: an answer of 0 s would be tried again at once.
+            return Err(Error::throttled(wait.as_millis().div_ceil(1000) as u64));
+        }
+        Ok(Reserved { personal, shared })
+    }
+
+    /// A right password: the account's reservation is given back and its failure counts start
+    /// again.
+    pub(crate) async fn password_was_right(&self, reserved: Reserved) -> Result<(), Error> {
+        self.ephemeral.release_attempt(&reserved.shared).await?;
+        for scope in reserved.personal {
+            self.ephemeral.delete(&scope.key).await?;
+            self.ephemeral.delete(&scope.until_key()).await?;
+        }
         Ok(())
     }
 
-    /// A right password: the account's failure counts start again (the address's across
-    /// accounts stay, so a sprayer gains nothing from one good guess).
-    pub(crate) async fn login_succeeded(
+    /// Whether `ip` is in the school's campus ranges (its registration rules).
+    async fn on_campus(&self, school: &School, ip: &str) -> Result<bool, Error> {
+        let rules = self.directory.registration_rules(school.id).await?;
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            return Ok(false);
+        };
+        Ok(!rules.campus_cidrs.is_empty() && rules.allows_address(Some(ip)))
+    }
+
+    /// The device cookie's value after `username` logged in on a browser that sent
+    /// `current`.
+    pub async fn device_cookie(
         &self,
-        school_id: i64,
+        school: &School,
         username: &str,
-        ip: &str,
-    ) -> Result<(), StoreError> {
-        let [pair, account, _] = scopes(&self.settings, school_id, username, ip);
-        for scope in [pair, account] {
-            self.ephemeral.delete(&scope.key).await?;
-        }
-        Ok(())
+        current: Option<&str>,
+    ) -> Result<String, Error> {
+        let key = self.device_key().await?;
+        Ok(key.mark(current, school.id, &username.to_lowercase(), crate::now()))
     }
 
     /// Counts a look-up of an account's login methods from `ip` against the per-address
     /// budget (the account-first page must not become a way to list accounts); false when
     /// the budget is spent. The budget is large: every teacher behind a school's NAT address
     /// opens the page at the start of the day.
-    pub async fn account_probe_allowed(&self, ip: &str) -> Result<bool, crate::error::Error> {
+    pub async fn account_probe_allowed(&self, ip: &str) -> Result<bool, Error> {
+        let key = format!("rl:probe:{}", address_key(ip));
         let attempts = self
             .ephemeral
-            .incr(&format!("rl:probe:{ip}"), self.settings.throttle_window)
+            .incr(&key, self.settings.throttle_window)
             .await?;
         Ok(attempts <= self.settings.max_lookups_per_ip)
     }
@@ -126,13 +171,29 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn waits_double_from_the_allowance_up_to_the_cap() {
-        let (base, cap) = (Duration::from_secs(1), Duration::from_secs(900));
-        let d = |n| delay_after(n, 5, base, cap).as_secs();
+        let scope = AttemptScope {
+            key: "k".into(),
+            free: 5,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(900),
+            window: Duration::from_secs(900),
+        };
+        let d = |n| scope.delay_after(n).as_secs();
         assert_eq!([d(0), d(4), d(5), d(6), d(7), d(14)], [0, 0, 1, 2, 4, 512]);
         assert_eq!(d(15), 900);
         assert_eq!(d(u64::MAX), 900, "no overflow however many failures");
+    }
+
+    #[test]
+    fn addresses_are_keyed_canonically_and_ipv6_by_its_64() {
+        assert_eq!(address_key("10.1.2.3"), "10.1.2.3");
+        assert_eq!(address_key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(address_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("unknown"), "unknown");
     }
 }

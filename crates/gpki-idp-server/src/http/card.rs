@@ -15,7 +15,7 @@ use super::errors::json_error;
 use super::forms;
 use super::pages;
 use super::request::{client_ip, origin};
-use super::school::{new_session_cookie, school_or_return, SESSION_COOKIE};
+use super::school::{add_login_cookies, device_cookie, school_or_return, SESSION_COOKIE};
 use crate::app::AppState;
 
 macro_rules! or_return {
@@ -83,11 +83,13 @@ pub async fn login(
     let browser = or_return!(browser(&state, &req, &form.card.csrf));
     let issuer = state.issuer(&school.code);
     let origin = origin(&req);
+    let device = device_cookie(&req);
     let attempt = Attempt {
         school: &school,
         issuer: &issuer,
         request_id: &form.req,
         browser: &browser,
+        device: device.as_deref(),
         origin: &origin,
     };
     let proof = Proof::Card {
@@ -104,7 +106,7 @@ pub async fn login(
     match concluded.result {
         Ok(Outcome::Done(done)) => {
             let mut r = no_store(HttpResponse::Ok()).json(json!({"redirect": done.url}));
-            let _ = r.add_cookie(&new_session_cookie(&state, &school, &done.sid));
+            add_login_cookies(&state, &school, &done, &mut r);
             r
         }
         Ok(Outcome::Next(step)) => {

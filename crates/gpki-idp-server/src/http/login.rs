@@ -13,7 +13,7 @@ use super::errors::as_error;
 use super::forms;
 use super::pages;
 use super::request::origin;
-use super::school::{new_session_cookie, school_or_return};
+use super::school::{add_login_cookies, device_cookie, school_or_return};
 use crate::app::AppState;
 
 /// What the login page shows besides the form: an error, or a notice and the step a started
@@ -114,11 +114,13 @@ pub async fn submit(
     }
     let issuer = state.issuer(&school.code);
     let origin = origin(&req);
+    let device = device_cookie(&req);
     let attempt = Attempt {
         school: &school,
         issuer: &issuer,
         request_id: &form.req,
         browser: &form.csrf,
+        device: device.as_deref(),
         origin: &origin,
     };
     let proof = Proof::Password {
@@ -132,10 +134,10 @@ pub async fn submit(
     match concluded.result {
         Ok(Outcome::Done(done)) => {
             let mut r = HttpResponse::Found()
-                .insert_header(("Location", done.url))
+                .insert_header(("Location", done.url.as_str()))
                 .insert_header(("Cache-Control", "no-store"))
                 .finish();
-            let _ = r.add_cookie(&new_session_cookie(&state, &school, &done.sid));
+            add_login_cookies(&state, &school, &done, &mut r);
             r
         }
         Ok(Outcome::Next(step)) => {

@@ -1,6 +1,7 @@
 //! Every route of the service, and the list of a school's routes that tests check against
 //! the OpenAPI documents and the discovery document.
 
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::web;
 
 use super::{admin, assets, branding_page, card, errors, health, login, oidc, security};
@@ -29,8 +30,15 @@ macro_rules! school_routes {
             SchoolRoute { method: stringify!($method), path: $path, kind: Kind::$kind }
         ),*];
 
-        fn school_scope() -> actix_web::Scope {
+        fn school_scope() -> actix_web::Scope<impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >> {
             web::scope("/schools/{school}")
+                .wrap_fn(within_deadline)
                 $( .route($path, web::$method().to($handler)) )*
                 .default_service(web::to(errors::not_found))
         }
@@ -66,6 +74,21 @@ school_routes! {
     post "/introspect" Oidc => oidc::introspect;
     get "/logout" Oidc => oidc::logout;
     post "/logout" Oidc => oidc::logout_post;
+}
+
+/// Runs a request of a school's issuer within the service's request deadline: every
+/// storage wait in it is cut to what is left (see `gpki_idp_core::deadline`).
+fn within_deadline<S>(
+    req: ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let limit = req
+        .app_data::<web::Data<crate::app::AppState>>()
+        .map_or(std::time::Duration::from_secs(3), |s| s.request_deadline);
+    gpki_idp_core::deadline::within(limit, service.call(req))
 }
 
 /// All routes of the service.

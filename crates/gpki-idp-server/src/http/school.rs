@@ -3,6 +3,7 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
+use gpki_idp_core::login::Finished;
 use gpki_idp_core::model::School;
 
 use super::errors::json_error;
@@ -50,4 +51,33 @@ pub fn session_cookie(
 pub fn new_session_cookie(state: &AppState, school: &School, sid: &str) -> Cookie<'static> {
     let ttl = state.provider.settings.session_ttl.as_secs() as i64;
     session_cookie(state, school, sid, ttl)
+}
+
+/// Adds the cookies of a finished login to its answer: the session's, and the device
+/// cookie that marks the account as known on this browser (path `/`: one browser, every
+/// school; it names no account).
+pub fn add_login_cookies(
+    state: &AppState,
+    school: &School,
+    done: &Finished,
+    response: &mut HttpResponse,
+) {
+    let _ = response.add_cookie(&new_session_cookie(state, school, &done.sid));
+    if let Some(marks) = &done.device {
+        let lifetime = gpki_idp_core::device::MARK_LIFETIME.as_secs() as i64;
+        let cookie = Cookie::build(gpki_idp_core::device::COOKIE, marks.clone())
+            .path("/")
+            .http_only(true)
+            .secure(state.secure_cookies)
+            .same_site(SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::seconds(lifetime))
+            .finish();
+        let _ = response.add_cookie(&cookie);
+    }
+}
+
+/// The browser's device cookie, when it sent one.
+pub fn device_cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(gpki_idp_core::device::COOKIE)
+        .map(|c| c.value().to_string())
 }

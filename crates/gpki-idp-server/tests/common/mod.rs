@@ -69,8 +69,16 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 pub const OTHER_SCHOOL: &str = "other";
 
 pub fn start(backend: Backend, tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    start_on(TcpListener::bind("127.0.0.1:0").unwrap(), backend, tweak)
+}
+
+/// A test server on `listener` (one on `[::]` is reached, and named, as 127.0.0.1).
+pub fn start_on(
+    listener: TcpListener,
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config) + Send + 'static,
+) -> TestServer {
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let mut config = Config {
         public_url: Some(base.clone()),
         ..Config::default()

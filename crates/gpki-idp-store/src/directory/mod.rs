@@ -13,6 +13,7 @@ mod refresh;
 mod registration;
 mod roles;
 mod schools;
+mod secrets;
 mod sessions;
 mod sql;
 mod users;
@@ -367,5 +368,9 @@ impl Directory for SqlDirectory {
         limit: i64,
     ) -> StoreResult<Vec<(i64, AuditEvent)>> {
         audit::query(self, school_id, filter, after_id, limit).await
+    }
+
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        secrets::secret(self, name.to_string(), fresh).await
     }
 }

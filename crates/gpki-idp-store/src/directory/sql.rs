@@ -108,7 +108,9 @@ impl SqlDirectory {
             })?;
             finish(&mut conn, work)
         });
-        match tokio::time::timeout(self.wait, task).await {
+        // Cut to what is left of the request's deadline (the login and token paths have one).
+        let wait = gpki_idp_core::deadline::remaining(self.wait);
+        match tokio::time::timeout(wait, task).await {
             Ok(joined) => joined.map_err(|e| StoreError::Other(e.to_string()))?,
             // The blocking thread stays with its connection until the network gives up on it
             // (keepalives, tcp_user_timeout); the request answers now. A write that was in

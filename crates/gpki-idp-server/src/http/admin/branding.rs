@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::branding::{branding_json, ColourInput};
 
 use super::reply::{answer, fail, ok, OrFail};
-use super::request::{body, caller};
+use super::request::{body, caller, read_body, MAX_BODY_BYTES, MAX_LOGO_UPLOAD_BYTES};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -20,9 +20,10 @@ pub async fn get(state: S, req: HttpRequest) -> HttpResponse {
 }
 
 /// `PUT …/branding` `{"colour": "#1f4e8c" | null}`.
-pub async fn put_colour(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn put_colour(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: ColourInput = body(&req, &bytes)?;
         let b = state
             .provider
@@ -34,9 +35,10 @@ pub async fn put_colour(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpRe
 }
 
 /// `PUT …/branding/logo` with the image as the body (`image/png` or `image/jpeg`).
-pub async fn put_logo(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn put_logo(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_LOGO_UPLOAD_BYTES).await?;
         let b = state
             .provider
             .admin_set_logo(&who, &school, Some(bytes.to_vec()))

@@ -7,7 +7,7 @@ use gpki_idp_core::admin::ListQuery;
 use serde_json::json;
 
 use super::reply::{answer, created, items, list, no_content, OrFail};
-use super::request::{body, caller, path, query};
+use super::request::{body, caller, path, query, read_body, MAX_BODY_BYTES};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -25,9 +25,10 @@ pub async fn user_certificates(state: S, req: HttpRequest) -> HttpResponse {
 }
 
 /// `POST …/users/{username}/enrollment-codes`; an empty body takes the default lifetime.
-pub async fn issue_code(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn issue_code(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: CodeInput = if bytes.is_empty() {
             CodeInput::default()
         } else {

@@ -8,7 +8,7 @@ use gpki_idp_core::admin::ListQuery;
 use serde_json::json;
 
 use super::reply::{answer, list, no_content, ok, tagged, OrFail};
-use super::request::{body, caller, if_match, path, query};
+use super::request::{body, caller, if_match, path, query, read_body, MAX_BODY_BYTES};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -28,9 +28,10 @@ pub async fn list_clients(state: S, req: HttpRequest) -> HttpResponse {
 }
 
 /// 201 with the client and, for a confidential client without keys, its secret.
-pub async fn create_client(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn create_client(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: ClientInput = body(&req, &bytes)?;
         let (client, secret) = state
             .provider
@@ -57,9 +58,10 @@ pub async fn get_client(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn put_client(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn put_client(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: ClientInput = body(&req, &bytes)?;
         let client = state
             .provider

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::keys::RotateInput;
 
 use super::reply::{answer, created, items, OrFail};
-use super::request::{body, caller};
+use super::request::{body, caller, read_body, MAX_BODY_BYTES};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -16,9 +16,10 @@ pub async fn list_keys(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn rotate_key(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn rotate_key(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: RotateInput = body(&req, &bytes)?;
         let key = state
             .provider

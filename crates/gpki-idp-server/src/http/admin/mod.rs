@@ -21,7 +21,6 @@ mod users;
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use gpki_idp_core::admin::import::MAX_IMPORT_BYTES;
 use gpki_idp_core::admin::{SCOPE_ADMIN, SCOPE_AUDIT, SCOPE_DISTRICT, SCOPE_USERS};
 use gpki_idp_core::error::Error;
 
@@ -103,7 +102,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     let mut scope = web::scope(PREFIX)
         .app_data(RouteTable(ROUTES))
-        .app_data(web::PayloadConfig::new(MAX_IMPORT_BYTES + 1024))
         .default_service(web::to(super::errors::not_found));
     for path in paths {
         let mut resource = web::resource(path).default_service(web::to(method_not_allowed));

@@ -8,7 +8,7 @@ use gpki_idp_core::admin::upload::UploadQuery;
 use serde_json::json;
 
 use super::reply::{answer, Answer, OrFail};
-use super::request::{caller_only, content_type, query};
+use super::request::{caller_only, content_type, query, read_body, MAX_UPLOAD_BYTES};
 use crate::app::AppState;
 
 /// 200 with the report; 422 (`invalid_rows`, the report included) when a row is bad and
@@ -34,10 +34,11 @@ fn report_answer(report: OnboardReport) -> Answer {
 pub async fn onboard_schools(
     state: web::Data<AppState>,
     req: HttpRequest,
-    bytes: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     answer!({
         let who = caller_only(&state, &req).await?;
+        let bytes = read_body(payload, MAX_UPLOAD_BYTES).await?;
         let q: UploadQuery = query(&req)?;
         let report = state
             .provider

@@ -5,7 +5,7 @@ use gpki_idp_core::admin::records::{school_json, SchoolInput, SchoolPatch};
 use gpki_idp_core::admin::ListQuery;
 
 use super::reply::{answer, created, list, ok, OrFail};
-use super::request::{anyone, body, caller, caller_only, query};
+use super::request::{anyone, body, caller, caller_only, query, read_body, MAX_BODY_BYTES};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -25,9 +25,10 @@ pub async fn list_schools(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn create_school(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn create_school(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let who = caller_only(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: SchoolInput = body(&req, &bytes)?;
         let school = state
             .provider
@@ -45,9 +46,10 @@ pub async fn get_school(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn update_school(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn update_school(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let patch: SchoolPatch = body(&req, &bytes)?;
         let updated = state
             .provider

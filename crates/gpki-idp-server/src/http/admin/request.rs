@@ -4,6 +4,9 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use gpki_idp_core::admin::branding::MAX_LOGO_BYTES;
+use gpki_idp_core::admin::import::MAX_IMPORT_BYTES;
 use gpki_idp_core::admin::Principal;
 use gpki_idp_core::error::Error;
 use gpki_idp_core::model::School;
@@ -14,8 +17,34 @@ use super::routes::scopes_of;
 use crate::app::AppState;
 use crate::http::request::origin;
 
-/// Largest JSON body (the import and the onboarding list have their own limits).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest JSON body of an ordinary route: a client with its key set is a few kilobytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest body of the import and onboarding routes (their lists), and of a logo upload.
+pub const MAX_UPLOAD_BYTES: usize = MAX_IMPORT_BYTES + 1024;
+pub const MAX_LOGO_UPLOAD_BYTES: usize = MAX_LOGO_BYTES + 1024;
+
+/// Reads the body of an authenticated call: nothing is read before the caller proved who it
+/// is (a stranger's body is never buffered), and no more than `limit` bytes ever are.
+pub async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, HttpResponse> {
+    let too_large = || {
+        fail(Error::payload_too_large(format!(
+            "the body is over {limit} bytes"
+        )))
+    };
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| fail(Error::invalid_request(format!("unreadable body: {e}"))))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
 
 /// Who calls, from `Authorization: Bearer …`.
 async fn principal(state: &AppState, req: &HttpRequest) -> Result<Principal, HttpResponse> {
@@ -60,9 +89,6 @@ pub fn content_type(req: &HttpRequest) -> &str {
 
 /// A JSON body as the endpoint's input type (unknown fields are refused by the type).
 pub fn body<T: DeserializeOwned>(req: &HttpRequest, bytes: &[u8]) -> Result<T, HttpResponse> {
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(fail(Error::payload_too_large("the body is over 1 MiB")));
-    }
     if !content_type(req).starts_with("application/json") {
         return Err(fail(Error::unsupported_media_type("send application/json")));
     }

@@ -6,7 +6,7 @@ use gpki_idp_core::admin::settings::{policy_json, PolicyInput, RegistrationInput
 use serde_json::json;
 
 use super::reply::{answer, created, items, no_content, ok, tagged, OrFail};
-use super::request::{body, caller, if_match, path};
+use super::request::{body, caller, if_match, path, read_body, MAX_BODY_BYTES};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -19,9 +19,10 @@ pub async fn get_policy(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn put_policy(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn put_policy(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: PolicyInput = body(&req, &bytes)?;
         let roles = state
             .provider
@@ -40,9 +41,10 @@ pub async fn get_registration(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn put_registration(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn put_registration(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: RegistrationInput = body(&req, &bytes)?;
         let rules = state
             .provider

@@ -6,7 +6,9 @@ use gpki_idp_core::admin::users::{user_json, NewUserInput, UserListQuery, UserPa
 use serde_json::json;
 
 use super::reply::{answer, created, list, ok, OrFail};
-use super::request::{body, caller, content_type, path, query};
+use super::request::{
+    body, caller, content_type, path, query, read_body, MAX_BODY_BYTES, MAX_UPLOAD_BYTES,
+};
 use crate::app::AppState;
 
 type S = web::Data<AppState>;
@@ -25,9 +27,10 @@ pub async fn list_users(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn create_user(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn create_user(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let input: NewUserInput = body(&req, &bytes)?;
         let user = state
             .provider
@@ -39,9 +42,10 @@ pub async fn create_user(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpR
 }
 
 /// `POST …/users/import[?dry_run=true]` with a `text/csv` or `application/json` body.
-pub async fn import_users(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn import_users(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_UPLOAD_BYTES).await?;
         let q: UploadQuery = query(&req)?;
         let report = state
             .provider
@@ -64,9 +68,10 @@ pub async fn get_user(state: S, req: HttpRequest) -> HttpResponse {
     })
 }
 
-pub async fn update_user(state: S, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+pub async fn update_user(state: S, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     answer!({
         let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
         let patch: UserPatch = body(&req, &bytes)?;
         let user = state
             .provider

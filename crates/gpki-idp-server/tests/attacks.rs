@@ -1,0 +1,337 @@
+//! Issue 17, attacked over HTTP: each test sends what an attacker sent and checks what the
+//! victim sees. A burst racing the password throttle; a guesser or a pupil behind the
+//! school's address trying to lock a teacher out; forwarded addresses with ports and IPv4
+//! clients of a dual-stack listener; an admin body sent before any token; a logout link from
+//! another site.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use common::{browser, hidden, start, Backend, TestServer};
+use gpki_idp_core::audit::AuditFilter;
+use gpki_idp_server::demo;
+use reqwest::blocking::{Client as Http, Response};
+
+const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+
+fn portal_url(server: &TestServer) -> String {
+    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", demo::CLIENT_ID)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid")
+        .append_pair("state", "st");
+    url.to_string()
+}
+
+/// A login page's form fields (`prompt=login`: a session does not answer), opened from `from`
+/// (an `X-Forwarded-For` value) when given.
+fn login_form(server: &TestServer, b: &Http, from: Option<&str>) -> (String, String) {
+    let mut request = b.get(portal_url(server) + "&prompt=login");
+    if let Some(ip) = from {
+        request = request.header("X-Forwarded-For", ip);
+    }
+    let html = request.send().unwrap().text().unwrap();
+    (hidden(&html, "req"), hidden(&html, "csrf"))
+}
+
+/// Posts a password for `username` on a fresh login page, from `from`.
+fn try_password(
+    server: &TestServer,
+    b: &Http,
+    from: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Response {
+    let (req, csrf) = login_form(server, b, from);
+    let form = [
+        ("req", req.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", username),
+        ("password", password),
+    ];
+    let mut request = b.post(format!("{}/login", server.issuer(demo::SCHOOL)));
+    if let Some(ip) = from {
+        request = request.header("X-Forwarded-For", ip);
+    }
+    request.form(&form).send().unwrap()
+}
+
+fn got_code(r: &Response) -> bool {
+    r.status() == 302 && r.headers()["location"].to_str().unwrap().contains("code=")
+}
+
+fn behind_proxy(backend: Backend) -> TestServer {
+    start(backend, |c| c.trusted_proxies = vec!["127.0.0.1".into()])
+}
+
+/// Issue 17 #4: a burst of wrong passwords raced the throttle (checked, argon2, then
+/// counted): 55 of 100 were checked against an allowance of 5, and the right password inside
+/// the burst got a code. Now every attempt is reserved before its check.
+#[test]
+fn a_burst_of_guesses_gets_only_the_allowance_checked() {
+    let server = behind_proxy(Backend::Real);
+    let forms: Vec<_> = (0..60)
+        .map(|_| {
+            let b = browser();
+            let form = login_form(&server, &b, Some("198.51.100.20"));
+            (b, form)
+        })
+        .collect();
+    let issuer = server.issuer(demo::SCHOOL);
+    let answers: Vec<(u16, bool)> = std::thread::scope(|s| {
+        let handles: Vec<_> = forms
+            .iter()
+            .enumerate()
+            .map(|(i, (b, (req, csrf)))| {
+                let issuer = &issuer;
+                s.spawn(move || {
+                    // The right password is the last of the burst.
+                    let password = if i == 59 {
+                        demo::PASSWORD
+                    } else {
+                        "wrong-guess"
+                    };
+                    let form = [
+                        ("req", req.as_str()),
+                        ("csrf", csrf.as_str()),
+                        ("username", "teacher"),
+                        ("password", password),
+                    ];
+                    let r = b
+                        .post(format!("{issuer}/login"))
+                        .header("X-Forwarded-For", "198.51.100.20")
+                        .form(&form)
+                        .send()
+                        .unwrap();
+                    (r.status().as_u16(), got_code(&r))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = answers.iter().filter(|(status, _)| *status != 429).count();
+    assert!(checked <= 5, "{checked} of 60 were checked: {answers:?}");
+    assert!(answers.iter().filter(|(s, _)| *s == 429).count() >= 55);
+}
+
+/// Issue 17 #5: an outsider who knows a teacher's account name kept the teacher's right
+/// password answered 429. A browser that logged in to the account before carries a device
+/// cookie, and its attempts are counted on their own.
+#[test]
+fn a_guesser_elsewhere_cannot_lock_out_the_teachers_own_browser() {
+    let server = behind_proxy(Backend::Embedded);
+    let teacher = browser();
+    let first = try_password(
+        &server,
+        &teacher,
+        Some("203.0.113.5"),
+        "teacher",
+        demo::PASSWORD,
+    );
+    assert!(got_code(&first), "the teacher logs in once");
+    let device = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("gpki_device="));
+    assert!(device, "and the browser is marked");
+    // Guesses from many addresses: the account as a whole waits.
+    for i in 0..40 {
+        let from = format!("198.51.100.{}", i % 8 + 1);
+        try_password(&server, &browser(), Some(&from), "teacher", "wrong-guess");
+    }
+    let stranger = try_password(
+        &server,
+        &browser(),
+        Some("192.0.2.9"),
+        "teacher",
+        demo::PASSWORD,
+    );
+    assert_eq!(
+        stranger.status(),
+        429,
+        "a new browser waits with the account"
+    );
+    let own = try_password(
+        &server,
+        &teacher,
+        Some("203.0.113.5"),
+        "teacher",
+        demo::PASSWORD,
+    );
+    assert!(
+        got_code(&own),
+        "the teacher's browser does not: {}",
+        own.status()
+    );
+}
+
+/// Issue 17 #5: a pupil behind the school's NAT address, failing on many accounts, made
+/// every password user of that address wait. The school's campus ranges say which address
+/// is its own: there, failures are counted per account, not per address.
+#[test]
+fn a_pupil_behind_the_schools_address_cannot_lock_out_the_school() {
+    let server = behind_proxy(Backend::Embedded);
+    let admin = common::block_on(async {
+        let dir = &server.state.provider.directory;
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let rules = gpki_idp_core::policy::RegistrationRules {
+            campus_cidrs: vec!["203.0.113.0/24".into()],
+            require_enrollment_code: false,
+        };
+        dir.set_registration_rules(school.id, rules).await.unwrap();
+        school
+    });
+    assert_eq!(admin.code, demo::SCHOOL);
+    let nat = "203.0.113.10";
+    for i in 0..130 {
+        try_password(
+            &server,
+            &browser(),
+            Some(nat),
+            &format!("nobody{i}"),
+            "guess",
+        );
+    }
+    let staff = try_password(&server, &browser(), Some(nat), "staff", demo::PASSWORD);
+    assert!(
+        got_code(&staff),
+        "a teacher behind the school's address: {}",
+        staff.status()
+    );
+    // The same pupil from an address that is not the school's is counted per address.
+    for i in 0..110 {
+        try_password(
+            &server,
+            &browser(),
+            Some("198.51.100.77"),
+            &format!("x{i}"),
+            "guess",
+        );
+    }
+    let there = try_password(&server, &browser(), Some("198.51.100.77"), "staff", "guess");
+    assert_eq!(there.status(), 429);
+}
+
+/// The audit events of the demo school's password logins, newest last.
+fn login_addresses(server: &TestServer) -> Vec<Option<String>> {
+    common::block_on(async {
+        let dir = &server.state.provider.directory;
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let filter = AuditFilter {
+            event: Some("login.password".into()),
+            ..AuditFilter::default()
+        };
+        dir.query_audit(school.id, filter, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.ip)
+            .collect()
+    })
+}
+
+/// Issue 17 #3 and #10: an `X-Forwarded-For` hop with a port was skipped, so the client's
+/// own forged entry was believed; and on a dual-stack listener every IPv4 range check failed
+/// (`::ffff:a.b.c.d`). Served on `[::]` behind a proxy at 127.0.0.1 that appends `ip:port`.
+#[test]
+fn forwarded_ports_and_dual_stack_addresses_are_read_as_the_proxy_means() {
+    let Ok(listener) = TcpListener::bind("[::]:0") else {
+        panic!("this machine cannot listen on [::] (IPv6 is required for the dual-stack test)");
+    };
+    let port = listener.local_addr().unwrap().port();
+    let server = common::start_on(listener, Backend::Embedded, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(server.base, base);
+    let b = browser();
+    let url = portal_url(&server);
+    let html = b
+        .get(&url)
+        .header("X-Forwarded-For", "6.6.6.6, 198.51.100.7:51234")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let form = [
+        ("req", hidden(&html, "req")),
+        ("csrf", hidden(&html, "csrf")),
+        ("username", "teacher".into()),
+        ("password", demo::PASSWORD.into()),
+    ];
+    let r = b
+        .post(format!("{base}/schools/{}/login", demo::SCHOOL))
+        .header("X-Forwarded-For", "6.6.6.6, 198.51.100.7:51234")
+        .form(&form)
+        .send()
+        .unwrap();
+    assert!(got_code(&r), "{}", r.status());
+    assert_eq!(
+        login_addresses(&server)
+            .last()
+            .cloned()
+            .flatten()
+            .as_deref(),
+        Some("198.51.100.7"),
+        "the proxy's view, not the client's forged entry nor the proxy itself"
+    );
+}
+
+/// Issue 17 #9: the admin API read up to 8 MiB of a body before it checked the token: 56
+/// strangers' bodies took the process over its memory limit. Now nothing is read first: a
+/// request that announces 8 MB without a token is answered at once, before its body is sent.
+#[test]
+fn the_admin_api_answers_a_stranger_before_reading_the_body() {
+    let server = start(Backend::Embedded, |_| {});
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let head = format!(
+        "POST /admin/v1/schools/{}/users/import HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: text/csv\r\nContent-Length: 8000000\r\n\r\n",
+        demo::SCHOOL
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&[b'a'; 1024]).unwrap();
+    let mut answer = [0u8; 512];
+    let n = stream
+        .read(&mut answer)
+        .expect("an answer before the body is sent");
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+}
+
+/// Issue 17 #11: any site could log a teacher out with a link to `/logout`. Without a valid
+/// id_token_hint the person is asked first; the link alone ends nothing.
+#[test]
+fn a_logout_link_from_another_site_asks_first() {
+    let server = start(Backend::Embedded, |_| {});
+    let b = browser();
+    let r = try_password(&server, &b, None, "teacher", demo::PASSWORD);
+    assert!(got_code(&r));
+    let page = b
+        .get(format!("{}/logout", server.issuer(demo::SCHOOL)))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let cleared = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("gpki_session=;"));
+    assert!(!cleared, "the session cookie stays");
+    assert!(page.text().unwrap().contains("name=\"confirm\""));
+    let again = b.get(portal_url(&server)).send().unwrap();
+    assert!(
+        got_code(&again),
+        "still logged in: the portal gets a code at once"
+    );
+}
