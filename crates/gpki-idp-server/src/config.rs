@@ -94,13 +94,17 @@ pub struct TokenSettings {
     pub max_failure_delay_secs: u64,
     pub max_account_delay_secs: u64,
     pub max_lookups_per_ip: u64,
+    pub max_challenges_per_ip: u64,
     pub throttle_window_secs: u64,
     pub refresh_reuse_grace_secs: u64,
     pub challenge_ttl_secs: u64,
     pub key_cache_ttl_secs: u64,
     pub client_cache_ttl_secs: u64,
-    pub max_pending_login_bytes: u64,
-    pub max_pending_login_bytes_per_ip: u64,
+    /// No longer used (pending logins are not stored: their login page carries them, signed);
+    /// accepted so that older configuration files still load.
+    pub max_pending_login_bytes: Option<u64>,
+    /// No longer used, as `max_pending_login_bytes`.
+    pub max_pending_login_bytes_per_ip: Option<u64>,
 }
 
 impl Default for TokenSettings {
@@ -121,10 +125,11 @@ impl Default for TokenSettings {
             max_failure_delay_secs: d.max_failure_delay.as_secs(),
             max_account_delay_secs: d.max_account_delay.as_secs(),
             max_lookups_per_ip: d.max_lookups_per_ip,
+            max_challenges_per_ip: d.max_challenges_per_ip,
             throttle_window_secs: d.throttle_window.as_secs(),
             refresh_reuse_grace_secs: d.refresh_reuse_grace.as_secs(),
-            max_pending_login_bytes: d.max_pending_login_bytes,
-            max_pending_login_bytes_per_ip: d.max_pending_login_bytes_per_ip,
+            max_pending_login_bytes: None,
+            max_pending_login_bytes_per_ip: None,
             challenge_ttl_secs: d.challenge_ttl.as_secs(),
             key_cache_ttl_secs: d.key_cache_ttl.as_secs(),
             client_cache_ttl_secs: d.client_cache_ttl.as_secs(),
@@ -150,10 +155,9 @@ impl TokenSettings {
             max_failure_delay: s(self.max_failure_delay_secs),
             max_account_delay: s(self.max_account_delay_secs),
             max_lookups_per_ip: self.max_lookups_per_ip,
+            max_challenges_per_ip: self.max_challenges_per_ip,
             throttle_window: s(self.throttle_window_secs),
             refresh_reuse_grace: s(self.refresh_reuse_grace_secs),
-            max_pending_login_bytes: self.max_pending_login_bytes,
-            max_pending_login_bytes_per_ip: self.max_pending_login_bytes_per_ip,
             challenge_ttl: s(self.challenge_ttl_secs),
             key_cache_ttl: s(self.key_cache_ttl_secs),
             client_cache_ttl: s(self.client_cache_ttl_secs),

@@ -82,10 +82,8 @@ fn portal_tokens(server: &TestServer) -> Value {
 }
 
 #[test]
-fn oversized_parameters_are_refused_and_pending_logins_are_bounded() {
-    let server = start(Backend::Embedded, |c| {
-        c.tokens.max_pending_login_bytes_per_ip = 20_000
-    });
+fn oversized_parameters_are_refused_and_pending_logins_cost_nothing() {
+    let server = start(Backend::Embedded, |_| {});
     let huge = "Q".repeat(60 * 1024);
     let r = http()
         .get(portal_url(&server, &[("state", &huge)]))
@@ -97,20 +95,17 @@ fn oversized_parameters_are_refused_and_pending_logins_are_bounded() {
     assert!(body.contains("state is too long"), "{body}");
     assert!(!body.contains(&"Q".repeat(100)), "the state is not echoed");
 
-    // Requests that are each allowed, until this address's budget is spent.
+    // Requests that are each allowed are all answered: nothing is stored for a pending
+    // login (its page carries it, signed), so no budget can be spent and refuse a school
+    // behind the same address (issue 17 #6).
     let long_state = "S".repeat(2000);
-    let statuses: Vec<u16> = (0..20)
+    let statuses: Vec<u16> = (0..200)
         .map(|_| {
             let url = portal_url(&server, &[("state", &long_state)]);
             http().get(url).send().unwrap().status().as_u16()
         })
         .collect();
-    let refused = statuses.iter().position(|s| *s == 429);
-    assert!(
-        matches!(refused, Some(n) if n >= 3),
-        "a few pass, then 429: {statuses:?}"
-    );
-    assert!(statuses[refused.unwrap()..].iter().all(|s| *s == 429));
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! `--flood N`: unauthenticated authorization requests as an attacker sends them, and the
 //! server's resident memory while they arrive. Half carry a 60 KiB `state` (refused before
 //! anything is stored); half are valid requests with every parameter at its longest, each
-//! from another client address (`X-Forwarded-For` through the trusted loopback proxy), so
-//! only the total budget of pending logins stops them.
+//! from another client address (`X-Forwarded-For` through the trusted loopback proxy).
+//! Nothing is stored for a pending login (its page carries it, signed), so the server's
+//! memory should not grow with them at all.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -61,7 +61,7 @@ fn config(args: &Args, dir: &std::path::Path) -> Result<String, String> {
          max_attempts_per_ip = 1000000000\n\
          max_failures_per_account = 1000000000\n\
          max_lookups_per_ip = 1000000000\n\
-         {budget}\
+         account_failures_before_delay = 1000000000\n\
          [certificate]\n\
          trust_anchors = [\"{grca}\"]\n\
          intermediates = [\"{moica}\"]\n\
@@ -69,12 +69,6 @@ fn config(args: &Args, dir: &std::path::Path) -> Result<String, String> {
          mode = \"ocsp\"\n",
         grca = dir.join("grca.pem").display(),
         moica = dir.join("moica.pem").display(),
-        // The flood measures the default budget of pending logins; the flows would spend it.
-        budget = if args.flood.is_some() {
-            ""
-        } else {
-            "max_pending_login_bytes = 100000000000\nmax_pending_login_bytes_per_ip = 100000000000\n"
-        },
     ))
 }
 

@@ -50,16 +50,18 @@ impl Provider {
         Ok((user, bindings))
     }
 
-    /// A challenge for the account of `sid` to register a card with, bound to `browser`.
+    /// A challenge for the account of `sid` to register a card with, bound to `browser`,
+    /// asked for from `ip`.
     pub async fn registration_challenge(
         &self,
         school: &School,
         sid: Option<&str>,
         browser: &str,
+        ip: &str,
     ) -> Result<String, Error> {
         let user = self.session_account(school, sid).await?;
         let purpose = ChallengePurpose::Register { user_id: user.id };
-        self.card_challenge(school, browser, purpose).await
+        self.card_challenge(school, browser, purpose, ip).await
     }
 
     /// Registers the card that signed the challenge to the account of `sid`

@@ -43,15 +43,14 @@ pub struct StepUp {
 
 impl Provider {
     /// `/authorize` of `school` with the request's `params`, from a browser with the session
-    /// cookie `sid` at address `ip`. An error is shown on our own page: the client or its
-    /// redirect URI cannot be trusted, or storage failed.
+    /// cookie `sid`. An error is shown on our own page: the client or its redirect URI cannot
+    /// be trusted, or storage failed.
     pub async fn authorize(
         &self,
         school: &School,
         issuer: &str,
         params: &HashMap<String, String>,
         sid: Option<&str>,
-        ip: &str,
     ) -> Result<Authorized, Error> {
         let mut request = match self.authorize_request(school, params).await {
             Ok((request, _client)) => request,
@@ -82,7 +81,7 @@ impl Provider {
             Resume::StepUp { user, next, notice } => Some(StepUp { user, next, notice }),
             Resume::Login => None,
         };
-        let request_id = self.save_auth_request(school, &request, ip).await?;
+        let request_id = self.save_auth_request(school, &request).await?;
         Ok(Authorized::Login(Box::new(PendingLogin {
             request_id,
             request,

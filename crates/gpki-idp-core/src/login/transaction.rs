@@ -174,10 +174,11 @@ impl Provider {
     /// step.
     async fn check_proof(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Result<Proved, Error> {
         let school = attempt.school;
+        let ip = attempt.origin.ip.as_deref().unwrap_or_default();
         let user = match proof {
             Proof::Password { username, password } => {
                 let who = Attempter {
-                    ip: attempt.origin.ip.as_deref().unwrap_or_default(),
+                    ip,
                     device: attempt.device,
                 };
                 self.check_password(school, username, password, &who)
@@ -188,9 +189,9 @@ impl Provider {
                 challenge,
                 signature,
             } => {
-                let browser = attempt.browser;
-                let request_id = attempt.request_id;
-                self.check_card(school, browser, request_id, username, challenge, &signature)
+                let (browser, request_id) = (attempt.browser, attempt.request_id);
+                let card = &signature;
+                self.check_card(school, browser, request_id, username, challenge, card, ip)
                     .await?
             }
         };

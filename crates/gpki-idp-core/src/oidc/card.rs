@@ -70,13 +70,15 @@ fn challenge_key(school: &School, browser: &str, challenge: &str) -> String {
 }
 
 impl Provider {
-    /// A new challenge for `purpose`, bound to `browser` (the browser's CSRF cookie value). A
-    /// login challenge is given only for a pending request that exists.
+    /// A new challenge for `purpose`, bound to `browser` (the browser's CSRF cookie value),
+    /// asked for from `ip`. A login challenge is given only for a pending request that exists,
+    /// and every address has a budget of them.
     pub async fn card_challenge(
         &self,
         school: &School,
         browser: &str,
         purpose: ChallengePurpose<'_>,
+        ip: &str,
     ) -> Result<String, Error> {
         if self.verifier.is_none() {
             return Err(Error::of(Code::CertificateLoginDisabled));
@@ -84,6 +86,7 @@ impl Provider {
         if let ChallengePurpose::Login { request_id } = purpose {
             self.pending_request(school, request_id).await?;
         }
+        self.challenge_allowed(ip).await?;
         let challenge = random_token(32);
         let binding = ChallengeBinding {
             purpose: purpose.fingerprint(),
@@ -149,6 +152,7 @@ impl Provider {
     /// The card's proof at the pending request `request_id`: the account `username`, or,
     /// when it is empty, the account the certificate is registered to (a certificate binds
     /// to one account per school, so the card alone names it).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_card(
         &self,
         school: &School,
@@ -157,14 +161,12 @@ impl Provider {
         username: &str,
         challenge: &str,
         card: &CardSignature<'_>,
+        ip: &str,
     ) -> Result<User, Error> {
-        self.take_challenge(
-            school,
-            browser,
-            challenge,
-            ChallengePurpose::Login { request_id },
-        )
-        .await?;
+        let reserved = self.reserve_card_attempt(school, ip).await?;
+        let purpose = ChallengePurpose::Login { request_id };
+        self.take_challenge(school, browser, challenge, purpose)
+            .await?;
         let verified = self.verify_card(challenge, card).await?;
         let sha256 = &verified.profile.sha256;
         let user = if username.trim().is_empty() {
@@ -175,7 +177,10 @@ impl Provider {
                 .await?
         };
         match user {
-            Some(u) if !u.disabled => Ok(u),
+            Some(u) if !u.disabled => {
+                self.attempt_was_right(reserved).await?;
+                Ok(u)
+            }
             _ => Err(Error::of(Code::CertificateNotRegistered)),
         }
     }

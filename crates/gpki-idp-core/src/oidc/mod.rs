@@ -56,6 +56,8 @@ pub struct ProviderSettings {
     pub max_account_delay: Duration,
     /// Account look-ups (the login page's first step) per address per window.
     pub max_lookups_per_ip: u64,
+    /// Card challenges per address per window.
+    pub max_challenges_per_ip: u64,
     pub throttle_window: Duration,
     /// How long the successor of a rotated refresh token may be fetched again with the old
     /// one, for a client whose answer was lost; after it, or once the successor is used, the
@@ -69,10 +71,6 @@ pub struct ProviderSettings {
     /// How long a process trusts a client's or a school's settings read for a request
     /// (changes made on this replica apply at once; on others within this time).
     pub client_cache_ttl: Duration,
-    /// Bytes of pending authorization requests stored per `authorize_request_ttl`, in all
-    /// and from one client address.
-    pub max_pending_login_bytes: u64,
-    pub max_pending_login_bytes_per_ip: u64,
 }
 
 impl Default for ProviderSettings {
@@ -92,10 +90,9 @@ impl Default for ProviderSettings {
             max_failure_delay: Duration::from_secs(900),
             max_account_delay: Duration::from_secs(60),
             max_lookups_per_ip: 5000,
+            max_challenges_per_ip: 5000,
             throttle_window: Duration::from_secs(900),
             refresh_reuse_grace: Duration::from_secs(60),
-            max_pending_login_bytes: 64 << 20,
-            max_pending_login_bytes_per_ip: 4 << 20,
             challenge_ttl: Duration::from_secs(300),
             key_cache_ttl: Duration::from_secs(30),
             client_cache_ttl: Duration::from_secs(2),
@@ -127,6 +124,8 @@ pub struct Provider {
     schools: TtlCache<String, School>,
     /// The key of device cookies, read (or made) once.
     device_key: tokio::sync::OnceCell<crate::device::DeviceKey>,
+    /// The key that signs pending requests, read (or made) once.
+    request_key: tokio::sync::OnceCell<aws_lc_rs::hmac::Key>,
 }
 
 impl Provider {
@@ -145,6 +144,7 @@ impl Provider {
             clients: TtlCache::new(),
             schools: TtlCache::new(),
             device_key: tokio::sync::OnceCell::new(),
+            request_key: tokio::sync::OnceCell::new(),
         }
     }
 

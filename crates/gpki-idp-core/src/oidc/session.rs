@@ -44,7 +44,7 @@ impl Provider {
         let ok = password::verify(usable.as_ref().and_then(|u| u.password_hash.as_deref()), pw);
         match usable.filter(|_| ok) {
             Some(user) => {
-                self.password_was_right(reserved).await?;
+                self.attempt_was_right(reserved).await?;
                 Ok(user)
             }
             None => Err(Error::of(Code::InvalidCredentials)),

@@ -122,9 +122,49 @@ impl Provider {
         Ok(Reserved { personal, shared })
     }
 
-    /// A right password: the account's reservation is given back and its failure counts start
-    /// again.
-    pub(crate) async fn password_was_right(&self, reserved: Reserved) -> Result<(), Error> {
+    /// Counts a card attempt from `ip` before its challenge and signature are checked: a
+    /// made-up challenge, a forged signature, a certificate bound to nobody all count against
+    /// the address as a wrong password does (the campus addresses of the school aside).
+    pub(crate) async fn reserve_card_attempt(
+        &self,
+        school: &School,
+        ip: &str,
+    ) -> Result<Reserved, Error> {
+        let s = &self.settings;
+        let mut shared = Vec::new();
+        if !self.on_campus(school, ip).await? {
+            let key = format!("rl:ip:{}", address_key(ip));
+            shared.push(s.scope(key, s.max_attempts_per_ip, s.max_account_delay));
+        }
+        let wait = self.ephemeral.reserve_attempt(&shared).await?;
+        if !wait.is_zero() {
+            return Err(Error::throttled(wait.as_millis().div_ceil(1000) as u64));
+        }
+        Ok(Reserved {
+            personal: Vec::new(),
+            shared,
+        })
+    }
+
+    /// Counts a challenge asked for from `ip` against the address's budget: a stored
+    /// challenge is small and lives minutes, but a stranger may not make ever more of them.
+    pub(crate) async fn challenge_allowed(&self, ip: &str) -> Result<(), Error> {
+        let key = format!("rl:chal:{}", address_key(ip));
+        let asked = self
+            .ephemeral
+            .incr(&key, self.settings.throttle_window)
+            .await?;
+        if asked > self.settings.max_challenges_per_ip {
+            return Err(Error::too_many_requests(
+                "too many card challenges from this address; try again in a few minutes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A right password (or card): the account's reservation is given back and its failure
+    /// counts start again.
+    pub(crate) async fn attempt_was_right(&self, reserved: Reserved) -> Result<(), Error> {
         self.ephemeral.release_attempt(&reserved.shared).await?;
         for scope in reserved.personal {
             self.ephemeral.delete(&scope.key).await?;

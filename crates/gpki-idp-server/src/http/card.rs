@@ -67,7 +67,7 @@ pub async fn login_challenge(
     };
     let challenge = state
         .provider
-        .card_challenge(&school, &browser, purpose)
+        .card_challenge(&school, &browser, purpose, &client_ip(&req))
         .await;
     challenge_json(&state, challenge)
 }
@@ -149,7 +149,7 @@ pub async fn register_challenge(
     let browser = or_return!(browser(&state, &req, &form.csrf));
     let challenge = state
         .provider
-        .registration_challenge(&school, sid(&req).as_deref(), &browser)
+        .registration_challenge(&school, sid(&req).as_deref(), &browser, &client_ip(&req))
         .await;
     challenge_json(&state, challenge)
 }

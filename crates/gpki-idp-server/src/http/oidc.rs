@@ -11,7 +11,7 @@ use super::errors::json_error;
 use super::login::Step;
 use super::pages;
 use super::params::{FormParams, QueryParams};
-use super::request::{bearer_token, client_ip};
+use super::request::bearer_token;
 use super::school::{school_or_return, session_cookie, SESSION_COOKIE};
 use crate::app::AppState;
 
@@ -73,13 +73,7 @@ async fn authorize_with(
     let sid = req.cookie(SESSION_COOKIE);
     let authorized = state
         .provider
-        .authorize(
-            &school,
-            &issuer,
-            &query,
-            sid.as_ref().map(|c| c.value()),
-            &client_ip(&req),
-        )
+        .authorize(&school, &issuer, &query, sid.as_ref().map(|c| c.value()))
         .await;
     match authorized {
         Ok(Authorized::Redirect(url)) => found(url),
