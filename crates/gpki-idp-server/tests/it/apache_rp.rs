@@ -4,17 +4,19 @@
 //! browser: password login, card login with a real CMS signature, step-up to the card level
 //! for one location, refresh through mod_auth_openidc's hook, and logout.
 
-mod common;
-
-use common::apache::{self, visit, Apache, Page, RpConfig};
-use common::card::{self, post, sign};
-use common::{hidden, TestServer};
 use gpki_idp_core::factor::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
 use gpki_idp_core::model::NewClient;
 use gpki_idp_server::demo;
 use gpki_testpki::Leaf;
 use reqwest::blocking::Client as Http;
 use url::Url;
+
+use crate::support::apache::{self, visit, Apache, Page, RpConfig};
+use crate::support::card::{self, signer};
+use crate::support::http::free_port;
+use crate::support::rp::LoginForm;
+use crate::support::server::new_client;
+use crate::support::{block_on, Rp, TestServer};
 
 const CLIENT_ID: &str = "apache-portal";
 const CLIENT_SECRET: &str = "apache-portal-secret";
@@ -30,14 +32,10 @@ struct Rig {
 impl Rig {
     fn new(card_serial: u64) -> Rig {
         apache::require_installed();
-        let server = card::server();
-        let port = apache::free_port();
-        register_client(&server, &format!("http://127.0.0.1:{port}"));
         let leaf = card::card(card_serial);
-        let b = common::browser();
-        let csrf = card::password_login(&server, &b);
-        let (status, body) = card::register(&server, &b, &csrf, &leaf);
-        assert_eq!(status, 201, "{body}");
+        let server = card::server_with(&leaf);
+        let port = free_port();
+        register_client(&server, &format!("http://127.0.0.1:{port}"));
         let issuer = server.issuer(demo::SCHOOL);
         let apache = apache::start(
             port,
@@ -58,32 +56,32 @@ impl Rig {
         self.server.issuer(demo::SCHOOL)
     }
 
+    /// Apache as our relying party sees it.
+    fn rp(&self) -> Rp {
+        Rp::client(&self.issuer(), CLIENT_ID, CLIENT_SECRET)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.apache.base)
     }
 
-    /// Asserts that `page` is our login page, reached from Apache; returns (req, csrf).
-    fn login_form(&self, page: &Page) -> (String, String) {
+    /// Asserts that `page` is our login page, reached from Apache; returns its form.
+    fn login_form(&self, page: &Page) -> LoginForm {
         let authorize = format!("{}/authorize", self.issuer());
         assert!(
             page.status == 200 && page.url.as_str().starts_with(&authorize),
             "not our login page: {page:?}\n{}",
             self.apache.error_log()
         );
-        (hidden(&page.body, "req"), hidden(&page.body, "csrf"))
+        LoginForm::of(&page.body)
     }
 
     /// Logs the teacher in with the password on our login page; follows back to Apache.
     fn password(&self, b: &Http, page: &Page) -> Page {
-        let (req, csrf) = self.login_form(page);
-        let form = [
-            ("req", req.as_str()),
-            ("csrf", csrf.as_str()),
-            ("username", "teacher"),
-            ("password", demo::PASSWORD),
-        ];
+        let form = self.login_form(page);
         let url = Url::parse(&format!("{}/login", self.issuer())).unwrap();
-        let response = b.post(url.clone()).form(&form).send().unwrap();
+        let rp = self.rp();
+        let response = rp.submit_password(b, &form, "teacher", demo::PASSWORD);
         assert_eq!(response.status(), 302);
         self.back_at_apache(apache::follow(b, url, response))
     }
@@ -91,27 +89,10 @@ impl Rig {
     /// Signs our challenge with the teacher's card, as the page does through the local
     /// signing service; follows the answer's redirect back to Apache.
     fn card(&self, b: &Http, page: &Page) -> Page {
-        let (req, csrf) = self.login_form(page);
-        let issuer = self.issuer();
-        let (status, ch) = post(
-            b,
-            format!("{issuer}/login/card/challenge"),
-            &[("req", &req), ("csrf", &csrf)],
-        );
-        assert_eq!(status, 200, "{ch}");
-        let challenge = ch["challenge"].as_str().unwrap().to_string();
-        let signature = sign(&self.leaf, &challenge, &challenge);
-        let (status, body) = post(
-            b,
-            format!("{issuer}/login/card"),
-            &[
-                ("req", &req),
-                ("csrf", &csrf),
-                ("username", "teacher"),
-                ("challenge", &challenge),
-                ("signature", &signature),
-            ],
-        );
+        let form = self.login_form(page);
+        let (status, body) = self
+            .rp()
+            .card_login(b, &form, "teacher", signer(&self.leaf));
         assert_eq!(status, 200, "{body}");
         self.back_at_apache(visit(b, body["redirect"].as_str().unwrap()))
     }
@@ -142,25 +123,15 @@ impl Rig {
 }
 
 fn register_client(server: &TestServer, app: &str) {
-    let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
     let client = NewClient {
-        school_id: school.id,
-        client_id: CLIENT_ID.into(),
         name: "校務系統 behind Apache".into(),
-        secret_hash: Some(gpki_idp_core::password::hash(CLIENT_SECRET)),
-        public_client: false,
         require_pkce: true,
         redirect_uris: vec![apache::redirect_uri(app)],
         post_logout_redirect_uris: vec![format!("{app}/loggedout.html")],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        id_token_alg: "RS256".into(),
-        jwks: None,
-        allowed_scopes: gpki_idp_core::model::default_scopes(),
-        default_acr_values: vec![],
-        min_acr: None,
+        ..new_client(&server.demo_school(), CLIENT_ID, Some(CLIENT_SECRET))
     };
-    common::block_on(provider.directory.create_client(client)).unwrap();
+    block_on(server.state.provider.directory.create_client(client)).unwrap();
 }
 
 fn query(url: &Url, name: &str) -> Option<String> {
@@ -171,16 +142,7 @@ fn query(url: &Url, name: &str) -> Option<String> {
 
 /// The refresh token at our token endpoint, as Apache would present it: the error, if any.
 fn refresh_error(rig: &Rig, refresh_token: &str) -> Option<String> {
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{}/token", rig.issuer()))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ])
-        .send()
-        .unwrap();
-    let body: serde_json::Value = r.json().unwrap();
+    let (_, body) = rig.rp().refresh(refresh_token);
     body["error"].as_str().map(str::to_string)
 }
 

@@ -4,13 +4,11 @@
 //! clients of a dual-stack listener; an admin body sent before any token; a logout link from
 //! another site.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use common::{browser, hidden, start, Backend, TestServer};
+use crate::support::{block_on, browser, hidden, start, Backend, TestServer};
 use gpki_idp_core::audit::AuditFilter;
 use gpki_idp_server::demo;
 use reqwest::blocking::{Client as Http, Response};
@@ -177,7 +175,7 @@ fn a_guesser_elsewhere_cannot_lock_out_the_teachers_own_browser() {
 #[test]
 fn a_pupil_behind_the_schools_address_cannot_lock_out_the_school() {
     let server = behind_proxy(Backend::Embedded);
-    let admin = common::block_on(async {
+    let admin = block_on(async {
         let dir = &server.state.provider.directory;
         let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
         let rules = gpki_idp_core::policy::RegistrationRules {
@@ -220,7 +218,7 @@ fn a_pupil_behind_the_schools_address_cannot_lock_out_the_school() {
 
 /// The audit events of the demo school's password logins, newest last.
 fn login_addresses(server: &TestServer) -> Vec<Option<String>> {
-    common::block_on(async {
+    block_on(async {
         let dir = &server.state.provider.directory;
         let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
         let filter = AuditFilter {
@@ -245,7 +243,7 @@ fn forwarded_ports_and_dual_stack_addresses_are_read_as_the_proxy_means() {
         panic!("this machine cannot listen on [::] (IPv6 is required for the dual-stack test)");
     };
     let port = listener.local_addr().unwrap().port();
-    let server = common::start_on(listener, Backend::Embedded, |c| {
+    let server = crate::support::server::start_on(listener, Backend::Embedded, |c| {
         c.trusted_proxies = vec!["127.0.0.1".into()];
     });
     let base = format!("http://127.0.0.1:{port}");

@@ -1,20 +1,18 @@
 //! A real server for tests: actix on 127.0.0.1:0 in its own thread, on SQLite + in-process
 //! state or on PostgreSQL + Redis (fresh database, random key prefix), with the demo school,
-//! a public PKCE client and a second school.
-
-#![allow(dead_code)]
-
-pub mod apache;
-pub mod card;
-pub mod faults;
+//! a public PKCE client, a client with a key (private_key_jwt) and a second school.
 
 use std::net::TcpListener;
 use std::sync::mpsc;
 
-use gpki_idp_core::model::{NewClient, NewUser};
+use gpki_idp_core::model::{NewClient, NewUser, School};
 use gpki_idp_core::password;
 use gpki_idp_server::config::Config;
+use gpki_idp_server::demo;
 use gpki_idp_store::testing;
+
+use super::gate;
+use super::rp::{Rp, REDIRECT};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -30,11 +28,22 @@ pub struct TestServer {
     pub state: actix_web::web::Data<gpki_idp_server::app::AppState>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
+    _pass: gate::Pass,
 }
 
 impl TestServer {
     pub fn issuer(&self, school: &str) -> String {
         format!("{}/schools/{school}", self.base)
+    }
+
+    /// The demo portal, as a relying party of the demo school.
+    pub fn portal(&self) -> Rp {
+        Rp::portal(&self.issuer(demo::SCHOOL))
+    }
+
+    /// The demo school as the service has it.
+    pub fn demo_school(&self) -> School {
+        block_on(self.state.provider.school(demo::SCHOOL)).unwrap()
     }
 }
 
@@ -53,6 +62,7 @@ impl Drop for TestServer {
 pub const PUBLIC_CLIENT: &str = "spa";
 /// A confidential client that authenticates with private_key_jwt.
 pub const JWT_CLIENT: &str = "signed-client";
+pub const OTHER_SCHOOL: &str = "other";
 
 /// The private key of [`JWT_CLIENT`] (ES256), made once per test binary.
 pub fn jwt_client_key() -> &'static gpki_idp_core::model::KeyRecord {
@@ -66,7 +76,6 @@ pub fn jwt_client_key() -> &'static gpki_idp_core::model::KeyRecord {
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     actix_web::rt::System::new().block_on(f)
 }
-pub const OTHER_SCHOOL: &str = "other";
 
 pub fn start(backend: Backend, tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
     start_on(TcpListener::bind("127.0.0.1:0").unwrap(), backend, tweak)
@@ -78,6 +87,7 @@ pub fn start_on(
     backend: Backend,
     tweak: impl FnOnce(&mut Config) + Send + 'static,
 ) -> TestServer {
+    let pass = gate::shared();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let mut config = Config {
         public_url: Some(base.clone()),
@@ -95,13 +105,12 @@ pub fn start_on(
     }
     tweak(&mut config);
     let (tx, rx) = mpsc::channel();
-    let public = base.clone();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let state = gpki_idp_server::serve::prepare(&config, true)
                 .await
                 .expect("service starts");
-            seed_extra(&state.provider, &public).await;
+            seed_extra(&state.provider).await;
             let server =
                 gpki_idp_server::serve::run(listener, state.clone(), 2).expect("server runs");
             tx.send((server.handle(), state)).unwrap();
@@ -114,6 +123,7 @@ pub fn start_on(
         state,
         handle,
         thread: Some(thread),
+        _pass: pass,
     }
 }
 
@@ -121,43 +131,45 @@ fn uuid_like() -> String {
     gpki_idp_core::random_token(9).replace(['-', '_'], "x")
 }
 
-async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
-    let dir = &provider.directory;
-    let demo = dir.school_by_code("demo").await.unwrap().unwrap();
-    let spa = NewClient {
-        school_id: demo.id,
-        client_id: PUBLIC_CLIENT.into(),
-        name: "public SPA".into(),
-        secret_hash: None,
-        public_client: true,
-        require_pkce: true,
-        redirect_uris: vec!["http://127.0.0.1:9000/callback".into()],
+/// A client of the demo school with what most tests leave alone already filled in.
+pub fn new_client(school: &School, client_id: &str, secret: Option<&str>) -> NewClient {
+    NewClient {
+        school_id: school.id,
+        client_id: client_id.into(),
+        name: client_id.into(),
+        secret_hash: secret.map(password::hash),
+        public_client: false,
+        require_pkce: false,
+        redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec![],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        id_token_alg: "ES256".into(),
+        grant_types: vec!["authorization_code".into()],
+        id_token_alg: "RS256".into(),
         jwks: None,
         allowed_scopes: gpki_idp_core::model::default_scopes(),
         default_acr_values: vec![],
         min_acr: None,
+    }
+}
+
+async fn seed_extra(provider: &gpki_idp_core::oidc::Provider) {
+    let dir = &provider.directory;
+    let demo = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+    let spa = NewClient {
+        name: "public SPA".into(),
+        public_client: true,
+        require_pkce: true,
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        id_token_alg: "ES256".into(),
+        ..new_client(&demo, PUBLIC_CLIENT, None)
     };
     dir.create_client(spa).await.unwrap();
     let key = gpki_idp_core::keys::SigningKey::load(jwt_client_key()).unwrap();
     let jwks = serde_json::json!({"keys": [key.jwk()]}).to_string();
     let signed = NewClient {
-        school_id: demo.id,
-        client_id: JWT_CLIENT.into(),
         name: "service with a key".into(),
-        secret_hash: None,
-        public_client: false,
-        require_pkce: false,
-        redirect_uris: vec!["http://127.0.0.1:9000/callback".into()],
-        post_logout_redirect_uris: vec![],
         grant_types: vec!["client_credentials".into()],
-        id_token_alg: "RS256".into(),
         jwks: Some(jwks),
-        allowed_scopes: gpki_idp_core::model::default_scopes(),
-        default_acr_values: vec![],
-        min_acr: None,
+        ..new_client(&demo, JWT_CLIENT, None)
     };
     dir.create_client(signed).await.unwrap();
     let other = dir.create_school(OTHER_SCHOOL, "別的國中").await.unwrap();
@@ -171,36 +183,4 @@ async fn seed_extra(provider: &gpki_idp_core::oidc::Provider, base: &str) {
     })
     .await
     .unwrap();
-    let _ = base;
-}
-
-/// A plain HTTP client that never follows redirects.
-pub fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::ClientBuilder::new()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A browser: keeps cookies, never follows redirects.
-pub fn browser() -> reqwest::blocking::Client {
-    reqwest::blocking::ClientBuilder::new()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of a hidden form field of a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page"))
-        + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use gpki_testpki::{LeafSpec, RevocationServer, TestPki};
 
+use crate::support::http::free_port;
+
 const GOOD_SERIAL: u64 = 0x0a11ce;
 const REVOKED_SERIAL: u64 = 0x0bad;
 
@@ -151,14 +153,6 @@ fn openssl_cms_signatures_verify_attached_streamed_and_detached() {
     assert_eq!((code, json["code"].as_str()), (1, Some("content_mismatch")));
     let (code, _) = cli(&f, &["--signature", "missing.der", "--revocation", "none"]);
     assert_eq!(code, 2, "unreadable input is a usage error");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `openssl ocsp` as a responder, killed on drop.

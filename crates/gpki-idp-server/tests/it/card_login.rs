@@ -2,16 +2,15 @@
 //! signatures from the test PKI, OCSP from the in-process responder, and the ID token's
 //! acr/amr of a card login.
 
-mod common;
-
-use std::collections::HashMap;
-
-use common::browser;
 use gpki_idp_server::demo;
 use gpki_testpki::OcspBehaviour;
 use serde_json::Value;
 
-use common::card::*;
+use crate::support::card::register_with;
+use crate::support::card::{card, card_login, password_login, pki, portal, register, server, sign};
+use crate::support::http::{claims_of, post, status_json};
+use crate::support::rp::query_of;
+use crate::support::{block_on, browser};
 
 #[test]
 fn register_then_log_in_with_the_card() {
@@ -19,7 +18,7 @@ fn register_then_log_in_with_the_card() {
     let teacher_card = card(0x7e1);
     let b = browser();
     let csrf = password_login(&server, &b);
-    let (status, binding) = register(&server, &b, &csrf, &teacher_card);
+    let (status, binding) = register(&portal(&server), &b, &csrf, &teacher_card);
     assert_eq!(status, 201, "{binding}");
     assert_eq!(binding["subject_cn"], "王小明");
     let list: Value = b
@@ -33,21 +32,9 @@ fn register_then_log_in_with_the_card() {
     let fresh = browser();
     let (status, body) = card_login(&server, &fresh, "teacher", &teacher_card, |c| c.to_string());
     assert_eq!(status, 200, "{body}");
-    let redirect = url::Url::parse(body["redirect"].as_str().unwrap()).unwrap();
-    let q: HashMap<String, String> = redirect.query_pairs().into_owned().collect();
+    let q = query_of(body["redirect"].as_str().unwrap());
     assert_eq!(q["state"], "card");
-    let tokens: Value = reqwest::blocking::Client::new()
-        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
-        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", q["code"].as_str()),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let (_, tokens) = server.portal().exchange(&q["code"]);
     let claims = claims_of(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["acr"], gpki_idp_core::factor::ACR_CERTIFICATE);
     assert_eq!(
@@ -65,8 +52,8 @@ fn register_then_log_in_with_the_card() {
         c.to_string()
     });
     assert_eq!(bad["error"], "certificate_not_registered");
-    let school = common::block_on(server.state.provider.school(demo::SCHOOL)).unwrap();
-    let events = common::block_on(
+    let school = server.demo_school();
+    let events = block_on(
         server
             .state
             .provider
@@ -138,7 +125,7 @@ fn what_a_card_login_must_refuse() {
     let teacher_card = card(0x7e2);
     let b = browser();
     let csrf = password_login(&server, &b);
-    assert_eq!(register(&server, &b, &csrf, &teacher_card).0, 201);
+    assert_eq!(register(&portal(&server), &b, &csrf, &teacher_card).0, 201);
     let issuer = server.issuer(demo::SCHOOL);
 
     // A signature over another challenge.
@@ -164,17 +151,13 @@ fn what_a_card_login_must_refuse() {
 
     // Replay: the same challenge and signature a second time.
     let fresh = browser();
-    let (req, csrf) = login_page(&server, &fresh);
-    let (_, ch) = post(
-        &fresh,
-        format!("{issuer}/login/card/challenge"),
-        &[("req", &req), ("csrf", &csrf)],
-    );
-    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let rp = portal(&server);
+    let form = rp.login_page(&fresh, &[]);
+    let challenge = rp.card_challenge(&fresh, &form);
     let signature = sign(&teacher_card, &challenge, &challenge);
     let attempt = [
-        ("req", req.as_str()),
-        ("csrf", csrf.as_str()),
+        ("req", form.req.as_str()),
+        ("csrf", form.csrf.as_str()),
         ("username", "teacher"),
         ("challenge", challenge.as_str()),
         ("signature", signature.as_str()),
@@ -192,17 +175,12 @@ fn what_a_card_login_must_refuse() {
 
     // A challenge fetched by one browser, answered from another.
     let (a, other) = (browser(), browser());
-    let (req, csrf) = login_page(&server, &a);
-    let (_, ch) = post(
-        &a,
-        format!("{issuer}/login/card/challenge"),
-        &[("req", &req), ("csrf", &csrf)],
-    );
-    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let form_a = rp.login_page(&a, &[]);
+    let challenge = rp.card_challenge(&a, &form_a);
     let signature = sign(&teacher_card, &challenge, &challenge);
-    let (_, other_csrf) = login_page(&server, &other);
+    let other_csrf = rp.login_page(&other, &[]).csrf;
     let form = [
-        ("req", req.as_str()),
+        ("req", form_a.req.as_str()),
         ("csrf", other_csrf.as_str()),
         ("username", "teacher"),
         ("challenge", challenge.as_str()),
@@ -231,6 +209,7 @@ fn what_a_card_login_must_refuse() {
     assert_eq!(body["error"], "cert_revoked", "{body}");
 }
 
+/// The serial as the responder's revocation list names it.
 fn hex(serial: u64) -> String {
     gpki_testpki::serial_bytes(serial)
         .iter()
@@ -243,7 +222,7 @@ fn registering_needs_a_logged_in_account_and_one_card_binds_once() {
     let server = server();
     let issuer = server.issuer(demo::SCHOOL);
     let b = browser();
-    let (_, csrf) = login_page(&server, &b);
+    let csrf = portal(&server).login_page(&b, &[]).csrf;
     let (status, body) = post(
         &b,
         format!("{issuer}/account/card/challenge"),
@@ -255,7 +234,7 @@ fn registering_needs_a_logged_in_account_and_one_card_binds_once() {
     );
     let csrf = password_login(&server, &b);
     let shared = card(0x7e4);
-    assert_eq!(register(&server, &b, &csrf, &shared).0, 201);
+    assert_eq!(register(&portal(&server), &b, &csrf, &shared).0, 201);
     let id = b
         .get(format!("{issuer}/account/cards"))
         .send()
@@ -286,17 +265,12 @@ fn a_signature_made_by_openssl_logs_in() {
     let leaf = card(0x7e5);
     let b = browser();
     let csrf = password_login(&server, &b);
-    assert_eq!(register(&server, &b, &csrf, &leaf).0, 201);
+    let rp = portal(&server);
+    assert_eq!(register(&rp, &b, &csrf, &leaf).0, 201);
 
-    let issuer = server.issuer(demo::SCHOOL);
     let fresh = browser();
-    let (req, csrf) = login_page(&server, &fresh);
-    let (_, ch) = post(
-        &fresh,
-        format!("{issuer}/login/card/challenge"),
-        &[("req", &req), ("csrf", &csrf)],
-    );
-    let challenge = ch["challenge"].as_str().unwrap().to_string();
+    let form = rp.login_page(&fresh, &[]);
+    let challenge = rp.card_challenge(&fresh, &form);
     let dir = std::env::temp_dir().join(format!("gpki-openssl-login-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("challenge"), &challenge).unwrap();
@@ -332,14 +306,8 @@ fn a_signature_made_by_openssl_logs_in() {
         String::from_utf8_lossy(&out.stderr)
     );
     let pem = String::from_utf8(out.stdout).unwrap();
-    let form = [
-        ("req", req.as_str()),
-        ("csrf", csrf.as_str()),
-        ("username", "teacher"),
-        ("challenge", challenge.as_str()),
-        ("signature", pem.as_str()),
-    ];
-    let (status, body) = post(&fresh, format!("{issuer}/login/card"), &form);
+    let r = rp.card_request(&fresh, &form, "teacher", &challenge, &pem);
+    let (status, body) = status_json(r.send().unwrap());
     assert_eq!(status, 200, "{body}");
     assert!(body["redirect"].as_str().unwrap().contains("code="));
 }
@@ -348,20 +316,21 @@ fn a_signature_made_by_openssl_logs_in() {
 fn registration_within_campus_ranges_and_with_a_one_time_code() {
     let server = server();
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let school = server.demo_school();
     let set = |cidrs: &[&str], code: bool| {
         let rules = gpki_idp_core::policy::RegistrationRules {
             campus_cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
             require_enrollment_code: code,
         };
-        common::block_on(provider.directory.set_registration_rules(school.id, rules)).unwrap();
+        block_on(provider.directory.set_registration_rules(school.id, rules)).unwrap();
     };
     let b = browser();
     let csrf = password_login(&server, &b);
     let leaf = card(0x7e6);
+    let rp = portal(&server);
 
     set(&["10.0.0.0/8"], false);
-    let (status, body) = register(&server, &b, &csrf, &leaf);
+    let (status, body) = register(&rp, &b, &csrf, &leaf);
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("registration_off_campus")),
@@ -369,65 +338,31 @@ fn registration_within_campus_ranges_and_with_a_one_time_code() {
     );
 
     set(&["127.0.0.0/8"], true);
-    let (_, body) = register(&server, &b, &csrf, &leaf);
+    let (_, body) = register(&rp, &b, &csrf, &leaf);
     assert_eq!(
         body["error"], "enrollment_code_invalid",
         "a code is required"
     );
 
-    let teacher = common::block_on(provider.directory.user_by_username(school.id, "teacher"))
+    let teacher = block_on(provider.directory.user_by_username(school.id, "teacher"))
         .unwrap()
         .unwrap();
-    let (_, code) = common::block_on(provider.issue_enrollment_code(
+    let (_, code) = block_on(provider.issue_enrollment_code(
         &school,
         &teacher,
         std::time::Duration::from_secs(600),
     ))
     .unwrap();
-    let with_code = |code: &str| {
-        let issuer = server.issuer(demo::SCHOOL);
-        let (_, ch) = post(
-            &b,
-            format!("{issuer}/account/card/challenge"),
-            &[("csrf", &csrf)],
-        );
-        let challenge = ch["challenge"].as_str().unwrap().to_string();
-        let signature = sign(&leaf, &challenge, &challenge);
-        post(
-            &b,
-            format!("{issuer}/account/card"),
-            &[
-                ("csrf", &csrf),
-                ("challenge", &challenge),
-                ("signature", &signature),
-                ("enrollment_code", code),
-            ],
-        )
+    let with_code = |leaf: &gpki_testpki::Leaf, code: &str| {
+        register_with(&rp, &b, &csrf, leaf, &[("enrollment_code", code)])
     };
     assert_eq!(
-        with_code("wrong-code").1["error"],
+        with_code(&leaf, "wrong-code").1["error"],
         "enrollment_code_invalid"
     );
-    assert_eq!(with_code(&code).0, 201);
+    assert_eq!(with_code(&leaf, &code).0, 201);
     let other = card(0x7e7);
-    let issuer = server.issuer(demo::SCHOOL);
-    let (_, ch) = post(
-        &b,
-        format!("{issuer}/account/card/challenge"),
-        &[("csrf", &csrf)],
-    );
-    let challenge = ch["challenge"].as_str().unwrap().to_string();
-    let signature = sign(&other, &challenge, &challenge);
-    let (_, body) = post(
-        &b,
-        format!("{issuer}/account/card"),
-        &[
-            ("csrf", &csrf),
-            ("challenge", &challenge),
-            ("signature", &signature),
-            ("enrollment_code", &code),
-        ],
-    );
+    let (_, body) = with_code(&other, &code);
     assert_eq!(
         body["error"], "enrollment_code_invalid",
         "a code works once"
@@ -440,7 +375,7 @@ fn card_only_login_finds_the_account_from_the_certificate() {
     let teacher_card = card(0x7e5);
     let b = browser();
     let csrf = password_login(&server, &b);
-    assert_eq!(register(&server, &b, &csrf, &teacher_card).0, 201);
+    assert_eq!(register(&portal(&server), &b, &csrf, &teacher_card).0, 201);
 
     // No account typed: the registered certificate names it, and the audit names it too.
     let (status, body) = card_login(&server, &browser(), "", &teacher_card, |c| c.to_string());
@@ -452,8 +387,8 @@ fn card_only_login_finds_the_account_from_the_certificate() {
         (401, Some("certificate_not_registered"))
     );
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
-    let events = common::block_on(provider.directory.audit_events(school.id, 0, 100)).unwrap();
+    let school = server.demo_school();
+    let events = block_on(provider.directory.audit_events(school.id, 0, 100)).unwrap();
     let card_logins: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| e.event == "login.certificate")

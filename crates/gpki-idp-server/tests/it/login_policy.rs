@@ -2,12 +2,6 @@
 //! the assurance level a client asks for: enforced at the password step, at the card step, for
 //! a browser already logged in (step-up), and at token issuance — with real card signatures.
 
-mod common;
-
-use std::collections::HashMap;
-
-use common::card::*;
-use common::{browser, hidden, TestServer};
 use gpki_idp_core::factor::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
 use gpki_idp_core::model::NewClient;
 use gpki_idp_core::policy::{Method, RolePolicy};
@@ -16,69 +10,33 @@ use gpki_testpki::Leaf;
 use reqwest::blocking::Client as Http;
 use serde_json::{json, Value};
 
-/// The authorize page for `client` with extra parameters: (status, html).
+use crate::support::card::{card, server_with, signer};
+use crate::support::http::{claims_of, post};
+use crate::support::rp::{location_or_body, query_of, LoginForm};
+use crate::support::server::new_client;
+use crate::support::{block_on, browser, hidden, start, Backend, Rp, TestServer};
+
+/// `client` of the demo school, as these tests ask for a login.
+fn rp(server: &TestServer, client: &str) -> Rp {
+    Rp::client(&server.issuer(demo::SCHOOL), client, "").param("state", "s")
+}
+
+/// The authorize page for `client` with extra parameters: (status, html or redirect).
 fn authorize(server: &TestServer, b: &Http, client: &str, extra: &[(&str, &str)]) -> (u16, String) {
-    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client)
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid")
-        .append_pair("state", "s");
-    for (k, v) in extra {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    let r = b.get(url).send().unwrap();
-    let status = r.status().as_u16();
-    let location = r
-        .headers()
-        .get("Location")
-        .map(|l| l.to_str().unwrap().to_string());
-    (status, location.unwrap_or_else(|| r.text().unwrap()))
+    location_or_body(rp(server, client).authorize(b, extra))
 }
 
-fn password_step(server: &TestServer, b: &Http, req: &str, csrf: &str) -> (u16, String) {
-    let form = [
-        ("req", req),
-        ("csrf", csrf),
-        ("username", "teacher"),
-        ("password", demo::PASSWORD),
-    ];
-    let r = b
-        .post(format!("{}/login", server.issuer(demo::SCHOOL)))
-        .form(&form)
-        .send()
-        .unwrap();
-    let status = r.status().as_u16();
-    match r.headers().get("Location") {
-        Some(l) => (status, l.to_str().unwrap().to_string()),
-        None => (status, r.text().unwrap()),
-    }
+/// The teacher's password on the login page of `form`: (status, html or redirect).
+fn password_step(server: &TestServer, b: &Http, form: &LoginForm) -> (u16, String) {
+    let r = server
+        .portal()
+        .submit_password(b, form, "teacher", demo::PASSWORD);
+    location_or_body(r)
 }
 
-fn card_step(server: &TestServer, b: &Http, req: &str, csrf: &str, leaf: &Leaf) -> (u16, Value) {
-    let issuer = server.issuer(demo::SCHOOL);
-    let (_, ch) = post(
-        b,
-        format!("{issuer}/login/card/challenge"),
-        &[("req", req), ("csrf", csrf)],
-    );
-    let challenge = ch["challenge"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{ch}"))
-        .to_string();
-    let signature = sign(leaf, &challenge, &challenge);
-    post(
-        b,
-        format!("{issuer}/login/card"),
-        &[
-            ("req", req),
-            ("csrf", csrf),
-            ("username", "teacher"),
-            ("challenge", &challenge),
-            ("signature", &signature),
-        ],
-    )
+/// The teacher's card on the login page of `form`: (status, body).
+fn card_step(server: &TestServer, b: &Http, form: &LoginForm, leaf: &Leaf) -> (u16, Value) {
+    server.portal().card_login(b, form, "teacher", signer(leaf))
 }
 
 /// The ID token claims of a redirect carrying a code (exchanged by `client`).
@@ -88,24 +46,12 @@ fn claims_from(
     client: &str,
     secret: &str,
 ) -> Result<Value, Value> {
-    let url = url::Url::parse(redirect).unwrap();
-    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let q = query_of(redirect);
     let code = q
         .get("code")
         .unwrap_or_else(|| panic!("no code in {redirect}"));
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
-        .basic_auth(client, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .unwrap();
-    let ok = r.status().is_success();
-    let body: Value = r.json().unwrap();
-    if ok {
+    let (status, body) = Rp::client(&server.issuer(demo::SCHOOL), client, secret).exchange(code);
+    if (200..300).contains(&status) {
         Ok(claims_of(body["id_token"].as_str().unwrap()))
     } else {
         Err(body)
@@ -118,29 +64,32 @@ fn demo_claims(server: &TestServer, redirect: &str) -> Value {
 
 fn set_teacher_policy(server: &TestServer, methods: &[Method]) {
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let school = server.demo_school();
     let policy = vec![RolePolicy {
         role: "teacher".into(),
         methods: methods.to_vec(),
     }];
-    common::block_on(provider.directory.replace_policy(school.id, policy)).unwrap();
+    block_on(provider.directory.replace_policy(school.id, policy)).unwrap();
 }
 
 /// A server where the teacher has registered a card; returns it with the card.
 fn server_with_card() -> (TestServer, Leaf) {
-    let server = server();
     let leaf = card(0x5a1);
-    let b = browser();
-    let csrf = password_login(&server, &b);
-    let (status, body) = register(&server, &b, &csrf, &leaf);
-    assert_eq!(status, 201, "{body}");
-    (server, leaf)
+    (server_with(&leaf), leaf)
 }
 
-fn fresh_page(server: &TestServer, b: &Http) -> (String, String) {
+/// The same login, with the CSRF value of the page that asks for the next step.
+fn same_req(form: &LoginForm, page: &str) -> LoginForm {
+    LoginForm {
+        req: form.req.clone(),
+        csrf: hidden(page, "csrf"),
+    }
+}
+
+fn fresh_page(server: &TestServer, b: &Http) -> LoginForm {
     let (status, html) = authorize(server, b, demo::CLIENT_ID, &[]);
     assert_eq!(status, 200, "{html}");
-    (hidden(&html, "req"), hidden(&html, "csrf"))
+    LoginForm::of(&html)
 }
 
 #[test]
@@ -158,8 +107,8 @@ fn each_role_policy_is_enforced_at_the_next_login() {
 
         // Password first.
         let b = browser();
-        let (req, csrf) = fresh_page(&server, &b);
-        let (status, out) = password_step(&server, &b, &req, &csrf);
+        let form = fresh_page(&server, &b);
+        let (status, out) = password_step(&server, &b, &form);
         match methods.as_slice() {
             [Certificate] => {
                 assert_eq!(status, 403, "{label}");
@@ -169,7 +118,7 @@ fn each_role_policy_is_enforced_at_the_next_login() {
                 assert_eq!(status, 200, "{label}: the card is asked for");
                 assert!(out.contains("data-step=\"card\""), "{label}");
                 assert!(out.contains("同時使用密碼與自然人憑證"), "{label}");
-                let (status, body) = card_step(&server, &b, &req, &hidden(&out, "csrf"), &leaf);
+                let (status, body) = card_step(&server, &b, &same_req(&form, &out), &leaf);
                 assert_eq!(status, 200, "{label}: {body}");
                 let claims = demo_claims(&server, body["redirect"].as_str().unwrap());
                 assert_eq!(claims["acr"], ACR_PASSWORD_CERTIFICATE);
@@ -183,8 +132,8 @@ fn each_role_policy_is_enforced_at_the_next_login() {
 
         // The card first.
         let b = browser();
-        let (req, csrf) = fresh_page(&server, &b);
-        let (status, body) = card_step(&server, &b, &req, &csrf, &leaf);
+        let form = fresh_page(&server, &b);
+        let (status, body) = card_step(&server, &b, &form, &leaf);
         match methods.as_slice() {
             [Password] => {
                 assert_eq!(status, 403, "{label}");
@@ -193,7 +142,7 @@ fn each_role_policy_is_enforced_at_the_next_login() {
             [PasswordAndCertificate] => {
                 assert_eq!(status, 200, "{label}");
                 assert_eq!(body["next"], "password", "{label}: {body}");
-                let (status, out) = password_step(&server, &b, &req, &csrf);
+                let (status, out) = password_step(&server, &b, &form);
                 assert_eq!(status, 302, "{label}: {out}");
                 assert_eq!(demo_claims(&server, &out)["acr"], ACR_PASSWORD_CERTIFICATE);
             }
@@ -211,8 +160,8 @@ fn a_client_asking_for_the_card_steps_a_password_session_up() {
     let (server, leaf) = server_with_card();
     let logged_in = || {
         let b = browser();
-        let (req, csrf) = fresh_page(&server, &b);
-        let (status, _) = password_step(&server, &b, &req, &csrf);
+        let form = fresh_page(&server, &b);
+        let (status, _) = password_step(&server, &b, &form);
         assert_eq!(status, 302);
         b
     };
@@ -236,8 +185,7 @@ fn a_client_asking_for_the_card_steps_a_password_session_up() {
         assert!(html.contains("data-step=\"card\""), "{extra:?}");
         assert!(html.contains("此系統要求以自然人憑證登入"));
         assert!(html.contains("value=\"teacher\""), "the account is known");
-        let (req, csrf) = (hidden(&html, "req"), hidden(&html, "csrf"));
-        let (status, body) = card_step(&server, &b, &req, &csrf, &leaf);
+        let (status, body) = card_step(&server, &b, &LoginForm::of(&html), &leaf);
         assert_eq!(status, 200, "{body}");
         let claims = demo_claims(&server, body["redirect"].as_str().unwrap());
         assert_eq!(
@@ -260,33 +208,22 @@ fn a_client_asking_for_the_card_steps_a_password_session_up() {
 fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
     let (server, leaf) = server_with_card();
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let school = server.demo_school();
     let strict = NewClient {
-        school_id: school.id,
-        client_id: "strict".into(),
         name: "needs the card".into(),
-        secret_hash: Some(gpki_idp_core::password::hash("strict-secret")),
-        public_client: false,
-        require_pkce: false,
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec!["authorization_code".into()],
-        id_token_alg: "RS256".into(),
-        jwks: None,
-        allowed_scopes: gpki_idp_core::model::default_scopes(),
-        default_acr_values: vec![],
         min_acr: Some(ACR_CERTIFICATE.into()),
+        ..new_client(&school, "strict", Some("strict-secret"))
     };
-    common::block_on(provider.directory.create_client(strict)).unwrap();
+    block_on(provider.directory.create_client(strict)).unwrap();
 
     // A password is not enough: the page asks for the card, and the card completes it.
     let b = browser();
     let (_, html) = authorize(&server, &b, "strict", &[]);
-    let (req, csrf) = (hidden(&html, "req"), hidden(&html, "csrf"));
-    let (status, out) = password_step(&server, &b, &req, &csrf);
+    let form = LoginForm::of(&html);
+    let (status, out) = password_step(&server, &b, &form);
     assert_eq!(status, 200);
     assert!(out.contains("data-step=\"card\""));
-    let (_, body) = card_step(&server, &b, &req, &hidden(&out, "csrf"), &leaf);
+    let (_, body) = card_step(&server, &b, &same_req(&form, &out), &leaf);
     let claims = claims_from(
         &server,
         body["redirect"].as_str().unwrap(),
@@ -300,8 +237,7 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
     set_teacher_policy(&server, &[Method::Password]);
     let b = browser();
     let (_, html) = authorize(&server, &b, "strict", &[]);
-    let (req, csrf) = (hidden(&html, "req"), hidden(&html, "csrf"));
-    let (status, out) = password_step(&server, &b, &req, &csrf);
+    let (status, out) = password_step(&server, &b, &LoginForm::of(&html));
     assert_eq!(status, 403);
     assert!(
         out.contains("不允許您的身份以此系統要求的方式登入"),
@@ -311,13 +247,12 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
 
     // At token issuance: a code of a password login, then the client's minimum is raised.
     let b = browser();
-    let (req, csrf) = fresh_page(&server, &b);
-    let (_, location) = password_step(&server, &b, &req, &csrf);
-    let mut portal = common::block_on(provider.directory.client(school.id, demo::CLIENT_ID))
+    let (_, location) = password_step(&server, &b, &fresh_page(&server, &b));
+    let mut portal = block_on(provider.directory.client(school.id, demo::CLIENT_ID))
         .unwrap()
         .unwrap();
     portal.min_acr = Some(ACR_CERTIFICATE.into());
-    common::block_on(provider.directory.update_client(portal)).unwrap();
+    block_on(provider.directory.update_client(portal)).unwrap();
     // As the admin API does after a change (other replicas see it within client_cache_ttl).
     provider.forget_client(school.id, demo::CLIENT_ID);
     let refused =
@@ -327,11 +262,9 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
 
 #[test]
 fn looking_up_accounts_is_throttled_and_unknown_ones_look_like_teachers() {
-    let server = common::start(common::Backend::Embedded, |c| {
-        c.tokens.max_lookups_per_ip = 3
-    });
+    let server = start(Backend::Embedded, |c| c.tokens.max_lookups_per_ip = 3);
     let b = browser();
-    let (req, csrf) = fresh_page(&server, &b);
+    let LoginForm { req, csrf } = fresh_page(&server, &b);
     let url = format!("{}/login/methods", server.issuer(demo::SCHOOL));
     let look = |name: &str| {
         post(

@@ -2,88 +2,28 @@
 //! nothing, a report per row, district operators only, a second run) on both backends, and
 //! through `gpki-idp admin onboard-schools`.
 
-mod common;
-
 use std::process::Command;
 
-use common::{start, Backend, TestServer};
-use gpki_idp_core::model::{default_scopes, NewClient};
 use gpki_idp_server::demo;
-use gpki_idp_server::http::admin::PREFIX;
-use reqwest::blocking::Client as Http;
+use reqwest::Method;
 use serde_json::{json, Value};
+
+use crate::support::admin::{call, district_token, send_raw, token};
+use crate::support::{block_on, start, Backend, TestServer};
 
 const LIST: &str = "code,name,gm_username,gm_name\n\
                     d-east-es,東區國小,gm.east,東區國小資訊組\n\
                     d-west-es,西區國小,,\n\
                     d-north-jh,\"北區國中, 附設幼兒園\",gm.north,北區國中資訊組\n";
 
-/// A client_credentials token at `school` (made as an operator would) with `scope`.
-fn token(server: &TestServer, school: &str, client_id: &str, scope: &str) -> String {
-    let provider = &server.state.provider;
-    let s = common::block_on(provider.directory.school_by_code(school))
-        .unwrap()
-        .unwrap();
-    let mut allowed = default_scopes();
-    allowed.push(scope.into());
-    let client = NewClient {
-        school_id: s.id,
-        client_id: client_id.into(),
-        name: client_id.into(),
-        secret_hash: Some(gpki_idp_core::password::hash("s3cret-s3cret")),
-        public_client: false,
-        require_pkce: false,
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec!["client_credentials".into()],
-        id_token_alg: "RS256".into(),
-        jwks: None,
-        allowed_scopes: allowed,
-        default_acr_values: vec![],
-        min_acr: None,
-    };
-    common::block_on(provider.directory.create_client(client)).unwrap();
-    let r: Value = Http::new()
-        .post(format!("{}/token", server.issuer(school)))
-        .basic_auth(client_id, Some("s3cret-s3cret"))
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    r["access_token"].as_str().expect("a token").to_string()
-}
-
-/// The district tenant and an operator's token.
-fn district_token(server: &TestServer) -> String {
-    let provider = &server.state.provider;
-    let d = common::block_on(provider.directory.create_school("district", "教育局")).unwrap();
-    common::block_on(
-        provider
-            .directory
-            .update_school(d.id, None, None, Some(true)),
-    )
-    .unwrap();
-    common::block_on(provider.ensure_keys(&d)).unwrap();
-    token(server, "district", "ops", "district")
-}
-
 fn onboard(server: &TestServer, bearer: &str, csv: &str, dry_run: bool) -> (u16, Value) {
-    let r = Http::new()
-        .post(format!(
-            "{}{PREFIX}/onboarding/schools?dry_run={dry_run}",
-            server.base
-        ))
-        .bearer_auth(bearer)
-        .header("Content-Type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .unwrap();
-    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    let path = format!("/onboarding/schools?dry_run={dry_run}");
+    let a = send_raw(server, Method::POST, &path, bearer, "text/csv", csv.into());
+    (a.status, a.body)
 }
 
 fn exists(server: &TestServer, code: &str) -> bool {
-    common::block_on(server.state.provider.directory.school_by_code(code))
+    block_on(server.state.provider.directory.school_by_code(code))
         .unwrap()
         .is_some()
 }
@@ -134,10 +74,10 @@ fn onboards_a_district(backend: Backend) {
         "no GM named, none made"
     );
     let provider = &server.state.provider;
-    let east = common::block_on(provider.directory.school_by_code("d-east-es"))
+    let east = block_on(provider.directory.school_by_code("d-east-es"))
         .unwrap()
         .unwrap();
-    let gm = common::block_on(provider.directory.user_by_username(east.id, "gm.east"))
+    let gm = block_on(provider.directory.user_by_username(east.id, "gm.east"))
         .unwrap()
         .unwrap();
     assert_eq!(gm.roles, ["admin"]);
@@ -145,7 +85,7 @@ fn onboards_a_district(backend: Backend) {
         gm.password_hash.as_deref(),
         &password
     ));
-    let events = common::block_on(provider.directory.audit_events(east.id, 0, 100)).unwrap();
+    let events = block_on(provider.directory.audit_events(east.id, 0, 100)).unwrap();
     let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(names, ["school.create", "user.create"]);
     assert!(!events
@@ -153,7 +93,7 @@ fn onboards_a_district(backend: Backend) {
         .any(|e| e.detail.to_string().contains(&password)));
 
     // Each new school is an issuer with both keys.
-    let jwks: Value = Http::new()
+    let jwks: Value = reqwest::blocking::Client::new()
         .get(format!("{}/jwks", server.issuer("d-north-jh")))
         .send()
         .unwrap()
@@ -190,7 +130,7 @@ fn a_district_operator_onboards_schools_on_postgres() {
 fn only_district_operators_onboard_and_bodies_are_checked() {
     let server = start(Backend::Embedded, |_| {});
     let ops = district_token(&server);
-    let gm = token(&server, demo::SCHOOL, "gm-service", "admin");
+    let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
     let (status, body) = onboard(&server, &gm, LIST, true);
     assert_eq!(
         (status, body["error"].as_str()),
@@ -200,22 +140,25 @@ fn only_district_operators_onboard_and_bodies_are_checked() {
     assert_eq!(status, 403);
     assert!(!exists(&server, "d-east-es"));
     assert_eq!(onboard(&server, &ops, "code,address\n", true).0, 400);
-    let json_rows = Http::new()
-        .post(format!("{}{PREFIX}/onboarding/schools", server.base))
-        .bearer_auth(&ops)
-        .json(&json!([{"code": "j-es", "name": "JSON 國小"}]))
-        .send()
-        .unwrap();
-    assert_eq!(json_rows.status().as_u16(), 200);
+    let rows = json!([{"code": "j-es", "name": "JSON 國小"}]);
+    let json_rows = call(
+        &server,
+        Method::POST,
+        "/onboarding/schools",
+        Some(&ops),
+        Some(rows),
+    );
+    assert_eq!(json_rows.status, 200);
     assert!(exists(&server, "j-es"));
-    let xml = Http::new()
-        .post(format!("{}{PREFIX}/onboarding/schools", server.base))
-        .bearer_auth(&ops)
-        .header("Content-Type", "application/xml")
-        .body("<schools/>")
-        .send()
-        .unwrap();
-    assert_eq!(xml.status().as_u16(), 415);
+    let xml = send_raw(
+        &server,
+        Method::POST,
+        "/onboarding/schools",
+        &ops,
+        "application/xml",
+        "<schools/>".into(),
+    );
+    assert_eq!(xml.status, 415);
 }
 
 fn cli(dir: &std::path::Path, csv: &std::path::Path, dry_run: bool) -> (bool, String, String) {

@@ -2,12 +2,6 @@
 //! relying party against a real server, on SQLite + in-process state and on PostgreSQL +
 //! Redis; then every rule a client or browser might try to break.
 
-mod common;
-
-use std::collections::HashMap;
-
-use base64::Engine;
-use common::{browser, hidden, http, start, Backend, TestServer, OTHER_SCHOOL, PUBLIC_CLIENT};
 use gpki_idp_server::demo;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
@@ -17,61 +11,12 @@ use openidconnect::{
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenIntrospectionResponse,
     TokenResponse,
 };
-use reqwest::blocking::Client as Http;
 use serde_json::Value;
 
-const REDIRECT: &str = "http://127.0.0.1:9000/callback";
-
-/// Follows an authorization URL through the password login page; returns the redirect.
-fn login(
-    browser: &Http,
-    auth_url: &str,
-    username: &str,
-    password: &str,
-) -> reqwest::blocking::Response {
-    let page = browser.get(auth_url).send().unwrap();
-    assert_eq!(page.status(), 200, "login page");
-    let action = page
-        .url()
-        .as_str()
-        .split("/authorize")
-        .next()
-        .unwrap()
-        .to_string()
-        + "/login";
-    let html = page.text().unwrap();
-    let form = [
-        ("req", hidden(&html, "req")),
-        ("csrf", hidden(&html, "csrf")),
-        ("username", username.into()),
-        ("password", password.into()),
-    ];
-    browser.post(action).form(&form).send().unwrap()
-}
-
-fn query_of(response: &reqwest::blocking::Response) -> HashMap<String, String> {
-    let location = response
-        .headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no redirect: {}", response.status()))
-        .to_str()
-        .unwrap();
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
+use crate::support::http::{claims_of, urlencode};
+use crate::support::rp::{login_at, pkce, redirect_query, LoginForm};
+use crate::support::server::{OTHER_SCHOOL, PUBLIC_CLIENT};
+use crate::support::{block_on, browser, http, start, Backend, Rp, TestServer, REDIRECT};
 
 fn full_flow(backend: Backend) {
     let server = start(backend, |_| {});
@@ -102,9 +47,9 @@ fn full_flow(backend: Backend) {
         .url();
 
     let browser = browser();
-    let back = login(&browser, auth_url.as_str(), "teacher", demo::PASSWORD);
+    let back = login_at(&browser, auth_url.as_str(), "teacher", demo::PASSWORD);
     assert_eq!(back.status(), 302);
-    let params = query_of(&back);
+    let params = redirect_query(&back);
     assert_eq!(params["state"], *csrf.secret());
     assert_eq!(params["iss"], issuer.as_str());
 
@@ -156,7 +101,7 @@ fn full_flow(backend: Backend) {
         .url();
     let again = browser.get(auth2.as_str()).send().unwrap();
     assert_eq!(again.status(), 302, "session reused");
-    assert!(query_of(&again).contains_key("code"));
+    assert!(redirect_query(&again).contains_key("code"));
 
     // Refresh rotation. The rotated-out token presented again at once is a retry of an
     // answer that may have been lost: it gets the same successor (grace window).
@@ -214,7 +159,7 @@ fn full_flow(backend: Backend) {
     );
     let out = browser.get(logout).send().unwrap();
     assert_eq!(out.status(), 302);
-    assert_eq!(query_of(&out)["state"], "bye");
+    assert_eq!(redirect_query(&out)["state"], "bye");
     let (auth3, _, _) = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
@@ -229,10 +174,6 @@ fn full_flow(backend: Backend) {
     );
 }
 
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 #[test]
 fn full_flow_on_sqlite_and_in_process_state() {
     full_flow(Backend::Embedded);
@@ -245,48 +186,25 @@ fn full_flow_on_postgres_and_redis() {
 
 /// An authorization URL for the public PKCE client, by hand.
 fn spa_url(server: &TestServer, challenge: Option<&str>, redirect: &str) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", PUBLIC_CLIENT)
-        .append_pair("redirect_uri", redirect)
-        .append_pair("scope", "openid")
-        .append_pair("state", "s1");
+    let spa = Rp::public(&server.issuer(demo::SCHOOL)).redirect_uri(redirect);
+    let mut extra = vec![("state", "s1")];
     if let Some(c) = challenge {
-        url.query_pairs_mut()
-            .append_pair("code_challenge", c)
-            .append_pair("code_challenge_method", "S256");
+        extra.extend([("code_challenge", c), ("code_challenge_method", "S256")]);
     }
-    url.to_string()
+    spa.authorize_url(&extra)
 }
 
+/// A token request at `school` without client authentication (the public client names
+/// itself in the form).
 fn token_call(server: &TestServer, school: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = http()
-        .post(format!("{}/token", server.issuer(school)))
-        .form(form)
-        .send()
-        .unwrap();
-    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
-}
-
-/// A PKCE pair made by the relying-party library, independently of the server's code.
-fn pkce() -> (String, String) {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    (
-        challenge.as_str().to_string(),
-        verifier.secret().to_string(),
-    )
+    Rp::public(&server.issuer(school)).token(form)
 }
 
 /// Logs in through the public client with PKCE; returns the code.
 fn spa_code(server: &TestServer, challenge: &str) -> String {
-    let back = login(
-        &browser(),
-        &spa_url(server, Some(challenge), REDIRECT),
-        "teacher",
-        demo::PASSWORD,
-    );
-    query_of(&back)["code"].clone()
+    let url = spa_url(server, Some(challenge), REDIRECT);
+    let back = login_at(&browser(), &url, "teacher", demo::PASSWORD);
+    redirect_query(&back)["code"].clone()
 }
 
 fn negatives(backend: Backend) {
@@ -322,7 +240,7 @@ fn negatives(backend: Backend) {
     // Public client without PKCE: error sent back to the (verified) redirect URI.
     let r = http.get(spa_url(&server, None, REDIRECT)).send().unwrap();
     assert_eq!(r.status(), 302);
-    let q = query_of(&r);
+    let q = redirect_query(&r);
     assert_eq!(
         (q["error"].as_str(), q["state"].as_str()),
         ("invalid_request", "s1")
@@ -545,12 +463,12 @@ fn wrong_passwords_are_throttled_and_look_like_unknown_accounts() {
     let server = start(Backend::Embedded, |c| c.tokens.max_failures_per_account = 3);
     let (challenge, _) = pkce();
     let url = spa_url(&server, Some(&challenge), REDIRECT);
-    let unknown = login(&browser(), &url, "nobody", "x").text().unwrap();
-    let wrong = login(&browser(), &url, "teacher", "x").text().unwrap();
+    let unknown = login_at(&browser(), &url, "nobody", "x").text().unwrap();
+    let wrong = login_at(&browser(), &url, "teacher", "x").text().unwrap();
     assert!(unknown.contains("帳號或密碼錯誤") && wrong.contains("帳號或密碼錯誤"));
-    login(&browser(), &url, "teacher", "x");
-    login(&browser(), &url, "teacher", "x");
-    let locked = login(&browser(), &url, "teacher", demo::PASSWORD);
+    login_at(&browser(), &url, "teacher", "x");
+    login_at(&browser(), &url, "teacher", "x");
+    let locked = login_at(&browser(), &url, "teacher", demo::PASSWORD);
     assert_eq!(
         locked.status(),
         429,
@@ -568,18 +486,11 @@ fn login_form_without_our_csrf_cookie_is_refused() {
         .unwrap()
         .text()
         .unwrap();
-    let form = [
-        ("req", hidden(&page, "req")),
-        ("csrf", hidden(&page, "csrf")),
-        ("username", "teacher".to_string()),
-        ("password", demo::PASSWORD.to_string()),
-    ];
     // Another browser (no cookie) posting the same form: a cross-site request forgery.
-    let r = http()
-        .post(format!("{}/login", server.issuer(demo::SCHOOL)))
-        .form(&form)
-        .send()
-        .unwrap();
+    let r =
+        server
+            .portal()
+            .submit_password(&http(), &LoginForm::of(&page), "teacher", demo::PASSWORD);
     assert_eq!(r.status(), 403);
     assert!(r.headers().get("location").is_none());
 }
@@ -587,12 +498,12 @@ fn login_form_without_our_csrf_cookie_is_refused() {
 #[test]
 fn a_role_limited_to_the_certificate_cannot_log_in_with_a_password() {
     let server = start(Backend::Real, |_| {});
-    let school = common::block_on(server.state.provider.school(demo::SCHOOL)).unwrap();
+    let school = server.demo_school();
     let policy = gpki_idp_core::policy::RolePolicy {
         role: "teacher".into(),
         methods: vec![gpki_idp_core::policy::Method::Certificate],
     };
-    common::block_on(
+    block_on(
         server
             .state
             .provider
@@ -602,18 +513,19 @@ fn a_role_limited_to_the_certificate_cannot_log_in_with_a_password() {
     .unwrap();
     let (challenge, _) = pkce();
     let url = spa_url(&server, Some(&challenge), REDIRECT);
-    let refused = login(&browser(), &url, "teacher", demo::PASSWORD);
+    let refused = login_at(&browser(), &url, "teacher", demo::PASSWORD);
     assert_eq!(refused.status(), 403);
     assert!(refused.headers().get("location").is_none());
     assert!(refused.text().unwrap().contains("不允許您的身份以密碼登入"));
-    let allowed = login(&browser(), &url, "staff", demo::PASSWORD);
+    let allowed = login_at(&browser(), &url, "staff", demo::PASSWORD);
     assert_eq!(allowed.status(), 302, "other roles keep the password");
 
     let b = browser();
     let page = b.get(&url).send().unwrap().text().unwrap();
+    let login = LoginForm::of(&page);
     let form = [
-        ("req", hidden(&page, "req")),
-        ("csrf", hidden(&page, "csrf")),
+        ("req", login.req),
+        ("csrf", login.csrf),
         ("username", "teacher".to_string()),
     ];
     let methods: Value = b

@@ -2,15 +2,14 @@
 //! pages at once and are audited; a light colour, an SVG, a teacher or a forged form change
 //! nothing.
 
-mod common;
-
-use common::browser;
-use common::card::{password_login_as, server};
 use gpki_idp_server::demo;
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::blocking::Client as Http;
 
-fn page_url(server: &common::TestServer) -> String {
+use crate::support::card::{portal, server};
+use crate::support::{block_on, browser, TestServer};
+
+fn page_url(server: &TestServer) -> String {
     format!("{}/admin/branding", server.issuer(demo::SCHOOL))
 }
 
@@ -18,7 +17,7 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n-a-tiny-logo";
 
 /// Posts the page's form; returns the status and the page.
 fn save(
-    server: &common::TestServer,
+    server: &TestServer,
     b: &Http,
     csrf: &str,
     colour: &str,
@@ -42,7 +41,7 @@ fn save(
 fn the_gm_sets_the_schools_colour_and_logo() {
     let server = server();
     let gm = browser();
-    let csrf = password_login_as(&server, &gm, "gm");
+    let csrf = portal(&server).log_in(&gm, "gm");
     let page = gm.get(page_url(&server)).send().unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().unwrap().contains("學校識別設定"));
@@ -78,7 +77,7 @@ fn the_gm_sets_the_schools_colour_and_logo() {
     let (status, _) = save(&server, &gm, &"A".repeat(32), "#222222", None);
     assert_eq!(status, 403);
     let teacher = browser();
-    let teacher_csrf = password_login_as(&server, &teacher, "teacher");
+    let teacher_csrf = portal(&server).log_in(&teacher, "teacher");
     assert_eq!(teacher.get(page_url(&server)).send().unwrap().status(), 403);
     assert_eq!(
         save(&server, &teacher, &teacher_csrf, "#222222", None).0,
@@ -86,9 +85,9 @@ fn the_gm_sets_the_schools_colour_and_logo() {
     );
 
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let school = server.demo_school();
     assert_eq!(school.branding.colour.as_deref(), Some("#0b5d1e"));
-    let events = common::block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
+    let events = block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
     let by_gm: Vec<_> = events
         .iter()
         .filter(|e| e.event == "school.branding")

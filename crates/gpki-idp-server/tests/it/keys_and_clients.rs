@@ -1,72 +1,30 @@
 //! Key rotation with overlap, ES256 per client, private_key_jwt, prompt and max_age, and the
 //! demo command on a fresh data directory.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
-    block_on, browser, hidden, http, jwt_client_key, start, Backend, JWT_CLIENT, PUBLIC_CLIENT,
-};
 use gpki_idp_core::keys::{Alg, SigningKey};
 use gpki_idp_server::demo;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl,
 };
-use reqwest::blocking::Client as Http;
+use reqwest::blocking::{Client as Http, Response};
 use serde_json::{json, Value};
 
-const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+use crate::support::http::{free_port, header_of};
+use crate::support::rp::{login_at, redirect_query};
+use crate::support::server::{jwt_client_key, JWT_CLIENT, PUBLIC_CLIENT};
+use crate::support::{block_on, browser, http, start, Backend, TestServer, REDIRECT};
 
-fn login(browser: &Http, auth_url: &str) -> reqwest::blocking::Response {
-    let page = browser.get(auth_url).send().unwrap();
-    let action = page
-        .url()
-        .as_str()
-        .split("/authorize")
-        .next()
-        .unwrap()
-        .to_string()
-        + "/login";
-    let html = page.text().unwrap();
-    let form = [
-        ("req", hidden(&html, "req")),
-        ("csrf", hidden(&html, "csrf")),
-        ("username", "teacher".into()),
-        ("password", demo::PASSWORD.into()),
-    ];
-    browser.post(action).form(&form).send().unwrap()
-}
-
-fn location_query(r: &reqwest::blocking::Response) -> std::collections::HashMap<String, String> {
-    let loc = r
-        .headers()
-        .get("location")
-        .expect("redirect")
-        .to_str()
-        .unwrap();
-    url::Url::parse(loc)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-fn header_of(jwt: &str) -> Value {
-    use base64::Engine;
-    let h = jwt.split('.').next().unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(h)
-            .unwrap(),
-    )
-    .unwrap()
+/// The teacher's password on the login page at `auth_url`.
+fn login(b: &Http, auth_url: &str) -> Response {
+    login_at(b, auth_url, "teacher", demo::PASSWORD)
 }
 
 /// The public ES256 client through openidconnect: returns the verified ID token.
-fn spa_id_token(server: &common::TestServer) -> String {
+fn spa_id_token(server: &TestServer) -> String {
     let http = http();
     let issuer = IssuerUrl::new(server.issuer(demo::SCHOOL)).unwrap();
     let metadata = CoreProviderMetadata::discover(&issuer, &http).unwrap();
@@ -82,7 +40,7 @@ fn spa_id_token(server: &common::TestServer) -> String {
         )
         .set_pkce_challenge(challenge)
         .url();
-    let code = location_query(&login(&browser(), url.as_str()))["code"].clone();
+    let code = redirect_query(&login(&browser(), url.as_str()))["code"].clone();
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .unwrap()
@@ -137,7 +95,7 @@ fn es256_for_one_client_and_rotation_keeps_old_tokens_verifiable() {
     );
 }
 
-fn assertion(server: &common::TestServer, jti: &str, aud: &str) -> String {
+fn assertion(server: &TestServer, jti: &str, aud: &str) -> String {
     let key = SigningKey::load(jwt_client_key()).unwrap();
     let now = gpki_idp_core::now();
     let _ = server;
@@ -198,16 +156,8 @@ fn private_key_jwt_authenticates_once_per_assertion() {
     );
 }
 
-fn auth_url(server: &common::TestServer, extra: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", demo::CLIENT_ID)
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid")
-        .append_pair("state", "st")
-        .extend_pairs(extra.iter());
-    url.to_string()
+fn auth_url(server: &TestServer, extra: &[(&str, &str)]) -> String {
+    server.portal().param("state", "st").authorize_url(extra)
 }
 
 #[test]
@@ -218,14 +168,14 @@ fn prompt_and_max_age() {
         .get(auth_url(&server, &[("prompt", "none")]))
         .send()
         .unwrap();
-    assert_eq!(location_query(&none)["error"], "login_required");
+    assert_eq!(redirect_query(&none)["error"], "login_required");
     assert_eq!(login(&b, &auth_url(&server, &[])).status(), 302);
     let silent = b
         .get(auth_url(&server, &[("prompt", "none")]))
         .send()
         .unwrap();
     assert!(
-        location_query(&silent).contains_key("code"),
+        redirect_query(&silent).contains_key("code"),
         "prompt=none with a session gives a code"
     );
     assert_eq!(
@@ -259,11 +209,7 @@ fn demo_starts_on_a_fresh_data_dir_and_reruns_without_duplicates() {
     let dir = std::env::temp_dir().join(format!("gpki-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     for run in 0..2 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_gpki-idp"))
             .args([
                 "serve",

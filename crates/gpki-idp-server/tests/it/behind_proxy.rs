@@ -2,15 +2,15 @@
 //! (plain http is sent to https or refused), HSTS and `Secure` cookies go with an https public
 //! URL, and a peer that is not a trusted proxy cannot forge the scheme.
 
-mod common;
-
-use common::{browser, start, Backend};
 use reqwest::blocking::Response;
 use reqwest::StatusCode;
 
+use crate::support::http::urlencode;
+use crate::support::{browser, start, Backend, TestServer};
+
 const PUBLIC: &str = "https://idp.example.edu.tw";
 
-fn behind_proxy(trusted: &[&str]) -> common::TestServer {
+fn behind_proxy(trusted: &[&str]) -> TestServer {
     let trusted: Vec<String> = trusted.iter().map(|s| s.to_string()).collect();
     start(Backend::Embedded, move |c| {
         c.public_url = Some(PUBLIC.into());
@@ -18,7 +18,7 @@ fn behind_proxy(trusted: &[&str]) -> common::TestServer {
     })
 }
 
-fn discovery(server: &common::TestServer) -> String {
+fn discovery(server: &TestServer) -> String {
     format!(
         "{}/schools/demo/.well-known/openid-configuration",
         server.base
@@ -139,8 +139,4 @@ fn a_stranger_cannot_forge_the_scheme() {
     let server = behind_proxy(&["10.0.0.0/8"]);
     let r = via_proxy(browser().get(discovery(&server)), "http");
     assert_eq!(r.status(), StatusCode::OK);
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

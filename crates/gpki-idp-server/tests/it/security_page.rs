@@ -1,15 +1,15 @@
 //! 資訊安全 → 資安選項設定 as a page for the school's GM: the policy it saves applies at the
 //! next login and is audited; a teacher, a stale page or a forged form cannot change it.
 
-mod common;
-
-use common::browser;
-use common::card::{password_login_as, server};
 use gpki_idp_core::policy::Method;
 use gpki_idp_server::demo;
 use reqwest::blocking::Client as Http;
 
-fn page_url(server: &common::TestServer) -> String {
+use crate::support::card::{portal, server};
+use crate::support::server::OTHER_SCHOOL;
+use crate::support::{block_on, browser, TestServer};
+
+fn page_url(server: &TestServer) -> String {
     format!("{}/admin/security", server.issuer(demo::SCHOOL))
 }
 
@@ -67,7 +67,7 @@ fn set(form: &mut Vec<(String, String)>, role: &str, methods: &[Method]) {
     }
 }
 
-fn open(server: &common::TestServer, b: &Http) -> (u16, String) {
+fn open(server: &TestServer, b: &Http) -> (u16, String) {
     let r = b.get(page_url(server)).send().unwrap();
     (r.status().as_u16(), r.text().unwrap())
 }
@@ -76,7 +76,7 @@ fn open(server: &common::TestServer, b: &Http) -> (u16, String) {
 fn the_gm_sets_the_login_methods_of_a_role() {
     let server = server();
     let gm = browser();
-    password_login_as(&server, &gm, "gm");
+    portal(&server).log_in(&gm, "gm");
     let (status, html) = open(&server, &gm);
     assert_eq!(status, 200);
     assert!(html.contains("資安選項設定") && html.contains("啟用登入機制"));
@@ -91,30 +91,22 @@ fn the_gm_sets_the_login_methods_of_a_role() {
     assert!(saved.contains("設定已儲存"), "{saved}");
 
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
-    let policy = common::block_on(provider.admin_policy(&school)).unwrap();
+    let school = server.demo_school();
+    let policy = block_on(provider.admin_policy(&school)).unwrap();
     let teacher = policy.iter().find(|p| p.role == "teacher").unwrap();
     assert_eq!(teacher.methods, [Method::Certificate]);
 
     // The change is audited with the GM as its actor.
-    let events = common::block_on(provider.directory.audit_events(school.id, 0, 500)).unwrap();
+    let events = block_on(provider.directory.audit_events(school.id, 0, 500)).unwrap();
     let change = events.iter().find(|e| e.event == "policy.set").unwrap();
     assert_eq!(change.actor, "gm");
     assert_eq!(change.client_id.as_deref(), Some("page:security"));
 
     // It applies at the next login: the teacher's password is refused now.
     let teacher_browser = browser();
-    let (req, csrf) = common::card::login_page(&server, &teacher_browser);
-    let r = teacher_browser
-        .post(format!("{}/login", server.issuer(demo::SCHOOL)))
-        .form(&[
-            ("req", req.as_str()),
-            ("csrf", csrf.as_str()),
-            ("username", "teacher"),
-            ("password", demo::PASSWORD),
-        ])
-        .send()
-        .unwrap();
+    let rp = portal(&server);
+    let login = rp.login_page(&teacher_browser, &[]);
+    let r = rp.submit_password(&teacher_browser, &login, "teacher", demo::PASSWORD);
     assert_eq!(r.status(), 403);
 
     // A page shown before another administrator's change cannot overwrite it.
@@ -124,11 +116,11 @@ fn the_gm_sets_the_login_methods_of_a_role() {
         role: "teacher".into(),
         methods: vec![Method::PasswordAndCertificate],
     }];
-    common::block_on(provider.directory.replace_policy(school.id, other)).unwrap();
+    block_on(provider.directory.replace_policy(school.id, other)).unwrap();
     set(&mut stale, "teacher", &[Method::Password]);
     let r = gm.post(page_url(&server)).form(&stale).send().unwrap();
     assert!(r.text().unwrap().contains("已被其他管理者修改"));
-    let policy = common::block_on(provider.admin_policy(&school)).unwrap();
+    let policy = block_on(provider.admin_policy(&school)).unwrap();
     let teacher = policy.iter().find(|p| p.role == "teacher").unwrap();
     assert_eq!(teacher.methods, [Method::PasswordAndCertificate]);
 
@@ -160,7 +152,7 @@ fn only_the_schools_gm_may_open_or_post_the_page() {
 
     // A teacher.
     let teacher = browser();
-    password_login_as(&server, &teacher, "teacher");
+    portal(&server).log_in(&teacher, "teacher");
     let (status, html) = open(&server, &teacher);
     assert_eq!(status, 403, "{html}");
     assert!(html.contains("只有學校管理者"));
@@ -173,7 +165,7 @@ fn only_the_schools_gm_may_open_or_post_the_page() {
 
     // The GM, but a form that did not come from the page (no CSRF value).
     let gm = browser();
-    password_login_as(&server, &gm, "gm");
+    portal(&server).log_in(&gm, "gm");
     let (_, html) = open(&server, &gm);
     let mut form = form_of(&html);
     form.retain(|(k, _)| k != "csrf");
@@ -182,10 +174,7 @@ fn only_the_schools_gm_may_open_or_post_the_page() {
 
     // The GM's session is the demo school's: another school's page does not know it.
     let r = gm
-        .get(format!(
-            "{}/admin/security",
-            server.issuer(common::OTHER_SCHOOL)
-        ))
+        .get(format!("{}/admin/security", server.issuer(OTHER_SCHOOL)))
         .send()
         .unwrap();
     assert_eq!(r.status(), 403);

@@ -2,8 +2,6 @@
 //! configuration in `tests/apache/` written into a temp dir, `apache2 -DFOREGROUND` on a free
 //! port, stopped when dropped; and a browser that follows redirects by hand.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -76,12 +74,6 @@ impl Drop for Apache {
 /// Where Apache at `base` receives the code (mod_auth_openidc's OIDCRedirectURI).
 pub fn redirect_uri(base: &str) -> String {
     format!("{base}/protected/redirect_uri")
-}
-
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// Fails loudly when apache2 or the module is missing.

@@ -3,82 +3,36 @@
 //! address), introspection only for confidential clients, max_age=0, POST at /authorize and
 //! /logout, request_uri, RFC 6749/6750 error shapes, the CSRF cookie, and a double submit.
 
-mod common;
-
-use std::collections::HashMap;
-
-use common::{browser, hidden, http, start, Backend, TestServer, PUBLIC_CLIENT};
 use gpki_idp_core::model::{NewClient, NewUser};
 use gpki_idp_server::demo;
 use reqwest::blocking::{Client as Http, Response};
 use serde_json::Value;
 
-const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+use crate::support::rp::{redirect_query, LoginForm};
+use crate::support::server::{new_client, PUBLIC_CLIENT};
+use crate::support::{block_on, browser, hidden, http, start, Backend, Rp, TestServer, REDIRECT};
 
-/// The demo portal's authorization URL with `extra` parameters (`state` is `st` unless
-/// given).
+/// The demo portal asking for a refresh token too; `state` is `st` unless a call gives one.
+fn portal(server: &TestServer) -> Rp {
+    server
+        .portal()
+        .scope("openid offline_access")
+        .param("state", "st")
+}
+
+/// The demo portal's authorization URL with `extra` parameters.
 fn portal_url(server: &TestServer, extra: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", server.issuer(demo::SCHOOL))).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", demo::CLIENT_ID)
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("scope", "openid offline_access")
-        .extend_pairs(extra.iter());
-    if !extra.iter().any(|(name, _)| *name == "state") {
-        url.query_pairs_mut().append_pair("state", "st");
-    }
-    url.to_string()
+    portal(server).authorize_url(extra)
 }
 
 /// Posts the login form of `html` (a login page) as `username`.
 fn submit(server: &TestServer, b: &Http, html: &str, username: &str, password: &str) -> Response {
-    let form = [
-        ("req", hidden(html, "req")),
-        ("csrf", hidden(html, "csrf")),
-        ("username", username.into()),
-        ("password", password.into()),
-    ];
-    let url = format!("{}/login", server.issuer(demo::SCHOOL));
-    b.post(url).form(&form).send().unwrap()
+    portal(server).submit_password(b, &LoginForm::of(html), username, password)
 }
 
 /// Opens the portal's login page and logs in.
 fn login(server: &TestServer, b: &Http, username: &str, password: &str) -> Response {
-    let html = b
-        .get(portal_url(server, &[]))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    submit(server, b, &html, username, password)
-}
-
-fn location_query(r: &Response) -> HashMap<String, String> {
-    let location = r.headers().get("location").expect("a redirect");
-    url::Url::parse(location.to_str().unwrap())
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-/// Tokens of the demo portal for `teacher`.
-fn portal_tokens(server: &TestServer) -> Value {
-    let r = login(server, &browser(), "teacher", demo::PASSWORD);
-    let code = location_query(&r)["code"].clone();
-    let r = http()
-        .post(format!("{}/token", server.issuer(demo::SCHOOL)))
-        .basic_auth(demo::CLIENT_ID, Some(demo::CLIENT_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().unwrap()
+    portal(server).password_login(b, &[], username, password)
 }
 
 #[test]
@@ -112,7 +66,7 @@ fn oversized_parameters_are_refused_and_pending_logins_cost_nothing() {
 fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
     let server = start(Backend::Embedded, |_| {});
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
+    let school = server.demo_school();
     let hash = gpki_idp_core::password::hash("morning-pass");
     for i in 0..500 {
         let user = NewUser {
@@ -122,12 +76,12 @@ fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
             password_hash: Some(hash.clone()),
             roles: vec!["teacher".into()],
         };
-        common::block_on(provider.directory.create_user(user)).unwrap();
+        block_on(provider.directory.create_user(user)).unwrap();
     }
     for i in 0..500 {
         let r = login(&server, &browser(), &format!("t{i:03}"), "morning-pass");
         assert_eq!(r.status(), 302, "teacher {i} from the school's one address");
-        assert!(location_query(&r).contains_key("code"));
+        assert!(redirect_query(&r).contains_key("code"));
     }
 
     // A guesser from the same address: five wrong passwords, then every attempt waits.
@@ -161,8 +115,8 @@ fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
 fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
     let server = start(Backend::Embedded, |_| {});
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
-    let tokens = portal_tokens(&server);
+    let school = server.demo_school();
+    let tokens = portal(&server).tokens("teacher");
     let access = tokens["access_token"].as_str().unwrap();
     let url = format!("{}/introspect", server.issuer(demo::SCHOOL));
     let introspect = |form: &[(&str, &str)], basic: Option<(&str, &str)>| {
@@ -187,22 +141,13 @@ fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
     assert_eq!(own["active"], true);
 
     let mut rs = NewClient {
-        school_id: school.id,
-        client_id: "resource-server".into(),
         name: "resource server".into(),
-        secret_hash: Some(gpki_idp_core::password::hash("rs-secret")),
-        public_client: false,
-        require_pkce: false,
         redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
         grant_types: vec!["client_credentials".into()],
-        id_token_alg: "RS256".into(),
-        jwks: None,
         allowed_scopes: vec![],
-        default_acr_values: vec![],
-        min_acr: None,
+        ..new_client(&school, "resource-server", Some("rs-secret"))
     };
-    common::block_on(provider.directory.create_client(rs.clone())).unwrap();
+    block_on(provider.directory.create_client(rs.clone())).unwrap();
     let rs_auth = Some(("resource-server", "rs-secret"));
     let (_, other) = introspect(&[("token", access)], rs_auth);
     assert_eq!(
@@ -212,11 +157,11 @@ fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
     );
 
     rs.allowed_scopes = vec!["introspection".into()];
-    let mut client = common::block_on(provider.directory.client(school.id, "resource-server"))
+    let mut client = block_on(provider.directory.client(school.id, "resource-server"))
         .unwrap()
         .unwrap();
     client.allowed_scopes = rs.allowed_scopes.clone();
-    common::block_on(provider.directory.update_client(client)).unwrap();
+    block_on(provider.directory.update_client(client)).unwrap();
     provider.forget_client(school.id, "resource-server");
     let (_, granted) = introspect(&[("token", access)], rs_auth);
     assert_eq!(
@@ -261,7 +206,7 @@ fn authorize_and_logout_accept_post_forms() {
     assert_eq!(page.status(), 200);
     let html = page.text().unwrap();
     let r = submit(&server, &b, &html, "teacher", demo::PASSWORD);
-    assert_eq!(location_query(&r)["state"], "posted");
+    assert_eq!(redirect_query(&r)["state"], "posted");
     // Without an id_token_hint the person is asked first (RP-Initiated Logout §2): nothing
     // ends until our own form, with its CSRF value, is posted back.
     let asked = b
@@ -314,7 +259,7 @@ fn request_uri_auth_schemes_and_error_shapes_follow_the_rfcs() {
         ))
         .send()
         .unwrap();
-    assert_eq!(location_query(&r)["error"], "request_uri_not_supported");
+    assert_eq!(redirect_query(&r)["error"], "request_uri_not_supported");
     let discovery: Value = http()
         .get(format!("{issuer}/.well-known/openid-configuration"))
         .send()
@@ -328,7 +273,7 @@ fn request_uri_auth_schemes_and_error_shapes_follow_the_rfcs() {
     );
 
     // Scheme names in any case (RFC 9110 §11.1).
-    let tokens = portal_tokens(&server);
+    let tokens = portal(&server).tokens("teacher");
     let access = tokens["access_token"].as_str().unwrap();
     let r = http()
         .get(format!("{issuer}/userinfo"))
@@ -431,18 +376,18 @@ fn a_second_tab_does_not_break_the_first_and_a_double_submit_leaves_one_session(
     let again = submit(&server, &b, &first, "teacher", demo::PASSWORD);
     assert_ne!(again.status(), 302);
     let provider = &server.state.provider;
-    let school = common::block_on(provider.school(demo::SCHOOL)).unwrap();
-    let events = common::block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
+    let school = server.demo_school();
+    let events = block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
     let outcomes: Vec<&str> = events
         .iter()
         .filter(|e| e.event == "login.password")
         .map(|e| e.outcome.as_str())
         .collect();
     assert_eq!(outcomes, ["success"], "what the browser got");
-    let teacher = common::block_on(provider.directory.user_by_username(school.id, "teacher"))
+    let teacher = block_on(provider.directory.user_by_username(school.id, "teacher"))
         .unwrap()
         .unwrap();
-    let sessions = common::block_on(provider.directory.list_sessions(
+    let sessions = block_on(provider.directory.list_sessions(
         school.id,
         Some(teacher.id),
         String::new(),
