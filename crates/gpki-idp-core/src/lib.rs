@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod client_secret;
 pub mod code;
 pub mod deadline;
 pub mod device;

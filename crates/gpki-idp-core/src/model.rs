@@ -91,6 +91,10 @@ pub struct Client {
     pub default_acr_values: Vec<String>,
     /// The lowest acr this client accepts, enforced at login and at token issuance.
     pub min_acr: Option<String>,
+    /// How long a rotated-out refresh token may fetch its unused successor again (a lost
+    /// answer retried), in seconds: `None` the service's `refresh_reuse_grace_secs`, `Some(0)`
+    /// none. Public clients never get a window.
+    pub refresh_reuse_grace_secs: Option<i64>,
 }
 
 /// Scopes a client gets unless told otherwise.
@@ -116,6 +120,7 @@ pub struct NewClient {
     pub allowed_scopes: Vec<String>,
     pub default_acr_values: Vec<String>,
     pub min_acr: Option<String>,
+    pub refresh_reuse_grace_secs: Option<i64>,
 }
 
 impl From<Client> for NewClient {
@@ -135,6 +140,7 @@ impl From<Client> for NewClient {
             allowed_scopes: c.allowed_scopes,
             default_acr_values: c.default_acr_values,
             min_acr: c.min_acr,
+            refresh_reuse_grace_secs: c.refresh_reuse_grace_secs,
         }
     }
 }
@@ -169,6 +175,19 @@ pub struct RefreshRecord {
     pub revoked: bool,
     /// The browser session the family was issued in; ending it ends the family.
     pub session_id: Option<String>,
+}
+
+/// What became of a rotation (see [`crate::store::Directory::rotate_refresh`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token was unused: it is used now, and its successor stored.
+    Rotated,
+    /// The presented token was used, but its successor is unused and was made within the
+    /// client's grace window: the same successor is the answer again (a lost answer retried).
+    Again,
+    /// The presented token came back when nothing allows it: a replay. Its whole family is
+    /// revoked, in the same transaction.
+    Replayed,
 }
 
 /// A browser session as listed for admins (the live state is in the short-lived store).

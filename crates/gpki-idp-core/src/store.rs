@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::model::{
     Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser,
-    RefreshRecord, School, SessionRecord, User, UserChange,
+    RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
 };
 use crate::policy::RolePolicy;
 
@@ -56,20 +56,38 @@ pub trait Directory: Send + Sync {
         at: i64,
     ) -> StoreResult<()>;
     async fn insert_refresh(&self, record: RefreshRecord) -> StoreResult<()>;
-    /// Marks `old_hash` used and stores its successor, in one transaction; false (and nothing
-    /// written) when `old_hash` was used already or is gone.
+    /// Decides what the presentation of the refresh token `old_hash` is, in one transaction
+    /// that holds its family against every other write of the family (replicas included):
+    /// - unused and not revoked: it is marked used and `new` (its successor) stored —
+    ///   [`Rotation::Rotated`];
+    /// - else, when `grace_since` is given and the successor (`new.token_hash`) is stored,
+    ///   unused, not revoked and was made at or after `grace_since`: nothing is written —
+    ///   [`Rotation::Again`];
+    /// - else the whole family (`new.family_id`) is revoked — [`Rotation::Replayed`].
     async fn rotate_refresh(
         &self,
         school_id: i64,
         old_hash: &str,
         new: RefreshRecord,
-    ) -> StoreResult<bool>;
+        grace_since: Option<i64>,
+    ) -> StoreResult<Rotation>;
     async fn refresh_by_hash(
         &self,
         school_id: i64,
         token_hash: &str,
     ) -> StoreResult<Option<RefreshRecord>>;
+    /// Revokes every refresh token of the family, serialised with its rotations (a
+    /// successor being stored meanwhile is revoked too).
     async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()>;
+    /// Replaces a client's stored secret hash when it is still `expected` (a secret rotated
+    /// meanwhile is left alone); whether it was replaced.
+    async fn replace_client_secret_hash(
+        &self,
+        school_id: i64,
+        client_id: &str,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
     /// Binds a certificate (`id` is ignored); a certificate binds to one account per school.
     async fn add_binding(&self, binding: CertBinding) -> StoreResult<CertBinding>;
     async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>>;

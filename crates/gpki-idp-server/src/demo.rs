@@ -71,7 +71,12 @@ pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
             school_id: school.id,
             client_id: CLIENT_ID.into(),
             name: "示範校務系統 Demo school portal".into(),
-            secret_hash: Some(password::hash(CLIENT_SECRET)),
+            secret_hash: Some(
+                provider
+                    .client_secret_hash(CLIENT_SECRET)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
             public_client: false,
             require_pkce: false,
             redirect_uris: redirect_uris(public_url),
@@ -90,6 +95,7 @@ pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
             allowed_scopes: [gpki_idp_core::model::default_scopes(), vec!["admin".into()]].concat(),
             default_acr_values: vec![],
             min_acr: None,
+            refresh_reuse_grace_secs: None,
         };
         dir.create_client(client).await.map_err(|e| e.to_string())?;
     }

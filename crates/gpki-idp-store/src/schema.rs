@@ -43,6 +43,7 @@ diesel::table! {
         allowed_scopes -> Text,
         default_acr_values -> Text,
         min_acr -> Nullable<Text>,
+        refresh_reuse_grace_secs -> Nullable<BigInt>,
     }
 }
 

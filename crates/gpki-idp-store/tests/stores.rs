@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gpki_idp_core::model::{NewClient, NewUser, RefreshRecord};
+use gpki_idp_core::model::{NewClient, NewUser, RefreshRecord, Rotation};
 use gpki_idp_core::store::{Directory, Ephemeral, StoreError};
 use gpki_idp_store::testing;
 
@@ -110,6 +110,7 @@ async fn directory_checks(dir: &dyn Directory) {
         allowed_scopes: gpki_idp_core::model::default_scopes(),
         default_acr_values: vec![],
         min_acr: None,
+        refresh_reuse_grace_secs: None,
     };
     dir.create_client(client.clone()).await.unwrap();
     assert_eq!(
@@ -168,14 +169,17 @@ async fn directory_checks(dir: &dyn Directory) {
         ..record.clone()
     };
     dir.insert_refresh(successor("h2")).await.unwrap();
-    assert!(dir
-        .rotate_refresh(a.id, "h2", successor("h3"))
-        .await
-        .unwrap());
-    assert!(
-        !dir.rotate_refresh(a.id, "h2", successor("h4"))
+    assert_eq!(
+        dir.rotate_refresh(a.id, "h2", successor("h3"), None)
             .await
             .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        dir.rotate_refresh(a.id, "h2", successor("h4"), None)
+            .await
+            .unwrap(),
+        Rotation::Replayed,
         "a used token does not rotate twice"
     );
     assert!(
@@ -184,11 +188,16 @@ async fn directory_checks(dir: &dyn Directory) {
     );
     assert!(dir.refresh_by_hash(a.id, "h2").await.unwrap().unwrap().used);
     assert!(!dir.refresh_by_hash(a.id, "h3").await.unwrap().unwrap().used);
-    assert!(
-        !dir.rotate_refresh(b.id, "h3", successor("h5"))
+    assert_eq!(
+        dir.rotate_refresh(b.id, "h3", successor("h5"), None)
             .await
             .unwrap(),
+        Rotation::Replayed,
         "per school"
+    );
+    assert!(
+        dir.refresh_by_hash(b.id, "h5").await.unwrap().is_none(),
+        "nothing written in another school"
     );
     dir.revoke_refresh_family(a.id, "f1").await.unwrap();
 

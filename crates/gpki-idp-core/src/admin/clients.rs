@@ -10,7 +10,7 @@ use crate::factor::acr_level;
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
 use crate::store::StoreError;
-use crate::{error::Error, password, random_token};
+use crate::{error::Error, random_token};
 
 /// Scopes a GM may grant a client.
 pub const GRANTABLE_SCOPES: [&str; 7] = [
@@ -48,7 +48,15 @@ pub struct ClientInput {
     pub default_acr_values: Vec<String>,
     #[serde(default)]
     pub min_acr: Option<String>,
+    /// Seconds a rotated-out refresh token may fetch its unused successor again (a lost
+    /// answer retried); absent: the service's setting; 0: none. Confidential clients only.
+    #[serde(default)]
+    pub refresh_reuse_grace_secs: Option<i64>,
 }
+
+/// The longest refresh-token reuse window a client may have (Hydra clamps its grace period
+/// to 5 minutes without a reuse count).
+pub const MAX_REFRESH_GRACE_SECS: i64 = 300;
 
 fn yes() -> bool {
     true
@@ -107,6 +115,7 @@ impl ClientInput {
         }
         self.check_grants()?;
         self.check_scopes_and_acr()?;
+        self.check_refresh_grace()?;
         if !matches!(self.id_token_alg.as_str(), "RS256" | "ES256") {
             return Err(invalid("id_token_alg: RS256 or ES256"));
         }
@@ -152,6 +161,20 @@ impl ClientInput {
         Ok(())
     }
 
+    /// A window of 0 to 5 minutes, and none for a public client: it does not authenticate,
+    /// so a copy of its refresh token is all a thief needs.
+    fn check_refresh_grace(&self) -> Result<(), Error> {
+        match self.refresh_reuse_grace_secs {
+            Some(s) if !(0..=MAX_REFRESH_GRACE_SECS).contains(&s) => Err(invalid(format!(
+                "refresh_reuse_grace_secs: 0 to {MAX_REFRESH_GRACE_SECS}"
+            ))),
+            Some(s) if s > 0 && self.public_client => Err(invalid(
+                "refresh_reuse_grace_secs: a public client gets no grace window (0 or absent)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn check_scopes_and_acr(&self) -> Result<(), Error> {
         if !unique(&self.allowed_scopes)
             || self.allowed_scopes.len() > GRANTABLE_SCOPES.len()
@@ -186,6 +209,7 @@ impl ClientInput {
         client.allowed_scopes = self.allowed_scopes;
         client.default_acr_values = self.default_acr_values;
         client.min_acr = self.min_acr;
+        client.refresh_reuse_grace_secs = self.refresh_reuse_grace_secs;
         if client.public_client || client.jwks.is_some() {
             client.secret_hash = None;
         }
@@ -207,6 +231,7 @@ fn settings_json(c: &Client) -> Value {
         "allowed_scopes": c.allowed_scopes,
         "default_acr_values": c.default_acr_values,
         "min_acr": c.min_acr,
+        "refresh_reuse_grace_secs": c.refresh_reuse_grace_secs,
     })
 }
 
@@ -293,10 +318,14 @@ impl Provider {
             allowed_scopes: vec![],
             default_acr_values: vec![],
             min_acr: None,
+            refresh_reuse_grace_secs: None,
         };
         input.apply(&mut client);
         let secret = needs_secret(&client).then(|| random_token(32));
-        client.secret_hash = secret.as_deref().map(password::hash);
+        client.secret_hash = match &secret {
+            Some(s) => Some(self.client_secret_hash(s).await?),
+            None => None,
+        };
         let created = match self.directory.create_client(NewClient::from(client)).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(Error::conflict(format!("the client `{client_id}` exists")))
@@ -347,7 +376,7 @@ impl Provider {
             return Err(invalid("this client authenticates without a secret"));
         }
         let secret = random_token(32);
-        client.secret_hash = Some(password::hash(&secret));
+        client.secret_hash = Some(self.client_secret_hash(&secret).await?);
         self.directory.update_client(client).await?;
         self.forget_client(school.id, client_id);
         let detail = json!({"client_id": client_id, "secret": "rotated"});
@@ -401,9 +430,25 @@ mod tests {
             json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "allowed_scopes": ["district"]}),
             json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "min_acr": "urn:other"}),
             json!({"name": "", "redirect_uris": [], "grant_types": ["client_credentials"]}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "refresh_reuse_grace_secs": -1}),
+            json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "refresh_reuse_grace_secs": 301}),
+            json!({"name": "P", "redirect_uris": ["https://p.example/cb"], "grant_types": ["authorization_code"], "public_client": true, "refresh_reuse_grace_secs": 10}),
         ] {
             assert!(input(bad.clone()).check().is_err(), "{bad}");
         }
+        for fine in [0, 60, 300] {
+            let grace = input(
+                json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "refresh_reuse_grace_secs": fine}),
+            );
+            assert!(grace.check().is_ok(), "{fine}");
+        }
+        let public_none = input(
+            json!({"name": "P", "redirect_uris": ["https://p.example/cb"], "grant_types": ["authorization_code"], "public_client": true, "refresh_reuse_grace_secs": 0}),
+        );
+        assert!(
+            public_none.check().is_ok(),
+            "0 is allowed for a public client"
+        );
         assert!(serde_json::from_value::<ClientInput>(
             json!({"name": "P", "redirect_uris": [], "grant_types": [], "extra": 1})
         )

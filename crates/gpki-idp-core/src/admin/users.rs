@@ -135,10 +135,8 @@ fn guard_admin_accounts(
 }
 
 async fn hash_password(pw: String) -> Result<String, Error> {
-    // argon2 takes tens of milliseconds: keep it off the async workers.
-    tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|_| Error::server_error())
+    // argon2 takes tens of milliseconds: on the password pool, off the async workers.
+    password::hash_pooled(pw).await
 }
 
 impl Provider {

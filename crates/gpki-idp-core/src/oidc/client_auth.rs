@@ -7,6 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::Provider;
+use crate::audit::{AuditEvent, Origin};
+use crate::client_secret::{self, SecretKey};
 use crate::model::{Client, School};
 use crate::{error::Error, jws, password};
 
@@ -34,40 +36,103 @@ fn form_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What a client presented to authenticate: its id and its credential.
+enum Presented<'a> {
+    Secret {
+        id: String,
+        secret: String,
+    },
+    Assertion {
+        id: String,
+        jwt: &'a str,
+    },
+    /// A client id alone: a public client.
+    Nothing {
+        id: &'a str,
+    },
+}
+
+impl Presented<'_> {
+    fn client_id(&self) -> &str {
+        match self {
+            Self::Secret { id, .. } | Self::Assertion { id, .. } => id,
+            Self::Nothing { id } => id,
+        }
+    }
+}
+
+fn bad() -> Error {
+    Error::invalid_client("client authentication failed")
+}
+
+/// The credentials of a request, read without checking any of them: a Basic header, a
+/// client assertion, or a client id with or without a secret in the form.
+fn presented<'a>(
+    authorization: Option<&str>,
+    params: &'a HashMap<String, String>,
+) -> Result<Presented<'a>, Error> {
+    if let Some(header) = authorization {
+        let encoded = auth_param(header, "Basic").ok_or_else(bad)?;
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(decoded).map_err(|_| bad())?;
+        let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+        let (id, secret) = (form_decode(id), form_decode(secret));
+        return Ok(Presented::Secret { id, secret });
+    }
+    if form(params, "client_assertion_type") == Some(JWT_BEARER) {
+        let jwt = form(params, "client_assertion").ok_or_else(bad)?;
+        let claims = jws::unverified_claims(jwt).ok_or_else(bad)?;
+        let id = claims["iss"].as_str().ok_or_else(bad)?.to_string();
+        return Ok(Presented::Assertion { id, jwt });
+    }
+    let id = form(params, "client_id").ok_or_else(bad)?;
+    Ok(match form(params, "client_secret") {
+        Some(secret) => Presented::Secret {
+            id: id.to_string(),
+            secret: secret.to_string(),
+        },
+        None => Presented::Nothing { id },
+    })
+}
+
 impl Provider {
-    /// Authenticates the calling client of `school`.
+    /// Authenticates the calling client of `school`, calling from `ip`. The attempt is
+    /// counted before anything is checked and given back when the credentials are right
+    /// ([`super::throttle`]): wrong credentials make later attempts from the address wait
+    /// (429 `throttled` with `Retry-After`; RFC 6749 has no throttling error), right ones
+    /// cost nothing. `invalid_client` for every wrong credential alike.
     pub async fn authenticate_client(
         &self,
         school: &School,
         issuer: &str,
+        ip: &str,
         authorization: Option<&str>,
         params: &HashMap<String, String>,
     ) -> Result<Client, Error> {
-        let bad = || Error::invalid_client("client authentication failed");
-        if let Some(header) = authorization {
-            let encoded = auth_param(header, "Basic").ok_or_else(bad)?;
-            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
-            let text = String::from_utf8(decoded).map_err(|_| bad())?;
-            let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-            return self
-                .client_by_secret(school, &form_decode(id), &form_decode(secret))
-                .await;
-        }
-        if form(params, "client_assertion_type") == Some(JWT_BEARER) {
-            let assertion = form(params, "client_assertion").ok_or_else(bad)?;
-            return self.client_by_assertion(school, issuer, assertion).await;
-        }
-        let client_id = form(params, "client_id").ok_or_else(bad)?;
-        match form(params, "client_secret") {
-            Some(secret) => self.client_by_secret(school, client_id, secret).await,
-            None => {
-                let client = self.client(school.id, client_id).await?.ok_or_else(bad)?;
-                if client.public_client {
-                    Ok(client)
-                } else {
-                    Err(bad())
-                }
+        let presented = presented(authorization, params)?;
+        let reserved = self
+            .reserve_client_attempt(school, presented.client_id(), ip)
+            .await?;
+        let checked = match presented {
+            Presented::Secret { id, secret } => {
+                self.client_by_secret(school, &id, &secret, ip).await
             }
+            Presented::Assertion { jwt, .. } => self.client_by_assertion(school, issuer, jwt).await,
+            Presented::Nothing { id } => self.public_client(school, id).await,
+        };
+        match &checked {
+            Ok(_) => self.attempt_was_right(reserved).await?,
+            Err(e) if e.is_unavailable() => self.attempt_undecided(reserved).await?,
+            Err(_) => {}
+        }
+        checked
+    }
+
+    /// A client that names itself and proves nothing: only a public client may.
+    async fn public_client(&self, school: &School, client_id: &str) -> Result<Client, Error> {
+        match self.client(school.id, client_id).await? {
+            Some(client) if client.public_client => Ok(client),
+            _ => Err(bad()),
         }
     }
 
@@ -76,24 +141,14 @@ impl Provider {
         school: &School,
         client_id: &str,
         secret: &str,
+        ip: &str,
     ) -> Result<Client, Error> {
         let client = self.client(school.id, client_id).await?;
-        let stored = client.as_ref().and_then(|c| c.secret_hash.as_deref());
-        let remembered = stored.map(|h| crate::token_hash(&format!("{h}\0{secret}")));
-        if let Some(key) = &remembered {
-            if self.secret_verified_recently(key) {
-                return client.ok_or_else(|| Error::invalid_client("client authentication failed"));
-            }
-        }
-        // Verify even for unknown clients, so timing does not reveal which ids exist.
-        let ok = password::verify(stored, secret);
-        if let (true, Some(key)) = (ok, remembered) {
-            self.remember_secret(key);
-        }
-        match client {
-            Some(c) if ok => Ok(c),
-            _ => Err(Error::invalid_client("client authentication failed")),
-        }
+        // Checked even for unknown clients, so timing does not reveal which ids exist.
+        let ok = self
+            .client_secret_matches(school, client.as_ref(), secret, ip)
+            .await?;
+        client.filter(|_| ok).ok_or_else(bad)
     }
 
     /// private_key_jwt (RFC 7523): a JWT signed (RS256 or ES256, see [`crate::jws`]) with a
@@ -141,6 +196,87 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// The key of client secrets, read (or made) once.
+    async fn client_secret_key(&self) -> Result<&SecretKey, Error> {
+        self.client_secret_key
+            .get_or_try_init(|| async {
+                let fresh = crate::random_token(32).into_bytes();
+                let secret = self
+                    .directory
+                    .secret(client_secret::KEY_NAME, fresh)
+                    .await?;
+                Ok(SecretKey::new(&secret))
+            })
+            .await
+    }
+
+    /// The stored form of a new client secret.
+    pub async fn client_secret_hash(&self, secret: &str) -> Result<String, Error> {
+        Ok(self.client_secret_key().await?.hash(secret))
+    }
+
+    /// Whether `secret` is the secret of `client` (`None`: no such client, checked at the
+    /// same cost as a wrong secret of a client stored in the fast form). A right secret
+    /// stored as argon2 (before this form existed) is verified on the password pool, and
+    /// its hash replaced by the fast form.
+    pub(crate) async fn client_secret_matches(
+        &self,
+        school: &School,
+        client: Option<&Client>,
+        secret: &str,
+        ip: &str,
+    ) -> Result<bool, Error> {
+        let key = self.client_secret_key().await?;
+        let stored = client.and_then(|c| c.secret_hash.as_deref());
+        let Some(old) =
+            stored.filter(|s| password::is_argon2(s) && secret.len() <= client_secret::MAX_SECRET)
+        else {
+            return Ok(key.matches(stored, secret));
+        };
+        let ok = password::verify_pooled(Some(old.to_string()), secret.to_string()).await?;
+        if let (true, Some(client)) = (ok, client) {
+            // The client proved itself: a store that cannot take the new form (or its audit
+            // event) now does not refuse it; the log says so, and the next right secret
+            // tries again when the form was not replaced.
+            let new = key.hash(secret);
+            if let Err(e) = self
+                .rehash_client_secret(school, client, old, &new, ip)
+                .await
+            {
+                tracing::error!("type" = "error", source = "store", detail = %e.description);
+            }
+        }
+        Ok(ok)
+    }
+
+    /// Replaces an argon2 hash of a right secret by the fast form, when it is still the
+    /// stored one, and audits the change (the secret itself stays the same).
+    async fn rehash_client_secret(
+        &self,
+        school: &School,
+        client: &Client,
+        old: &str,
+        new: &str,
+        ip: &str,
+    ) -> Result<(), Error> {
+        let id = client.client_id.as_str();
+        let replaced = self
+            .directory
+            .replace_client_secret_hash(school.id, id, old, new)
+            .await?;
+        self.forget_client(school.id, id);
+        if replaced {
+            let mut event = AuditEvent::new(school.id, "client.secret_rehash", "success", id);
+            event.client_id = Some(id.to_string());
+            event.detail = serde_json::json!({"from": "argon2id", "to": "hmac-sha256"});
+            Origin::new(ip.to_string(), None).stamp(&mut event);
+            self.record(event).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The longest an assertion may live (its exp after now, and after its iat).
 pub const MAX_ASSERTION_LIFETIME: i64 = 300;
 /// The clock difference allowed with clients.
@@ -163,32 +299,6 @@ fn assertion_exp(claims: &serde_json::Value, issuer: &str, now: i64) -> Option<i
     let issued_ok = iat.is_none_or(|i| i <= now + CLOCK_SKEW && exp - i <= MAX_ASSERTION_LIFETIME);
     let started = nbf.is_none_or(|n| n <= now + CLOCK_SKEW);
     (aud_ok && live && issued_ok && started).then_some(exp)
-}
-
-/// How long a verified client secret is trusted without running argon2 again.
-const SECRET_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
-/// Most secrets remembered at once (the memory is cleared when full).
-const SECRET_MEMORY_SIZE: usize = 10_000;
-
-impl Provider {
-    /// Whether this (stored hash, secret) pair verified within [`SECRET_MEMORY`]. The key
-    /// covers the stored hash, so a rotated secret is never remembered as valid.
-    fn secret_verified_recently(&self, key: &str) -> bool {
-        self.verified_secrets
-            .lock()
-            .ok()
-            .and_then(|m| m.get(key).copied())
-            .is_some_and(|at| at.elapsed() < SECRET_MEMORY)
-    }
-
-    fn remember_secret(&self, key: String) {
-        if let Ok(mut m) = self.verified_secrets.lock() {
-            if m.len() >= SECRET_MEMORY_SIZE {
-                m.clear();
-            }
-            m.insert(key, std::time::Instant::now());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use crate::model::{Client, School};
 pub struct ClientCall<'a> {
     pub school: &'a School,
     pub issuer: &'a str,
+    /// The caller's address (after the trusted-proxy rules): failures are counted by it.
+    pub ip: &'a str,
     pub authorization: Option<&'a str>,
     pub params: &'a HashMap<String, String>,
 }
@@ -45,7 +47,8 @@ impl ClientCall<'_> {
 
 impl Provider {
     async fn caller(&self, call: &ClientCall<'_>) -> Result<Client, Error> {
-        self.authenticate_client(call.school, call.issuer, call.authorization, call.params)
+        let (school, issuer) = (call.school, call.issuer);
+        self.authenticate_client(school, issuer, call.ip, call.authorization, call.params)
             .await
     }
 

@@ -115,9 +115,8 @@ pub struct Provider {
     /// The certificate engine; `None` turns certificate login off.
     pub verifier: Option<Arc<gpki_verify::Verifier>>,
     keys: RwLock<HashMap<i64, Arc<CachedKeys>>>,
-    /// Client secrets verified lately (argon2 costs tens of milliseconds per token request
-    /// otherwise); keyed by a hash of the stored hash and the secret.
-    verified_secrets: std::sync::Mutex<HashMap<String, Instant>>,
+    /// The key of client secrets, read (or made) once.
+    client_secret_key: tokio::sync::OnceCell<crate::client_secret::SecretKey>,
     /// Clients read lately, by (school id, client id).
     clients: TtlCache<(i64, String), Option<Client>>,
     /// Enabled schools read lately, by code: every request names its school.
@@ -140,7 +139,7 @@ impl Provider {
             settings,
             verifier: None,
             keys: RwLock::new(HashMap::new()),
-            verified_secrets: std::sync::Mutex::new(HashMap::new()),
+            client_secret_key: tokio::sync::OnceCell::new(),
             clients: TtlCache::new(),
             schools: TtlCache::new(),
             device_key: tokio::sync::OnceCell::new(),

@@ -40,8 +40,17 @@ impl Provider {
         let reserved = self.reserve_password_attempt(school, username, who).await?;
         let user = self.directory.user_by_username(school.id, username).await?;
         let usable = user.filter(|u| !u.disabled);
-        // One argon2 verification on every path, so timing does not tell accounts apart.
-        let ok = password::verify(usable.as_ref().and_then(|u| u.password_hash.as_deref()), pw);
+        // One argon2 verification on every path, so timing does not tell accounts apart; on
+        // the password pool, never on an async worker.
+        let stored = usable.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = match password::verify_pooled(stored, pw.to_string()).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                // Not checked (the pool is full): not a failure of this account either.
+                self.attempt_undecided(reserved).await?;
+                return Err(e);
+            }
+        };
         match usable.filter(|_| ok) {
             Some(user) => {
                 self.attempt_was_right(reserved).await?;

@@ -146,6 +146,58 @@ impl Provider {
         })
     }
 
+    /// Counts a client authentication at the token, revocation or introspection endpoint
+    /// before its credentials are checked, per (client, address) and per address (a stranger
+    /// sending wrong secrets for many clients); a `throttled` error with the wait when either
+    /// still waits. Not per client from anywhere: a stranger could then make a school's
+    /// portal wait. The waits are capped at [`ProviderSettings::max_account_delay`]: a
+    /// secret is 256 random bits, guessing is hopeless, the count only bounds the work a
+    /// stranger can ask for, and a portal whose secret was rotated is not held up long.
+    pub(crate) async fn reserve_client_attempt(
+        &self,
+        school: &School,
+        client_id: &str,
+        ip: &str,
+    ) -> Result<Reserved, Error> {
+        let s = &self.settings;
+        let address = address_key(ip);
+        // Only ids a client could have go into keys as they are.
+        let id_ok = client_id.len() <= 64 && client_id.bytes().all(|b| b.is_ascii_graphic());
+        let id = if id_ok {
+            client_id.to_string()
+        } else {
+            crate::token_hash(client_id)
+        };
+        let pair = format!("rl:client:{}:{address}:{id}", school.id);
+        let personal = vec![s.scope(pair, s.max_failures_per_account, s.max_account_delay)];
+        let from = format!("rl:clientip:{address}");
+        let shared = vec![s.scope(from, s.max_attempts_per_ip, s.max_account_delay)];
+        let scopes: Vec<AttemptScope> = shared.iter().chain(&personal).cloned().collect();
+        let wait = self.ephemeral.reserve_attempt(&scopes).await?;
+        if !wait.is_zero() {
+            return Err(Error {
+                retry_after: Some(wait.as_millis().div_ceil(1000) as u64),
+                ..Error::new(
+                    crate::code::Code::Throttled,
+                    "too many failed client authentications from this address; retry later",
+                )
+            });
+        }
+        Ok(Reserved { personal, shared })
+    }
+
+    /// An attempt whose check could not be made (storage, or the password pool, unavailable):
+    /// its reservation is given back in every scope, as if it had not been made.
+    pub(crate) async fn attempt_undecided(&self, reserved: Reserved) -> Result<(), Error> {
+        let scopes: Vec<AttemptScope> = reserved
+            .shared
+            .into_iter()
+            .chain(reserved.personal)
+            .collect();
+        self.ephemeral.release_attempt(&scopes).await?;
+        Ok(())
+    }
+
     /// Counts a challenge asked for from `ip` against the address's budget: a stored
     /// challenge is small and lives minutes, but a stranger may not make ever more of them.
     pub(crate) async fn challenge_allowed(&self, ip: &str) -> Result<(), Error> {

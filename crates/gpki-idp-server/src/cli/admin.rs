@@ -56,6 +56,11 @@ pub enum AdminCmd {
         /// admin:users, admin:audit, and district at the district tenant.
         #[arg(long, value_delimiter = ',')]
         scope: Vec<String>,
+        /// Seconds a rotated-out refresh token may fetch its unused successor again (a lost
+        /// answer retried), 0 to 300; 0: none; absent: the service's
+        /// `refresh_reuse_grace_secs`.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=300))]
+        refresh_reuse_grace_secs: Option<i64>,
     },
     /// Set which login methods a role may use (資安選項設定 → 啟用登入機制).
     SetPolicy {
@@ -155,6 +160,7 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
             redirect_uri,
             grant,
             scope,
+            refresh_reuse_grace_secs,
             ..
         } => {
             let school = provider.school(&school).await.map_err(|e| e.description)?;
@@ -164,6 +170,7 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
                 redirect_uris: redirect_uri,
                 grants: grant,
                 scopes: scope,
+                refresh_reuse_grace_secs,
             };
             create_client(&provider, &school, spec).await
         }
@@ -383,6 +390,7 @@ struct ClientSpec {
     redirect_uris: Vec<String>,
     grants: Vec<String>,
     scopes: Vec<String>,
+    refresh_reuse_grace_secs: Option<i64>,
 }
 
 async fn create_client(
@@ -399,11 +407,15 @@ async fn create_client(
         scopes.push(s.clone());
     }
     let secret = gpki_idp_core::random_token(32);
+    let secret_hash = provider
+        .client_secret_hash(&secret)
+        .await
+        .map_err(|e| e.description)?;
     let client = gpki_idp_core::model::NewClient {
         school_id: school.id,
         client_id: spec.client_id.clone(),
         name: spec.name,
-        secret_hash: Some(gpki_idp_core::password::hash(&secret)),
+        secret_hash: Some(secret_hash),
         public_client: false,
         require_pkce: false,
         redirect_uris: spec.redirect_uris,
@@ -414,13 +426,14 @@ async fn create_client(
         allowed_scopes: scopes.clone(),
         default_acr_values: vec![],
         min_acr: None,
+        refresh_reuse_grace_secs: spec.refresh_reuse_grace_secs,
     };
     provider
         .directory
         .create_client(client)
         .await
         .map_err(|e| e.to_string())?;
-    let detail = serde_json::json!({"client_id": spec.client_id, "allowed_scopes": scopes});
+    let detail = serde_json::json!({"client_id": spec.client_id, "allowed_scopes": scopes, "refresh_reuse_grace_secs": spec.refresh_reuse_grace_secs});
     cli_audit(provider, school.id, "client.create", detail).await?;
     Ok(format!(
         "client {} created at {}; secret (shown once): {secret}",

@@ -11,7 +11,7 @@ use super::errors::json_error;
 use super::login::Step;
 use super::pages;
 use super::params::{FormParams, QueryParams};
-use super::request::bearer_token;
+use super::request::{bearer_token, client_ip};
 use super::school::{school_or_return, session_cookie, SESSION_COOKIE};
 use crate::app::AppState;
 
@@ -103,12 +103,14 @@ async fn authorize_with(
 fn client_call<'a>(
     school: &'a School,
     issuer: &'a str,
+    ip: &'a str,
     req: &'a HttpRequest,
     params: &'a HashMap<String, String>,
 ) -> ClientCall<'a> {
     ClientCall {
         school,
         issuer,
+        ip,
         authorization: req
             .headers()
             .get("Authorization")
@@ -124,7 +126,8 @@ pub async fn token(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let issuer = state.issuer(&school.code);
-    let call = client_call(&school, &issuer, &req, &form);
+    let ip = client_ip(&req);
+    let call = client_call(&school, &issuer, &ip, &req, &form);
     let outcome = state.provider.token_endpoint(&call).await;
     let result = outcome.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
     state
@@ -169,7 +172,8 @@ pub async fn revoke(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let issuer = state.issuer(&school.code);
-    let call = client_call(&school, &issuer, &req, &form);
+    let ip = client_ip(&req);
+    let call = client_call(&school, &issuer, &ip, &req, &form);
     match state.provider.revocation_endpoint(&call).await {
         Ok(()) => no_store(HttpResponse::Ok().finish()),
         Err(e) => json_error(&e),
@@ -183,7 +187,8 @@ pub async fn introspect(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let issuer = state.issuer(&school.code);
-    let call = client_call(&school, &issuer, &req, &form);
+    let ip = client_ip(&req);
+    let call = client_call(&school, &issuer, &ip, &req, &form);
     match state.provider.introspection_endpoint(&call).await {
         Ok(body) => no_store(HttpResponse::Ok().json(body)),
         Err(e) => json_error(&e),

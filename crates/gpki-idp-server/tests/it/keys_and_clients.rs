@@ -104,7 +104,11 @@ fn assertion(server: &TestServer, jti: &str, aud: &str) -> String {
 
 #[test]
 fn private_key_jwt_authenticates_once_per_assertion() {
-    let server = start(Backend::Embedded, |_| {});
+    // Six refused assertions of one client from one address: past the five failures a
+    // (client, address) may make before waiting (see client_auth.rs).
+    let server = start(Backend::Embedded, |c| {
+        c.tokens.max_failures_per_account = 10
+    });
     let token_url = format!("{}/token", server.issuer(demo::SCHOOL));
     let call = |jwt: &str| {
         http()

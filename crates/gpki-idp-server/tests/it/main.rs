@@ -7,13 +7,14 @@
 mod support;
 
 mod abuse_and_protocol;
-mod attacks;
 mod admin_api;
 mod apache_rp;
+mod attacks;
 mod behind_proxy;
 mod branding_page;
 mod card_login;
 mod cert_cli_openssl;
+mod client_auth;
 mod deploy_config;
 mod faults;
 mod keys_and_clients;
@@ -21,5 +22,6 @@ mod login_policy;
 mod oidc_flow;
 mod onboarding;
 mod openapi_routes;
+mod refresh_race;
 mod replicas;
 mod security_page;

@@ -28,6 +28,7 @@ struct ClientSettings {
     allowed_scopes: String,
     default_acr_values: String,
     min_acr: Option<String>,
+    refresh_reuse_grace_secs: Option<i64>,
 }
 
 impl From<NewClient> for ClientSettings {
@@ -45,6 +46,7 @@ impl From<NewClient> for ClientSettings {
             allowed_scopes: json::text(&c.allowed_scopes),
             default_acr_values: json::text(&c.default_acr_values),
             min_acr: c.min_acr,
+            refresh_reuse_grace_secs: c.refresh_reuse_grace_secs,
         }
     }
 }
@@ -67,6 +69,7 @@ struct ClientRow {
     allowed_scopes: String,
     default_acr_values: String,
     min_acr: Option<String>,
+    refresh_reuse_grace_secs: Option<i64>,
 }
 
 impl From<ClientRow> for Client {
@@ -87,6 +90,7 @@ impl From<ClientRow> for Client {
             allowed_scopes: json::list(&r.allowed_scopes),
             default_acr_values: json::list(&r.default_acr_values),
             min_acr: r.min_acr,
+            refresh_reuse_grace_secs: r.refresh_reuse_grace_secs,
         }
     }
 }
@@ -166,6 +170,29 @@ pub async fn delete(d: &SqlDirectory, school_id: i64, client_id: &str) -> StoreR
                 .execute(c)?;
             diesel::delete(q).execute(c).map(|n| n > 0)
         })
+    })
+    .await
+}
+
+/// Swaps a client's secret hash for another form of the same secret, only while it is still
+/// `expected`: an admin's rotation meanwhile wins.
+pub async fn replace_secret_hash(
+    d: &SqlDirectory,
+    school_id: i64,
+    client_id: &str,
+    expected: &str,
+    new: &str,
+) -> StoreResult<bool> {
+    let (client_id, expected, new) = (client_id.to_string(), expected.to_string(), new.to_string());
+    d.run(move |conn| {
+        let q = clients::table
+            .filter(clients::school_id.eq(school_id))
+            .filter(clients::client_id.eq(client_id))
+            .filter(clients::secret_hash.eq(expected));
+        with_conn!(conn, |c| diesel::update(q)
+            .set(clients::secret_hash.eq(new))
+            .execute(c))
+        .map(|n| n == 1)
     })
     .await
 }

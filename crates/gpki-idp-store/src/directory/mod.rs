@@ -24,7 +24,7 @@ use gpki_idp_core::admin::onboarding::NewSchool;
 use gpki_idp_core::audit::{AuditEvent, AuditFilter};
 use gpki_idp_core::model::{
     Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser,
-    RefreshRecord, School, SessionRecord, User, UserChange,
+    RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
 };
 use gpki_idp_core::policy::{RegistrationRules, RolePolicy};
 use gpki_idp_core::store::{Directory, StoreResult};
@@ -255,8 +255,9 @@ impl Directory for SqlDirectory {
         school_id: i64,
         old_hash: &str,
         new: RefreshRecord,
-    ) -> StoreResult<bool> {
-        refresh::rotate(self, school_id, old_hash, new).await
+        grace_since: Option<i64>,
+    ) -> StoreResult<Rotation> {
+        refresh::rotate(self, school_id, old_hash, new, grace_since).await
     }
 
     async fn refresh_by_hash(
@@ -269,6 +270,16 @@ impl Directory for SqlDirectory {
 
     async fn revoke_refresh_family(&self, school_id: i64, family_id: &str) -> StoreResult<()> {
         refresh::revoke_family(self, school_id, family_id).await
+    }
+
+    async fn replace_client_secret_hash(
+        &self,
+        school_id: i64,
+        client_id: &str,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        clients::replace_secret_hash(self, school_id, client_id, expected, new).await
     }
 
     async fn add_session(&self, session: SessionRecord) -> StoreResult<()> {

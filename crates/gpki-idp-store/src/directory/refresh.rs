@@ -1,9 +1,12 @@
-//! Refresh tokens (by hash): issued, rotated once (of two concurrent rotations one wins),
-//! found, and revoked by family.
+//! Refresh tokens (by hash): issued, rotated once (of two concurrent rotations one wins, and
+//! the other is told, in the same transaction, whether it is a retry within the grace window
+//! or a replay that ends the family), found, and revoked by family. Every write of a family
+//! holds the family ([`LockFamily`]).
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use gpki_idp_core::model::RefreshRecord;
+use diesel::{PgConnection, SqliteConnection};
+use gpki_idp_core::model::{RefreshRecord, Rotation};
 use gpki_idp_core::store::StoreResult;
 
 use super::json;
@@ -98,29 +101,79 @@ pub async fn insert(d: &SqlDirectory, r: RefreshRecord) -> StoreResult<()> {
     .await
 }
 
+/// Holds a family against every other write of it until the transaction ends. PostgreSQL
+/// takes a transaction-level advisory lock keyed by the family id: a decision taken under
+/// it sees every write of the family committed before, including successors inserted by
+/// another replica (a plain `UPDATE … WHERE family_id` would not see a row inserted by a
+/// transaction still in flight when the statement began). SQLite's write transactions
+/// (`BEGIN IMMEDIATE`) are serial already.
+trait LockFamily {
+    fn lock_family(&mut self, family: &str) -> QueryResult<()>;
+}
+
+impl LockFamily for PgConnection {
+    fn lock_family(&mut self, family: &str) -> QueryResult<()> {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(family)
+            .execute(self)
+            .map(|_| ())
+    }
+}
+
+impl LockFamily for SqliteConnection {
+    fn lock_family(&mut self, _family: &str) -> QueryResult<()> {
+        Ok(())
+    }
+}
+
+/// Rotation, retry and replay decided in one transaction holding the family (see
+/// [`gpki_idp_core::store::Directory::rotate_refresh`]).
 pub async fn rotate(
     d: &SqlDirectory,
     school_id: i64,
     old_hash: &str,
     new: RefreshRecord,
-) -> StoreResult<bool> {
+    grace_since: Option<i64>,
+) -> StoreResult<Rotation> {
     let old = old_hash.to_string();
     d.run(move |conn| {
+        let (family, successor) = (new.family_id.clone(), new.token_hash.clone());
         let values = refresh_values(new);
-        let target = refresh_tokens::table
-            .filter(refresh_tokens::school_id.eq(school_id))
+        let in_school = refresh_tokens::school_id.eq(school_id);
+        let presented = refresh_tokens::table
+            .filter(in_school)
             .filter(refresh_tokens::token_hash.eq(old))
-            .filter(refresh_tokens::used.eq(false));
+            .filter(refresh_tokens::used.eq(false))
+            .filter(refresh_tokens::revoked.eq(false));
+        let unused_successor = refresh_tokens::table
+            .filter(in_school)
+            .filter(refresh_tokens::token_hash.eq(successor))
+            .filter(refresh_tokens::family_id.eq(family.clone()))
+            .filter(refresh_tokens::used.eq(false))
+            .filter(refresh_tokens::revoked.eq(false))
+            .filter(refresh_tokens::created_at.ge(grace_since.unwrap_or(i64::MAX)))
+            .select(refresh_tokens::token_hash);
+        let whole_family = refresh_tokens::table
+            .filter(in_school)
+            .filter(refresh_tokens::family_id.eq(family.clone()));
         with_write_tx!(conn, |c| {
-            // Conditional: of two concurrent rotations of one token only one changes it.
+            c.lock_family(&family)?;
+            // Conditional: of two presentations of one token only one rotates it.
             let changed =
-                Fixed(diesel::update(target).set(refresh_tokens::used.eq(true))).execute(c)?;
+                Fixed(diesel::update(presented).set(refresh_tokens::used.eq(true))).execute(c)?;
             if changed == 1 {
                 diesel::insert_into(refresh_tokens::table)
                     .values(values)
                     .execute(c)?;
+                return Ok(Rotation::Rotated);
             }
-            Ok::<_, DieselError>(changed == 1)
+            if grace_since.is_some() && unused_successor.first::<String>(c).optional()?.is_some() {
+                return Ok(Rotation::Again);
+            }
+            diesel::update(whole_family)
+                .set(refresh_tokens::revoked.eq(true))
+                .execute(c)?;
+            Ok::<_, DieselError>(Rotation::Replayed)
         })
     })
     .await
@@ -147,11 +200,14 @@ pub async fn revoke_family(d: &SqlDirectory, school_id: i64, family_id: &str) ->
     d.run(move |conn| {
         let q = refresh_tokens::table
             .filter(refresh_tokens::school_id.eq(school_id))
-            .filter(refresh_tokens::family_id.eq(family));
-        with_conn!(conn, |c| diesel::update(q)
-            .set(refresh_tokens::revoked.eq(true))
-            .execute(c))
-        .map(|_| ())
+            .filter(refresh_tokens::family_id.eq(family.clone()));
+        with_write_tx!(conn, |c| {
+            c.lock_family(&family)?;
+            diesel::update(q)
+                .set(refresh_tokens::revoked.eq(true))
+                .execute(c)
+                .map(|_| ())
+        })
     })
     .await
 }

@@ -26,15 +26,11 @@ pub(super) enum RefreshPlan<'a> {
     None,
     /// A new token of a new family.
     New(&'a str),
-    /// The successor of `old_hash` in its family, swapped in one transaction.
+    /// The successor of `old_hash` in its family: swapped in one transaction, or given
+    /// again to a retry within the client's grace window (see `Directory::rotate_refresh`).
     Rotate {
         family: &'a str,
         old_hash: &'a str,
-        successor: &'a str,
-    },
-    /// The successor already stored for a retried rotation (see `successor_unclaimed`).
-    Again {
-        family: &'a str,
         successor: &'a str,
     },
 }
@@ -47,9 +43,7 @@ impl<'a> RefreshPlan<'a> {
     pub fn family(self) -> Option<&'a str> {
         match self {
             Self::None => None,
-            Self::New(f) | Self::Rotate { family: f, .. } | Self::Again { family: f, .. } => {
-                Some(f)
-            }
+            Self::New(f) | Self::Rotate { family: f, .. } => Some(f),
         }
     }
 }

@@ -1,14 +1,20 @@
 //! The refresh_token grant, with rotation and reuse detection: each use of a refresh token
 //! swaps it for its successor; a rotated-out token that comes back ends the whole family —
-//! unless it comes back within the grace window while its successor is unused (a client
-//! whose answer was lost), which is answered with the same successor.
+//! unless the client authenticates at the token endpoint and the token comes back within
+//! the client's grace window while its successor is unused (a client whose answer was
+//! lost), which is answered with the same successor.
+//!
+//! Which of the two it is gets decided in the transaction that rotates, holding the family
+//! (`Directory::rotate_refresh`): an owner and a thief presenting one token at once, on one
+//! replica or two, cannot both pass a check made before either of them wrote.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use serde_json::Value;
 
 use super::grant::{check_min_acr, Grant, RefreshPlan};
-use crate::model::{Client, RefreshRecord, School};
+use crate::audit::AuditEvent;
+use crate::model::{Client, RefreshRecord, Rotation, School};
 use crate::oidc::Provider;
 use crate::{error::Error, random_token, token_hash};
 
@@ -35,9 +41,12 @@ impl Provider {
             return Err(invalid());
         }
         let scope = narrowed_scope(&record.scope, asked_scope)?;
-        let successor = successor_token(&record.family_id, token);
-        if record.used && !self.successor_unclaimed(school, &successor).await? {
-            return Err(self.refresh_reused(school, &record.family_id).await);
+        if record.used && self.refresh_grace(client).is_none() {
+            // Nothing can make a used token good again for this client: no token is made.
+            self.directory
+                .revoke_refresh_family(school.id, &record.family_id)
+                .await?;
+            return Err(self.refresh_reused(school, client, record.user_id).await);
         }
         check_min_acr(client, &record.acr)?;
         let user = self.user(school, record.user_id).await?;
@@ -52,46 +61,39 @@ impl Provider {
             amr: &record.amr,
             session_id: record.session_id.as_deref(),
         };
-        let plan = if record.used {
-            RefreshPlan::Again {
-                family: &record.family_id,
-                successor: &successor,
-            }
-        } else {
-            RefreshPlan::Rotate {
-                family: &record.family_id,
-                old_hash: &old_hash,
-                successor: &successor,
-            }
+        let successor = successor_token(&record.family_id, token);
+        let plan = RefreshPlan::Rotate {
+            family: &record.family_id,
+            old_hash: &old_hash,
+            successor: &successor,
         };
         Ok(self.issue(school, issuer, client, &grant, plan).await?.0)
     }
 
-    /// Whether the successor of a used refresh token is within the reuse grace window and
-    /// not used itself: then the answer that carried it may never have reached the client
-    /// (a lost response, a failure after the commit), and presenting the old token again is
-    /// a retry, answered with the same successor. Past the window, or once the successor was
-    /// used, it is a replay.
-    async fn successor_unclaimed(&self, school: &School, successor: &str) -> Result<bool, Error> {
-        let grace = self.settings.refresh_reuse_grace.as_secs() as i64;
-        let Some(next) = self
-            .directory
-            .refresh_by_hash(school.id, &token_hash(successor))
-            .await?
-        else {
-            return Ok(false);
-        };
-        Ok(!next.used && !next.revoked && crate::now() - next.created_at <= grace)
+    /// The grace window of `client` in seconds, if it has one: only a client that
+    /// authenticates at the token endpoint (for a public client a stolen refresh token is
+    /// all a thief needs); its registration's setting, else the service's; 0 is none.
+    pub(crate) fn refresh_grace(&self, client: &Client) -> Option<i64> {
+        if client.public_client {
+            return None;
+        }
+        let default = self.settings.refresh_reuse_grace.as_secs() as i64;
+        Some(client.refresh_reuse_grace_secs.unwrap_or(default)).filter(|s| *s > 0)
     }
 
-    /// A rotated-out refresh token came back: someone kept a copy. The whole family ends.
-    async fn refresh_reused(&self, school: &School, family: &str) -> Error {
-        if let Err(e) = self
-            .directory
-            .revoke_refresh_family(school.id, family)
-            .await
-        {
-            return e.into();
+    /// A rotated-out refresh token came back and its family has been revoked: someone kept
+    /// a copy. Audited; a revoked family's tokens are refused before this, so only
+    /// presentations racing the revocation add more than one event. The refusal stands even
+    /// when the audit cannot be written.
+    async fn refresh_reused(&self, school: &School, client: &Client, user_id: i64) -> Error {
+        let actor = client.client_id.as_str();
+        let mut event = AuditEvent::new(school.id, "token.refresh_reuse", "family_revoked", actor);
+        event.client_id = Some(actor.to_string());
+        if let Ok(Some(user)) = self.directory.user_by_id(school.id, user_id).await {
+            event.subject_user = Some(user.username);
+        }
+        if let Err(e) = self.record(event).await {
+            tracing::error!("type" = "error", source = "audit", detail = %e.description);
         }
         Error::invalid_grant("refresh token reuse detected; the session is revoked")
     }
@@ -107,7 +109,6 @@ impl Provider {
     ) -> Result<Option<String>, Error> {
         let (family, token) = match plan {
             RefreshPlan::None => return Ok(None),
-            RefreshPlan::Again { successor, .. } => return Ok(Some(successor.to_string())),
             RefreshPlan::New(family) => (family, random_token(32)),
             RefreshPlan::Rotate {
                 family, successor, ..
@@ -130,21 +131,21 @@ impl Provider {
             revoked: false,
             session_id: grant.session_id.map(str::to_string),
         };
-        match plan {
-            RefreshPlan::Rotate { old_hash, .. } => {
-                let rotated = self
-                    .directory
-                    .rotate_refresh(school.id, old_hash, record)
-                    .await?;
-                // Another request with the same token committed first: the same successor
-                // (it is derived from the token) is its answer too, within the grace window.
-                if !rotated && !self.successor_unclaimed(school, &token).await? {
-                    return Err(self.refresh_reused(school, family).await);
-                }
-            }
-            _ => self.directory.insert_refresh(record).await?,
+        let RefreshPlan::Rotate { old_hash, .. } = plan else {
+            self.directory.insert_refresh(record).await?;
+            return Ok(Some(token));
+        };
+        let grace_since = self.refresh_grace(client).map(|g| now - g);
+        match self
+            .directory
+            .rotate_refresh(school.id, old_hash, record, grace_since)
+            .await?
+        {
+            // A retry gets the very token the lost answer carried: it is derived from the
+            // presented one.
+            Rotation::Rotated | Rotation::Again => Ok(Some(token)),
+            Rotation::Replayed => Err(self.refresh_reused(school, client, grant.user.id).await),
         }
-        Ok(Some(token))
     }
 }
 

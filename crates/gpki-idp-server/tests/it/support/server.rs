@@ -148,6 +148,7 @@ pub fn new_client(school: &School, client_id: &str, secret: Option<&str>) -> New
         allowed_scopes: gpki_idp_core::model::default_scopes(),
         default_acr_values: vec![],
         min_acr: None,
+        refresh_reuse_grace_secs: None,
     }
 }
 

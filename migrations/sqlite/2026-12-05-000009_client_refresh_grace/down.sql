@@ -1,0 +1,1 @@
+ALTER TABLE clients DROP COLUMN refresh_reuse_grace_secs;
