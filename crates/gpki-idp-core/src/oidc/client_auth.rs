@@ -9,6 +9,7 @@ use base64::Engine;
 use super::Provider;
 use crate::audit::{AuditEvent, Origin};
 use crate::client_secret::{self, SecretKey};
+use crate::code::Code;
 use crate::model::{Client, School};
 use crate::{error::Error, jws, password};
 
@@ -101,6 +102,13 @@ impl Provider {
     /// ([`super::throttle`]): wrong credentials make later attempts from the address wait
     /// (429 `throttled` with `Retry-After`; RFC 6749 has no throttling error), right ones
     /// cost nothing. `invalid_client` for every wrong credential alike.
+    ///
+    /// While a wait holds, right credentials still pass, unless checking them would cost
+    /// argon2 (a secret stored before the fast form). A client's credentials are 256 random
+    /// bits or a private key, not a password anyone could guess, so letting a right one
+    /// through teaches a guesser nothing; holding it up would let a pupil behind a school's
+    /// NAT address stop the portal on the school's own server (or every browser of a public
+    /// client behind it) with one wrong secret a minute.
     pub async fn authenticate_client(
         &self,
         school: &School,
@@ -110,22 +118,65 @@ impl Provider {
         params: &HashMap<String, String>,
     ) -> Result<Client, Error> {
         let presented = presented(authorization, params)?;
-        let reserved = self
+        let reserved = match self
             .reserve_client_attempt(school, presented.client_id(), ip)
-            .await?;
-        let checked = match presented {
-            Presented::Secret { id, secret } => {
-                self.client_by_secret(school, &id, &secret, ip).await
+            .await
+        {
+            Ok(reserved) => reserved,
+            Err(wait) if wait.code == Code::Throttled => {
+                return self
+                    .check_while_waiting(school, issuer, ip, presented, wait)
+                    .await;
             }
-            Presented::Assertion { jwt, .. } => self.client_by_assertion(school, issuer, jwt).await,
-            Presented::Nothing { id } => self.public_client(school, id).await,
+            Err(e) => return Err(e),
         };
+        let checked = self.check_presented(school, issuer, ip, presented).await;
         match &checked {
             Ok(_) => self.attempt_was_right(reserved).await?,
             Err(e) if e.is_unavailable() => self.attempt_undecided(reserved).await?,
             Err(_) => {}
         }
         checked
+    }
+
+    async fn check_presented(
+        &self,
+        school: &School,
+        issuer: &str,
+        ip: &str,
+        presented: Presented<'_>,
+    ) -> Result<Client, Error> {
+        match presented {
+            Presented::Secret { id, secret } => {
+                self.client_by_secret(school, &id, &secret, ip).await
+            }
+            Presented::Assertion { jwt, .. } => self.client_by_assertion(school, issuer, jwt).await,
+            Presented::Nothing { id } => self.public_client(school, id).await,
+        }
+    }
+
+    /// Credentials presented while their (client, address) or address waits: checked when
+    /// that is cheap, and then a right one passes; a wrong one, or one whose check would
+    /// cost argon2, gets the wait (uncounted).
+    async fn check_while_waiting(
+        &self,
+        school: &School,
+        issuer: &str,
+        ip: &str,
+        presented: Presented<'_>,
+        wait: Error,
+    ) -> Result<Client, Error> {
+        if let Presented::Secret { id, .. } = &presented {
+            let client = self.client(school.id, id).await?;
+            let stored = client.as_ref().and_then(|c| c.secret_hash.as_deref());
+            if stored.is_some_and(password::is_argon2) {
+                return Err(wait);
+            }
+        }
+        match self.check_presented(school, issuer, ip, presented).await {
+            Err(e) if !e.is_unavailable() => Err(wait),
+            checked => checked,
+        }
     }
 
     /// A client that names itself and proves nothing: only a public client may.
