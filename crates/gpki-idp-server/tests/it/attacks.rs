@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use crate::support::{block_on, browser, hidden, start, Backend, TestServer};
+use crate::support::http::post;
+use crate::support::{block_on, browser, hidden, http, start, Backend, TestServer};
 use gpki_idp_core::audit::AuditFilter;
 use gpki_idp_server::demo;
 use reqwest::blocking::{Client as Http, Response};
@@ -331,5 +332,91 @@ fn a_logout_link_from_another_site_asks_first() {
     assert!(
         got_code(&again),
         "still logged in: the portal gets a code at once"
+    );
+}
+
+/// Issue 17 #6: 1,157 maximal authorization requests from one address locked that school's
+/// address out for 10 minutes. Now a pending login is carried by its page and nothing is
+/// stored: 1,500 maximal requests from one address, then a teacher there logs in.
+#[test]
+fn a_flood_of_pending_logins_refuses_no_one() {
+    let server = behind_proxy(Backend::Real);
+    let rp = server.portal().param("state", &"S".repeat(2048));
+    let refused = (0..1500)
+        .filter(|_| {
+            let r = http()
+                .get(rp.authorize_url(&[("nonce", &"N".repeat(512))]))
+                .header("X-Forwarded-For", "203.0.113.50")
+                .send()
+                .unwrap();
+            r.status() != 200
+        })
+        .count();
+    assert_eq!(refused, 0);
+    let r = try_password(
+        &server,
+        &browser(),
+        Some("203.0.113.50"),
+        "teacher",
+        demo::PASSWORD,
+    );
+    assert!(got_code(&r), "{}", r.status());
+}
+
+/// Issue 17 #7: card challenges were stored (up to 64 KiB each) with no pending request
+/// needed and a caller-made CSRF value. Now a challenge needs a pending request that exists,
+/// and each address has a budget of them.
+#[test]
+fn card_challenges_need_a_pending_login_and_are_budgeted() {
+    let server = crate::support::card::server_tweaked(|c| c.tokens.max_challenges_per_ip = 5);
+    let b = browser();
+    let form = server.portal().login_page(&b, &[]);
+    let url = format!("{}/login/card/challenge", server.issuer(demo::SCHOOL));
+    let forged = "x".repeat(60_000);
+    let (status, body) = post(&b, url.clone(), &[("req", &forged), ("csrf", &form.csrf)]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("login_expired"))
+    );
+    let statuses: Vec<u16> = (0..7)
+        .map(|_| post(&b, url.clone(), &[("req", &form.req), ("csrf", &form.csrf)]).0)
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 429, 429],
+        "five per address"
+    );
+}
+
+/// Issue 17 #12: the account-first step told which accounts exist, and which have a card. Now
+/// only a browser that logged in to the account is told; anyone else gets one answer for
+/// every name.
+#[test]
+fn the_account_first_step_tells_a_stranger_nothing() {
+    let server = crate::support::card::server();
+    let url = format!("{}/login/methods", server.issuer(demo::SCHOOL));
+    let methods = |b: &Http, name: &str| {
+        let form = server.portal().login_page(b, &[("prompt", "login")]);
+        let fields = [("req", &form.req), ("csrf", &form.csrf)];
+        let mut fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        fields.push(("username", name));
+        post(b, url.clone(), &fields).1
+    };
+    let stranger = browser();
+    let answers: Vec<_> = ["staff", "teacher", "gm", "nobody"]
+        .iter()
+        .map(|name| methods(&stranger, name))
+        .collect();
+    assert!(answers.iter().all(|a| *a == answers[3]), "{answers:?}");
+    assert_eq!(answers[0]["certificate"], "offered");
+    // The staff member's own browser, once logged in, is told the card is not registered.
+    let own = browser();
+    let r = try_password(&server, &own, None, "staff", demo::PASSWORD);
+    assert!(got_code(&r));
+    assert_eq!(methods(&own, "staff")["certificate"], "not_registered");
+    assert_eq!(
+        methods(&own, "teacher"),
+        answers[3],
+        "only for that account"
     );
 }
