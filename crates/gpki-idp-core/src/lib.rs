@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod device;
 pub mod error;
 pub mod factor;
+pub mod holder;
 pub mod jws;
 pub mod keys;
 pub mod login;
