@@ -20,6 +20,7 @@ pub mod model;
 pub mod oidc;
 pub mod password;
 pub mod policy;
+pub mod retention;
 pub mod store;
 
 /// Seconds since the Unix epoch.

@@ -226,6 +226,9 @@ pub trait Directory: Send + Sync {
     async fn set_brand_colour(&self, school_id: i64, colour: Option<String>) -> StoreResult<()>;
     /// Sets the logo (`None` removes it); the colour stays.
     async fn set_logo(&self, school_id: i64, logo: Option<(String, Vec<u8>)>) -> StoreResult<()>;
+    /// Deletes up to `limit` audit events older than `before` (Unix seconds), oldest first;
+    /// how many were deleted (the retention of the audit log).
+    async fn prune_audit(&self, before: i64, limit: i64) -> StoreResult<u64>;
     /// The service's secret `name` (the key of device cookies): the stored one, or `fresh`
     /// stored now when there is none yet; every replica reads the same.
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>>;

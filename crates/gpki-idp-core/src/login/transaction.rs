@@ -147,15 +147,23 @@ impl Provider {
         let outcome = result
             .as_ref()
             .map_or_else(|e| e.code.as_str(), |_| "success");
-        let event = audit_event(
-            attempt.origin,
-            attempt.school,
-            &format!("login.{}", factor.name()),
-            outcome,
-            &account,
-            Some(&request.client_id),
-        );
-        let mut result = self.audited(attempt.school, event, result).await;
+        let mut result = match result {
+            // An attempt refused before anything was checked (the address or the account
+            // waits) is counted in the metrics only: a flood of them must not fill the audit
+            // log, and it proves nothing to record.
+            Err(e) if e.code == Code::Throttled => Err(e),
+            result => {
+                let event = audit_event(
+                    attempt.origin,
+                    attempt.school,
+                    &format!("login.{}", factor.name()),
+                    outcome,
+                    &account,
+                    Some(&request.client_id),
+                );
+                self.audited(attempt.school, event, result).await
+            }
+        };
         if let Ok(Outcome::Done(done)) = &mut result {
             let marked = self.device_cookie(attempt.school, &account, attempt.device);
             done.device = marked.await.ok();

@@ -420,3 +420,78 @@ fn the_account_first_step_tells_a_stranger_nothing() {
         "only for that account"
     );
 }
+
+/// Issue 17 #1: a card login with a 63,000-character account name and a made-up challenge
+/// was audited and logged with that name: 1,000 requests grew the database by 209 MB. Now
+/// every field is bounded before it is stored or logged, such attempts count against the
+/// address like wrong passwords, and the audit log has a retention.
+#[test]
+fn a_stranger_cannot_fill_the_audit_log() {
+    let server = crate::support::card::server_tweaked(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.tokens.max_attempts_per_ip = 10;
+    });
+    let b = browser();
+    let form = server.portal().login_page(&b, &[]);
+    let url = format!("{}/login/card", server.issuer(demo::SCHOOL));
+    let huge = "n".repeat(63_000);
+    let statuses: Vec<u16> = (0..13)
+        .map(|_| {
+            let fields = [
+                ("req", form.req.as_str()),
+                ("csrf", form.csrf.as_str()),
+                ("username", huge.as_str()),
+                ("challenge", "made-up"),
+                ("signature", "AAAA"),
+            ];
+            let r = b
+                .post(&url)
+                .header("X-Forwarded-For", "198.51.100.99")
+                .form(&fields)
+                .send()
+                .unwrap();
+            r.status().as_u16()
+        })
+        .collect();
+    assert_eq!(&statuses[..10], &[400; 10], "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    let events = block_on(async {
+        let dir = &server.state.provider.directory;
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let filter = AuditFilter {
+            event: Some("login.certificate".into()),
+            ..AuditFilter::default()
+        };
+        dir.query_audit(school.id, filter, 0, 100).await.unwrap()
+    });
+    assert_eq!(events.len(), 10, "refused attempts (429) are not audited");
+    for (_, e) in &events {
+        assert!(e.actor.chars().count() <= 64, "{}", e.actor.len());
+        assert!(
+            e.subject_user
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                <= 64
+        );
+        assert_eq!(e.outcome, "challenge_invalid");
+    }
+    // The retention: an event older than the setting is pruned by the background round.
+    block_on(async {
+        let state = &server.state;
+        let dir = &state.provider.directory;
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let mut old = gpki_idp_core::audit::AuditEvent::new(school.id, "login.password", "x", "t");
+        old.at = gpki_idp_core::now() - 200 * 86400;
+        dir.append_audit(old).await.unwrap();
+        let retention = std::time::Duration::from_secs(190 * 86400);
+        gpki_idp_server::maintenance::prune_once(state, retention).await;
+        assert_eq!(state.metrics.audit_pruned.get(), 1);
+        let left = dir
+            .query_audit(school.id, AuditFilter::default(), 0, 1000)
+            .await
+            .unwrap();
+        assert!(left.iter().all(|(_, e)| e.outcome != "x"));
+    });
+}

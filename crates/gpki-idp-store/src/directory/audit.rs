@@ -112,3 +112,21 @@ pub async fn query(
     })
     .await
 }
+
+/// Deletes up to `limit` events older than `before` (Unix seconds), oldest first; how many.
+pub async fn prune(d: &SqlDirectory, before: i64, limit: i64) -> StoreResult<u64> {
+    d.run(move |conn| {
+        with_conn!(conn, |c| {
+            let oldest = audit_events::table
+                .filter(audit_events::at.lt(before))
+                .order(audit_events::at.asc())
+                .select(audit_events::id)
+                .limit(limit)
+                .load::<i64>(c)?;
+            diesel::delete(audit_events::table.filter(audit_events::id.eq_any(&oldest)))
+                .execute(c)
+                .map(|n| n as u64)
+        })
+    })
+    .await
+}

@@ -373,4 +373,8 @@ impl Directory for SqlDirectory {
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         secrets::secret(self, name.to_string(), fresh).await
     }
+
+    async fn prune_audit(&self, before: i64, limit: i64) -> StoreResult<u64> {
+        audit::prune(self, before, limit).await
+    }
 }
