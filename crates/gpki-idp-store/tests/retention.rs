@@ -19,10 +19,12 @@ async fn oldest_go_first(dir: &dyn Directory) {
         "the rest before the cut"
     );
     assert_eq!(dir.prune_audit(450, 10).await.unwrap(), 0);
-    let left = dir
-        .query_audit(school.id, AuditFilter::default(), 0, 10)
-        .await
-        .unwrap();
+    // The school's own creation (now) is in its log too: only the logins are looked at.
+    let logins = AuditFilter {
+        event: Some("login.password".into()),
+        ..AuditFilter::default()
+    };
+    let left = dir.query_audit(school.id, logins, 0, 10).await.unwrap();
     assert_eq!(left.iter().map(|(_, e)| e.at).collect::<Vec<_>>(), [500]);
 }
 
