@@ -5,6 +5,7 @@
 //! outcome is unknown, what is stored decides the answer. Each test runs on SQLite +
 //! in-process state and on PostgreSQL + Redis.
 
+#[macro_use]
 mod common;
 
 use common::{card, Harness, SessionCommit, BROWSER};
@@ -14,23 +15,6 @@ use gpki_idp_core::code::Code;
 use gpki_idp_core::login::{Outcome, Proof, Registration};
 use gpki_idp_core::oidc::card::CardSignature;
 use gpki_idp_core::policy::{Method, RegistrationRules, RolePolicy};
-
-/// Runs the check `$name` on both backends.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread")]
-            async fn sqlite_and_in_process() {
-                super::$name(super::common::embedded().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread")]
-            async fn postgres_and_redis() {
-                super::$name(super::common::real().await).await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     registration_is_not_kept_without_its_audit,

@@ -8,6 +8,23 @@
 
 #![allow(dead_code)]
 
+/// Runs the check `$name` on both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite_and_in_process() {
+                super::$name(super::common::embedded().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres_and_redis() {
+                super::$name(super::common::real().await).await;
+            }
+        }
+    )*};
+}
+
 pub mod card;
 pub mod faulty;
 
@@ -21,6 +38,7 @@ use gpki_idp_core::oidc::{Provider, ProviderSettings};
 use gpki_idp_core::store::{Directory, Ephemeral};
 use gpki_idp_store::testing;
 
+#[allow(unused_imports)]
 pub use faulty::{Faulty, Recording, SessionCommit};
 
 pub const SCHOOL: &str = "demo";
@@ -130,7 +148,12 @@ impl Harness {
 
     /// A pending authorization request of the demo portal; its id.
     pub async fn pending_login(&self) -> String {
-        let params: HashMap<String, String> = [
+        self.pending_login_with(&[]).await
+    }
+
+    /// A pending authorization request of the demo portal with `extra` parameters; its id.
+    pub async fn pending_login_with(&self, extra: &[(&str, &str)]) -> String {
+        let mut params: HashMap<String, String> = [
             ("response_type", "code"),
             ("client_id", CLIENT_ID),
             ("redirect_uri", REDIRECT_URI),
@@ -141,6 +164,7 @@ impl Harness {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         match self
             .provider
             .authorize(&self.school, ISSUER, &params, None)
