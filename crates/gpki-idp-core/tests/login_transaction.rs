@@ -30,13 +30,20 @@ fn refusal_code(outcome: &gpki_idp_core::login::Concluded) -> Code {
     }
 }
 
+/// The test's card: made once (a leaf made again has other validity times, so another
+/// fingerprint).
+fn teacher_card() -> &'static gpki_testpki::Leaf {
+    static CARD: std::sync::OnceLock<gpki_testpki::Leaf> = std::sync::OnceLock::new();
+    CARD.get_or_init(|| card::card(0x10))
+}
+
 /// A card login at `request_id` by the test's browser, the card signing `challenge`.
 async fn card_login(
     h: &Harness,
     request_id: &str,
     challenge: &str,
 ) -> gpki_idp_core::login::Concluded {
-    let signature = card::sign(&card::card(0x10), challenge);
+    let signature = card::sign(teacher_card(), challenge);
     let proof = Proof::Card {
         username: "",
         challenge,
@@ -67,7 +74,7 @@ async fn bind_teacher_card(h: &Harness) {
         .registration_challenge(&h.school, Some(&sid), BROWSER, "192.0.2.10")
         .await
         .unwrap();
-    let signature = card::sign(&card::card(0x10), &challenge);
+    let signature = card::sign(teacher_card(), &challenge);
     let card = CardSignature {
         signature: &signature,
         certificate: None,
