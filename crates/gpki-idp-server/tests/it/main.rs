@@ -7,9 +7,9 @@
 mod support;
 
 mod abuse_and_protocol;
-mod attacks;
 mod admin_api;
 mod apache_rp;
+mod attacks;
 mod behind_proxy;
 mod branding_page;
 mod card_login;
