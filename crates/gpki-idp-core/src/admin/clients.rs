@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::listing::{ListQuery, Listing};
 use super::{etag, if_match, invalid, valid_name, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
+use crate::audit::{Audit, AuditEvent};
 use crate::factor::acr_level;
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
@@ -85,8 +86,8 @@ fn unique(items: &[String]) -> bool {
 }
 
 impl ClientInput {
-    /// The rules of one client, alone and across fields.
-    pub fn check(&self) -> Result<(), Error> {
+    /// The rules of one client, alone and across fields, with the scopes it may be given.
+    pub fn check(&self, grantable: &[&str]) -> Result<(), Error> {
         if let Some(id) = &self.client_id {
             if !valid_client_id(id) {
                 return Err(invalid("client_id: 1 to 64 letters, digits or ._-"));
@@ -108,7 +109,7 @@ impl ClientInput {
             )));
         }
         self.check_grants()?;
-        self.check_scopes_and_acr()?;
+        self.check_scopes_and_acr(grantable)?;
         self.check_signing_alg()?;
         if let Some(jwks) = &self.jwks {
             let keys: Value = serde_json::from_str(jwks)
@@ -177,17 +178,17 @@ impl ClientInput {
         Ok(())
     }
 
-    fn check_scopes_and_acr(&self) -> Result<(), Error> {
+    fn check_scopes_and_acr(&self, grantable: &[&str]) -> Result<(), Error> {
         if !unique(&self.allowed_scopes)
-            || self.allowed_scopes.len() > GRANTABLE_SCOPES.len()
+            || self.allowed_scopes.len() > grantable.len()
             || self
                 .allowed_scopes
                 .iter()
-                .any(|s| !GRANTABLE_SCOPES.contains(&s.as_str()))
+                .any(|s| !grantable.contains(&s.as_str()))
         {
             return Err(invalid(format!(
                 "allowed_scopes: some of {}",
-                GRANTABLE_SCOPES.join(", ")
+                grantable.join(", ")
             )));
         }
         let acrs = self.default_acr_values.iter().chain(&self.min_acr);
@@ -218,7 +219,7 @@ impl ClientInput {
 }
 
 /// The settings that the entity tag covers (never the secret).
-fn settings_json(c: &Client) -> Value {
+pub(super) fn settings_json(c: &Client) -> Value {
     json!({
         "client_id": c.client_id,
         "name": c.name,
@@ -243,6 +244,17 @@ pub fn client_json(c: &Client) -> Value {
     v["id_token_signed_response_alg"] = json!(c.id_token_alg);
     v["etag"] = json!(etag(&settings_json(c)));
     v
+}
+
+/// The scopes `who` may grant a client of `school`: those a GM may, and `district` to a
+/// client of the district tenant when the operator makes it (the bootstrap of the district's
+/// own console; no token can grant it).
+fn grantable(who: &Principal, school: &School) -> Vec<&'static str> {
+    let mut scopes = GRANTABLE_SCOPES.to_vec();
+    if who.is_operator() && school.district {
+        scopes.push(SCOPE_DISTRICT);
+    }
+    scopes
 }
 
 /// A service client may be granted admin scopes only by someone who holds them.
@@ -299,7 +311,7 @@ impl Provider {
         school: &School,
         input: ClientInput,
     ) -> Result<(Client, Option<String>), Error> {
-        input.check()?;
+        input.check(&grantable(who, school))?;
         check_grantable(who, &input.allowed_scopes)?;
         let client_id = input
             .client_id
@@ -325,15 +337,18 @@ impl Provider {
         input.apply(&mut client);
         let secret = needs_secret(&client).then(|| random_token(32));
         client.secret_hash = secret.as_deref().map(password::hash);
-        let created = match self.directory.create_client(NewClient::from(client)).await {
+        let change = who.change(school.id, "client.create");
+        let audit = Audit::of(move |c: &Client| change.with(Value::Null, settings_json(c)));
+        let created = match self
+            .directory
+            .add_client(NewClient::from(client), audit)
+            .await
+        {
             Err(StoreError::Conflict(_)) => {
                 return Err(Error::conflict(format!("the client `{client_id}` exists")))
             }
             other => other?,
         };
-        let after = settings_json(&created);
-        self.audit_change(who, school, "client.create", None, Value::Null, after)
-            .await?;
         Ok((created, secret))
     }
 
@@ -346,7 +361,7 @@ impl Provider {
         input: ClientInput,
         if_match_header: Option<&str>,
     ) -> Result<Client, Error> {
-        input.check()?;
+        input.check(&grantable(who, school))?;
         if input.client_id.as_deref().is_some_and(|id| id != client_id) {
             return Err(invalid("client_id cannot be changed"));
         }
@@ -355,11 +370,9 @@ impl Provider {
         if_match(if_match_header, &etag(&settings_json(&before)))?;
         let mut client = before.clone();
         input.apply(&mut client);
-        self.directory.update_client(client.clone()).await?;
-        self.forget_client(school.id, client_id);
         let (b, a) = (settings_json(&before), settings_json(&client));
-        self.audit_change(who, school, "client.update", None, b, a)
-            .await?;
+        let event = who.change(school.id, "client.update").with(b, a);
+        self.change_client(school, client.clone(), event).await?;
         Ok(client)
     }
 
@@ -376,18 +389,11 @@ impl Provider {
         }
         let secret = random_token(32);
         client.secret_hash = Some(password::hash(&secret));
-        self.directory.update_client(client).await?;
-        self.forget_client(school.id, client_id);
         let detail = json!({"client_id": client_id, "secret": "rotated"});
-        self.audit_change(
-            who,
-            school,
-            "client.secret_rotate",
-            None,
-            Value::Null,
-            detail,
-        )
-        .await?;
+        let event = who
+            .change(school.id, "client.secret_rotate")
+            .with(Value::Null, detail);
+        self.change_client(school, client, event).await?;
         Ok(secret)
     }
 
@@ -398,11 +404,36 @@ impl Provider {
         client_id: &str,
     ) -> Result<(), Error> {
         let before = self.admin_client(school, client_id).await?;
-        self.directory.delete_client(school.id, client_id).await?;
-        self.forget_client(school.id, client_id);
         let b = settings_json(&before);
-        self.audit_change(who, school, "client.delete", None, b, Value::Null)
-            .await
+        let event = who.change(school.id, "client.delete").with(b, Value::Null);
+        let deleted = self
+            .directory
+            .delete_client(school.id, client_id, Audit::event(event))
+            .await?;
+        self.forget_client(school.id, client_id);
+        match deleted {
+            true => Ok(()),
+            false => Err(Error::not_found(format!("no client `{client_id}`"))),
+        }
+    }
+
+    /// Stores a client's new settings with the change's event.
+    async fn change_client(
+        &self,
+        school: &School,
+        client: Client,
+        event: AuditEvent,
+    ) -> Result<(), Error> {
+        let client_id = client.client_id.clone();
+        let changed = self
+            .directory
+            .change_client(client, Audit::event(event))
+            .await?;
+        self.forget_client(school.id, &client_id);
+        match changed {
+            true => Ok(()),
+            false => Err(Error::not_found(format!("no client `{client_id}`"))),
+        }
     }
 }
 
@@ -419,7 +450,7 @@ mod tests {
         let ok = input(
             json!({"name": "Portal", "redirect_uris": ["https://portal.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
         );
-        assert!(ok.check().is_ok());
+        assert!(ok.check(&GRANTABLE_SCOPES).is_ok());
         assert!(ok.require_pkce, "PKCE by default");
         for bad in [
             json!({"name": "P", "redirect_uris": ["http://portal.example/cb"], "grant_types": ["authorization_code"]}),
@@ -430,7 +461,10 @@ mod tests {
             json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "min_acr": "urn:other"}),
             json!({"name": "", "redirect_uris": [], "grant_types": ["client_credentials"]}),
         ] {
-            assert!(input(bad.clone()).check().is_err(), "{bad}");
+            assert!(
+                input(bad.clone()).check(&GRANTABLE_SCOPES).is_err(),
+                "{bad}"
+            );
         }
         assert!(serde_json::from_value::<ClientInput>(
             json!({"name": "P", "redirect_uris": [], "grant_types": [], "extra": 1})
@@ -449,7 +483,7 @@ mod tests {
             input(v)
         };
         let alg_of = |i: ClientInput| {
-            i.check().unwrap();
+            i.check(&GRANTABLE_SCOPES).unwrap();
             i.signing_alg().to_string()
         };
         assert_eq!(alg_of(with(json!({}))), "RS256");
@@ -462,7 +496,7 @@ mod tests {
         assert_eq!(alg_of(with(both)), "ES256");
         let conflict =
             with(json!({"id_token_signed_response_alg": "ES256", "id_token_alg": "RS256"}));
-        let refused = conflict.check().unwrap_err();
+        let refused = conflict.check(&GRANTABLE_SCOPES).unwrap_err();
         assert_eq!(refused.code, crate::code::Code::InvalidRequest);
         assert!(
             refused.description.contains("differ"),
@@ -473,7 +507,7 @@ mod tests {
             json!({"id_token_signed_response_alg": "HS256"}),
             json!({"id_token_alg": "none"}),
         ] {
-            assert!(with(bad.clone()).check().is_err(), "{bad}");
+            assert!(with(bad.clone()).check(&GRANTABLE_SCOPES).is_err(), "{bad}");
         }
     }
 }
