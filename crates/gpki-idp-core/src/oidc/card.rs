@@ -219,15 +219,12 @@ impl Provider {
         self.take_challenge(school, browser, challenge, purpose)
             .await?;
         let verified = self.verify_card(challenge, card).await?;
-        let code = match rules.require_enrollment_code {
-            true => Some(token_hash(
-                enrollment_code
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .ok_or_else(|| Error::of(Code::EnrollmentCodeInvalid))?,
-            )),
-            false => None,
-        };
+        let holder = verified.profile.subject_cn.as_deref().unwrap_or_default();
+        let code = enrollment_code_needed(
+            rules.require_enrollment_code,
+            crate::holder::same_person(holder, &user.display_name),
+            enrollment_code,
+        )?;
         Ok(NewRegistration {
             binding: self.new_binding(school, user, verified).await?,
             enrollment_code: code,
@@ -283,5 +280,41 @@ impl Provider {
             subject_cn: p.subject_cn.unwrap_or_default(),
             not_after: p.not_after,
         })
+    }
+}
+
+/// The enrollment code a registration must use up (its hash), if any: when the school asks for
+/// one always, or when the card's holder is not the account's person (a password alone must
+/// not bind a stranger's card: the GM's code says the binding is meant).
+fn enrollment_code_needed(
+    always: bool,
+    same_person: bool,
+    given: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let given = given.map(str::trim).filter(|c| !c.is_empty());
+    match (always || !same_person, given) {
+        (false, _) => Ok(None),
+        (true, Some(code)) => Ok(Some(token_hash(code))),
+        (true, None) if always => Err(Error::of(Code::EnrollmentCodeInvalid)),
+        (true, None) => Err(Error::of(Code::CardHolderMismatch)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strangers_card_needs_the_gms_code() {
+        assert_eq!(enrollment_code_needed(false, true, None), Ok(None));
+        assert_eq!(enrollment_code_needed(false, true, Some("c")), Ok(None));
+        let mismatch = enrollment_code_needed(false, false, Some(" ")).unwrap_err();
+        assert_eq!(mismatch.code, Code::CardHolderMismatch);
+        assert_eq!(
+            enrollment_code_needed(false, false, Some(" c ")),
+            Ok(Some(token_hash("c")))
+        );
+        let always = enrollment_code_needed(true, true, None).unwrap_err();
+        assert_eq!(always.code, Code::EnrollmentCodeInvalid);
     }
 }

@@ -495,3 +495,43 @@ fn a_stranger_cannot_fill_the_audit_log() {
         assert!(left.iter().all(|(_, e)| e.outcome != "x"));
     });
 }
+
+/// Issue 17 #2: a phished password and a stranger's valid card registered, and the card then
+/// logged in as the teacher. Now the card's holder must be the account's person, or the GM's
+/// one-time enrollment code must come with it.
+#[test]
+fn a_phished_password_cannot_bind_a_strangers_card() {
+    use crate::support::card::{password_login, pki, portal, register, register_with, server};
+    let server = server();
+    let stranger = pki().pki.issue_leaf(&gpki_testpki::LeafSpec {
+        serial: 0x5117,
+        name: "李大同".into(),
+        ocsp_url: Some(pki().ocsp.ocsp_url()),
+        ..gpki_testpki::LeafSpec::default()
+    });
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    let (status, body) = register(&portal(&server), &b, &csrf, &stranger);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("card_holder_mismatch")),
+        "{body}"
+    );
+    // With the GM's code (the GM knows the card is the teacher's), it is bound.
+    let gm = crate::support::admin::token(&server, "demo", "gm-service", &["admin"]);
+    let issued = crate::support::admin::call(
+        &server,
+        reqwest::Method::POST,
+        "/schools/demo/users/teacher/enrollment-codes",
+        Some(&gm),
+        Some(serde_json::json!({"hours": 1})),
+    );
+    let code = issued.body["code"].as_str().unwrap();
+    let extra = [("enrollment_code", code)];
+    let (status, body) = register_with(&portal(&server), &b, &csrf, &stranger, &extra);
+    assert_eq!(status, 201, "{body}");
+    // The teacher's own card (holder 王小明, account 王小明老師) needs no code.
+    let own = crate::support::card::card(0x5118);
+    let (status, body) = register(&portal(&server), &b, &csrf, &own);
+    assert_eq!(status, 201, "{body}");
+}
