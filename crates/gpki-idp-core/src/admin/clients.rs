@@ -39,8 +39,14 @@ pub struct ClientInput {
     pub public_client: bool,
     #[serde(default = "yes")]
     pub require_pkce: bool,
-    #[serde(default = "rs256")]
-    pub id_token_alg: String,
+    /// How the client's ID tokens are signed (RS256 or ES256), under its standard name from
+    /// OpenID Connect Dynamic Client Registration 1.0 §2.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    /// The same setting under this project's older name, kept as an alias: a body may give
+    /// either, or both when they agree.
+    #[serde(default)]
+    pub id_token_alg: Option<String>,
     #[serde(default)]
     pub jwks: Option<String>,
     #[serde(default = "crate::model::default_scopes")]
@@ -53,10 +59,6 @@ pub struct ClientInput {
 
 fn yes() -> bool {
     true
-}
-
-fn rs256() -> String {
-    "RS256".into()
 }
 
 fn valid_client_id(id: &str) -> bool {
@@ -108,15 +110,38 @@ impl ClientInput {
         }
         self.check_grants()?;
         self.check_scopes_and_acr(grantable)?;
-        if !matches!(self.id_token_alg.as_str(), "RS256" | "ES256") {
-            return Err(invalid("id_token_alg: RS256 or ES256"));
-        }
+        self.check_signing_alg()?;
         if let Some(jwks) = &self.jwks {
             let keys: Value = serde_json::from_str(jwks)
                 .map_err(|_| invalid("jwks is not a JSON Web Key Set"))?;
             if !keys["keys"].is_array() || jwks.len() > 65536 {
                 return Err(invalid("jwks is not a JSON Web Key Set"));
             }
+        }
+        Ok(())
+    }
+
+    /// The ID token's algorithm: the standard name, else the alias, else RS256.
+    fn signing_alg(&self) -> &str {
+        self.id_token_signed_response_alg
+            .as_deref()
+            .or(self.id_token_alg.as_deref())
+            .unwrap_or("RS256")
+    }
+
+    /// The two names of the signing algorithm agree, and it is one we sign with.
+    fn check_signing_alg(&self) -> Result<(), Error> {
+        if let (Some(standard), Some(alias)) =
+            (&self.id_token_signed_response_alg, &self.id_token_alg)
+        {
+            if standard != alias {
+                return Err(invalid(format!(
+                    "id_token_signed_response_alg `{standard}` and its alias id_token_alg `{alias}` differ: send one of them, or the same value in both"
+                )));
+            }
+        }
+        if !matches!(self.signing_alg(), "RS256" | "ES256") {
+            return Err(invalid("id_token_signed_response_alg: RS256 or ES256"));
         }
         Ok(())
     }
@@ -176,13 +201,13 @@ impl ClientInput {
     }
 
     fn apply(self, client: &mut Client) {
+        client.id_token_alg = self.signing_alg().to_string();
         client.name = self.name;
         client.redirect_uris = self.redirect_uris;
         client.post_logout_redirect_uris = self.post_logout_redirect_uris;
         client.grant_types = self.grant_types;
         client.public_client = self.public_client;
         client.require_pkce = self.require_pkce;
-        client.id_token_alg = self.id_token_alg;
         client.jwks = self.jwks;
         client.allowed_scopes = self.allowed_scopes;
         client.default_acr_values = self.default_acr_values;
@@ -211,9 +236,12 @@ pub(super) fn settings_json(c: &Client) -> Value {
     })
 }
 
-/// The JSON of a client as the admin API shows it, with its entity tag.
+/// The JSON of a client as the admin API shows it, with its entity tag. The signing algorithm
+/// is shown under both its names, the standard `id_token_signed_response_alg` and the
+/// project's `id_token_alg`; the tag covers it once, so it did not change with the second name.
 pub fn client_json(c: &Client) -> Value {
     let mut v = settings_json(c);
+    v["id_token_signed_response_alg"] = json!(c.id_token_alg);
     v["etag"] = json!(etag(&settings_json(c)));
     v
 }
@@ -442,5 +470,44 @@ mod tests {
             json!({"name": "P", "redirect_uris": [], "grant_types": [], "extra": 1})
         )
         .is_err());
+    }
+
+    #[test]
+    fn signing_alg_by_its_standard_name_or_the_alias() {
+        let with = |extra: Value| {
+            let mut v =
+                json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"]});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            input(v)
+        };
+        let alg_of = |i: ClientInput| {
+            i.check(&GRANTABLE_SCOPES).unwrap();
+            i.signing_alg().to_string()
+        };
+        assert_eq!(alg_of(with(json!({}))), "RS256");
+        assert_eq!(
+            alg_of(with(json!({"id_token_signed_response_alg": "ES256"}))),
+            "ES256"
+        );
+        assert_eq!(alg_of(with(json!({"id_token_alg": "ES256"}))), "ES256");
+        let both = json!({"id_token_signed_response_alg": "ES256", "id_token_alg": "ES256"});
+        assert_eq!(alg_of(with(both)), "ES256");
+        let conflict =
+            with(json!({"id_token_signed_response_alg": "ES256", "id_token_alg": "RS256"}));
+        let refused = conflict.check(&GRANTABLE_SCOPES).unwrap_err();
+        assert_eq!(refused.code, crate::code::Code::InvalidRequest);
+        assert!(
+            refused.description.contains("differ"),
+            "{}",
+            refused.description
+        );
+        for bad in [
+            json!({"id_token_signed_response_alg": "HS256"}),
+            json!({"id_token_alg": "none"}),
+        ] {
+            assert!(with(bad.clone()).check(&GRANTABLE_SCOPES).is_err(), "{bad}");
+        }
     }
 }

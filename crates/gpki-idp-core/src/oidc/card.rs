@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use gpki_verify::{Expected, SignatureInput, Verified};
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::Verified;
 use serde::{Deserialize, Serialize};
 
 use super::Provider;
