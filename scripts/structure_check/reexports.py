@@ -13,10 +13,11 @@ from .modules import WORLD, crate_dirs, crate_roots, in_scope, is_within, load_c
 
 
 # Crates that keep one public path per item (issue 18 §1): in them a compatibility re-export is
-# a breach, not information. gpki-idp-core joins once its last ones are gone.
+# a breach, not information: every crate of the workspace.
 ONE_PATH_CRATES = frozenset(
     {
         "gpki-card-sim",
+        "gpki-idp-core",
         "gpki-idp-server",
         "gpki-idp-store",
         "gpki-loadgen",

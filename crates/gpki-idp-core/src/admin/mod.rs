@@ -26,7 +26,6 @@ pub mod settings;
 pub mod upload;
 pub mod users;
 
-pub use listing::{ListQuery, Listing, PageRequest};
 pub use principal::{
     ChangeEvent, Principal, OPERATOR, SCOPE_ADMIN, SCOPE_AUDIT, SCOPE_DISTRICT, SCOPE_USERS,
 };

@@ -11,21 +11,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::records::school_json;
-use super::school_list::read_upload;
+use super::school_list::{read_upload, OnboardRow, RowError};
 use super::upload::UploadQuery;
 use super::users::valid_username;
 use super::{valid_name, valid_school_code, Principal, SCOPE_DISTRICT};
 use crate::audit::{Audit, AuditEvent};
 use crate::keys::new_keys;
-use crate::model::{NewUser, School};
+use crate::model::{NewSchool, NewUser, School};
 use crate::oidc::Provider;
 use crate::store::StoreError;
 use crate::{error::Error, password};
-
-// The list's reading lives in `school_list`; its names stay reachable here, where the
-// command line and the store have always found them.
-pub use super::school_list::{parse_csv, parse_json, OnboardRow, RowError, MAX_ONBOARD_ROWS};
-pub use crate::model::NewSchool;
 
 /// The outcome of one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -3,7 +3,7 @@
 //! decide whether the login completes, needs the card (step-up) or the password too, or
 //! cannot reach what is asked.
 
-pub use super::proved::{Partial, Proved};
+use super::proved::{Partial, Proved};
 use super::request::AuthRequest;
 use super::session::Session;
 use super::Provider;

@@ -412,7 +412,7 @@ impl Operator<'_> {
         csv: &std::path::Path,
         dry_run: bool,
     ) -> Result<String, String> {
-        use gpki_idp_core::admin::onboarding::parse_csv;
+        use gpki_idp_core::admin::school_list::parse_csv;
         let text = std::fs::read_to_string(csv).map_err(|e| format!("{}: {e}", csv.display()))?;
         let rows = parse_csv(&text).map_err(refused)?;
         let report = self
