@@ -18,7 +18,7 @@ a false alarm. The cases under scripts/structure_fixtures/<case>/crates are chec
 The size case is written into a temporary directory instead, from the check's own limits: a
 checked-in copy would be thousands of lines of filler, wrong as soon as a limit changes.
 
-Also checks the compatibility re-exports listed for the checked-in cases, the lexer and the
+Also checks the compatibility re-exports listed for the checked-in cases, rule 5 on them, the lexer and the
 use-tree parser on small snippets, and the exit status of the command line. Exits 1 if any
 expectation fails.
 """
@@ -192,6 +192,19 @@ def reexport_failures(case, root):
     return failures + [f"{case}: re-export {a} listed wrongly" for a in sorted(actual - expected)]
 
 
+def one_path_failures():
+    """Failures of rule 5: a crate named one-path breaks it by each compatibility re-export,
+    a crate not named does not, and the repository's crates are named by their own names."""
+    root = os.path.join(FIXTURES, "root_reexport", "crates")
+    failures = []
+    named = {b.split(": ")[0] for b in reexports.one_path_breaches(root, {"root_pub", "root_glob"})}
+    if named != {"root_pub/src/lib.rs:5"}:
+        failures.append(f"one path: root_pub, root_glob named gave {sorted(named)}")
+    if reexports.one_path_breaches(root):
+        failures.append("one path: crates not named were reported")
+    return failures
+
+
 def lexer_failures():
     """Failures of the lexer and use-tree snippets."""
     failures = []
@@ -207,7 +220,7 @@ def lexer_failures():
 
 def main():
     """Runs every case; prints each failure and exits 1 if there is any."""
-    failures = lexer_failures()
+    failures = lexer_failures() + one_path_failures()
     for case, expected in EXPECTED.items():
         root = os.path.join(FIXTURES, case, "crates")
         failures += compare(case, root, expected) + reexport_failures(case, root)

@@ -6,7 +6,7 @@ Self-test: check-structure-selftest.py (fixture crates under structure_fixtures/
 
 ROOT is a directory of crates (default: the repository's crates/); each ROOT/<crate> with a
 src/ is checked. Prints every breach and exits 1 if there is any. With --reexports it also
-lists the compatibility re-exports (below); they are information, not breaches.
+lists the compatibility re-exports (below); outside the crates of rule 5 they are information.
 
 Size rules
 ----------
@@ -47,6 +47,8 @@ a string or a comment is not a use.
 
 Compatibility re-exports
 ------------------------
+5. No compatibility re-export in the crates of reexports.ONE_PATH_CRATES (issue 18 §1): an
+   item has one public path, its module's or, when the module is private, the facade's.
 A re-export (`pub use`, `pub(crate) use`, …) is a compatibility re-export when everyone who
 may name the new path could already name the path it was made from, that is when it only
 gives an item a second name (`pub use error::OAuthError;` next to `pub mod error;`). A
@@ -80,15 +82,15 @@ def main(argv):
         return 2
     default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates")
     root = os.path.normpath(args[0] if args else default)
-    breaches = rules.check(root)
+    breaches = [b.message for b in rules.check(root)] + reexports.one_path_breaches(root)
     for breach in breaches:
-        print(breach.message)
+        print(breach)
     if flags:
         print("\n".join(reexports.reexport_report(root)))
     if breaches:
         print(f"check-structure: {len(breaches)} breach(es)")
         return 1
-    print("check-structure: no file over its limit, no import circle")
+    print("check-structure: no file over its limit, no import circle, no second path (rule 5)")
     return 0
 
 

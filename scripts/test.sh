@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The structure rules (file size, no import circle between modules of a crate).
+# The structure rules (file size, no import circle between modules of a crate, one path per item).
 python3 scripts/check-structure-selftest.py
 python3 scripts/check-structure.py
 

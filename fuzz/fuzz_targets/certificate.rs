@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use gpki_verify::TrustStore;
+use gpki_verify::path::TrustStore;
 
 fn trust() -> &'static TrustStore {
     static TRUST: OnceLock<TrustStore> = OnceLock::new();

@@ -12,6 +12,21 @@ from .lexer import line_of
 from .modules import WORLD, crate_dirs, crate_roots, in_scope, is_within, load_crate, resolve
 
 
+# Crates that keep one public path per item (issue 18 §1): in them a compatibility re-export is
+# a breach, not information: every crate of the workspace.
+ONE_PATH_CRATES = frozenset(
+    {
+        "gpki-card-sim",
+        "gpki-idp-core",
+        "gpki-idp-server",
+        "gpki-idp-store",
+        "gpki-loadgen",
+        "gpki-testpki",
+        "gpki-verify",
+    }
+)
+
+
 def region_of(crate, path):
     """Who may name module `path`: each module on the way limits it by its declaration."""
     region = crate.root_region
@@ -88,12 +103,27 @@ def _path_name(module, item):
     return "::".join(("crate",) + module + ((item,) if item else ()))
 
 
-def reexport_report(root):
-    """Lines listing the compatibility re-exports under ROOT, as file:line."""
+def _found(root, crate_dirs_):
+    """(file relative to ROOT, line, text, note) of the compatibility re-exports in the crates."""
     found = set()
-    for crate_dir in crate_dirs(root):
+    for crate_dir in crate_dirs_:
         for crate in (load_crate(*r) for r in crate_roots(crate_dir)):
             found |= {(os.path.relpath(f, root), *rest) for f, *rest in compat_reexports(crate)}
+    return found
+
+
+def one_path_breaches(root, names=ONE_PATH_CRATES):
+    """A message for each compatibility re-export in a crate of `names` under ROOT."""
+    dirs = [d for d in crate_dirs(root) if os.path.basename(d) in names]
+    return [
+        f"{file}:{line}: {text} gives an item a second path ({note}); keep one (issue 18)"
+        for file, line, text, note in sorted(_found(root, dirs))
+    ]
+
+
+def reexport_report(root):
+    """Lines listing the compatibility re-exports under ROOT, as file:line."""
+    found = _found(root, crate_dirs(root))
     lines = [f"compatibility re-exports ({len(found)}):"]
     lines += [f"    {file}:{line}: {text}  ({note})" for file, line, text, note in sorted(found)]
     return lines

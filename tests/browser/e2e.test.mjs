@@ -139,6 +139,12 @@ test('an unregistered teacher sees the card option greyed out with a link to reg
   const { context, page } = await relyingParty();
   await page.goto(authorizeUrl('grey'));
   await page.screenshot({ path: join(shots, 'login-account-first.png') });
+  // Only a browser that has logged in to the account is told it has no card: log in once.
+  await account(page, 'staff');
+  await page.waitForSelector('#card-available:not([hidden])');
+  await page.fill('#password', 'demo1234');
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]);
+  await page.goto(authorizeUrl('grey') + '&prompt=login');
   await account(page, 'staff');
   await page.waitForSelector('#card-unavailable:not([hidden])');
   assert.equal(await page.isVisible('#card-available'), false);
@@ -344,24 +350,32 @@ for (const [mode, failing, text] of [['ok', null, '憑證有效'], ['not-started
 
 test('a role limited to the certificate gets no password field and is refused server-side', async () => {
   const { execFileSync } = await import('node:child_process');
-  execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config, '--data-dir', idp.dir,
-    '--school', 'demo', '--role', 'staff', '--methods', 'certificate']);
+  const setPolicy = (methods) => execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config,
+    '--data-dir', idp.dir, '--school', 'demo', '--role', 'staff', '--methods', methods]);
   const { context, page } = await relyingParty();
+  // The account's own methods are told only to a browser that logged in to it before.
   await page.goto(authorizeUrl('policy'));
   await account(page, 'staff');
-  await page.waitForSelector('#card-section:not([hidden])');
-  assert.equal(await page.isVisible('#password-section'), false, 'no password option');
-  // Forcing the password form anyway: refused by the server.
-  await page.evaluate(() => {
-    document.getElementById('password-section').hidden = false;
-    document.getElementById('password').value = 'demo1234';
-    document.getElementById('password-form').submit();
-  });
-  await page.waitForSelector('.error >> text=不允許您的身份以密碼登入');
-  await page.screenshot({ path: join(shots, 'login-password-not-allowed.png') });
-  execFileSync(binary('gpki-idp'), ['admin', 'set-policy', '--config', idp.config, '--data-dir', idp.dir,
-    '--school', 'demo', '--role', 'staff', '--methods', 'password,certificate']);
-  await context.close();
+  await page.fill('#password', 'demo1234');
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]);
+  setPolicy('certificate');
+  try {
+    await page.goto(authorizeUrl('policy') + '&prompt=login');
+    await account(page, 'staff');
+    await page.waitForSelector('#card-section:not([hidden])');
+    assert.equal(await page.isVisible('#password-section'), false, 'no password option');
+    // Forcing the password form anyway: refused by the server.
+    await page.evaluate(() => {
+      document.getElementById('password-section').hidden = false;
+      document.getElementById('password').value = 'demo1234';
+      document.getElementById('password-form').submit();
+    });
+    await page.waitForSelector('.error >> text=不允許您的身份以密碼登入');
+    await page.screenshot({ path: join(shots, 'login-password-not-allowed.png') });
+  } finally {
+    setPolicy('password,certificate');
+    await context.close();
+  }
 });
 
 test('the GM sets a role to the certificate on 資安選項設定, and an empty role is refused', async () => {
@@ -414,7 +428,7 @@ async function seriousViolations(page) {
 /** Every page and state a teacher or a GM meets, each reached from a fresh context. */
 const STATES = {
   'login, account first': async (page) => page.goto(authorizeUrl('a11y')),
-  'login, card greyed out': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'staff'); await page.waitForSelector('#card-unavailable:not([hidden])'); },
+  'login, card greyed out': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'staff'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(authorizeUrl('a11y') + '&prompt=login'); await account(page, 'staff'); await page.waitForSelector('#card-unavailable:not([hidden])'); },
   'login, card offered': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.waitForSelector('#card-available:not([hidden])'); },
   'login, card only': async (page) => { await page.goto(authorizeUrl('a11y')); await page.click('#card-only'); await page.waitForSelector('#card-available:not([hidden])'); },
   'login, wrong PIN explained': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.waitForSelector('#card-available:not([hidden])'); await page.fill('#pin', '000000'); await page.click('#card-login'); await page.waitForSelector('#card-status.error'); await control(sim, { reset_pin: true }); },

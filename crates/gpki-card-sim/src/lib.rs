@@ -6,8 +6,11 @@
 //! `/pkcs11info` on its own origin, posts the response back and closes. It signs with a test
 //! citizen certificate and can play each failure a teacher meets ([`Mode`]); the PIN state
 //! machine gives "wrong PIN, 2 tries left", "1 try left", then "locked".
+//!
+//! The card, its settings and answer codes are named at the crate root ([`Card`],
+//! [`SimConfig`], [`RetCode`]); [`protocol`] is the HTTP side a test may drive directly.
 
-pub mod card;
+mod card;
 pub mod protocol;
 
 use std::sync::{Arc, Mutex};

@@ -4,8 +4,7 @@ use std::sync::Mutex;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use gpki_testpki::cms_sign::sign_pkcs1;
-use gpki_testpki::{sign_cms, CmsOptions, Digest};
+use gpki_testpki::{sign_cms, sign_pkcs1, CmsOptions, Digest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 

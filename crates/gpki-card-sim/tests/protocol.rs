@@ -7,9 +7,11 @@ use std::time::SystemTime;
 use base64::Engine;
 use gpki_card_sim::{Card, Mode, SimConfig, Simulator};
 use gpki_testpki::{LeafSpec, TestPki};
-use gpki_verify::{
-    Expected, RevocationMode, SignatureInput, TrustStore, UreqFetcher, Verifier, VerifierConfig,
-};
+use gpki_verify::path::TrustStore;
+use gpki_verify::revocation::fetch::UreqFetcher;
+use gpki_verify::revocation::RevocationMode;
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::{Verifier, VerifierConfig};
 use serde_json::{json, Value};
 
 fn pki() -> &'static TestPki {

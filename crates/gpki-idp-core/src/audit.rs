@@ -11,12 +11,13 @@ pub struct AuditEvent {
     pub school_id: i64,
     /// Unix seconds.
     pub at: i64,
-    /// `login.password`, `login.certificate`, `certificate.register`, `certificate.remove`,
-    /// `policy.set`, `registration.set`, `enrollment_code.issue`, `key.rotate`.
+    /// `login.password`, `login.certificate`, `logout`, `certificate.register`,
+    /// `certificate.remove`, `policy.set`, `registration.set`, `enrollment_code.issue`,
+    /// `key.rotate`, `key.create`, `user.create`, `school.create`, …
     pub event: String,
     /// `success`, or the stable error code of the failure.
     pub outcome: String,
-    /// Who acted: the account name, `cli`, or a client id.
+    /// Who acted: the account name, `cli` (the operator), `seed` (test data), or a client id.
     pub actor: String,
     /// The account concerned, when there is one.
     pub subject_user: Option<String>,
@@ -61,6 +62,45 @@ impl AuditEvent {
             user_agent = self.user_agent,
             detail,
         );
+    }
+}
+
+/// The audit of one change to the directory: the events it makes from what the change wrote
+/// (the account as created, a new id, the row that was removed). Every audited write of
+/// [`crate::store::Directory`] takes one and appends its events in the change's own
+/// transaction, so that a change and its audit are stored together or not at all: a change
+/// that cannot be audited does not happen. A write that changed nothing (no such row) makes
+/// no events.
+pub struct Audit<T: ?Sized>(Box<MakeEvents<T>>);
+
+/// How a change's events are made from its outcome.
+type MakeEvents<T> = dyn FnOnce(&T) -> Vec<AuditEvent> + Send;
+
+impl<T: ?Sized> Audit<T> {
+    /// One event known before the change.
+    pub fn event(event: AuditEvent) -> Self {
+        Self(Box::new(move |_| vec![event]))
+    }
+
+    /// One event made from what the change wrote.
+    pub fn of(make: impl FnOnce(&T) -> AuditEvent + Send + 'static) -> Self {
+        Self(Box::new(move |outcome| vec![make(outcome)]))
+    }
+
+    /// Several events made from what the change wrote (one per school of an onboarding).
+    pub fn each(make: impl FnOnce(&T) -> Vec<AuditEvent> + Send + 'static) -> Self {
+        Self(Box::new(make))
+    }
+
+    /// The events of the change that wrote `outcome`: what the store appends with it.
+    pub fn events_for(self, outcome: &T) -> Vec<AuditEvent> {
+        (self.0)(outcome)
+    }
+}
+
+impl<T: ?Sized> std::fmt::Debug for Audit<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Audit(..)")
     }
 }
 

@@ -102,6 +102,8 @@ pub enum Code {
     RegistrationOffCampus,
     /// The enrollment code is missing, invalid, used or expired.
     EnrollmentCodeInvalid,
+    /// The card's holder is not the account's person, and no enrollment code was given.
+    CardHolderMismatch,
     /// The session cookie is missing or ended: log in first.
     NotLoggedIn,
     /// A GM's page opened by an account that is not the school's administrator.
@@ -151,6 +153,7 @@ impl Code {
             Self::CertificateLoginDisabled => "certificate_login_disabled",
             Self::RegistrationOffCampus => "registration_off_campus",
             Self::EnrollmentCodeInvalid => "enrollment_code_invalid",
+            Self::CardHolderMismatch => "card_holder_mismatch",
             Self::NotLoggedIn => "login_required",
             Self::NotSchoolAdmin => "access_denied",
             Self::Certificate(c) => c.code,
@@ -215,6 +218,7 @@ impl Code {
             Self::CertificateLoginDisabled => m("本系統未啟用自然人憑證登入。", "Certificate login is not enabled on this server."),
             Self::RegistrationOffCampus => m("請於校內網路註冊自然人憑證。", "Register your citizen certificate from the school's network."),
             Self::EnrollmentCodeInvalid => m("註冊碼無效、已使用或已過期，請向學校管理者索取。", "The enrollment code is invalid, used or expired. Ask the school administrator for one."),
+            Self::CardHolderMismatch => m("這張自然人憑證的持卡人姓名與您的帳號不符。若確實是您的卡片，請向學校管理者索取註冊碼後再註冊。", "The card holder's name does not match your account. If it is your card, ask the school administrator for an enrollment code and register with it."),
             Self::NotLoggedIn => m("請先登入校務系統。", "Log in to the school portal first."),
             Self::NotSchoolAdmin => m("只有學校管理者（GM）可以開啟這個頁面，請以學校 GM 帳號登入。", "Only the school's administrator (GM) can open this page. Log in with the school's GM account."),
             Self::Certificate(c) => c.message,

@@ -189,6 +189,14 @@ fn ec_key(pkcs8: &[u8]) -> Result<(Private, Value), KeyError> {
     Ok((Private::Ec(key), jwk))
 }
 
+/// A new school's signing keys: one of each algorithm.
+pub fn new_keys() -> Result<Vec<KeyRecord>, KeyError> {
+    [Alg::Rs256, Alg::Es256]
+        .into_iter()
+        .map(SigningKey::generate)
+        .collect()
+}
+
 /// The keys of one school: the newest active one signs; all unexpired are published.
 pub struct KeySet {
     pub keys: Vec<SigningKey>,

@@ -3,7 +3,8 @@
 //! One module per capability: [`model`] (what is stored), [`store`] (the traits storage
 //! implements), [`password`] (argon2id logins), [`keys`] (signing keys, JWKS, signing),
 //! [`jws`] (verifying JWS: client assertions, our own tokens), [`oidc`] (authorization
-//! requests, codes, tokens), [`error`] (OAuth errors with stable codes).
+//! requests, codes, tokens), [`error`] (OAuth errors with stable codes), [`staged`]
+//! (short-lived writes undone when their database commit fails).
 
 pub mod admin;
 pub mod audit;
@@ -13,6 +14,7 @@ pub mod deadline;
 pub mod device;
 pub mod error;
 pub mod factor;
+pub mod holder;
 pub mod jws;
 pub mod keys;
 pub mod login;
@@ -20,6 +22,8 @@ pub mod model;
 pub mod oidc;
 pub mod password;
 pub mod policy;
+pub mod retention;
+pub mod staged;
 pub mod store;
 
 /// Seconds since the Unix epoch.

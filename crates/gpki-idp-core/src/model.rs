@@ -59,6 +59,8 @@ pub struct NewUser {
 pub struct NewSchool {
     pub code: String,
     pub name: String,
+    /// The district tenant (only the operator creates one).
+    pub district: bool,
     pub keys: Vec<KeyRecord>,
     /// Accounts to create in it (`school_id` is set by the store).
     pub users: Vec<NewUser>,
@@ -237,4 +239,17 @@ pub struct CertBinding {
     pub subject_cn: String,
     /// RFC 3339.
     pub not_after: String,
+}
+
+/// A card registration as the store writes it, in one transaction: the one-time enrollment
+/// code it uses up (when the school requires one), then the binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRegistration {
+    /// The binding to store; one with an `id` is stored already (the card was registered to
+    /// this account before) and only the code is used.
+    pub binding: CertBinding,
+    /// SHA-256 (hex) of the enrollment code to use up, valid at `at`.
+    pub enrollment_code: Option<String>,
+    /// Unix seconds.
+    pub at: i64,
 }

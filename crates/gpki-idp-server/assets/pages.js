@@ -73,10 +73,11 @@
         $('password').required = password;
         var card = data.step === 'password' ? 'disabled' : r.body.certificate;
         $('card-section').hidden = card === 'disabled';
-        $('card-available').hidden = card !== 'registered';
+        $('card-available').hidden = card !== 'offered';
         $('card-unavailable').hidden = card !== 'not_registered';
-        if (card === 'registered') { newChallenge(); $('pin').focus(); }
-        else if (r.body.password) { $('password').focus(); }
+        if (card === 'offered') { newChallenge(); }
+        /* The password first when it is offered (the field before the card's), else the PIN. */
+        if (password) { $('password').focus(); } else if (card === 'offered') { $('pin').focus(); }
       });
     }
 

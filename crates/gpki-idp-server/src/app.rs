@@ -23,6 +23,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The deadline of a request of a school's issuer (`request_deadline_ms`).
     pub request_deadline: std::time::Duration,
+    /// How long the audit log keeps an event (`audit_retention_days`); `None`: for ever.
+    pub audit_retention: Option<std::time::Duration>,
 }
 
 impl AppState {
@@ -92,5 +94,6 @@ pub fn state(
         metrics: crate::metrics::Metrics::new().map_err(|e| format!("metrics: {e}"))?,
         trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
         request_deadline: config.request_deadline(),
+        audit_retention: config.audit_retention(),
     }))
 }

@@ -33,6 +33,9 @@ pub struct Config {
     /// API) may wait for storage in all, whatever each wait's own timeout (default 3000 ms);
     /// past it the answer is 503. The admin API (imports) keeps the storage timeouts alone.
     pub request_deadline_ms: u64,
+    /// Days the audit log keeps an event (default 190: the six months or more a district's
+    /// log-keeping rule asks, with a margin); 0 keeps every event for ever.
+    pub audit_retention_days: u64,
     /// `redis://…` for shared short-lived state; unset keeps it in this process.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key (default `gpki-idp:`).
@@ -64,6 +67,7 @@ impl Default for Config {
             database_connect_timeout_secs: 3,
             database_acquire_timeout_ms: 3000,
             request_deadline_ms: 3000,
+            audit_retention_days: 190,
             redis_url: None,
             redis_prefix: "gpki-idp:".into(),
             migrate_on_start: true,
@@ -242,6 +246,12 @@ impl Config {
             connect: Duration::from_secs(self.database_connect_timeout_secs.max(1)),
             acquire: Duration::from_millis(self.database_acquire_timeout_ms.max(1)),
         }
+    }
+
+    /// See [`Config::audit_retention_days`]; `None` keeps every event.
+    pub fn audit_retention(&self) -> Option<Duration> {
+        (self.audit_retention_days > 0)
+            .then(|| Duration::from_secs(self.audit_retention_days.saturating_mul(86400)))
     }
 
     /// See [`Config::request_deadline_ms`].

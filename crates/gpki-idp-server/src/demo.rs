@@ -1,6 +1,9 @@
 //! `serve --demo`: a demo school with a sample portal client and three accounts, created once
 //! and found again on later runs (never duplicated, never reset).
 
+use gpki_idp_core::admin::seed::Fixture;
+use gpki_idp_core::admin::Principal;
+use gpki_idp_core::audit::Origin;
 use gpki_idp_core::model::{NewClient, NewUser};
 use gpki_idp_core::oidc::Provider;
 use gpki_idp_core::password;
@@ -26,80 +29,64 @@ pub fn redirect_uris(public_url: &str) -> Vec<String> {
     ]
 }
 
-/// Creates what is missing of the demo school.
+/// Creates what is missing of the demo school, as the operator (audited as `cli`).
 pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
-    let dir = &provider.directory;
-    let school = match dir
-        .school_by_code(SCHOOL)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        Some(s) => s,
-        None => dir
-            .create_school(SCHOOL, "示範國民小學 Demo Elementary School")
-            .await
-            .map_err(|e| e.to_string())?,
-    };
-    provider
-        .ensure_keys(&school)
+    let users = USERS
+        .iter()
+        .map(|(username, name, role)| NewUser {
+            school_id: 0,
+            username: username.to_string(),
+            display_name: name.to_string(),
+            password_hash: Some(password::hash(PASSWORD)),
+            roles: vec![role.to_string()],
+        })
+        .collect();
+    let secret_hash = provider
+        .client_secret_hash(CLIENT_SECRET)
         .await
         .map_err(|e| e.to_string())?;
-    for (username, name, role) in USERS {
-        if dir
-            .user_by_username(school.id, username)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            let user = NewUser {
-                school_id: school.id,
-                username: username.into(),
-                display_name: name.into(),
-                password_hash: Some(password::hash(PASSWORD)),
-                roles: vec![role.into()],
-            };
-            dir.create_user(user).await.map_err(|e| e.to_string())?;
-        }
-    }
-    if dir
-        .client(school.id, CLIENT_ID)
+    let fixture = Fixture {
+        code: SCHOOL.into(),
+        name: "示範國民小學 Demo Elementary School".into(),
+        users,
+        clients: vec![portal(public_url, secret_hash)],
+    };
+    let operator = Principal::operator(Origin::default());
+    provider
+        .seed(&operator, fixture)
         .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        let client = NewClient {
-            school_id: school.id,
-            client_id: CLIENT_ID.into(),
-            name: "示範校務系統 Demo school portal".into(),
-            secret_hash: Some(
-                provider
-                    .client_secret_hash(CLIENT_SECRET)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            ),
-            public_client: false,
-            require_pkce: false,
-            redirect_uris: redirect_uris(public_url),
-            post_logout_redirect_uris: vec![
-                "http://127.0.0.1:9000/".into(),
-                "http://localhost:9000/".into(),
-            ],
-            grant_types: vec![
-                "authorization_code".into(),
-                "refresh_token".into(),
-                "client_credentials".into(),
-            ],
-            id_token_alg: "RS256".into(),
-            jwks: None,
-            // The demo GM (gm) may use the admin API with a token of this client.
-            allowed_scopes: [gpki_idp_core::model::default_scopes(), vec!["admin".into()]].concat(),
-            default_acr_values: vec![],
-            min_acr: None,
-            refresh_reuse_grace_secs: None,
-        };
-        dir.create_client(client).await.map_err(|e| e.to_string())?;
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The demo portal: a confidential client with a published secret (`secret_hash`, its
+/// stored form).
+fn portal(public_url: &str, secret_hash: String) -> NewClient {
+    NewClient {
+        school_id: 0,
+        client_id: CLIENT_ID.into(),
+        name: "示範校務系統 Demo school portal".into(),
+        secret_hash: Some(secret_hash),
+        public_client: false,
+        require_pkce: false,
+        redirect_uris: redirect_uris(public_url),
+        post_logout_redirect_uris: vec![
+            "http://127.0.0.1:9000/".into(),
+            "http://localhost:9000/".into(),
+        ],
+        grant_types: vec![
+            "authorization_code".into(),
+            "refresh_token".into(),
+            "client_credentials".into(),
+        ],
+        id_token_alg: "RS256".into(),
+        jwks: None,
+        // The demo GM (gm) may use the admin API with a token of this client.
+        allowed_scopes: [gpki_idp_core::model::default_scopes(), vec!["admin".into()]].concat(),
+        default_acr_values: vec![],
+        min_acr: None,
+        refresh_reuse_grace_secs: None,
     }
-    Ok(())
 }
 
 /// What `serve --demo` prints on start.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod logs;
+pub mod maintenance;
 pub mod metrics;
 pub mod proxy;
 pub mod serve;

@@ -18,6 +18,10 @@ pub struct Metrics {
     revocation: IntGaugeVec,
     crl: IntGaugeVec,
     store_errors: IntCounterVec,
+    /// Audit events pruned past their retention.
+    pub audit_pruned: prometheus::IntCounter,
+    /// Background work that failed, by task.
+    pub maintenance_failures: IntCounterVec,
     /// The store counts already added to `store_errors` (database, redis).
     store_seen: std::sync::Mutex<(u64, u64)>,
 }
@@ -88,7 +92,25 @@ impl Metrics {
             ),
             &["store"],
         )?;
-        for c in [&logins, &tokens, &http_requests, &store_errors] {
+        let audit_pruned = prometheus::IntCounter::new(
+            "gpki_audit_pruned_total",
+            "Audit events deleted past audit_retention_days",
+        )?;
+        let maintenance_failures = IntCounterVec::new(
+            Opts::new(
+                "gpki_maintenance_failures_total",
+                "Background work that failed, by task",
+            ),
+            &["task"],
+        )?;
+        registry.register(Box::new(audit_pruned.clone()))?;
+        for c in [
+            &logins,
+            &tokens,
+            &http_requests,
+            &store_errors,
+            &maintenance_failures,
+        ] {
             registry.register(Box::new(c.clone()))?;
         }
         registry.register(Box::new(card_login_seconds.clone()))?;
@@ -103,6 +125,8 @@ impl Metrics {
             revocation,
             crl,
             store_errors,
+            audit_pruned,
+            maintenance_failures,
             store_seen: std::sync::Mutex::new((0, 0)),
         })
     }

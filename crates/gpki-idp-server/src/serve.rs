@@ -27,6 +27,7 @@ pub fn run(
     state: web::Data<AppState>,
     workers: usize,
 ) -> std::io::Result<Server> {
+    crate::maintenance::start(state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

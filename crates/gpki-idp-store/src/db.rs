@@ -40,6 +40,42 @@ macro_rules! with_write_tx {
     };
 }
 
+impl Conn {
+    /// Runs `work` in one write transaction on this connection, whichever the backend:
+    /// committed when it returns `Ok`, rolled back otherwise. What [`with_write_tx!`] does for
+    /// a body written for both backends, for work that takes the [`Conn`] itself (a change
+    /// and its audit rows, written by different modules). SQLite's is `BEGIN IMMEDIATE`, as
+    /// there. The work must not open a transaction of its own.
+    pub fn write_transaction<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        match self {
+            Conn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+            Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        }
+        let outcome = work(self);
+        // As diesel's own `transaction`: a commit that fails is rolled back by the manager; a
+        // rollback that fails after the work failed reports the rollback's error.
+        let ended = match (&outcome, &mut *self) {
+            (Ok(_), Conn::Pg(c)) => AnsiTransactionManager::commit_transaction(c),
+            (Ok(_), Conn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+            (Err(_), Conn::Pg(c)) => AnsiTransactionManager::rollback_transaction(c),
+            (Err(_), Conn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        };
+        match (outcome, ended) {
+            (outcome, Ok(())) => outcome,
+            (Ok(_), Err(commit)) => Err(commit.into()),
+            (Err(work), Err(diesel::result::Error::BrokenTransactionManager)) => Err(work),
+            (Err(_), Err(rollback)) => Err(rollback.into()),
+        }
+    }
+}
+
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

@@ -3,10 +3,12 @@
 //! - [`SqlDirectory`]: persistent records on PostgreSQL (production) or SQLite (the embedded
 //!   default), with embedded migrations.
 //! - [`InProcess`] and [`RedisStore`]: ephemeral state, in this process or shared in Redis.
+//!
+//! These three are named at the crate root only; the modules that build them are private.
 
 pub mod db;
-pub mod directory;
-pub mod ephemeral;
+mod directory;
+mod ephemeral;
 pub mod errors;
 mod fixed;
 mod schema;

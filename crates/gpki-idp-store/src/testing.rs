@@ -31,23 +31,48 @@ pub fn fresh_postgres_url() -> String {
     }
 }
 
-/// A migrated directory on a fresh PostgreSQL database.
-pub async fn postgres_directory() -> SqlDirectory {
-    let url = fresh_postgres_url();
-    let dir = SqlDirectory::new(db::pool(&url, 4).expect("pool"));
-    dir.migrate().await.expect("migrations on PostgreSQL");
-    dir
-}
-
-/// A migrated directory on a fresh SQLite file.
-pub async fn sqlite_directory() -> SqlDirectory {
+/// The path of a new SQLite file (created when first opened).
+pub fn fresh_sqlite_url() -> String {
     let path = std::env::temp_dir().join(format!(
         "gpki-test-{}.sqlite",
         uuid::Uuid::new_v4().simple()
     ));
-    let dir = SqlDirectory::new(db::pool(&path.to_string_lossy(), 4).expect("pool"));
-    dir.migrate().await.expect("migrations on SQLite");
+    path.to_string_lossy().into_owned()
+}
+
+/// A migrated directory on the database at `url` (PostgreSQL or SQLite).
+pub async fn directory_at(url: &str) -> SqlDirectory {
+    let dir = SqlDirectory::new(db::pool(url, 4).expect("pool"));
+    dir.migrate().await.expect("migrations");
     dir
+}
+
+/// A migrated directory on a fresh PostgreSQL database.
+pub async fn postgres_directory() -> SqlDirectory {
+    directory_at(&fresh_postgres_url()).await
+}
+
+/// A migrated directory on a fresh SQLite file.
+pub async fn sqlite_directory() -> SqlDirectory {
+    directory_at(&fresh_sqlite_url()).await
+}
+
+/// Makes the database at `url` refuse every new audit row from now on (a trigger that
+/// raises, as a row breaking a constraint would be refused): a change whose audit cannot be
+/// written must not be kept.
+pub fn refuse_audit_rows(url: &str) {
+    use diesel::connection::SimpleConnection;
+    let sql = if url.starts_with("postgres") {
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'audit rows are refused'; END $$; \
+         CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+         FOR EACH ROW EXECUTE FUNCTION refuse_audit();"
+    } else {
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+         BEGIN SELECT RAISE(ABORT, 'audit rows are refused'); END;"
+    };
+    let mut conn = db::connect(url).expect("test database");
+    crate::with_conn!(&mut conn, |c| c.batch_execute(sql)).expect("audit refusal trigger");
 }
 
 /// Redis under a random prefix.

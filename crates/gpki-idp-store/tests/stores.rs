@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use gpki_idp_core::model::{NewClient, NewUser, RefreshRecord, Rotation};
+use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
+use gpki_idp_core::model::{NewClient, NewRegistration, NewUser, RefreshRecord, Rotation};
 use gpki_idp_core::store::{Directory, Ephemeral, StoreError};
 use gpki_idp_store::testing;
 
@@ -51,7 +52,7 @@ async fn directory_checks(dir: &dyn Directory) {
 
     // A card login reads the account and its binding in one query.
     let fp = "ab".repeat(32);
-    dir.add_binding(gpki_idp_core::model::CertBinding {
+    let binding = gpki_idp_core::model::CertBinding {
         id: 0,
         school_id: a.id,
         user_id: user.id,
@@ -60,9 +61,16 @@ async fn directory_checks(dir: &dyn Directory) {
         issuer_dn: "CN=MOICA".into(),
         subject_cn: "王老師".into(),
         not_after: "2033-05-18T03:33:20Z".into(),
-    })
-    .await
-    .unwrap();
+    };
+    let registration = NewRegistration {
+        binding,
+        enrollment_code: None,
+        at: 0,
+    };
+    let registered = AuditEvent::new(a.id, "certificate.register", "success", "t001");
+    dir.register_certificate(registration, Audit::event(registered))
+        .await
+        .unwrap();
     let bound = dir.user_bound_to_cert(a.id, "t001", &fp).await.unwrap();
     assert_eq!(bound.map(|u| u.id), Some(user.id));
     let other = dir
@@ -125,11 +133,13 @@ async fn directory_checks(dir: &dyn Directory) {
 
     let key = gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap();
     let kid = key.kid.clone();
-    dir.add_signing_key(a.id, key).await.unwrap();
+    let rotated = || Audit::event(AuditEvent::new(a.id, "key.rotate", "success", "cli"));
+    dir.add_signing_keys(a.id, vec![key], None, rotated())
+        .await
+        .unwrap();
     let newer = gpki_idp_core::keys::SigningKey::generate(gpki_idp_core::keys::Alg::Es256).unwrap();
     let newer_kid = newer.kid.clone();
-    dir.add_signing_key(a.id, newer).await.unwrap();
-    dir.retire_keys_except(a.id, "ES256", &newer_kid, 1000)
+    dir.add_signing_keys(a.id, vec![newer], Some(1000), rotated())
         .await
         .unwrap();
     let keys = dir.signing_keys(a.id).await.unwrap();
@@ -201,13 +211,23 @@ async fn directory_checks(dir: &dyn Directory) {
     );
     dir.revoke_refresh_family(a.id, "f1").await.unwrap();
 
-    let mut event =
-        gpki_idp_core::audit::AuditEvent::new(a.id, "login.password", "success", "t001");
+    let mut event = AuditEvent::new(a.id, "login.password", "success", "t001");
     event.detail = serde_json::json!({"k": "v"});
     dir.append_audit(event.clone()).await.unwrap();
-    assert_eq!(dir.audit_events(a.id, 0, 10).await.unwrap(), vec![event]);
+    let logins = AuditFilter {
+        event: Some("login.password".into()),
+        ..AuditFilter::default()
+    };
+    let found = dir.query_audit(a.id, logins.clone(), 0, 10).await.unwrap();
+    assert_eq!(
+        found.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
+        vec![event]
+    );
     assert!(
-        dir.audit_events(b.id, 0, 10).await.unwrap().is_empty(),
+        dir.query_audit(b.id, logins, 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "audit is per school"
     );
     assert!(

@@ -29,6 +29,10 @@ pub struct Args {
     /// Comma-separated: password, card, session, refresh.
     #[arg(long, default_value = "password,card,session,refresh")]
     pub scenarios: String,
+    /// Before the scenarios, set the demo client's ID token algorithm (`RS256` or `ES256`)
+    /// through the admin API; its rows are labelled with it. Unset: the demo's RS256.
+    #[arg(long)]
+    pub id_token_alg: Option<String>,
     /// Instead of the scenarios: send this many hostile authorization requests and report
     /// the server's memory (see `flood.rs`).
     #[arg(long)]

@@ -229,6 +229,22 @@ impl Context {
         }
     }
 
+    /// The ID token of one refresh grant, after a password login for a refresh token (to
+    /// check which algorithm the refresh scenario's grants are signed with).
+    pub async fn refreshed_id_token(&self) -> Result<String> {
+        let mut jar = Jar::default();
+        let (req, csrf) = self.login_page(&mut jar, "openid offline_access").await?;
+        let code = self.password(&mut jar, &req, &csrf).await?;
+        let tokens = self.exchange(&code).await?;
+        let refresh = tokens["refresh_token"].as_str().ok_or("no refresh_token")?;
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+        let refreshed = self.token(&form).await?;
+        refreshed["id_token"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or(format!("no id_token in the refresh answer: {refreshed}"))
+    }
+
     async fn exchange(&self, code: &str) -> Result<Value> {
         let form = [
             ("grant_type", "authorization_code"),

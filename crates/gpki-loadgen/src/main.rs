@@ -9,6 +9,7 @@ mod flood;
 mod flows;
 mod run;
 mod server;
+mod signing;
 
 use std::sync::Arc;
 
@@ -38,7 +39,7 @@ async fn main() {
         }
         return;
     }
-    let ctx = match flows::Context::prepare(&server, leaf).await {
+    let ctx = match prepare(&args, &server, leaf).await {
         Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("gpki-loadgen: setup: {e}");
@@ -62,7 +63,31 @@ async fn main() {
             }
         };
         let mut outcome = drive(&args, &server, flow).await;
-        println!("{}", row(name, &args, &mut outcome));
+        let label = match &args.id_token_alg {
+            Some(alg) => format!("{name} {alg}"),
+            None => name.to_string(),
+        };
+        println!("{}", row(&label, &args, &mut outcome));
     }
     drop(server);
+}
+
+/// The flows' context: the card registered and, with `--id-token-alg`, the demo client's
+/// algorithm set and seen on a refresh grant's ID token.
+async fn prepare(
+    args: &Args,
+    server: &server::Server,
+    leaf: gpki_testpki::Leaf,
+) -> Result<flows::Context, String> {
+    let ctx = flows::Context::prepare(server, leaf).await?;
+    if let Some(alg) = &args.id_token_alg {
+        signing::set_demo_client_alg(server, alg).await?;
+        let signed = signing::alg_of(&ctx.refreshed_id_token().await?)?;
+        if signed != *alg {
+            return Err(format!(
+                "asked for {alg}, the refresh grant signed {signed}"
+            ));
+        }
+    }
+    Ok(ctx)
 }

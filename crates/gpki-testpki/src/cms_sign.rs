@@ -198,7 +198,7 @@ fn signed_attributes(content: &[u8], opts: &CmsOptions) -> Vec<u8> {
 
 /// Signs `message`; returns the signature AlgorithmIdentifier to put in a SignerInfo and the
 /// signature value.
-pub fn sign(key: &KeyPair, digest: Digest, pss: bool, message: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn sign(key: &KeyPair, digest: Digest, pss: bool, message: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let pkcs8 = key.serialize_der();
     let rng = SystemRandom::new();
     if let Ok(ec) = ec_key(key, &pkcs8) {

@@ -1,10 +1,14 @@
 //! gpki-testpki: test hierarchies shaped like GRCA → MOICA → teacher, CMS signatures made the
 //! way a card's local signing service makes them, and an in-process OCSP responder and CRL
 //! server. For tests, benchmarks, the card simulator and demos only; never for production.
+//!
+//! Everything is named at the crate root (`gpki_testpki::sign_cms`,
+//! `gpki_testpki::RevocationServer`); the modules behind it are private, except [`der_build`]
+//! (small DER writers, named through their module).
 
-pub mod cms_sign;
+mod cms_sign;
 pub mod der_build;
-pub mod server;
+mod server;
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
@@ -13,7 +17,7 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
-pub use cms_sign::{sign_cms, CmsOptions, Digest};
+pub use cms_sign::{sign_cms, sign_pkcs1, CmsOptions, Digest};
 pub use server::{OcspBehaviour, OcspSigner, RevocationServer};
 
 /// The GPKI class 3 assurance policy carried by GRCA and MOICA certificates.

@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gpki_testpki::{sign_cms, CmsOptions, LeafSpec, RevocationServer, TestPki};
-use gpki_verify::{
-    Expected, RevocationMode, SignatureInput, TrustStore, UreqFetcher, Verifier, VerifierConfig,
-};
+use gpki_verify::path::TrustStore;
+use gpki_verify::revocation::fetch::UreqFetcher;
+use gpki_verify::revocation::RevocationMode;
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::{Verifier, VerifierConfig};
 
 const CHALLENGE: &[u8] = b"gpki-idp benchmark challenge 0123456789abcdef";
 

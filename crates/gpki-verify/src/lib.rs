@@ -8,11 +8,16 @@
 //!
 //! A verification reads as: [`signature`] → [`path`] → [`revocation`] → [`profile`]; every
 //! refusal is one [`Error`] with a stable code.
+//!
+//! Each item has one public path. The stages are public modules and their items are named
+//! through them (`gpki_verify::path::TrustStore`, `gpki_verify::signature::Expected`,
+//! `gpki_verify::revocation::RevocationMode`); what every stage shares — [`Error`] and the
+//! parsed [`Certificate`] — and the [`Verifier`] that runs the stages are named at the root.
 
 pub mod algorithm;
 mod anchor_signatures;
-pub mod certificate;
-pub mod error;
+mod certificate;
+mod error;
 pub mod input;
 pub mod path;
 pub mod profile;
@@ -24,12 +29,4 @@ mod verifier;
 
 pub use certificate::Certificate;
 pub use error::{Error, RevocationSource, SourceFailure};
-pub use path::{PolicyRules, TrustStore};
-pub use profile::CertProfile;
-pub use revocation::fetch::{FetchError, HttpFetcher, UreqFetcher};
-pub use revocation::{
-    CrlRound, RevocationChecker, RevocationConfig, RevocationMode, RevocationStatus,
-    WhenUnavailable,
-};
-pub use signature::{Expected, SignatureInput, TbsEncoding};
 pub use verifier::{CheckedCertificate, Verified, Verifier, VerifierConfig};

@@ -8,8 +8,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::algorithm::Hash;
+use crate::path::{PolicyRules, TrustStore};
+use crate::revocation::fetch::UreqFetcher;
 use crate::revocation::{RevocationConfig, RevocationMode, WhenUnavailable};
-use crate::{input, Error, PolicyRules, TrustStore, UreqFetcher, Verifier, VerifierConfig};
+use crate::{input, Error, Verifier, VerifierConfig};
 
 /// `[certificate]`: trust, purpose and policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

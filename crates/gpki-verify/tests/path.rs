@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use common::{env, pki, stranger_pki};
 use gpki_testpki::LeafSpec;
-use gpki_verify::{Error, RevocationMode, TrustStore};
+use gpki_verify::path::TrustStore;
+use gpki_verify::revocation::RevocationMode;
+use gpki_verify::Error;
 
 fn verify(env: &common::Env, leaf: &gpki_testpki::Leaf) -> Result<gpki_verify::Verified, Error> {
     common::sign_and_verify(env, leaf, SystemTime::now())

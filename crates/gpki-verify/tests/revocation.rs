@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use common::{env, pki};
 use gpki_testpki::{OcspBehaviour, OcspSigner};
-use gpki_verify::{Error, RevocationMode, RevocationSource, RevocationStatus};
+use gpki_verify::revocation::fetch::{FetchError, HttpFetcher};
+use gpki_verify::revocation::{RevocationMode, RevocationStatus, WhenUnavailable};
+use gpki_verify::{Error, RevocationSource};
 
 fn verify(env: &common::Env) -> Result<gpki_verify::Verified, Error> {
     verify_at(env, SystemTime::now())
@@ -199,7 +201,7 @@ fn operator_may_accept_when_unavailable() {
     let env = env(
         RevocationMode::Ocsp,
         |_| {},
-        |c| c.revocation.when_unavailable = gpki_verify::WhenUnavailable::Accept,
+        |c| c.revocation.when_unavailable = WhenUnavailable::Accept,
     );
     env.server.set_ocsp(OcspBehaviour {
         down: true,
@@ -472,13 +474,13 @@ struct PanickingFetcher {
     panic: std::sync::atomic::AtomicBool,
 }
 
-impl gpki_verify::HttpFetcher for PanickingFetcher {
-    fn get(&self, url: &str) -> Result<Vec<u8>, gpki_verify::FetchError> {
+impl HttpFetcher for PanickingFetcher {
+    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let body = self.inner.get(url);
         assert!(!self.panic.load(Ordering::SeqCst), "a bug in a refresh");
         body
     }
-    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, gpki_verify::FetchError> {
+    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, FetchError> {
         self.inner.post(url, ct, body)
     }
 }

@@ -6,10 +6,11 @@ mod common;
 use std::time::SystemTime;
 
 use common::{env, CHALLENGE};
-use gpki_testpki::cms_sign::sign_pkcs1;
-use gpki_testpki::{sign_cms, CmsOptions, Digest, LeafKey};
+use gpki_testpki::{sign_cms, sign_pkcs1, CmsOptions, Digest, LeafKey};
 use gpki_verify::algorithm::Hash;
-use gpki_verify::{Error, Expected, RevocationMode, SignatureInput};
+use gpki_verify::revocation::{RevocationMode, RevocationStatus};
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::Error;
 
 fn expected() -> Expected<'static> {
     Expected {
@@ -55,7 +56,7 @@ fn attached_signature_with_attributes_verifies_and_reads_profile() {
     assert_eq!(ok.profile.id_last4.as_deref(), Some("6789"));
     assert_eq!(ok.card_serial.as_deref(), Some("TP03000000123456"));
     assert!(ok.signing_time.is_some());
-    assert_eq!(ok.revocation, gpki_verify::RevocationStatus::NotChecked);
+    assert_eq!(ok.revocation, RevocationStatus::NotChecked);
 }
 
 #[test]
@@ -375,8 +376,7 @@ fn error_codes_and_messages_are_stable_and_bilingual() {
 
 #[test]
 fn tbs_encodings_give_the_signed_bytes() {
-    use gpki_verify::signature::tbs_bytes;
-    use gpki_verify::TbsEncoding;
+    use gpki_verify::signature::{tbs_bytes, TbsEncoding};
     assert_eq!(tbs_bytes("abc+/=", TbsEncoding::None).unwrap(), b"abc+/=");
     assert_eq!(tbs_bytes("AAEC", TbsEncoding::Base64).unwrap(), [0u8, 1, 2]);
     assert!(tbs_bytes("not base64!", TbsEncoding::Base64).is_none());

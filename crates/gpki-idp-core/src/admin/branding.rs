@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{invalid, Principal};
+use crate::audit::Audit;
 use crate::error::Error;
 use crate::model::{Branding, School};
 use crate::oidc::Provider;
@@ -106,7 +107,7 @@ impl Provider {
             .ok_or_else(|| Error::not_found("this school has no logo"))
     }
 
-    /// Sets or removes (`None`) the school's colour; audited.
+    /// Sets or removes (`None`) the school's colour, with its audit event.
     pub async fn admin_set_colour(
         &self,
         who: &Principal,
@@ -114,12 +115,17 @@ impl Provider {
         colour: Option<&str>,
     ) -> Result<Branding, Error> {
         let colour = colour.map(check_colour).transpose()?;
-        let before = self.directory.branding(school.id).await?;
-        self.directory.set_brand_colour(school.id, colour).await?;
-        self.branding_changed(who, school, before).await
+        let audit = self.branding_change(who, school).await?;
+        let after = self
+            .directory
+            .set_brand_colour(school.id, colour, audit)
+            .await?;
+        self.forget_school(&school.code);
+        Ok(after)
     }
 
-    /// Sets or removes (`None`) the school's logo; audited (its type and size, not bytes).
+    /// Sets or removes (`None`) the school's logo, with its audit event (its type and size,
+    /// not bytes).
     pub async fn admin_set_logo(
         &self,
         who: &Principal,
@@ -130,26 +136,24 @@ impl Provider {
             Some(bytes) => Some((logo_type(&bytes)?.to_string(), bytes)),
             None => None,
         };
-        let before = self.directory.branding(school.id).await?;
-        self.directory.set_logo(school.id, logo).await?;
-        self.branding_changed(who, school, before).await
+        let audit = self.branding_change(who, school).await?;
+        let after = self.directory.set_logo(school.id, logo, audit).await?;
+        self.forget_school(&school.code);
+        Ok(after)
     }
 
-    async fn branding_changed(
+    /// The audit of a branding change: the branding as it is now, and as it will be.
+    async fn branding_change(
         &self,
         who: &Principal,
         school: &School,
-        before: Branding,
-    ) -> Result<Branding, Error> {
-        self.forget_school(&school.code);
-        let after = self.directory.branding(school.id).await?;
-        let (b, a) = (
-            branding_json(school, &before),
-            branding_json(school, &after),
-        );
-        self.audit_change(who, school, "school.branding", None, b, a)
-            .await?;
-        Ok(after)
+    ) -> Result<Audit<Branding>, Error> {
+        let before = branding_json(school, &self.directory.branding(school.id).await?);
+        let change = who.change(school.id, "school.branding");
+        let school = school.clone();
+        Ok(Audit::of(move |after: &Branding| {
+            change.with(before, branding_json(&school, after))
+        }))
     }
 }
 

@@ -1,14 +1,18 @@
 //! Certificate bindings (註冊自然人憑證) and one-time enrollment codes through the admin API:
 //! list, remove a binding, issue and revoke a code; each change audited.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::listing::{path_id, ListQuery, Listing};
 use super::{invalid, Principal};
+use crate::audit::{Audit, Origin};
 use crate::error::Error;
-use crate::model::{CertBinding, School};
+use crate::model::{CertBinding, School, User};
 use crate::oidc::Provider;
+use crate::{random_token, token_hash};
 
 /// `POST …/users/{username}/enrollment-codes` (an empty body is the default).
 #[derive(Clone, Debug, Deserialize)]
@@ -103,26 +107,16 @@ impl Provider {
         id: &str,
     ) -> Result<(), Error> {
         let id = path_id(id)?;
-        let removed = self
-            .directory
-            .remove_binding_by_id(school.id, id)
+        let change = who.change(school.id, "certificate.remove");
+        let audit = Audit::of(move |(binding, owner): &(CertBinding, String)| {
+            let before = binding_json(binding, owner);
+            change.subject(owner).with(before, Value::Null)
+        });
+        self.directory
+            .remove_binding_by_id(school.id, id, audit)
             .await?
             .ok_or_else(|| Error::not_found("no such certificate binding"))?;
-        let user = self
-            .directory
-            .user_by_id(school.id, removed.user_id)
-            .await?;
-        let name = user.map(|u| u.username).unwrap_or_default();
-        let before = binding_json(&removed, &name);
-        self.audit_change(
-            who,
-            school,
-            "certificate.remove",
-            Some(&name),
-            before,
-            Value::Null,
-        )
-        .await
+        Ok(())
     }
 
     /// Issues a one-time enrollment code for an account (shown once).
@@ -134,29 +128,51 @@ impl Provider {
         input: &CodeInput,
     ) -> Result<IssuedCode, Error> {
         input.check()?;
-        let hours = input.hours;
         let user = self.admin_user(school, username).await?;
-        let ttl = std::time::Duration::from_secs(hours * 3600);
-        let (id, code) = self.issue_enrollment_code(school, &user, ttl).await?;
-        let expires_at = crate::now() + ttl.as_secs() as i64;
-        let after = json!({"id": id, "hours": hours});
-        self.audit_change(
-            who,
-            school,
-            "enrollment_code.issue",
-            Some(username),
-            Value::Null,
-            after,
-        )
-        .await?;
+        let ttl = Duration::from_secs(input.hours * 3600);
+        let (id, code) = self.new_enrollment_code(who, school, &user, ttl).await?;
         Ok(IssuedCode {
             id,
             username: username.to_string(),
             code,
             created_at: crate::now(),
-            expires_at,
+            expires_at: crate::now() + ttl.as_secs() as i64,
             used: false,
         })
+    }
+
+    /// Issues a one-time enrollment code for `user`, valid for `ttl`, as the operator; returns
+    /// its id and the code.
+    pub async fn issue_enrollment_code(
+        &self,
+        school: &School,
+        user: &User,
+        ttl: Duration,
+    ) -> Result<(i64, String), Error> {
+        let operator = Principal::operator(Origin::default());
+        self.new_enrollment_code(&operator, school, user, ttl).await
+    }
+
+    /// A new code stored (by hash) with its audit event; its id and the code.
+    async fn new_enrollment_code(
+        &self,
+        who: &Principal,
+        school: &School,
+        user: &User,
+        ttl: Duration,
+    ) -> Result<(i64, String), Error> {
+        let code = random_token(9);
+        let expires = crate::now() + ttl.as_secs() as i64;
+        let hours = ttl.as_secs() / 3600;
+        let change = who.change(school.id, "enrollment_code.issue");
+        let change = change.subject(&user.username);
+        let audit =
+            Audit::of(move |id: &i64| change.with(Value::Null, json!({"id": id, "hours": hours})));
+        let id = self
+            .directory
+            .add_enrollment_code(school.id, user.id, &token_hash(&code), expires, audit)
+            .await?;
+        Ok((id, code))
     }
 
     /// A page of the school's enrollment codes (never the codes themselves).
@@ -184,19 +200,19 @@ impl Provider {
         id: &str,
     ) -> Result<(), Error> {
         let id = path_id(id)?;
-        if !self.directory.revoke_enrollment_code(school.id, id).await? {
+        let before = json!({"id": id});
+        let event = who
+            .change(school.id, "enrollment_code.revoke")
+            .with(before, Value::Null);
+        let audit = Audit::event(event);
+        if !self
+            .directory
+            .revoke_enrollment_code(school.id, id, audit)
+            .await?
+        {
             return Err(Error::not_found("no such enrollment code"));
         }
-        let before = json!({"id": id});
-        self.audit_change(
-            who,
-            school,
-            "enrollment_code.revoke",
-            None,
-            before,
-            Value::Null,
-        )
-        .await
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::listing::{ListQuery, Listing};
 use super::{etag, if_match, invalid, valid_name, Principal, SCOPE_ADMIN, SCOPE_DISTRICT};
+use crate::audit::{Audit, AuditEvent};
 use crate::factor::acr_level;
 use crate::model::{Client, NewClient, School};
 use crate::oidc::Provider;
@@ -38,8 +39,14 @@ pub struct ClientInput {
     pub public_client: bool,
     #[serde(default = "yes")]
     pub require_pkce: bool,
-    #[serde(default = "rs256")]
-    pub id_token_alg: String,
+    /// How the client's ID tokens are signed (RS256 or ES256), under its standard name from
+    /// OpenID Connect Dynamic Client Registration 1.0 §2.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    /// The same setting under this project's older name, kept as an alias: a body may give
+    /// either, or both when they agree.
+    #[serde(default)]
+    pub id_token_alg: Option<String>,
     #[serde(default)]
     pub jwks: Option<String>,
     #[serde(default = "crate::model::default_scopes")]
@@ -60,10 +67,6 @@ pub const MAX_REFRESH_GRACE_SECS: i64 = 300;
 
 fn yes() -> bool {
     true
-}
-
-fn rs256() -> String {
-    "RS256".into()
 }
 
 fn valid_client_id(id: &str) -> bool {
@@ -91,8 +94,8 @@ fn unique(items: &[String]) -> bool {
 }
 
 impl ClientInput {
-    /// The rules of one client, alone and across fields.
-    pub fn check(&self) -> Result<(), Error> {
+    /// The rules of one client, alone and across fields, with the scopes it may be given.
+    pub fn check(&self, grantable: &[&str]) -> Result<(), Error> {
         if let Some(id) = &self.client_id {
             if !valid_client_id(id) {
                 return Err(invalid("client_id: 1 to 64 letters, digits or ._-"));
@@ -114,17 +117,40 @@ impl ClientInput {
             )));
         }
         self.check_grants()?;
-        self.check_scopes_and_acr()?;
+        self.check_scopes_and_acr(grantable)?;
         self.check_refresh_grace()?;
-        if !matches!(self.id_token_alg.as_str(), "RS256" | "ES256") {
-            return Err(invalid("id_token_alg: RS256 or ES256"));
-        }
+        self.check_signing_alg()?;
         if let Some(jwks) = &self.jwks {
             let keys: Value = serde_json::from_str(jwks)
                 .map_err(|_| invalid("jwks is not a JSON Web Key Set"))?;
             if !keys["keys"].is_array() || jwks.len() > 65536 {
                 return Err(invalid("jwks is not a JSON Web Key Set"));
             }
+        }
+        Ok(())
+    }
+
+    /// The ID token's algorithm: the standard name, else the alias, else RS256.
+    fn signing_alg(&self) -> &str {
+        self.id_token_signed_response_alg
+            .as_deref()
+            .or(self.id_token_alg.as_deref())
+            .unwrap_or("RS256")
+    }
+
+    /// The two names of the signing algorithm agree, and it is one we sign with.
+    fn check_signing_alg(&self) -> Result<(), Error> {
+        if let (Some(standard), Some(alias)) =
+            (&self.id_token_signed_response_alg, &self.id_token_alg)
+        {
+            if standard != alias {
+                return Err(invalid(format!(
+                    "id_token_signed_response_alg `{standard}` and its alias id_token_alg `{alias}` differ: send one of them, or the same value in both"
+                )));
+            }
+        }
+        if !matches!(self.signing_alg(), "RS256" | "ES256") {
+            return Err(invalid("id_token_signed_response_alg: RS256 or ES256"));
         }
         Ok(())
     }
@@ -175,17 +201,17 @@ impl ClientInput {
         }
     }
 
-    fn check_scopes_and_acr(&self) -> Result<(), Error> {
+    fn check_scopes_and_acr(&self, grantable: &[&str]) -> Result<(), Error> {
         if !unique(&self.allowed_scopes)
-            || self.allowed_scopes.len() > GRANTABLE_SCOPES.len()
+            || self.allowed_scopes.len() > grantable.len()
             || self
                 .allowed_scopes
                 .iter()
-                .any(|s| !GRANTABLE_SCOPES.contains(&s.as_str()))
+                .any(|s| !grantable.contains(&s.as_str()))
         {
             return Err(invalid(format!(
                 "allowed_scopes: some of {}",
-                GRANTABLE_SCOPES.join(", ")
+                grantable.join(", ")
             )));
         }
         let acrs = self.default_acr_values.iter().chain(&self.min_acr);
@@ -198,13 +224,13 @@ impl ClientInput {
     }
 
     fn apply(self, client: &mut Client) {
+        client.id_token_alg = self.signing_alg().to_string();
         client.name = self.name;
         client.redirect_uris = self.redirect_uris;
         client.post_logout_redirect_uris = self.post_logout_redirect_uris;
         client.grant_types = self.grant_types;
         client.public_client = self.public_client;
         client.require_pkce = self.require_pkce;
-        client.id_token_alg = self.id_token_alg;
         client.jwks = self.jwks;
         client.allowed_scopes = self.allowed_scopes;
         client.default_acr_values = self.default_acr_values;
@@ -217,7 +243,7 @@ impl ClientInput {
 }
 
 /// The settings that the entity tag covers (never the secret).
-fn settings_json(c: &Client) -> Value {
+pub(super) fn settings_json(c: &Client) -> Value {
     json!({
         "client_id": c.client_id,
         "name": c.name,
@@ -235,11 +261,25 @@ fn settings_json(c: &Client) -> Value {
     })
 }
 
-/// The JSON of a client as the admin API shows it, with its entity tag.
+/// The JSON of a client as the admin API shows it, with its entity tag. The signing algorithm
+/// is shown under both its names, the standard `id_token_signed_response_alg` and the
+/// project's `id_token_alg`; the tag covers it once, so it did not change with the second name.
 pub fn client_json(c: &Client) -> Value {
     let mut v = settings_json(c);
+    v["id_token_signed_response_alg"] = json!(c.id_token_alg);
     v["etag"] = json!(etag(&settings_json(c)));
     v
+}
+
+/// The scopes `who` may grant a client of `school`: those a GM may, and `district` to a
+/// client of the district tenant when the operator makes it (the bootstrap of the district's
+/// own console; no token can grant it).
+fn grantable(who: &Principal, school: &School) -> Vec<&'static str> {
+    let mut scopes = GRANTABLE_SCOPES.to_vec();
+    if who.is_operator() && school.district {
+        scopes.push(SCOPE_DISTRICT);
+    }
+    scopes
 }
 
 /// A service client may be granted admin scopes only by someone who holds them.
@@ -296,7 +336,7 @@ impl Provider {
         school: &School,
         input: ClientInput,
     ) -> Result<(Client, Option<String>), Error> {
-        input.check()?;
+        input.check(&grantable(who, school))?;
         check_grantable(who, &input.allowed_scopes)?;
         let client_id = input
             .client_id
@@ -326,15 +366,18 @@ impl Provider {
             Some(s) => Some(self.client_secret_hash(s).await?),
             None => None,
         };
-        let created = match self.directory.create_client(NewClient::from(client)).await {
+        let change = who.change(school.id, "client.create");
+        let audit = Audit::of(move |c: &Client| change.with(Value::Null, settings_json(c)));
+        let created = match self
+            .directory
+            .add_client(NewClient::from(client), audit)
+            .await
+        {
             Err(StoreError::Conflict(_)) => {
                 return Err(Error::conflict(format!("the client `{client_id}` exists")))
             }
             other => other?,
         };
-        let after = settings_json(&created);
-        self.audit_change(who, school, "client.create", None, Value::Null, after)
-            .await?;
         Ok((created, secret))
     }
 
@@ -347,7 +390,7 @@ impl Provider {
         input: ClientInput,
         if_match_header: Option<&str>,
     ) -> Result<Client, Error> {
-        input.check()?;
+        input.check(&grantable(who, school))?;
         if input.client_id.as_deref().is_some_and(|id| id != client_id) {
             return Err(invalid("client_id cannot be changed"));
         }
@@ -356,11 +399,9 @@ impl Provider {
         if_match(if_match_header, &etag(&settings_json(&before)))?;
         let mut client = before.clone();
         input.apply(&mut client);
-        self.directory.update_client(client.clone()).await?;
-        self.forget_client(school.id, client_id);
         let (b, a) = (settings_json(&before), settings_json(&client));
-        self.audit_change(who, school, "client.update", None, b, a)
-            .await?;
+        let event = who.change(school.id, "client.update").with(b, a);
+        self.change_client(school, client.clone(), event).await?;
         Ok(client)
     }
 
@@ -377,18 +418,11 @@ impl Provider {
         }
         let secret = random_token(32);
         client.secret_hash = Some(self.client_secret_hash(&secret).await?);
-        self.directory.update_client(client).await?;
-        self.forget_client(school.id, client_id);
         let detail = json!({"client_id": client_id, "secret": "rotated"});
-        self.audit_change(
-            who,
-            school,
-            "client.secret_rotate",
-            None,
-            Value::Null,
-            detail,
-        )
-        .await?;
+        let event = who
+            .change(school.id, "client.secret_rotate")
+            .with(Value::Null, detail);
+        self.change_client(school, client, event).await?;
         Ok(secret)
     }
 
@@ -399,11 +433,36 @@ impl Provider {
         client_id: &str,
     ) -> Result<(), Error> {
         let before = self.admin_client(school, client_id).await?;
-        self.directory.delete_client(school.id, client_id).await?;
-        self.forget_client(school.id, client_id);
         let b = settings_json(&before);
-        self.audit_change(who, school, "client.delete", None, b, Value::Null)
-            .await
+        let event = who.change(school.id, "client.delete").with(b, Value::Null);
+        let deleted = self
+            .directory
+            .delete_client(school.id, client_id, Audit::event(event))
+            .await?;
+        self.forget_client(school.id, client_id);
+        match deleted {
+            true => Ok(()),
+            false => Err(Error::not_found(format!("no client `{client_id}`"))),
+        }
+    }
+
+    /// Stores a client's new settings with the change's event.
+    async fn change_client(
+        &self,
+        school: &School,
+        client: Client,
+        event: AuditEvent,
+    ) -> Result<(), Error> {
+        let client_id = client.client_id.clone();
+        let changed = self
+            .directory
+            .change_client(client, Audit::event(event))
+            .await?;
+        self.forget_client(school.id, &client_id);
+        match changed {
+            true => Ok(()),
+            false => Err(Error::not_found(format!("no client `{client_id}`"))),
+        }
     }
 }
 
@@ -420,7 +479,7 @@ mod tests {
         let ok = input(
             json!({"name": "Portal", "redirect_uris": ["https://portal.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
         );
-        assert!(ok.check().is_ok());
+        assert!(ok.check(&GRANTABLE_SCOPES).is_ok());
         assert!(ok.require_pkce, "PKCE by default");
         for bad in [
             json!({"name": "P", "redirect_uris": ["http://portal.example/cb"], "grant_types": ["authorization_code"]}),
@@ -434,24 +493,66 @@ mod tests {
             json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "refresh_reuse_grace_secs": 301}),
             json!({"name": "P", "redirect_uris": ["https://p.example/cb"], "grant_types": ["authorization_code"], "public_client": true, "refresh_reuse_grace_secs": 10}),
         ] {
-            assert!(input(bad.clone()).check().is_err(), "{bad}");
+            assert!(
+                input(bad.clone()).check(&GRANTABLE_SCOPES).is_err(),
+                "{bad}"
+            );
         }
         for fine in [0, 60, 300] {
             let grace = input(
                 json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"], "refresh_reuse_grace_secs": fine}),
             );
-            assert!(grace.check().is_ok(), "{fine}");
+            assert!(grace.check(&GRANTABLE_SCOPES).is_ok(), "{fine}");
         }
         let public_none = input(
             json!({"name": "P", "redirect_uris": ["https://p.example/cb"], "grant_types": ["authorization_code"], "public_client": true, "refresh_reuse_grace_secs": 0}),
         );
         assert!(
-            public_none.check().is_ok(),
+            public_none.check(&GRANTABLE_SCOPES).is_ok(),
             "0 is allowed for a public client"
         );
         assert!(serde_json::from_value::<ClientInput>(
             json!({"name": "P", "redirect_uris": [], "grant_types": [], "extra": 1})
         )
         .is_err());
+    }
+
+    #[test]
+    fn signing_alg_by_its_standard_name_or_the_alias() {
+        let with = |extra: Value| {
+            let mut v =
+                json!({"name": "P", "redirect_uris": [], "grant_types": ["client_credentials"]});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            input(v)
+        };
+        let alg_of = |i: ClientInput| {
+            i.check(&GRANTABLE_SCOPES).unwrap();
+            i.signing_alg().to_string()
+        };
+        assert_eq!(alg_of(with(json!({}))), "RS256");
+        assert_eq!(
+            alg_of(with(json!({"id_token_signed_response_alg": "ES256"}))),
+            "ES256"
+        );
+        assert_eq!(alg_of(with(json!({"id_token_alg": "ES256"}))), "ES256");
+        let both = json!({"id_token_signed_response_alg": "ES256", "id_token_alg": "ES256"});
+        assert_eq!(alg_of(with(both)), "ES256");
+        let conflict =
+            with(json!({"id_token_signed_response_alg": "ES256", "id_token_alg": "RS256"}));
+        let refused = conflict.check(&GRANTABLE_SCOPES).unwrap_err();
+        assert_eq!(refused.code, crate::code::Code::InvalidRequest);
+        assert!(
+            refused.description.contains("differ"),
+            "{}",
+            refused.description
+        );
+        for bad in [
+            json!({"id_token_signed_response_alg": "HS256"}),
+            json!({"id_token_alg": "none"}),
+        ] {
+            assert!(with(bad.clone()).check(&GRANTABLE_SCOPES).is_err(), "{bad}");
+        }
     }
 }

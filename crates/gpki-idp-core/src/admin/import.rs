@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::upload::{check_size, Upload, UploadQuery};
 use super::users::{roles_problem, valid_username};
 use super::{invalid, valid_name, Principal, SCOPE_ADMIN};
+use crate::audit::Audit;
 use crate::error::Error;
 use crate::model::{NewUser, School, User, UserChange};
 use crate::oidc::Provider;
@@ -343,8 +344,11 @@ impl Provider {
             .map(|r| r.username.as_str())
             .collect();
         let after = json!({"created": report.created, "updated": report.updated, "failed": report.failed, "usernames": changed});
-        self.directory.import_users(creates, updates).await?;
-        self.audit_change(who, school, "user.import", None, Value::Null, after)
+        let event = who
+            .change(school.id, "user.import")
+            .with(Value::Null, after);
+        self.directory
+            .import_users(creates, updates, Audit::event(event))
             .await?;
         Ok(report)
     }

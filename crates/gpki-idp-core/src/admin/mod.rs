@@ -1,10 +1,12 @@
-//! The admin API's domain: who is calling (a bearer token of this IdP), which school they may
-//! see, which scopes they hold, and the changes they may make, each audited with before and
-//! after. One module per resource: [`records`] (schools), [`settings`] (login policy,
-//! registration rules, roles), [`users`] and their [`import`], [`certificates`] (bindings and
-//! enrollment codes), [`clients`], [`sessions`], [`audit_log`], [`keys`], [`branding`], and
-//! [`onboarding`] of a district's schools from a [`school_list`]. The HTTP layer parses a
-//! request into the typed input these modules define and calls one function; every rule
+//! The admin API's domain: who is calling ([`Principal`]: a bearer token of this IdP, a GM
+//! on the school's pages, or the operator at the command line), which school they may see,
+//! which scopes they hold, and the changes they may make, each written with its audit event
+//! (before and after) in one transaction. One module per resource: [`records`] (schools),
+//! [`settings`] (login policy, registration rules, roles), [`users`] and their [`import`],
+//! [`certificates`] (bindings and enrollment codes), [`clients`], [`sessions`],
+//! [`audit_log`], [`keys`], [`branding`], [`onboarding`] of a district's schools from a
+//! [`school_list`], and [`seed`] fixtures. The HTTP layer and the command line parse a
+//! request into the typed input these modules define and call one function; every rule
 //! (formats, lengths, allowed values, who may do what) is checked here.
 
 pub mod audit_log;
@@ -15,91 +17,25 @@ pub mod import;
 pub mod keys;
 pub mod listing;
 pub mod onboarding;
+mod principal;
 pub mod records;
 pub mod school_list;
+pub mod seed;
 pub mod sessions;
 pub mod settings;
 pub mod upload;
 pub mod users;
 
-pub use listing::{ListQuery, Listing, PageRequest};
+pub use principal::{
+    ChangeEvent, Principal, OPERATOR, SCOPE_ADMIN, SCOPE_AUDIT, SCOPE_DISTRICT, SCOPE_USERS,
+};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::audit::{AuditEvent, Origin};
+use crate::audit::Origin;
 use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
-
-/// Scope of a school's GM (or a service client a GM granted it).
-pub const SCOPE_ADMIN: &str = "admin";
-/// Users, their import and roles only.
-pub const SCOPE_USERS: &str = "admin:users";
-/// Reading the audit log only.
-pub const SCOPE_AUDIT: &str = "admin:audit";
-/// District operators: every school, school management, key rotation.
-pub const SCOPE_DISTRICT: &str = "district";
-
-/// The caller of an admin route, from its bearer token.
-#[derive(Clone, Debug)]
-pub struct Principal {
-    /// The school whose issuer issued the token.
-    pub school: School,
-    /// The account name, or `client:{client_id}` for a service client.
-    pub actor: String,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    /// Where the request came from, for the audit log.
-    pub origin: Origin,
-}
-
-impl Principal {
-    /// A district operator: a `district` scope from the district tenant.
-    pub fn is_district(&self) -> bool {
-        self.school.district && self.scopes.iter().any(|s| s == SCOPE_DISTRICT)
-    }
-
-    fn admin_scopes(&self) -> impl Iterator<Item = &String> {
-        self.scopes.iter().filter(|s| {
-            [SCOPE_ADMIN, SCOPE_USERS, SCOPE_AUDIT, SCOPE_DISTRICT].contains(&s.as_str())
-        })
-    }
-
-    /// Refuses unless the caller holds one of `accepted` (district holds them all).
-    pub fn require(&self, accepted: &[&str]) -> Result<(), Error> {
-        let held = self.is_district()
-            || self
-                .admin_scopes()
-                .any(|s| s != SCOPE_DISTRICT && accepted.contains(&s.as_str()));
-        if held {
-            Ok(())
-        } else {
-            Err(Error::insufficient_scope(format!(
-                "this operation needs one of the scopes: {}",
-                accepted.join(", ")
-            )))
-        }
-    }
-
-    /// `GET /me`: who the caller is, when it holds any admin scope.
-    pub fn me(&self) -> Result<Value, Error> {
-        self.require_any()?;
-        Ok(
-            json!({"school": self.school.code, "scopes": self.scopes, "actor": self.actor, "district": self.is_district()}),
-        )
-    }
-
-    /// Any admin scope at all (for `GET /me`).
-    pub fn require_any(&self) -> Result<(), Error> {
-        if self.admin_scopes().next().is_some() {
-            Ok(())
-        } else {
-            Err(Error::insufficient_scope(
-                "the token carries no admin scope",
-            ))
-        }
-    }
-}
 
 /// Validation failures of admin input are `invalid_request` with what is wrong.
 pub fn invalid(what: impl Into<String>) -> Error {
@@ -162,6 +98,7 @@ impl Provider {
             client_id: page.client_id().into(),
             scopes: vec![SCOPE_ADMIN.into()],
             origin,
+            operator: false,
         })
     }
 
@@ -193,6 +130,7 @@ impl Provider {
             client_id: token.client_id,
             scopes: token.scope.split(' ').map(str::to_string).collect(),
             origin: Origin::default(),
+            operator: false,
         })
     }
 
@@ -211,24 +149,6 @@ impl Provider {
             .school_by_code(code)
             .await?
             .ok_or_else(hidden)
-    }
-
-    /// Records an admin change (`before`/`after`) in the audit log of `school`.
-    pub async fn audit_change(
-        &self,
-        who: &Principal,
-        school: &School,
-        event: &str,
-        subject: Option<&str>,
-        before: Value,
-        after: Value,
-    ) -> Result<(), Error> {
-        let mut e = AuditEvent::new(school.id, event, "success", &who.actor);
-        e.subject_user = subject.map(str::to_string);
-        e.client_id = Some(who.client_id.clone());
-        who.origin.stamp(&mut e);
-        e.detail = json!({"before": before, "after": after});
-        self.record(e).await
     }
 }
 
@@ -250,6 +170,7 @@ pub fn valid_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn principal(district: bool, scopes: &[&str]) -> Principal {
         Principal {
@@ -265,6 +186,7 @@ mod tests {
             client_id: "c".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             origin: Origin::default(),
+            operator: false,
         }
     }
 
@@ -291,6 +213,9 @@ mod tests {
             crate::code::Code::InsufficientScope
         );
         assert_eq!(gm.me().unwrap()["district"], false);
+        let operator = Principal::operator(Origin::default());
+        assert!(operator.is_district() && operator.require(&[SCOPE_ADMIN]).is_ok());
+        assert!(operator.home_school().is_none() && gm.home_school().is_some());
     }
 
     #[test]

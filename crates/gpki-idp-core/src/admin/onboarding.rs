@@ -1,7 +1,7 @@
 //! Onboarding a district's schools from one list (CSV or JSON): each row a school (its issuer
 //! and signing keys) and, when named, its first GM account with the `admin` role. Every row
 //! is checked first and reported; nothing is written unless every row is good, and then all
-//! new schools are written in one transaction. A school that exists already with the same
+//! new schools are written in one transaction with their audit events. A school that exists already with the same
 //! name is reported `exists` and left as it is, so the same list can be run again after
 //! rows are added. A dry run reports the same without writing.
 
@@ -11,21 +11,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::records::school_json;
-use super::school_list::read_upload;
+use super::school_list::{read_upload, OnboardRow, RowError};
 use super::upload::UploadQuery;
 use super::users::valid_username;
 use super::{valid_name, valid_school_code, Principal, SCOPE_DISTRICT};
-use crate::audit::AuditEvent;
-use crate::keys::{Alg, SigningKey};
-use crate::model::{NewUser, School};
+use crate::audit::{Audit, AuditEvent};
+use crate::keys::new_keys;
+use crate::model::{NewSchool, NewUser, School};
 use crate::oidc::Provider;
 use crate::store::StoreError;
 use crate::{error::Error, password};
-
-// The list's reading lives in `school_list`; its names stay reachable here, where the
-// command line and the store have always found them.
-pub use super::school_list::{parse_csv, parse_json, OnboardRow, RowError, MAX_ONBOARD_ROWS};
-pub use crate::model::NewSchool;
 
 /// The outcome of one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,13 +56,6 @@ impl OnboardReport {
     pub fn refused(&self) -> bool {
         !self.dry_run && !self.written && self.failed > 0
     }
-}
-
-/// Who onboards: a district operator through the admin API, or the command line.
-#[derive(Clone, Copy, Debug)]
-pub enum Onboarder<'a> {
-    Api(&'a Principal),
-    Cli,
 }
 
 /// What is wrong with a row on its own.
@@ -166,10 +154,7 @@ fn error_row(
 
 /// A school's keys (RS256 and ES256, as `ensure_keys` makes) and its GM with a new password.
 fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), Error> {
-    let keys = [Alg::Rs256, Alg::Es256]
-        .into_iter()
-        .map(|alg| SigningKey::generate(alg).map_err(|_| Error::server_error()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = new_keys().map_err(|_| Error::server_error())?;
     let mut users = Vec::new();
     let mut secret = None;
     if let (Some(username), Some(display_name)) = (row.gm_username, row.gm_name) {
@@ -186,6 +171,7 @@ fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), Error> {
     let school = NewSchool {
         code: row.code,
         name: row.name,
+        district: false,
         keys,
         users,
     };
@@ -216,25 +202,35 @@ async fn materialise_all(rows: Vec<OnboardRow>) -> Result<Vec<(NewSchool, Option
     Ok(out)
 }
 
-fn audit_event(
-    by: Onboarder<'_>,
-    school_id: i64,
-    event: &str,
-    subject: Option<&str>,
-    detail: Value,
-) -> AuditEvent {
-    let actor = match by {
-        Onboarder::Api(who) => who.actor.as_str(),
-        Onboarder::Cli => "cli",
-    };
-    let mut e = AuditEvent::new(school_id, event, "success", actor);
-    e.subject_user = subject.map(str::to_string);
-    if let Onboarder::Api(who) = by {
-        e.client_id = Some(who.client_id.clone());
-        who.origin.stamp(&mut e);
+/// The events of an onboarding: each new school's creation and its GM's in the new school's
+/// own log, and the whole in the district tenant's (the operator has none).
+fn onboarding_events(
+    who: &Principal,
+    created: &[School],
+    gms: &[Option<String>],
+    existing: usize,
+) -> Vec<AuditEvent> {
+    let mut events = Vec::new();
+    for (school, gm) in created.iter().zip(gms) {
+        let mut after = school_json(school);
+        after["onboarding"] = json!(true);
+        let change = who.change(school.id, "school.create");
+        events.push(change.clone().with(Value::Null, after));
+        if let Some(gm) = gm {
+            let after = json!({"username": gm, "roles": ["admin"], "has_password": true});
+            let change = who.change(school.id, "user.create").subject(gm);
+            events.push(change.with(Value::Null, after));
+        }
     }
-    e.detail = detail;
-    e
+    if let Some(home) = who.home_school() {
+        let codes: Vec<&str> = created.iter().map(|s| s.code.as_str()).collect();
+        let after = json!({"created": codes, "existing": existing});
+        events.push(
+            who.change(home.id, "school.onboard")
+                .with(Value::Null, after),
+        );
+    }
+    events
 }
 
 impl Provider {
@@ -248,23 +244,19 @@ impl Provider {
     ) -> Result<OnboardReport, Error> {
         let dry_run = query.dry_run()?;
         let rows = read_upload(content_type, body)?;
-        self.onboard_schools(Onboarder::Api(who), rows, dry_run)
-            .await
+        self.onboard_schools(who, rows, dry_run).await
     }
 
     /// Onboards the schools of a list: every row checked and reported; when all are good
-    /// (and not a dry run) every new school is created with its keys and GM in one
-    /// transaction, and each creation audited in the new school's log (and the whole in the
-    /// district tenant's).
+    /// (and not a dry run) every new school is created with its keys and GM, and each
+    /// creation's audit event, in one transaction.
     pub async fn onboard_schools(
         &self,
-        by: Onboarder<'_>,
+        who: &Principal,
         rows: Vec<Result<OnboardRow, RowError>>,
         dry_run: bool,
     ) -> Result<OnboardReport, Error> {
-        if let Onboarder::Api(who) = by {
-            who.require(&[SCOPE_DISTRICT])?;
-        }
+        who.require(&[SCOPE_DISTRICT])?;
         let existing = self.existing_schools(&rows).await?;
         let (mut report, creates) = plan(rows, &existing);
         report.dry_run = dry_run;
@@ -277,7 +269,10 @@ impl Provider {
             .iter()
             .map(|s| s.users.first().map(|u| u.username.clone()))
             .collect();
-        let created = match self.directory.create_schools(schools).await {
+        let (by, existing) = (who.clone(), report.existing);
+        let audit =
+            Audit::each(move |made: &Vec<School>| onboarding_events(&by, made, &gms, existing));
+        match self.directory.create_schools(schools, audit).await {
             Err(StoreError::Conflict(_)) => {
                 return Err(Error::conflict(
                     "a school of the list was created meanwhile; nothing was written",
@@ -285,22 +280,6 @@ impl Provider {
             }
             other => other?,
         };
-        for (school, gm) in created.iter().zip(&gms) {
-            self.audit_onboarded(by, school, gm.as_deref()).await?;
-        }
-        if let Onboarder::Api(who) = by {
-            let codes: Vec<&str> = created.iter().map(|s| s.code.as_str()).collect();
-            let after = json!({"created": codes, "existing": report.existing});
-            let detail = json!({"before": Value::Null, "after": after});
-            self.record(audit_event(
-                by,
-                who.school.id,
-                "school.onboard",
-                None,
-                detail,
-            ))
-            .await?;
-        }
         let mut secrets = secrets.into_iter();
         for line in report.rows.iter_mut().filter(|r| r.status == "created") {
             line.gm_password = secrets.next().flatten();
@@ -323,26 +302,6 @@ impl Provider {
             }
         }
         Ok(found)
-    }
-
-    async fn audit_onboarded(
-        &self,
-        by: Onboarder<'_>,
-        school: &School,
-        gm: Option<&str>,
-    ) -> Result<(), Error> {
-        let mut after = school_json(school);
-        after["onboarding"] = json!(true);
-        let detail = json!({"before": Value::Null, "after": after});
-        self.record(audit_event(by, school.id, "school.create", None, detail))
-            .await?;
-        if let Some(gm) = gm {
-            let after = json!({"username": gm, "roles": ["admin"], "has_password": true});
-            let detail = json!({"before": Value::Null, "after": after});
-            self.record(audit_event(by, school.id, "user.create", Some(gm), detail))
-                .await?;
-        }
-        Ok(())
     }
 }
 

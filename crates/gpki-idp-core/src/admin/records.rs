@@ -6,8 +6,10 @@ use serde_json::{json, Value};
 
 use super::listing::{ListQuery, Listing};
 use super::{invalid, valid_name, valid_school_code, Principal};
+use crate::audit::Audit;
 use crate::error::Error;
-use crate::model::School;
+use crate::keys::new_keys;
+use crate::model::{NewSchool, School};
 use crate::oidc::Provider;
 use crate::store::StoreError;
 
@@ -17,6 +19,9 @@ use crate::store::StoreError;
 pub struct SchoolInput {
     pub code: String,
     pub name: String,
+    /// The district tenant: the operator's bootstrap only (never read from a request).
+    #[serde(skip)]
+    pub district: bool,
 }
 
 /// `PATCH /schools/{school}`: at least one of the two.
@@ -30,12 +35,18 @@ pub struct SchoolPatch {
 }
 
 impl SchoolInput {
-    fn check(&self) -> Result<(), Error> {
+    /// The rules of a new school; only the operator makes the district tenant.
+    fn check(&self, who: &Principal) -> Result<(), Error> {
         if !valid_school_code(&self.code) {
             return Err(invalid("code: 2 to 32 lowercase letters, digits or -"));
         }
         if !valid_name(&self.name) {
             return Err(invalid("name: 1 to 100 characters"));
+        }
+        if self.district && !who.is_operator() {
+            return Err(Error::insufficient_scope(
+                "only the operator creates the district tenant",
+            ));
         }
         Ok(())
     }
@@ -79,19 +90,28 @@ impl Provider {
         who: &Principal,
         input: &SchoolInput,
     ) -> Result<School, Error> {
-        input.check()?;
-        let (code, name) = (input.code.as_str(), input.name.as_str());
-        let school = match self.directory.create_school(code, name).await {
+        input.check(who)?;
+        let new = NewSchool {
+            code: input.code.clone(),
+            name: input.name.clone(),
+            district: input.district,
+            keys: new_keys().map_err(|_| Error::server_error())?,
+            users: vec![],
+        };
+        // Recorded in the new school's own log, under the id it gets.
+        let change = who.change(0, "school.create");
+        let audit = Audit::each(move |made: &Vec<School>| {
+            let created = |s: &School| change.clone().at(s.id).with(Value::Null, school_json(s));
+            made.iter().map(created).collect()
+        });
+        let made = match self.directory.create_schools(vec![new], audit).await {
             Err(StoreError::Conflict(_)) => {
-                return Err(Error::conflict(format!("the school `{code}` exists")))
+                let code = &input.code;
+                return Err(Error::conflict(format!("the school `{code}` exists")));
             }
             other => other?,
         };
-        self.ensure_keys(&school).await?;
-        let after = school_json(&school);
-        self.audit_change(who, &school, "school.create", None, Value::Null, after)
-            .await?;
-        Ok(school)
+        made.into_iter().next().ok_or_else(Error::server_error)
     }
 
     pub async fn admin_update_school(
@@ -101,15 +121,15 @@ impl Provider {
         patch: SchoolPatch,
     ) -> Result<School, Error> {
         patch.check(who, school)?;
+        let before = school_json(school);
+        let change = who.change(school.id, "school.update");
+        let audit = Audit::of(move |now: &School| change.with(before, school_json(now)));
         let updated = self
             .directory
-            .update_school(school.id, patch.name, patch.disabled, None)
+            .change_school(school.id, patch.name, patch.disabled, None, audit)
             .await?
             .ok_or_else(|| Error::not_found("no such school"))?;
         self.forget_school(&school.code);
-        let (b, a) = (school_json(school), school_json(&updated));
-        self.audit_change(who, &updated, "school.update", None, b, a)
-            .await?;
         Ok(updated)
     }
 }
@@ -131,16 +151,24 @@ mod tests {
         let new = |code: &str, name: &str| SchoolInput {
             code: code.into(),
             name: name.into(),
+            district: false,
         };
-        assert!(new("a-es", "甲國小").check().is_ok());
-        assert!(new("A", "甲").check().is_err());
-        assert!(new("a-es", "").check().is_err());
+        let operator = Principal::operator(Origin::default());
+        assert!(new("a-es", "甲國小").check(&operator).is_ok());
+        assert!(new("A", "甲").check(&operator).is_err());
+        assert!(new("a-es", "").check(&operator).is_err());
+        let district = SchoolInput {
+            district: true,
+            ..new("district", "教育局")
+        };
+        assert!(district.check(&operator).is_ok());
         let who = Principal {
             school: school(1),
             actor: "ops".into(),
             client_id: "c".into(),
             scopes: vec!["district".into()],
             origin: Origin::default(),
+            operator: false,
         };
         let patch = |name: Option<&str>, disabled: Option<bool>| SchoolPatch {
             name: name.map(str::to_string),
@@ -150,5 +178,9 @@ mod tests {
         assert!(patch(Some("\u{7}"), None).check(&who, &school(2)).is_err());
         assert!(patch(None, Some(true)).check(&who, &school(2)).is_ok());
         assert!(patch(None, Some(true)).check(&who, &school(1)).is_err());
+        assert!(
+            district.check(&who).is_err(),
+            "a district operator's token does not make a district tenant"
+        );
     }
 }

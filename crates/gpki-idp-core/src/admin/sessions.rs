@@ -1,11 +1,13 @@
 //! Browser sessions through the admin API: the live ones (of one account or all) and ending
-//! one, audited. A session's id is 64 hexadecimal digits, and is the list's cursor too.
+//! one, with its audit event. A session's id is 64 hexadecimal digits, and is the list's
+//! cursor too.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::listing::{parse_limit, Listing};
 use super::{invalid, Principal};
+use crate::audit::Audit;
 use crate::error::Error;
 use crate::model::{School, SessionRecord};
 use crate::oidc::Provider;
@@ -74,7 +76,7 @@ impl Provider {
         })
     }
 
-    /// Ends a browser session and the refresh tokens issued in it.
+    /// Ends a browser session and the refresh tokens issued in it, with its audit event.
     pub async fn admin_revoke_session(
         &self,
         who: &Principal,
@@ -82,20 +84,16 @@ impl Provider {
         id: &str,
     ) -> Result<(), Error> {
         check_id(id)?;
-        let ended = self
-            .revoke_session(school, id)
+        let change = who.change(school.id, "session.revoke");
+        let audit = Audit::of(move |ended: &SessionRecord| {
+            change
+                .subject(&ended.username)
+                .with(session_json(ended), Value::Null)
+        });
+        self.revoke_session(school, id, audit)
             .await?
             .ok_or_else(|| Error::not_found("no such session"))?;
-        let before = session_json(&ended);
-        self.audit_change(
-            who,
-            school,
-            "session.revoke",
-            Some(&ended.username),
-            before,
-            Value::Null,
-        )
-        .await
+        Ok(())
     }
 }
 

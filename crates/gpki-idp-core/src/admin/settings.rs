@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{etag, if_match, invalid, Principal};
+use crate::audit::Audit;
 use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
@@ -86,13 +87,34 @@ impl Provider {
         if_match(if_match_header, &etag(&policy_body(&before)))?;
         let mut roles = input.roles;
         roles.sort_by(|a, b| a.role.cmp(&b.role));
-        self.directory
-            .replace_policy(school.id, roles.clone())
-            .await?;
         let (b, a) = (policy_body(&before), policy_body(&roles));
-        self.audit_change(who, school, "policy.set", None, b, a)
+        let event = who.change(school.id, "policy.set").with(b, a);
+        self.directory
+            .set_login_policy(school.id, roles.clone(), Audit::event(event))
             .await?;
         Ok(roles)
+    }
+
+    /// Sets the methods of one role and leaves the others as they are (the command line's
+    /// `set-policy`): the rules and the audited change of replacing the whole policy, against
+    /// the policy as just read.
+    pub async fn admin_set_role_methods(
+        &self,
+        who: &Principal,
+        school: &School,
+        role: &str,
+        methods: Vec<Method>,
+    ) -> Result<Vec<RolePolicy>, Error> {
+        let current = self.admin_policy(school).await?;
+        let tag = etag(&policy_body(&current));
+        let mut roles: Vec<RolePolicy> = current.into_iter().filter(|p| p.role != role).collect();
+        roles.push(RolePolicy {
+            role: role.to_string(),
+            methods,
+        });
+        let input = PolicyInput { roles };
+        self.admin_replace_policy(who, school, input, Some(&tag))
+            .await
     }
 
     pub async fn admin_registration(&self, school: &School) -> Result<RegistrationRules, Error> {
@@ -120,11 +142,10 @@ impl Provider {
             campus_cidrs: input.campus_cidrs,
             require_enrollment_code: input.require_enrollment_code,
         };
-        self.directory
-            .set_registration_rules(school.id, rules.clone())
-            .await?;
         let (b, a) = (json!(before), json!(rules));
-        self.audit_change(who, school, "registration.set", None, b, a)
+        let event = who.change(school.id, "registration.set").with(b, a);
+        self.directory
+            .set_registration(school.id, rules.clone(), Audit::event(event))
             .await?;
         Ok(rules)
     }
@@ -156,12 +177,12 @@ impl Provider {
         if BUILTIN_ROLES.contains(&role) {
             return Ok(false);
         }
-        let added = self.directory.add_role(school.id, role).await?;
-        if added {
-            let after = json!({"role": role});
-            self.audit_change(who, school, "role.add", None, Value::Null, after)
-                .await?;
-        }
+        let after = json!({"role": role});
+        let event = who.change(school.id, "role.add").with(Value::Null, after);
+        let added = self
+            .directory
+            .add_role(school.id, role, Audit::event(event))
+            .await?;
         Ok(added)
     }
 
@@ -197,11 +218,14 @@ impl Provider {
         if held.iter().any(|r| r.iter().any(|x| x == role)) {
             return Err(Error::conflict("accounts still have this role"));
         }
-        if !self.directory.remove_role(school.id, role).await? {
+        let before = json!({"role": role});
+        let event = who
+            .change(school.id, "role.remove")
+            .with(before, Value::Null);
+        let audit = Audit::event(event);
+        if !self.directory.remove_role(school.id, role, audit).await? {
             return Err(Error::not_found(format!("no role `{role}`")));
         }
-        let before = json!({"role": role});
-        self.audit_change(who, school, "role.remove", None, before, Value::Null)
-            .await
+        Ok(())
     }
 }

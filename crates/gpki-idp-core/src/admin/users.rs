@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::listing::{Listing, PageRequest};
 use super::{invalid, valid_name, Principal, SCOPE_ADMIN};
+use crate::audit::Audit;
 use crate::model::{NewUser, School, User, UserChange};
 use crate::oidc::Provider;
 use crate::policy::BUILTIN_ROLES;
@@ -222,37 +223,18 @@ impl Provider {
             password_hash,
             roles: input.roles,
         };
-        let mut user = match self.directory.create_user(new).await {
-            Err(StoreError::Conflict(_)) => {
-                return Err(Error::conflict(format!(
-                    "the account `{}` exists",
-                    input.username
-                )))
-            }
-            other => other?,
-        };
-        if input.disabled == Some(true) {
-            let change = UserChange {
-                disabled: Some(true),
-                ..Default::default()
-            };
-            user = self
-                .directory
-                .update_user(school.id, user.id, change)
-                .await?
-                .ok_or_else(Error::server_error)?;
+        let change = who
+            .change(school.id, "user.create")
+            .subject(&input.username);
+        let audit = Audit::of(move |u: &User| change.with(Value::Null, user_json(u, 0)));
+        let disabled = input.disabled == Some(true);
+        match self.directory.add_user(new, disabled, audit).await {
+            Err(StoreError::Conflict(_)) => Err(Error::conflict(format!(
+                "the account `{}` exists",
+                input.username
+            ))),
+            other => Ok(other?),
         }
-        let after = user_json(&user, 0);
-        self.audit_change(
-            who,
-            school,
-            "user.create",
-            Some(&user.username),
-            Value::Null,
-            after,
-        )
-        .await?;
-        Ok(user)
     }
 
     pub async fn admin_update_user(
@@ -289,22 +271,15 @@ impl Provider {
             password_hash,
         };
         let count = self.certificate_count(school, &user).await?;
+        let before = user_json(&user, count);
+        let event = who.change(school.id, "user.update").subject(username);
+        let audit = Audit::of(move |u: &User| event.with(before, user_json(u, count)));
         let updated = self
             .directory
-            .update_user(school.id, user.id, change)
+            .update_user(school.id, user.id, change, audit)
             .await?
             .ok_or_else(|| Error::not_found(format!("no account `{username}`")))?;
-        let (before, after) = (user_json(&user, count), user_json(&updated, count));
-        self.audit_change(
-            who,
-            school,
-            "user.update",
-            Some(username),
-            before,
-            after.clone(),
-        )
-        .await?;
-        Ok(after)
+        Ok(user_json(&updated, count))
     }
 }
 

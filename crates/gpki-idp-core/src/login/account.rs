@@ -1,16 +1,17 @@
 //! A logged-in teacher's own certificates (自然人憑證管理): the account of a session cookie,
 //! its registered certificates, registering the card and removing a certificate, each change
-//! audited. Every call takes the browser's session cookie and finds the account itself.
+//! written with its audit event in one transaction. Every call takes the browser's session cookie and finds the account itself.
 
 use serde_json::json;
 
 use super::event::audit_event;
-use crate::audit::Origin;
+use crate::audit::{Audit, AuditEvent, Origin};
 use crate::code::Code;
 use crate::error::Error;
-use crate::model::{CertBinding, School, User};
+use crate::model::{CertBinding, NewRegistration, School, User};
 use crate::oidc::card::{CardSignature, ChallengePurpose};
 use crate::oidc::Provider;
+use crate::store::StoreError;
 
 /// A card registration: the browser's challenge and the card's answer, and the school's
 /// registration conditions as the request meets them.
@@ -65,8 +66,9 @@ impl Provider {
     }
 
     /// Registers the card that signed the challenge to the account of `sid`
-    /// (註冊自然人憑證), and audits the attempt. A registration that cannot be audited is
-    /// refused.
+    /// (註冊自然人憑證): the enrollment code (when the school requires one), the binding and
+    /// the audit event in one transaction. A registration that cannot be audited is not kept;
+    /// a refused one is audited alone.
     pub async fn register_certificate(
         &self,
         school: &School,
@@ -75,52 +77,59 @@ impl Provider {
         registration: &Registration<'_>,
     ) -> Result<CertBinding, Error> {
         let user = self.session_account(school, sid).await?;
-        let outcome = self
-            .check_registration(
-                school,
-                registration.browser,
-                &user,
-                registration.challenge,
-                registration.card,
-                origin.ip.as_deref().and_then(|ip| ip.parse().ok()),
-                registration.enrollment_code,
-            )
-            .await;
-        let outcome = match outcome {
-            Ok(binding) if binding.id != 0 => Ok(binding),
-            Ok(binding) => self
-                .directory
-                .add_binding(binding)
-                .await
-                .map_err(Error::from),
-            Err(e) => Err(e),
+        let event = |outcome: &str| {
+            let name = &user.username;
+            audit_event(origin, school, "certificate.register", outcome, name, None)
         };
-        let code = outcome
-            .as_ref()
-            .map_or_else(|e| e.code.as_str(), |_| "success");
-        let mut event = audit_event(
-            origin,
-            school,
-            "certificate.register",
-            code,
-            &user.username,
-            None,
-        );
-        if let Ok(b) = &outcome {
-            event.detail =
-                json!({"serial": b.serial_hex, "issuer": b.issuer_dn, "sha256": b.cert_sha256});
+        let stored = match self
+            .check_registration_of(school, &user, origin, registration)
+            .await
+        {
+            Ok(checked) => self.store_registration(checked, event("success")).await,
+            Err(refused) => Err(refused),
+        };
+        if let Err(refused) = &stored {
+            // Shown as it is, whether or not its audit could be written.
+            let _ = self.record(event(refused.code.as_str())).await;
         }
-        match (self.record(event).await, outcome) {
-            (Ok(()), outcome) => outcome,
-            (Err(e), Ok(_)) => Err(e),
-            // A refusal is shown as it is whether or not its audit could be written.
-            (Err(_), Err(refused)) => Err(refused),
+        stored
+    }
+
+    /// The registration as the school's rules and the card allow it, ready to store.
+    async fn check_registration_of(
+        &self,
+        school: &School,
+        user: &User,
+        origin: &Origin,
+        r: &Registration<'_>,
+    ) -> Result<NewRegistration, Error> {
+        let ip = origin.ip.as_deref().and_then(|ip| ip.parse().ok());
+        let (browser, code) = (r.browser, r.enrollment_code);
+        self.check_registration(school, browser, user, r.challenge, r.card, ip, code)
+            .await
+    }
+
+    /// Writes a checked registration with its success event, whose detail names the card.
+    async fn store_registration(
+        &self,
+        checked: NewRegistration,
+        mut success: AuditEvent,
+    ) -> Result<CertBinding, Error> {
+        let audit = Audit::of(move |b: &CertBinding| {
+            success.detail =
+                json!({"serial": b.serial_hex, "issuer": b.issuer_dn, "sha256": b.cert_sha256});
+            success
+        });
+        match self.directory.register_certificate(checked, audit).await {
+            Ok(Some(binding)) => Ok(binding),
+            Ok(None) => Err(Error::of(Code::EnrollmentCodeInvalid)),
+            Err(StoreError::Conflict(_)) => Err(Error::of(Code::CertificateAlreadyRegistered)),
+            Err(e) => Err(e.into()),
         }
     }
 
-    /// Removes the certificate `binding_id` of the account of `sid`; `not_found` when the
-    /// account has no such certificate. Audited; a removal that cannot be audited is
-    /// reported as a failure.
+    /// Removes the certificate `binding_id` of the account of `sid`, with its audit event;
+    /// `not_found` when the account has no such certificate.
     pub async fn remove_certificate(
         &self,
         school: &School,
@@ -129,22 +138,17 @@ impl Provider {
         binding_id: i64,
     ) -> Result<(), Error> {
         let user = self.session_account(school, sid).await?;
+        let name = &user.username;
+        let mut event = audit_event(origin, school, "certificate.remove", "success", name, None);
+        event.detail = json!({"binding_id": binding_id});
+        let audit = Audit::event(event);
         if !self
             .directory
-            .remove_binding(school.id, user.id, binding_id)
+            .remove_binding(school.id, user.id, binding_id, audit)
             .await?
         {
             return Err(Error::not_found("no such certificate"));
         }
-        let mut event = audit_event(
-            origin,
-            school,
-            "certificate.remove",
-            "success",
-            &user.username,
-            None,
-        );
-        event.detail = json!({"binding_id": binding_id});
-        self.record(event).await
+        Ok(())
     }
 }

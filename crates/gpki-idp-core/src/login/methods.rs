@@ -1,6 +1,11 @@
-//! Which login methods the page offers an account (the first step of the login page). The
-//! answer has one shape and costs the same reads for every name, known or not, so it does not
-//! tell a guesser which accounts exist; and look-ups per address are bounded.
+//! Which login methods the page offers an account (the first step of the login page, the
+//! seed's 確認是否已註冊). The answer about the account itself — its roles' methods, whether
+//! its card is registered (the option greyed out with a link to register) — is given only to
+//! a browser that has logged in to that account before (its device cookie says so). Anyone
+//! else gets what a teacher with a registered card would get, whatever the name, known or
+//! not, and the login decides after the proof. Every answer has one shape and costs the same
+//! reads, so it does not tell a guesser which accounts exist or which have a card; and
+//! look-ups per address are bounded.
 
 use crate::code::Code;
 use crate::error::Error;
@@ -14,7 +19,9 @@ use crate::policy;
 pub enum CertificateOffer {
     /// Certificate login is off on this server, or for the account's roles.
     Disabled,
-    Registered,
+    /// The card may be tried (a registered card, or an account this browser does not know).
+    Offered,
+    /// The account has no registered card (told only to a browser that knows the account).
     NotRegistered,
 }
 
@@ -22,7 +29,7 @@ impl CertificateOffer {
     pub fn name(self) -> &'static str {
         match self {
             Self::Disabled => "disabled",
-            Self::Registered => "registered",
+            Self::Offered => "offered",
             Self::NotRegistered => "not_registered",
         }
     }
@@ -36,12 +43,14 @@ pub struct Methods {
 }
 
 impl Provider {
-    /// The methods the login page offers `username` at `school`, asked from `ip`.
+    /// The methods the login page offers `username` at `school`, asked from `ip` by a browser
+    /// with the device cookie `device`.
     pub async fn login_methods(
         &self,
         school: &School,
         username: &str,
         ip: &str,
+        device: Option<&str>,
     ) -> Result<Methods, Error> {
         if !self.account_probe_allowed(ip).await? {
             return Err(Error::of(Code::Throttled));
@@ -62,18 +71,22 @@ impl Provider {
             .is_ok_and(|b| !b.is_empty());
         // One policy read for every account, known or not.
         let policies = dir.login_policy(school.id).await.unwrap_or_default();
-        // An unknown account is answered as a teacher without a registered card (the
-        // commonest account).
-        let roles = match &user {
-            Some(u) => u.roles.clone(),
-            None => vec!["teacher".to_string()],
+        let key = self.device_key().await?;
+        let known = key
+            .known(device, school.id, &username.to_lowercase(), crate::now())
+            .is_some();
+        // A browser that does not know the account is answered as for a teacher with a
+        // registered card (the commonest account), whoever the name is.
+        let (roles, registered) = match (&user, known) {
+            (Some(u), true) => (u.roles.clone(), registered),
+            _ => (vec!["teacher".to_string()], true),
         };
         let certificate = match (
             self.verifier.is_some() && policy::allows(&policies, &roles, Factor::Card),
             registered,
         ) {
             (false, _) => CertificateOffer::Disabled,
-            (true, true) => CertificateOffer::Registered,
+            (true, true) => CertificateOffer::Offered,
             (true, false) => CertificateOffer::NotRegistered,
         };
         Ok(Methods {

@@ -4,18 +4,30 @@
 //! that factor and what comes next; a finished login uses the request up, starts the session
 //! and issues the code; and the audit event records what the browser is about to get.
 //!
+//! Every outcome is one commit. A finished login writes its session and its code in the
+//! short-lived store first, then commits the session's record with the success event in one
+//! database transaction, last; a step forward writes the pending request's progress, then
+//! commits its event. When the commit fails, what was written on the way is removed again
+//! ([`Staged`]); when its outcome is unknown (the store went away during the commit), the
+//! session's record is read back once and what is stored decides the answer, so that no
+//! audited success is a failure for the browser. A refusal is audited alone, before its
+//! answer.
+//!
 //! Whatever the factor, the same steps run in the same order: a new login method is a new
 //! [`Proof`] variant, checked in [`Provider::check_proof`], and nothing else.
 
+use std::time::Duration;
+
 use super::event::{audit_event, bounded_account};
 use super::redirect::client_redirect;
-use crate::audit::Origin;
+use crate::audit::{Audit, AuditEvent, Origin};
 use crate::code::Code;
 use crate::code::Notice;
 use crate::error::Error;
 use crate::factor::Factor;
-use crate::model::{School, User};
+use crate::model::{School, SessionRecord, User};
 use crate::oidc::card::CardSignature;
+use crate::oidc::code::new_code;
 use crate::oidc::proved::Proved;
 use crate::oidc::request::AuthRequest;
 use crate::oidc::session::Session;
@@ -23,6 +35,8 @@ use crate::oidc::step::Step;
 use crate::oidc::throttle::Attempter;
 use crate::oidc::Provider;
 use crate::policy;
+use crate::staged::Staged;
+use crate::store::StoreError;
 
 /// A login attempt at one pending authorization request.
 pub struct Attempt<'a> {
@@ -115,6 +129,9 @@ pub struct Concluded {
     pub result: Result<Outcome, Refusal>,
 }
 
+/// How long a login whose commit's outcome is unknown waits for the one read that decides.
+const READ_BACK_WAIT: Duration = Duration::from_secs(5);
+
 impl Provider {
     /// Logs a person in at a pending request with `proof`.
     pub async fn log_in(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Concluded {
@@ -140,22 +157,41 @@ impl Provider {
         let proved = self.check_proof(attempt, proof).await;
         // Without a username the card names the account: the audit names it too.
         let account = proved.as_ref().map_or(typed, |p| p.user.username.clone());
+        let event = |outcome: &str| {
+            let name = format!("login.{}", factor.name());
+            let client = Some(request.client_id.as_str());
+            audit_event(
+                attempt.origin,
+                attempt.school,
+                &name,
+                outcome,
+                &account,
+                client,
+            )
+        };
         let result = match proved {
-            Ok(proved) => self.after_proof(attempt, &request, factor, proved).await,
+            Ok(proved) => {
+                let success = event("success");
+                self.after_proof(attempt, &request, factor, proved, success)
+                    .await
+            }
             Err(e) => Err(e),
         };
+        match &result {
+            // An attempt refused before anything was checked (the address or the account
+            // waits) is counted in the metrics only: a flood of them must not fill the audit
+            // log, and it proves nothing to record.
+            Err(e) if e.code == Code::Throttled => {}
+            // Audited alone, and shown as it is whether or not its audit could be written.
+            Err(refused) => {
+                let _ = self.record(event(refused.code.as_str())).await;
+            }
+            Ok(_) => {}
+        }
         let outcome = result
             .as_ref()
             .map_or_else(|e| e.code.as_str(), |_| "success");
-        let event = audit_event(
-            attempt.origin,
-            attempt.school,
-            &format!("login.{}", factor.name()),
-            outcome,
-            &account,
-            Some(&request.client_id),
-        );
-        let mut result = self.audited(attempt.school, event, result).await;
+        let mut result = result;
         if let Ok(Outcome::Done(done)) = &mut result {
             let marked = self.device_cookie(attempt.school, &account, attempt.device);
             done.device = marked.await.ok();
@@ -200,42 +236,66 @@ impl Provider {
     }
 
     /// The step after a good proof: whether the policy lets the account use this factor,
-    /// then what it still needs, or the finished login.
+    /// then what it still needs, or the finished login; committed with `success`.
     async fn after_proof(
         &self,
         attempt: &Attempt<'_>,
         request: &AuthRequest,
         factor: Factor,
         proved: Proved,
+        success: AuditEvent,
     ) -> Result<Outcome, Error> {
         // Checked only after the proof was right, so it tells a guesser nothing.
         if !policy::allows(&proved.policies, &proved.user.roles, factor) {
             return Err(Error::of(Code::LoginMethodNotAllowed(factor)));
         }
-        let step = self
-            .login_step(attempt.school, attempt.request_id, request, &proved, factor)
-            .await?;
-        match step {
-            Step::Done(session) => Ok(Outcome::Done(
-                self.finish_login(attempt, request, session).await?,
-            )),
-            Step::Need(next) => Ok(Outcome::Next(Box::new(NextStep {
-                notice: step_notice(next, request),
-                user: proved.user,
-                next,
-                request: request.clone(),
-            }))),
+        match self.login_step(request, &proved, factor) {
+            Step::Done(session) => {
+                let done = self
+                    .finish_login(attempt, request, session, success)
+                    .await?;
+                Ok(Outcome::Done(done))
+            }
+            Step::Need { next, waiting } => {
+                self.step_forward(attempt, &waiting, success).await?;
+                Ok(Outcome::Next(Box::new(NextStep {
+                    notice: step_notice(next, request),
+                    user: proved.user,
+                    next,
+                    request: *waiting,
+                })))
+            }
             Step::Refused => Err(Error::of(Code::AcrUnreachable)),
         }
     }
 
-    /// Completes the pending request once, starts the browser session and issues the code.
-    /// The request is used up first, so a double submit cannot leave a second session behind.
+    /// Keeps what was proved in the pending request, then commits the step's event; a step
+    /// that cannot be audited does not happen (the request is removed: the login starts
+    /// again).
+    async fn step_forward(
+        &self,
+        attempt: &Attempt<'_>,
+        waiting: &AuthRequest,
+        success: AuditEvent,
+    ) -> Result<(), Error> {
+        let ttl = self.settings.authorize_request_ttl;
+        let mut staged = Staged::new(self.ephemeral.as_ref());
+        let written = match self.step_key(attempt.school, attempt.request_id).await {
+            Ok(key) => staged.put_json(key, &waiting.partial, ttl).await,
+            Err(e) => Err(e),
+        };
+        staged.commit(written, self.record(success)).await
+    }
+
+    /// Completes the pending request once, writes the browser's session and the code, and
+    /// commits the session's record with the success event. The request is used up first,
+    /// so a double submit cannot leave a second session behind.
     async fn finish_login(
         &self,
         attempt: &Attempt<'_>,
         request: &AuthRequest,
         session: Session,
+        success: AuditEvent,
     ) -> Result<Finished, Error> {
         let school = attempt.school;
         if self
@@ -245,43 +305,59 @@ impl Provider {
         {
             return Err(Error::of(Code::LoginExpired));
         }
-        let (sid, session) = self.create_session(school, session).await?;
-        match self.issue_code(school, request, &session).await {
-            Ok(code) => {
-                let url = client_redirect(attempt.issuer, request, Ok(&code));
-                Ok(Finished {
-                    url,
-                    sid,
-                    device: None,
-                })
+        let new = self.new_session(school, session);
+        let code = new_code(school, request, &new.session);
+        let mut staged = Staged::new(self.ephemeral.as_ref());
+        let written = async {
+            let settings = &self.settings;
+            staged
+                .put_json(new.key.clone(), &new.session, settings.session_ttl)
+                .await?;
+            staged
+                .put_json(code.key.clone(), &code.data, settings.code_ttl)
+                .await
+        }
+        .await;
+        let committed = self.commit_login(new.record, success);
+        staged.commit(written, committed).await?;
+        let url = client_redirect(attempt.issuer, request, Ok(&code.code));
+        Ok(Finished {
+            url,
+            sid: new.sid,
+            device: None,
+        })
+    }
+
+    /// The commit point of a login: the session's record and the success event, in one
+    /// transaction. When its outcome is unknown, what is stored decides.
+    async fn commit_login(&self, record: SessionRecord, success: AuditEvent) -> Result<(), Error> {
+        let (school_id, id) = (record.school_id, record.id.clone());
+        let audit = Audit::event(success.clone());
+        match self.directory.add_session(record, audit).await {
+            Err(StoreError::Unavailable(lost)) => {
+                self.read_back_login(school_id, &id, success, lost).await
             }
-            Err(e) => {
-                let _ = self.end_session(school, &sid).await;
-                Err(e)
-            }
+            committed => Ok(committed?),
         }
     }
 
-    /// Writes the audit event of an attempt. A login or a step forward that cannot be
-    /// audited does not happen (its session is ended, its code never leaves); a refusal is
-    /// shown as it is.
-    async fn audited(
+    /// Whether a login whose commit went unanswered (the statement may have committed before
+    /// the connection died) is stored: one read, bounded. Stored, it is a success (its log
+    /// copy is written here: the store could not); not stored or unknown, the failure.
+    async fn read_back_login(
         &self,
-        school: &School,
-        event: crate::audit::AuditEvent,
-        result: Result<Outcome, Error>,
-    ) -> Result<Outcome, Error> {
-        let Err(e) = self.record(event).await else {
-            return result;
-        };
-        match result {
-            Ok(Outcome::Done(done)) => {
-                let _ = self.end_session(school, &done.sid).await;
-                Err(e)
-            }
-            Ok(Outcome::Next(_)) => Err(e),
-            refused => refused,
+        school_id: i64,
+        id: &str,
+        success: AuditEvent,
+        lost: String,
+    ) -> Result<(), Error> {
+        let read =
+            tokio::time::timeout(READ_BACK_WAIT, self.directory.session_by_id(school_id, id)).await;
+        if let Ok(Ok(Some(_))) = read {
+            success.log();
+            return Ok(());
         }
+        Err(StoreError::Unavailable(lost).into())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-pub use super::request::AuthRequest;
+use super::request::AuthRequest;
 use super::Provider;
 use crate::code::Code;
 use crate::error::Error;

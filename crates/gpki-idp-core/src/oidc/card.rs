@@ -3,15 +3,16 @@
 //! between certificate and account.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use gpki_verify::{Expected, SignatureInput, Verified};
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::Verified;
 use serde::{Deserialize, Serialize};
 
 use super::Provider;
 use crate::code::Code;
 use crate::error::Error;
-use crate::model::{CertBinding, School, User};
+use crate::model::{CertBinding, NewRegistration, School, User};
 use crate::{random_token, token_hash};
 
 /// What a challenge may be signed for. A challenge is bound to one purpose and one browser,
@@ -198,7 +199,7 @@ impl Provider {
 
     /// Checks a card registration of `user` within the school's registration rules (campus
     /// ranges, one-time enrollment code): the card that signed `challenge`, as the binding
-    /// to store. The enrollment code is used up here.
+    /// to store, with the enrollment code to use up in the same transaction.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn check_registration(
         &self,
@@ -209,7 +210,7 @@ impl Provider {
         card: &CardSignature<'_>,
         client_ip: Option<std::net::IpAddr>,
         enrollment_code: Option<&str>,
-    ) -> Result<CertBinding, Error> {
+    ) -> Result<NewRegistration, Error> {
         let rules = self.directory.registration_rules(school.id).await?;
         if !rules.allows_address(client_ip) {
             return Err(Error::of(Code::RegistrationOffCampus));
@@ -218,21 +219,17 @@ impl Provider {
         self.take_challenge(school, browser, challenge, purpose)
             .await?;
         let verified = self.verify_card(challenge, card).await?;
-        if rules.require_enrollment_code {
-            let invalid = || Error::of(Code::EnrollmentCodeInvalid);
-            let code = enrollment_code
-                .filter(|c| !c.is_empty())
-                .ok_or_else(invalid)?;
-            let hash = token_hash(code.trim());
-            let used = self
-                .directory
-                .use_enrollment_code(school.id, user.id, &hash, crate::now())
-                .await?;
-            if !used {
-                return Err(invalid());
-            }
-        }
-        self.new_binding(school, user, verified).await
+        let holder = verified.profile.subject_cn.as_deref().unwrap_or_default();
+        let code = enrollment_code_needed(
+            rules.require_enrollment_code,
+            crate::holder::same_person(holder, &user.display_name),
+            enrollment_code,
+        )?;
+        Ok(NewRegistration {
+            binding: self.new_binding(school, user, verified).await?,
+            enrollment_code: code,
+            at: crate::now(),
+        })
     }
 
     /// 環境檢測: whether the card's certificate (`certb64` as the local signing service gives
@@ -255,22 +252,6 @@ impl Provider {
             subject_cn: checked.profile.subject_cn,
             not_after: checked.profile.not_after,
         })
-    }
-
-    /// Issues a one-time enrollment code for `user`, valid for `ttl`; returns its id and the code.
-    pub async fn issue_enrollment_code(
-        &self,
-        school: &School,
-        user: &User,
-        ttl: Duration,
-    ) -> Result<(i64, String), Error> {
-        let code = random_token(9);
-        let expires = crate::now() + ttl.as_secs() as i64;
-        let id = self
-            .directory
-            .add_enrollment_code(school.id, user.id, &token_hash(&code), expires)
-            .await?;
-        Ok((id, code))
     }
 
     /// The binding of a verified card to `user`; the one stored already when the card is
@@ -299,5 +280,41 @@ impl Provider {
             subject_cn: p.subject_cn.unwrap_or_default(),
             not_after: p.not_after,
         })
+    }
+}
+
+/// The enrollment code a registration must use up (its hash), if any: when the school asks for
+/// one always, or when the card's holder is not the account's person (a password alone must
+/// not bind a stranger's card: the GM's code says the binding is meant).
+fn enrollment_code_needed(
+    always: bool,
+    same_person: bool,
+    given: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let given = given.map(str::trim).filter(|c| !c.is_empty());
+    match (always || !same_person, given) {
+        (false, _) => Ok(None),
+        (true, Some(code)) => Ok(Some(token_hash(code))),
+        (true, None) if always => Err(Error::of(Code::EnrollmentCodeInvalid)),
+        (true, None) => Err(Error::of(Code::CardHolderMismatch)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strangers_card_needs_the_gms_code() {
+        assert_eq!(enrollment_code_needed(false, true, None), Ok(None));
+        assert_eq!(enrollment_code_needed(false, true, Some("c")), Ok(None));
+        let mismatch = enrollment_code_needed(false, false, Some(" ")).unwrap_err();
+        assert_eq!(mismatch.code, Code::CardHolderMismatch);
+        assert_eq!(
+            enrollment_code_needed(false, false, Some(" c ")),
+            Ok(Some(token_hash("c")))
+        );
+        let always = enrollment_code_needed(true, true, None).unwrap_err();
+        assert_eq!(always.code, Code::EnrollmentCodeInvalid);
     }
 }

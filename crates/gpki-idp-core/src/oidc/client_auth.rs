@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::Provider;
-use crate::audit::{AuditEvent, Origin};
+use crate::audit::{Audit, AuditEvent, Origin};
 use crate::client_secret::{self, SecretKey};
 use crate::code::Code;
 use crate::model::{Client, School};
@@ -287,9 +287,8 @@ impl Provider {
         };
         let ok = password::verify_pooled(Some(old.to_string()), secret.to_string()).await?;
         if let (true, Some(client)) = (ok, client) {
-            // The client proved itself: a store that cannot take the new form (or its audit
-            // event) now does not refuse it; the log says so, and the next right secret
-            // tries again when the form was not replaced.
+            // The client proved itself: a store that cannot take the new form now does not
+            // refuse it; the log says so, and the next right secret tries again.
             let new = key.hash(secret);
             if let Err(e) = self
                 .rehash_client_secret(school, client, old, &new, ip)
@@ -302,7 +301,7 @@ impl Provider {
     }
 
     /// Replaces an argon2 hash of a right secret by the fast form, when it is still the
-    /// stored one, and audits the change (the secret itself stays the same).
+    /// stored one, audited in the same transaction (the secret itself stays the same).
     async fn rehash_client_secret(
         &self,
         school: &School,
@@ -312,18 +311,17 @@ impl Provider {
         ip: &str,
     ) -> Result<(), Error> {
         let id = client.client_id.as_str();
-        let replaced = self
+        let mut event = AuditEvent::new(school.id, "client.secret_rehash", "success", id);
+        event.client_id = Some(id.to_string());
+        event.detail = serde_json::json!({"from": "argon2id", "to": "hmac-sha256"});
+        Origin::new(ip.to_string(), None).stamp(&mut event);
+        let audit = Audit::event(event);
+        let swapped = self
             .directory
-            .replace_client_secret_hash(school.id, id, old, new)
-            .await?;
+            .replace_client_secret_hash(school.id, id, old, new, audit)
+            .await;
         self.forget_client(school.id, id);
-        if replaced {
-            let mut event = AuditEvent::new(school.id, "client.secret_rehash", "success", id);
-            event.client_id = Some(id.to_string());
-            event.detail = serde_json::json!({"from": "argon2id", "to": "hmac-sha256"});
-            Origin::new(ip.to_string(), None).stamp(&mut event);
-            self.record(event).await?;
-        }
+        swapped?;
         Ok(())
     }
 }

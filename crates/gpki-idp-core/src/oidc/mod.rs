@@ -100,6 +100,13 @@ impl Default for ProviderSettings {
     }
 }
 
+/// Whether the stores answer (`/readyz`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    pub store: bool,
+}
+
 /// Keys of one school as cached by this process.
 struct CachedKeys {
     loaded: Instant,
@@ -109,6 +116,9 @@ struct CachedKeys {
 
 /// The provider: storage, settings and a per-school key cache.
 pub struct Provider {
+    /// The persistent records. For tests only (the server's integration tests seed through
+    /// it while they move); it becomes private: everything else goes through the domain's
+    /// services, so that every change is written with its audit.
     pub directory: Arc<dyn Directory>,
     pub ephemeral: Arc<dyn Ephemeral>,
     pub settings: ProviderSettings,
@@ -153,12 +163,22 @@ impl Provider {
         self
     }
 
-    /// Appends an audit event and writes a copy to the log output.
+    /// Appends an audit event that describes no stored change (a refused login, a refused
+    /// registration) and writes a copy to the log output. The only way to the audit log
+    /// alone: the event of a change is written with the change ([`crate::audit::Audit`]).
     pub async fn record(&self, event: crate::audit::AuditEvent) -> Result<(), Error> {
-        self.directory.append_audit(event.clone()).await?;
-        // Logged once stored: the log never shows an event the audit log lacks.
-        event.log();
-        Ok(())
+        Ok(self.directory.append_audit(event).await?)
+    }
+
+    /// Whether the database and the short-lived store each answer within `wait`.
+    pub async fn ready(&self, wait: Duration) -> Readiness {
+        let answers =
+            |ping| async move { matches!(tokio::time::timeout(wait, ping).await, Ok(Ok(()))) };
+        let (database, store) = tokio::join!(
+            answers(self.directory.ping()),
+            answers(self.ephemeral.ping())
+        );
+        Readiness { database, store }
     }
 
     /// A client of the school, read at most `client_cache_ttl` ago.
@@ -202,35 +222,7 @@ impl Provider {
         self.schools.forget(&code.to_string());
     }
 
-    /// Ensures the school has an active RS256 and ES256 key.
-    pub async fn ensure_keys(&self, school: &School) -> Result<(), Error> {
-        let existing = self.directory.signing_keys(school.id).await?;
-        for alg in [Alg::Rs256, Alg::Es256] {
-            if !existing
-                .iter()
-                .any(|k| k.alg == alg.name() && k.retired_at.is_none())
-            {
-                let record = SigningKey::generate(alg).map_err(|_| Error::server_error())?;
-                self.directory.add_signing_key(school.id, record).await?;
-            }
-        }
-        self.forget_keys(school.id);
-        Ok(())
-    }
-
-    /// Starts signing with a new key of `alg`; the old ones stay published for a while.
-    pub async fn rotate_key(&self, school: &School, alg: Alg) -> Result<String, Error> {
-        let record = SigningKey::generate(alg).map_err(|_| Error::server_error())?;
-        let kid = record.kid.clone();
-        self.directory.add_signing_key(school.id, record).await?;
-        self.directory
-            .retire_keys_except(school.id, alg.name(), &kid, crate::now())
-            .await?;
-        self.forget_keys(school.id);
-        Ok(kid)
-    }
-
-    fn forget_keys(&self, school_id: i64) {
+    pub(crate) fn forget_keys(&self, school_id: i64) {
         if let Ok(mut cache) = self.keys.write() {
             cache.remove(&school_id);
         }

@@ -154,6 +154,13 @@ impl Provider {
             .await
     }
 
+    /// Where the step the pending request `sealed` has done is kept: for a login that
+    /// stages it ahead of its audit ([`crate::staged::Staged`]).
+    pub(crate) async fn step_key(&self, school: &School, sealed: &str) -> Result<String, Error> {
+        let (id, _) = self.carried(school, sealed).await?;
+        Ok(format!("authz-step:{}:{id}", school.id))
+    }
+
     /// Ends a pending request: it completes once. `None` when it was used already (or is
     /// gone): of two concurrent completions only one gets the request.
     pub async fn take_auth_request(

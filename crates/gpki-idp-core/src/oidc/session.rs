@@ -6,10 +6,26 @@ use serde::{Deserialize, Serialize};
 use super::request::AuthRequest;
 use super::throttle::Attempter;
 use super::Provider;
+use crate::audit::{Audit, AuditEvent};
 use crate::code::Code;
 use crate::error::Error;
 use crate::model::{School, SessionRecord, User};
 use crate::{password, random_token, token_hash};
+
+/// A session about to start ([`Provider::new_session`]).
+pub(crate) struct NewSession {
+    /// The cookie value.
+    pub sid: String,
+    /// Where the short-lived store keeps `session`.
+    pub key: String,
+    pub session: Session,
+    pub record: SessionRecord,
+}
+
+/// Where the short-lived store keeps a session: under the hash of its cookie.
+fn session_key(school: &School, id: &str) -> String {
+    format!("sess:{}:{id}", school.id)
+}
 
 /// A browser's login at one school.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,18 +76,13 @@ impl Provider {
         }
     }
 
-    /// Starts a browser session: kept in the short-lived store for logins, and recorded in
-    /// the directory so admins can list and end it. Returns the cookie value and the session.
-    pub async fn create_session(
-        &self,
-        school: &School,
-        mut session: Session,
-    ) -> Result<(String, Session), Error> {
+    /// A browser session about to start: its cookie value, where the short-lived store keeps
+    /// it, and its record in the directory (which admins list and end). The login that starts
+    /// it writes both ([`crate::login`]).
+    pub(crate) fn new_session(&self, school: &School, mut session: Session) -> NewSession {
         let sid = random_token(32);
         session.id = token_hash(&sid);
         let ttl = self.settings.session_ttl;
-        let key = format!("sess:{}:{}", school.id, session.id);
-        self.put_json(&key, &session, ttl).await?;
         let record = SessionRecord {
             id: session.id.clone(),
             school_id: school.id,
@@ -82,30 +93,42 @@ impl Provider {
             auth_time: session.auth_time,
             expires_at: crate::now() + ttl.as_secs() as i64,
         };
-        self.directory.add_session(record).await?;
-        Ok((sid, session))
+        NewSession {
+            key: session_key(school, &session.id),
+            sid,
+            session,
+            record,
+        }
     }
 
-    /// Ends a session by its id (an admin's revocation): gone from the short-lived store,
-    /// marked revoked, and the refresh tokens issued in it revoked.
+    /// Ends a session by its id, with the audit `audit` makes of it: gone from the
+    /// short-lived store, marked revoked, and the refresh tokens issued in it revoked.
+    /// `None` when there is no such session.
     pub async fn revoke_session(
         &self,
         school: &School,
         id: &str,
+        audit: Audit<SessionRecord>,
     ) -> Result<Option<SessionRecord>, Error> {
-        self.ephemeral
-            .delete(&format!("sess:{}:{}", school.id, id))
-            .await?;
-        Ok(self.directory.revoke_session(school.id, id).await?)
+        // Access ends first: an end that cannot be recorded still ends the session (failing
+        // safe), and the record can be ended again.
+        self.ephemeral.delete(&session_key(school, id)).await?;
+        Ok(self.directory.revoke_session(school.id, id, audit).await?)
     }
 
     pub async fn session(&self, school: &School, sid: &str) -> Result<Option<Session>, Error> {
-        self.get_json(&format!("sess:{}:{}", school.id, token_hash(sid)))
-            .await
+        self.get_json(&session_key(school, &token_hash(sid))).await
     }
 
+    /// A person's own logout: the session of the cookie `sid` ends, audited as `logout`.
     pub async fn end_session(&self, school: &School, sid: &str) -> Result<(), Error> {
-        self.revoke_session(school, &token_hash(sid)).await?;
+        let audit = Audit::of(|ended: &SessionRecord| {
+            let name = &ended.username;
+            let mut event = AuditEvent::new(ended.school_id, "logout", "success", name);
+            event.subject_user = Some(name.clone());
+            event
+        });
+        self.revoke_session(school, &token_hash(sid), audit).await?;
         Ok(())
     }
 

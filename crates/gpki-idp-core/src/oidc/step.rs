@@ -3,7 +3,7 @@
 //! decide whether the login completes, needs the card (step-up) or the password too, or
 //! cannot reach what is asked.
 
-pub use super::proved::{Partial, Proved};
+use super::proved::{Partial, Proved};
 use super::request::AuthRequest;
 use super::session::Session;
 use super::Provider;
@@ -17,23 +17,21 @@ use crate::policy::{self, Next};
 pub enum Step {
     /// Logged in: start this session.
     Done(Session),
-    /// This factor is needed too (step-up, or a role that needs two).
-    Need(Factor),
+    /// This factor is needed too (step-up, or a role that needs two); the pending request
+    /// keeps what was proved as `waiting` (the login writes it).
+    Need {
+        next: Factor,
+        waiting: Box<AuthRequest>,
+    },
     /// No method the policy allows reaches the level asked for.
     Refused,
 }
 
 impl Provider {
-    /// After `user` proved `proved` for the pending request `request_id`: completes the login,
-    /// or keeps what was proved and says what is still needed.
-    pub async fn login_step(
-        &self,
-        school: &School,
-        request_id: &str,
-        request: &AuthRequest,
-        who: &Proved,
-        proved: Factor,
-    ) -> Result<Step, Error> {
+    /// After `who` proved `proved` for the pending request `request`: the login completes,
+    /// or the request keeps what was proved and waits for what is still needed. Decides
+    /// only; the login transaction writes.
+    pub fn login_step(&self, request: &AuthRequest, who: &Proved, proved: Factor) -> Step {
         let user = &who.user;
         let earlier = request
             .partial
@@ -42,27 +40,26 @@ impl Provider {
             .map_or(FactorSet::EMPTY, |p| p.factors);
         let done = earlier.with(proved);
         let methods = policy::allowed_methods(&who.policies, &user.roles);
-        let next = policy::next_step(&methods, done, request.required_level);
-        let keep = |factors| Partial {
-            user_id: user.id,
-            factors,
-        };
-        match next {
-            Next::Complete => Ok(Step::Done(Session {
+        match policy::next_step(&methods, done, request.required_level) {
+            Next::Complete => Step::Done(Session {
                 id: String::new(),
                 user_id: user.id,
                 auth_time: crate::now(),
                 acr: done.acr().to_string(),
                 amr: done.amr(),
-            })),
-            Next::Need(factor) => {
+            }),
+            Next::Need(next) => {
                 let mut waiting = request.clone();
-                waiting.partial = Some(keep(done));
-                self.update_auth_request(school, request_id, &waiting)
-                    .await?;
-                Ok(Step::Need(factor))
+                waiting.partial = Some(Partial {
+                    user_id: user.id,
+                    factors: done,
+                });
+                Step::Need {
+                    next,
+                    waiting: Box::new(waiting),
+                }
             }
-            Next::Refused => Ok(Step::Refused),
+            Next::Refused => Step::Refused,
         }
     }
 

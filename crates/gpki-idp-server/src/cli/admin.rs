@@ -1,8 +1,22 @@
 //! `gpki-idp admin …`: the bootstrap (first district operator, first school, first GM, a
-//! client) and a school's settings from the command line. Every change is audited as `cli`.
+//! client) and a school's settings from the command line. Each command calls the admin
+//! service the API calls, as the operator ([`Principal::operator`]: district-level, audited
+//! as `cli`), so it refuses what the API refuses; it may also make what no token can yet:
+//! the district tenant and its clients with the `district` scope.
 
 use clap::Subcommand;
+use gpki_idp_core::admin::certificates::CodeInput;
+use gpki_idp_core::admin::clients::ClientInput;
+use gpki_idp_core::admin::keys::RotateInput;
+use gpki_idp_core::admin::records::SchoolInput;
+use gpki_idp_core::admin::settings::RegistrationInput;
+use gpki_idp_core::admin::users::NewUserInput;
+use gpki_idp_core::admin::Principal;
+use gpki_idp_core::audit::Origin;
+use gpki_idp_core::error::Error;
+use gpki_idp_core::model::School;
 use gpki_idp_core::oidc::Provider;
+use gpki_idp_core::policy::Method;
 
 use super::{load, CommonArgs};
 
@@ -70,7 +84,7 @@ pub enum AdminCmd {
         school: String,
         #[arg(long)]
         role: String,
-        /// Comma-separated: password, certificate.
+        /// Comma-separated: password, certificate, password+certificate.
         #[arg(long, value_delimiter = ',')]
         methods: Vec<String>,
     },
@@ -138,21 +152,35 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
     // Audit copies and store failures go to standard error: the answer is on standard output.
     let _logs = gpki_idp_server::logs::init(&config.log_format, std::io::stderr())?;
     let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
-    let provider =
-        gpki_idp_core::oidc::Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    let provider = Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    execute(&provider, cmd).await
+}
+
+/// Why a command was refused: the admin service's stable code and detail.
+fn refused(e: Error) -> String {
+    format!("{}: {}", e.code.as_str(), e.description)
+}
+
+/// Runs one command on `provider` as the operator.
+async fn execute(provider: &Provider, cmd: AdminCmd) -> Result<String, String> {
+    let operator = Principal::operator(Origin::default());
+    let cli = Operator {
+        provider,
+        who: &operator,
+    };
     match cmd {
         AdminCmd::CreateSchool {
             code,
             name,
             district,
             ..
-        } => create_school(&provider, &code, &name, district).await,
+        } => cli.create_school(code, name, district).await,
         AdminCmd::CreateAdmin {
             school,
             username,
             name,
             ..
-        } => create_admin(&provider, &school, &username, &name).await,
+        } => cli.create_admin(&school, username, name).await,
         AdminCmd::CreateClient {
             school,
             client_id,
@@ -163,7 +191,6 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
             refresh_reuse_grace_secs,
             ..
         } => {
-            let school = provider.school(&school).await.map_err(|e| e.description)?;
             let spec = ClientSpec {
                 client_id,
                 name,
@@ -172,215 +199,32 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
                 scopes: scope,
                 refresh_reuse_grace_secs,
             };
-            create_client(&provider, &school, spec).await
+            cli.create_client(&school, spec).await
         }
         AdminCmd::SetPolicy {
             school,
             role,
             methods,
             ..
-        } => {
-            let school = provider.school(&school).await.map_err(|e| e.description)?;
-            let methods = methods
-                .iter()
-                .map(|m| {
-                    gpki_idp_core::policy::Method::parse(m.trim())
-                        .ok_or_else(|| format!("unknown method `{m}` (password, certificate)"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let before = methods_text(&provider, school.id, &role).await;
-            let policy = gpki_idp_core::policy::RolePolicy {
-                role: role.clone(),
-                methods,
-            };
-            provider
-                .directory
-                .set_role_policy(school.id, policy)
-                .await
-                .map_err(|e| e.to_string())?;
-            let after = methods_text(&provider, school.id, &role).await;
-            let detail = serde_json::json!({"role": role, "before": before, "after": after});
-            cli_audit(&provider, school.id, "policy.set", detail).await?;
-            Ok(format!(
-                "school {}: role {role} may use {}",
-                school.code,
-                methods_text(&provider, school.id, &role).await
-            ))
-        }
+        } => cli.set_policy(&school, &role, &methods).await,
         AdminCmd::SetRegistration {
             school,
             campus,
             require_enrollment_code,
             ..
         } => {
-            let school = provider.school(&school).await.map_err(|e| e.description)?;
-            let campus: Vec<String> = campus
-                .into_iter()
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect();
-            if let Some(bad) = campus
-                .iter()
-                .find(|c| c.parse::<std::net::IpAddr>().is_err() && !c.contains('/'))
-            {
-                return Err(format!("`{bad}` is not a CIDR range"));
-            }
-            let before = provider
-                .directory
-                .registration_rules(school.id)
+            cli.set_registration(&school, campus, require_enrollment_code)
                 .await
-                .map_err(|e| e.to_string())?;
-            let rules = gpki_idp_core::policy::RegistrationRules {
-                campus_cidrs: campus.clone(),
-                require_enrollment_code,
-            };
-            provider
-                .directory
-                .set_registration_rules(school.id, rules.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-            let detail = serde_json::json!({"before": before, "after": rules});
-            cli_audit(&provider, school.id, "registration.set", detail).await?;
-            Ok(format!("school {}: registration from {:?}, enrollment code required: {require_enrollment_code}", school.code, campus))
         }
         AdminCmd::IssueEnrollmentCode {
             school,
             username,
             hours,
             ..
-        } => {
-            let school = provider.school(&school).await.map_err(|e| e.description)?;
-            let user = provider
-                .directory
-                .user_by_username(school.id, &username)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no account `{username}` at {}", school.code))?;
-            let ttl = std::time::Duration::from_secs(hours * 3600);
-            let (_, code) = provider
-                .issue_enrollment_code(&school, &user, ttl)
-                .await
-                .map_err(|e| e.description)?;
-            let detail = serde_json::json!({"user": username, "hours": hours});
-            cli_audit(&provider, school.id, "enrollment_code.issue", detail).await?;
-            Ok(format!(
-                "enrollment code for {username}: {code} (valid {hours} h, once)"
-            ))
-        }
-        AdminCmd::OnboardSchools { csv, dry_run, .. } => {
-            onboard_schools(&provider, &csv, dry_run).await
-        }
-        AdminCmd::RotateKey { school, alg, .. } => {
-            let school = provider.school(&school).await.map_err(|e| e.description)?;
-            let alg = gpki_idp_core::keys::Alg::parse(&alg)
-                .ok_or_else(|| format!("unknown alg `{alg}` (RS256, ES256)"))?;
-            let kid = provider
-                .rotate_key(&school, alg)
-                .await
-                .map_err(|e| e.description)?;
-            let detail = serde_json::json!({"alg": alg.name(), "kid": kid});
-            cli_audit(&provider, school.id, "key.rotate", detail).await?;
-            Ok(format!(
-                "school {}: new {} key {kid}",
-                school.code,
-                alg.name()
-            ))
-        }
+        } => cli.issue_code(&school, &username, hours).await,
+        AdminCmd::OnboardSchools { csv, dry_run, .. } => cli.onboard_schools(&csv, dry_run).await,
+        AdminCmd::RotateKey { school, alg, .. } => cli.rotate_key(&school, alg).await,
     }
-}
-
-/// Audits a change made from the command line.
-async fn cli_audit(
-    provider: &gpki_idp_core::oidc::Provider,
-    school_id: i64,
-    event: &str,
-    detail: serde_json::Value,
-) -> Result<(), String> {
-    let mut e = gpki_idp_core::audit::AuditEvent::new(school_id, event, "success", "cli");
-    e.detail = detail;
-    provider.record(e).await.map_err(|e| e.description)
-}
-
-async fn methods_text(
-    provider: &gpki_idp_core::oidc::Provider,
-    school_id: i64,
-    role: &str,
-) -> String {
-    let policies = provider
-        .directory
-        .login_policy(school_id)
-        .await
-        .unwrap_or_default();
-    policies
-        .iter()
-        .find(|p| p.role == role)
-        .map(|p| format!("{:?}", p.methods))
-        .unwrap_or_default()
-}
-
-async fn create_school(
-    provider: &Provider,
-    code: &str,
-    name: &str,
-    district: bool,
-) -> Result<String, String> {
-    if !gpki_idp_core::admin::valid_school_code(code) {
-        return Err("--code: 2 to 32 lowercase letters, digits or -".into());
-    }
-    let school = provider
-        .directory
-        .create_school(code, name)
-        .await
-        .map_err(|e| e.to_string())?;
-    let school = provider
-        .directory
-        .update_school(school.id, None, None, Some(district))
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the school vanished")?;
-    provider
-        .ensure_keys(&school)
-        .await
-        .map_err(|e| e.description)?;
-    let detail = gpki_idp_core::admin::records::school_json(&school);
-    cli_audit(provider, school.id, "school.create", detail).await?;
-    let kind = if district {
-        "district tenant"
-    } else {
-        "school"
-    };
-    Ok(format!("{kind} {code} created: issuer /schools/{code}"))
-}
-
-async fn create_admin(
-    provider: &Provider,
-    school: &str,
-    username: &str,
-    name: &str,
-) -> Result<String, String> {
-    let school = provider.school(school).await.map_err(|e| e.description)?;
-    if !gpki_idp_core::admin::users::valid_username(username) {
-        return Err("--username: 1 to 64 letters, digits or ._@-".into());
-    }
-    let password = gpki_idp_core::random_token(15);
-    let user = gpki_idp_core::model::NewUser {
-        school_id: school.id,
-        username: username.to_string(),
-        display_name: name.to_string(),
-        password_hash: Some(gpki_idp_core::password::hash(&password)),
-        roles: vec!["admin".into()],
-    };
-    provider
-        .directory
-        .create_user(user)
-        .await
-        .map_err(|e| e.to_string())?;
-    let detail = serde_json::json!({"username": username, "roles": ["admin"]});
-    cli_audit(provider, school.id, "user.create", detail).await?;
-    Ok(format!(
-        "admin {username} created at {}; password (shown once): {password}",
-        school.code
-    ))
 }
 
 /// What `create-client` is asked to make.
@@ -393,66 +237,209 @@ struct ClientSpec {
     refresh_reuse_grace_secs: Option<i64>,
 }
 
-async fn create_client(
-    provider: &Provider,
-    school: &gpki_idp_core::model::School,
-    spec: ClientSpec,
-) -> Result<String, String> {
-    let mut scopes = gpki_idp_core::model::default_scopes();
-    for s in spec.scopes.iter().filter(|s| !s.is_empty()) {
-        let known = gpki_idp_core::admin::clients::GRANTABLE_SCOPES.contains(&s.as_str());
-        if !(known || (s == "district" && school.district)) {
-            return Err(format!("--scope: `{s}` cannot be granted here"));
-        }
-        scopes.push(s.clone());
-    }
-    let secret = gpki_idp_core::random_token(32);
-    let secret_hash = provider
-        .client_secret_hash(&secret)
-        .await
-        .map_err(|e| e.description)?;
-    let client = gpki_idp_core::model::NewClient {
-        school_id: school.id,
-        client_id: spec.client_id.clone(),
-        name: spec.name,
-        secret_hash: Some(secret_hash),
-        public_client: false,
-        require_pkce: false,
-        redirect_uris: spec.redirect_uris,
-        post_logout_redirect_uris: vec![],
-        grant_types: spec.grants,
-        id_token_alg: "RS256".into(),
-        jwks: None,
-        allowed_scopes: scopes.clone(),
-        default_acr_values: vec![],
-        min_acr: None,
-        refresh_reuse_grace_secs: spec.refresh_reuse_grace_secs,
-    };
-    provider
-        .directory
-        .create_client(client)
-        .await
-        .map_err(|e| e.to_string())?;
-    let detail = serde_json::json!({"client_id": spec.client_id, "allowed_scopes": scopes, "refresh_reuse_grace_secs": spec.refresh_reuse_grace_secs});
-    cli_audit(provider, school.id, "client.create", detail).await?;
-    Ok(format!(
-        "client {} created at {}; secret (shown once): {secret}",
-        spec.client_id, school.code
-    ))
+/// The operator's commands on a provider.
+struct Operator<'a> {
+    provider: &'a Provider,
+    who: &'a Principal,
 }
 
-async fn onboard_schools(
-    provider: &Provider,
-    csv: &std::path::Path,
-    dry_run: bool,
-) -> Result<String, String> {
-    use gpki_idp_core::admin::onboarding::{parse_csv, Onboarder};
-    let text = std::fs::read_to_string(csv).map_err(|e| format!("{}: {e}", csv.display()))?;
-    let rows = parse_csv(&text).map_err(|e| e.description)?;
-    let report = provider
-        .onboard_schools(Onboarder::Cli, rows, dry_run)
-        .await
-        .map_err(|e| e.description)?;
+impl Operator<'_> {
+    /// The school `code`, enabled or not.
+    async fn school(&self, code: &str) -> Result<School, String> {
+        let found = self.provider.admin_school(self.who, code).await;
+        found.map_err(refused)
+    }
+
+    async fn create_school(
+        &self,
+        code: String,
+        name: String,
+        district: bool,
+    ) -> Result<String, String> {
+        let input = SchoolInput {
+            code,
+            name,
+            district,
+        };
+        let school = self
+            .provider
+            .admin_create_school(self.who, &input)
+            .await
+            .map_err(refused)?;
+        let kind = if district {
+            "district tenant"
+        } else {
+            "school"
+        };
+        let code = &school.code;
+        Ok(format!("{kind} {code} created: issuer /schools/{code}"))
+    }
+
+    async fn create_admin(
+        &self,
+        school: &str,
+        username: String,
+        name: String,
+    ) -> Result<String, String> {
+        let school = self.school(school).await?;
+        let password = gpki_idp_core::random_token(15);
+        let input = NewUserInput {
+            username: username.clone(),
+            display_name: name,
+            roles: vec!["admin".into()],
+            password: Some(password.clone()),
+            disabled: None,
+        };
+        self.provider
+            .admin_create_user(self.who, &school, input)
+            .await
+            .map_err(refused)?;
+        Ok(format!(
+            "admin {username} created at {}; password (shown once): {password}",
+            school.code
+        ))
+    }
+
+    async fn create_client(&self, school: &str, spec: ClientSpec) -> Result<String, String> {
+        let school = self.school(school).await?;
+        let mut scopes = gpki_idp_core::model::default_scopes();
+        for s in spec.scopes.into_iter().filter(|s| !s.is_empty()) {
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        let input = ClientInput {
+            client_id: Some(spec.client_id.clone()),
+            name: spec.name,
+            redirect_uris: spec.redirect_uris,
+            post_logout_redirect_uris: vec![],
+            grant_types: spec.grants,
+            public_client: false,
+            require_pkce: false,
+            id_token_signed_response_alg: Some("RS256".into()),
+            id_token_alg: None,
+            jwks: None,
+            allowed_scopes: scopes,
+            default_acr_values: vec![],
+            min_acr: None,
+            refresh_reuse_grace_secs: spec.refresh_reuse_grace_secs,
+        };
+        let (_, secret) = self
+            .provider
+            .admin_create_client(self.who, &school, input)
+            .await
+            .map_err(refused)?;
+        let secret = secret.unwrap_or_default();
+        Ok(format!(
+            "client {} created at {}; secret (shown once): {secret}",
+            spec.client_id, school.code
+        ))
+    }
+
+    async fn set_policy(
+        &self,
+        school: &str,
+        role: &str,
+        methods: &[String],
+    ) -> Result<String, String> {
+        let school = self.school(school).await?;
+        let methods = methods
+            .iter()
+            .map(|m| {
+                Method::parse(m.trim()).ok_or_else(|| {
+                    format!("unknown method `{m}` (password, certificate, password+certificate)")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = self
+            .provider
+            .admin_set_role_methods(self.who, &school, role, methods)
+            .await
+            .map_err(refused)?;
+        let now = policy.iter().find(|p| p.role == role).map(|p| &p.methods);
+        Ok(format!(
+            "school {}: role {role} may use {now:?}",
+            school.code
+        ))
+    }
+
+    async fn set_registration(
+        &self,
+        school: &str,
+        campus: Vec<String>,
+        require_enrollment_code: bool,
+    ) -> Result<String, String> {
+        let school = self.school(school).await?;
+        let input = RegistrationInput {
+            campus_cidrs: campus
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            require_enrollment_code,
+        };
+        let rules = self
+            .provider
+            .admin_replace_registration(self.who, &school, input)
+            .await
+            .map_err(refused)?;
+        Ok(format!(
+            "school {}: registration from {:?}, enrollment code required: {}",
+            school.code, rules.campus_cidrs, rules.require_enrollment_code
+        ))
+    }
+
+    async fn issue_code(&self, school: &str, username: &str, hours: u64) -> Result<String, String> {
+        let school = self.school(school).await?;
+        let input = CodeInput { hours };
+        let issued = self
+            .provider
+            .admin_issue_code(self.who, &school, username, &input)
+            .await
+            .map_err(refused)?;
+        Ok(format!(
+            "enrollment code for {username}: {} (valid {hours} h, once)",
+            issued.code
+        ))
+    }
+
+    async fn rotate_key(&self, school: &str, alg: String) -> Result<String, String> {
+        let school = self.school(school).await?;
+        let input = RotateInput { alg };
+        let key = self
+            .provider
+            .admin_rotate_key(self.who, &school, &input)
+            .await
+            .map_err(refused)?;
+        let text = |name: &str| key[name].as_str().unwrap_or_default().to_string();
+        let (kid, alg) = (text("kid"), text("alg"));
+        Ok(format!("school {}: new {alg} key {kid}", school.code))
+    }
+
+    async fn onboard_schools(
+        &self,
+        csv: &std::path::Path,
+        dry_run: bool,
+    ) -> Result<String, String> {
+        use gpki_idp_core::admin::school_list::parse_csv;
+        let text = std::fs::read_to_string(csv).map_err(|e| format!("{}: {e}", csv.display()))?;
+        let rows = parse_csv(&text).map_err(refused)?;
+        let report = self
+            .provider
+            .onboard_schools(self.who, rows, dry_run)
+            .await
+            .map_err(refused)?;
+        let out = onboarding_report(&report);
+        if report.failed > 0 {
+            Err(out)
+        } else {
+            Ok(out)
+        }
+    }
+}
+
+/// An onboarding's report, a line per row and a verdict.
+fn onboarding_report(report: &gpki_idp_core::admin::onboarding::OnboardReport) -> String {
     let mut out = String::new();
     for r in &report.rows {
         let what = match (r.error, &r.gm_password) {
@@ -468,7 +455,7 @@ async fn onboard_schools(
             r.row, r.code, r.status
         ));
     }
-    let verdict = match (dry_run, report.written, report.failed) {
+    let verdict = match (report.dry_run, report.written, report.failed) {
         (true, _, 0) => "dry run: every row is good; nothing written",
         (true, _, _) => "dry run: some rows are wrong; nothing written",
         (false, true, _) => "written",
@@ -479,9 +466,145 @@ async fn onboard_schools(
         "{} schools: {} new, {} existing, {} wrong; {verdict}",
         report.total, report.created, report.existing, report.failed
     ));
-    if report.failed > 0 {
-        Err(out)
-    } else {
-        Ok(out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use gpki_idp_core::code::Code;
+    use gpki_idp_store::testing;
+
+    use super::*;
+
+    async fn provider() -> Provider {
+        let directory = Arc::new(testing::sqlite_directory().await);
+        let ephemeral = Arc::new(testing::in_process());
+        Provider::new(directory, ephemeral, Default::default())
+    }
+
+    fn common() -> CommonArgs {
+        CommonArgs {
+            config: None,
+            data_dir: None,
+        }
+    }
+
+    fn create_school(code: &str, district: bool) -> AdminCmd {
+        AdminCmd::CreateSchool {
+            common: common(),
+            code: code.into(),
+            name: format!("{code} 學校"),
+            district,
+        }
+    }
+
+    fn set_campus(campus: &str) -> AdminCmd {
+        AdminCmd::SetRegistration {
+            common: common(),
+            school: "a-es".into(),
+            campus: vec![campus.into()],
+            require_enrollment_code: false,
+        }
+    }
+
+    /// The school's audit log as the admin API lists it: (event, actor, client).
+    async fn events(provider: &Provider, code: &str) -> Vec<(String, String, String)> {
+        let school = provider.school(code).await.unwrap();
+        let log = provider.admin_audit(&school, &Default::default()).await;
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let row =
+            |e: &serde_json::Value| (text(&e["event"]), text(&e["actor"]), text(&e["client_id"]));
+        log.unwrap().items.iter().map(row).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_cli_refuses_the_campus_ranges_the_api_refuses() {
+        let p = provider().await;
+        execute(&p, create_school("a-es", false)).await.unwrap();
+        let school = p.school("a-es").await.unwrap();
+        let operator = Principal::operator(Origin::default());
+        for bad in ["10.0.0.0/99", "a/b", "10.1.2.3", "10.0.0.0/8,"] {
+            let cli = execute(&p, set_campus(bad)).await;
+            assert!(cli.is_err(), "the command line took `{bad}`");
+            let input = RegistrationInput {
+                campus_cidrs: vec![bad.into()],
+                require_enrollment_code: false,
+            };
+            let api = p
+                .admin_replace_registration(&operator, &school, input)
+                .await;
+            if bad.trim() == bad {
+                assert_eq!(api.unwrap_err().code, Code::InvalidRequest, "{bad}");
+            }
+        }
+        let rules = p.admin_registration(&school).await.unwrap();
+        assert!(rules.campus_cidrs.is_empty(), "nothing was written");
+        let ok = execute(&p, set_campus("10.1.0.0/16")).await;
+        assert!(ok.unwrap().contains("10.1.0.0/16"));
+        let log = events(&p, "a-es").await;
+        let set = log.iter().find(|e| e.0 == "registration.set").unwrap();
+        assert_eq!((set.1.as_str(), set.2.as_str()), ("cli", "cli"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_cli_bootstraps_the_district_through_the_admin_services() {
+        let p = provider().await;
+        execute(&p, create_school("district", true)).await.unwrap();
+        let admin = AdminCmd::CreateAdmin {
+            common: common(),
+            school: "district".into(),
+            username: "ops".into(),
+            name: "資訊中心".into(),
+        };
+        assert!(execute(&p, admin).await.unwrap().contains("password"));
+        let client_at = |school: &str, redirect: &str, scope: &str| AdminCmd::CreateClient {
+            common: common(),
+            school: school.into(),
+            client_id: format!("console-{}", redirect.len()),
+            name: "管理介面".into(),
+            redirect_uri: vec![redirect.into()],
+            grant: vec!["authorization_code".into(), "refresh_token".into()],
+            scope: vec![scope.into()],
+            refresh_reuse_grace_secs: None,
+        };
+        let client = |redirect: &str, scope: &str| client_at("district", redirect, scope);
+        let console = client("https://console.example/cb", "district");
+        assert!(execute(&p, console).await.unwrap().contains("secret"));
+        // As the API: a plain-http redirect URI and an unknown scope are refused.
+        assert!(execute(&p, client("http://console.example/cb", ""))
+            .await
+            .is_err());
+        assert!(execute(&p, client("https://console.example/cb/", "wizard"))
+            .await
+            .is_err());
+        // `district` goes only to the district tenant's clients.
+        execute(&p, create_school("a-es", false)).await.unwrap();
+        let elsewhere = client_at("a-es", "https://a.example/cb", "district");
+        assert!(execute(&p, elsewhere).await.is_err());
+        let rotate = AdminCmd::RotateKey {
+            common: common(),
+            school: "district".into(),
+            alg: "ES256".into(),
+        };
+        let rotated = execute(&p, rotate).await.unwrap();
+        assert!(
+            rotated.starts_with("school district: new ES256 key "),
+            "{rotated}"
+        );
+        assert!(!rotated.contains('"'), "{rotated}");
+        let log = events(&p, "district").await;
+        let made: Vec<_> = log.iter().map(|e| (e.0.as_str(), e.1.as_str())).collect();
+        for expected in [
+            ("school.create", "cli"),
+            ("user.create", "cli"),
+            ("client.create", "cli"),
+        ] {
+            assert!(
+                made.contains(&expected),
+                "{expected:?} missing from {made:?}"
+            );
+        }
     }
 }

@@ -9,10 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use gpki_verify::algorithm::Hash;
-use gpki_verify::{
-    input, profile, CertProfile, Error, Expected, RevocationMode, RevocationStatus, SignatureInput,
-    TrustStore, UreqFetcher, Verifier, VerifierConfig, WhenUnavailable,
-};
+use gpki_verify::path::TrustStore;
+use gpki_verify::profile::{self, CertProfile};
+use gpki_verify::revocation::fetch::UreqFetcher;
+use gpki_verify::revocation::{RevocationMode, RevocationStatus, WhenUnavailable};
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::{input, Error, Verifier, VerifierConfig};
 use serde_json::{json, Value};
 
 #[derive(Args)]

@@ -128,9 +128,10 @@ pub async fn methods(
     let school = school_or_return!(state, req);
     or_return!(browser(&state, &req, &form.csrf));
     let ip = client_ip(&req);
+    let device = device_cookie(&req);
     match state
         .provider
-        .login_methods(&school, &form.username, &ip)
+        .login_methods(&school, &form.username, &ip, device.as_deref())
         .await
     {
         Ok(m) => no_store(HttpResponse::Ok())

@@ -38,7 +38,8 @@ pub fn status(code: Code) -> StatusCode {
         | Code::LoginMethodNotAllowed(_)
         | Code::AcrUnreachable
         | Code::NotLoggedIn
-        | Code::NotSchoolAdmin => StatusCode::FORBIDDEN,
+        | Code::NotSchoolAdmin
+        | Code::CardHolderMismatch => StatusCode::FORBIDDEN,
         Code::NotFound | Code::CertificateLoginDisabled => StatusCode::NOT_FOUND,
         Code::HttpMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Code::Conflict | Code::CertificateAlreadyRegistered => StatusCode::CONFLICT,

@@ -15,12 +15,8 @@ const PROBE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The database and the short-lived store answer, each within [`PROBE_WAIT`].
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let answers =
-        |ping| async move { matches!(tokio::time::timeout(PROBE_WAIT, ping).await, Ok(Ok(()))) };
-    let (db, store) = tokio::join!(
-        answers(state.provider.directory.ping()),
-        answers(state.provider.ephemeral.ping())
-    );
+    let ready = state.provider.ready(PROBE_WAIT).await;
+    let (db, store) = (ready.database, ready.store);
     let body = json!({"status": if db && store { "ready" } else { "unavailable" }, "database": db, "store": store});
     if db && store {
         HttpResponse::Ok().json(body)

@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use crate::support::{block_on, browser, hidden, start, Backend, TestServer};
+use crate::support::http::post;
+use crate::support::{block_on, browser, hidden, http, start, Backend, TestServer};
 use gpki_idp_core::audit::AuditFilter;
 use gpki_idp_server::demo;
 use reqwest::blocking::{Client as Http, Response};
@@ -332,4 +333,205 @@ fn a_logout_link_from_another_site_asks_first() {
         got_code(&again),
         "still logged in: the portal gets a code at once"
     );
+}
+
+/// Issue 17 #6: 1,157 maximal authorization requests from one address locked that school's
+/// address out for 10 minutes. Now a pending login is carried by its page and nothing is
+/// stored: 1,500 maximal requests from one address, then a teacher there logs in.
+#[test]
+fn a_flood_of_pending_logins_refuses_no_one() {
+    let server = behind_proxy(Backend::Real);
+    let rp = server.portal().param("state", &"S".repeat(2048));
+    let refused = (0..1500)
+        .filter(|_| {
+            let r = http()
+                .get(rp.authorize_url(&[("nonce", &"N".repeat(512))]))
+                .header("X-Forwarded-For", "203.0.113.50")
+                .send()
+                .unwrap();
+            r.status() != 200
+        })
+        .count();
+    assert_eq!(refused, 0);
+    let r = try_password(
+        &server,
+        &browser(),
+        Some("203.0.113.50"),
+        "teacher",
+        demo::PASSWORD,
+    );
+    assert!(got_code(&r), "{}", r.status());
+}
+
+/// Issue 17 #7: card challenges were stored (up to 64 KiB each) with no pending request
+/// needed and a caller-made CSRF value. Now a challenge needs a pending request that exists,
+/// and each address has a budget of them.
+#[test]
+fn card_challenges_need_a_pending_login_and_are_budgeted() {
+    let server = crate::support::card::server_tweaked(|c| c.tokens.max_challenges_per_ip = 5);
+    let b = browser();
+    let form = server.portal().login_page(&b, &[]);
+    let url = format!("{}/login/card/challenge", server.issuer(demo::SCHOOL));
+    let forged = "x".repeat(60_000);
+    let (status, body) = post(&b, url.clone(), &[("req", &forged), ("csrf", &form.csrf)]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("login_expired"))
+    );
+    let statuses: Vec<u16> = (0..7)
+        .map(|_| post(&b, url.clone(), &[("req", &form.req), ("csrf", &form.csrf)]).0)
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 429, 429],
+        "five per address"
+    );
+}
+
+/// Issue 17 #12: the account-first step told which accounts exist, and which have a card. Now
+/// only a browser that logged in to the account is told; anyone else gets one answer for
+/// every name.
+#[test]
+fn the_account_first_step_tells_a_stranger_nothing() {
+    let server = crate::support::card::server();
+    let url = format!("{}/login/methods", server.issuer(demo::SCHOOL));
+    let methods = |b: &Http, name: &str| {
+        let form = server.portal().login_page(b, &[("prompt", "login")]);
+        let fields = [("req", &form.req), ("csrf", &form.csrf)];
+        let mut fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        fields.push(("username", name));
+        post(b, url.clone(), &fields).1
+    };
+    let stranger = browser();
+    let answers: Vec<_> = ["staff", "teacher", "gm", "nobody"]
+        .iter()
+        .map(|name| methods(&stranger, name))
+        .collect();
+    assert!(answers.iter().all(|a| *a == answers[3]), "{answers:?}");
+    assert_eq!(answers[0]["certificate"], "offered");
+    // The staff member's own browser, once logged in, is told the card is not registered.
+    let own = browser();
+    let r = try_password(&server, &own, None, "staff", demo::PASSWORD);
+    assert!(got_code(&r));
+    assert_eq!(methods(&own, "staff")["certificate"], "not_registered");
+    assert_eq!(
+        methods(&own, "teacher"),
+        answers[3],
+        "only for that account"
+    );
+}
+
+/// Issue 17 #1: a card login with a 63,000-character account name and a made-up challenge
+/// was audited and logged with that name: 1,000 requests grew the database by 209 MB. Now
+/// every field is bounded before it is stored or logged, such attempts count against the
+/// address like wrong passwords, and the audit log has a retention.
+#[test]
+fn a_stranger_cannot_fill_the_audit_log() {
+    let server = crate::support::card::server_tweaked(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.tokens.max_attempts_per_ip = 10;
+    });
+    let b = browser();
+    let form = server.portal().login_page(&b, &[]);
+    let url = format!("{}/login/card", server.issuer(demo::SCHOOL));
+    let huge = "n".repeat(63_000);
+    let statuses: Vec<u16> = (0..13)
+        .map(|_| {
+            let fields = [
+                ("req", form.req.as_str()),
+                ("csrf", form.csrf.as_str()),
+                ("username", huge.as_str()),
+                ("challenge", "made-up"),
+                ("signature", "AAAA"),
+            ];
+            let r = b
+                .post(&url)
+                .header("X-Forwarded-For", "198.51.100.99")
+                .form(&fields)
+                .send()
+                .unwrap();
+            r.status().as_u16()
+        })
+        .collect();
+    assert_eq!(&statuses[..10], &[400; 10], "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    let events = block_on(async {
+        let dir = &server.state.provider.directory;
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let filter = AuditFilter {
+            event: Some("login.certificate".into()),
+            ..AuditFilter::default()
+        };
+        dir.query_audit(school.id, filter, 0, 100).await.unwrap()
+    });
+    assert_eq!(events.len(), 10, "refused attempts (429) are not audited");
+    for (_, e) in &events {
+        assert!(e.actor.chars().count() <= 64, "{}", e.actor.len());
+        assert!(
+            e.subject_user
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                <= 64
+        );
+        assert_eq!(e.outcome, "challenge_invalid");
+    }
+    // The retention: an event older than the setting is pruned by the background round.
+    block_on(async {
+        let state = &server.state;
+        let dir = &state.provider.directory;
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let mut old = gpki_idp_core::audit::AuditEvent::new(school.id, "login.password", "x", "t");
+        old.at = gpki_idp_core::now() - 200 * 86400;
+        dir.append_audit(old).await.unwrap();
+        let retention = std::time::Duration::from_secs(190 * 86400);
+        gpki_idp_server::maintenance::prune_once(state, retention).await;
+        assert_eq!(state.metrics.audit_pruned.get(), 1);
+        let left = dir
+            .query_audit(school.id, AuditFilter::default(), 0, 1000)
+            .await
+            .unwrap();
+        assert!(left.iter().all(|(_, e)| e.outcome != "x"));
+    });
+}
+
+/// Issue 17 #2: a phished password and a stranger's valid card registered, and the card then
+/// logged in as the teacher. Now the card's holder must be the account's person, or the GM's
+/// one-time enrollment code must come with it.
+#[test]
+fn a_phished_password_cannot_bind_a_strangers_card() {
+    use crate::support::card::{password_login, pki, portal, register, register_with, server};
+    let server = server();
+    let stranger = pki().pki.issue_leaf(&gpki_testpki::LeafSpec {
+        serial: 0x5117,
+        name: "李大同".into(),
+        ocsp_url: Some(pki().ocsp.ocsp_url()),
+        ..gpki_testpki::LeafSpec::default()
+    });
+    let b = browser();
+    let csrf = password_login(&server, &b);
+    let (status, body) = register(&portal(&server), &b, &csrf, &stranger);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("card_holder_mismatch")),
+        "{body}"
+    );
+    // With the GM's code (the GM knows the card is the teacher's), it is bound.
+    let gm = crate::support::admin::token(&server, "demo", "gm-service", &["admin"]);
+    let issued = crate::support::admin::call(
+        &server,
+        reqwest::Method::POST,
+        "/schools/demo/users/teacher/enrollment-codes",
+        Some(&gm),
+        Some(serde_json::json!({"hours": 1})),
+    );
+    let code = issued.body["code"].as_str().unwrap();
+    let extra = [("enrollment_code", code)];
+    let (status, body) = register_with(&portal(&server), &b, &csrf, &stranger, &extra);
+    assert_eq!(status, 201, "{body}");
+    // The teacher's own card (holder 王小明, account 王小明老師) needs no code.
+    let own = crate::support::card::card(0x5118);
+    let (status, body) = register(&portal(&server), &b, &csrf, &own);
+    assert_eq!(status, 201, "{body}");
 }

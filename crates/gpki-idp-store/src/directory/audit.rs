@@ -1,33 +1,23 @@
-//! The audit log: appended to, and searched by time, actor, account and event after a cursor.
+//! The audit log: events written with the change they describe (or alone, when they describe
+//! none), and searched by time, actor, account and event after a cursor.
 
 use diesel::prelude::*;
 use gpki_idp_core::audit::{AuditEvent, AuditFilter};
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::insert;
 use super::sql::SqlDirectory;
 use crate::schema::audit_events;
 use crate::with_conn;
 
+/// Appends one event alone (one that describes no stored change).
 pub async fn append(d: &SqlDirectory, e: AuditEvent) -> StoreResult<()> {
-    d.run(move |conn| {
-        let values = (
-            audit_events::school_id.eq(e.school_id),
-            audit_events::at.eq(e.at),
-            audit_events::event.eq(e.event),
-            audit_events::outcome.eq(e.outcome),
-            audit_events::actor.eq(e.actor),
-            audit_events::subject_user.eq(e.subject_user),
-            audit_events::client_id.eq(e.client_id),
-            audit_events::ip.eq(e.ip),
-            audit_events::user_agent.eq(e.user_agent),
-            audit_events::detail.eq(e.detail.to_string()),
-        );
-        with_conn!(conn, |c| diesel::insert_into(audit_events::table)
-            .values(values)
-            .execute(c))
-        .map(|_| ())
-    })
-    .await
+    let e = d
+        .run(move |conn| insert(conn, std::slice::from_ref(&e)).map(|()| e))
+        .await?;
+    // Logged once stored: the log never shows an event the audit log lacks.
+    e.log();
+    Ok(())
 }
 
 pub async fn since(
@@ -109,6 +99,24 @@ pub async fn query(
             q.load::<AuditRow>(c)
         })?;
         Ok(rows.into_iter().map(audit_event).collect())
+    })
+    .await
+}
+
+/// Deletes up to `limit` events older than `before` (Unix seconds), oldest first; how many.
+pub async fn prune(d: &SqlDirectory, before: i64, limit: i64) -> StoreResult<u64> {
+    d.run(move |conn| {
+        with_conn!(conn, |c| {
+            let oldest = audit_events::table
+                .filter(audit_events::at.lt(before))
+                .order(audit_events::at.asc())
+                .select(audit_events::id)
+                .limit(limit)
+                .load::<i64>(c)?;
+            diesel::delete(audit_events::table.filter(audit_events::id.eq_any(&oldest)))
+                .execute(c)
+                .map(|n| n as u64)
+        })
     })
     .await
 }

@@ -3,13 +3,17 @@
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use gpki_idp_core::model::{CertBinding, User};
+use gpki_idp_core::audit::Audit;
+use gpki_idp_core::model::{CertBinding, NewRegistration, User};
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::{when_some, when_true};
+use super::registration;
 use super::sql::SqlDirectory;
-use super::users::UserRow;
+use super::users::{name_of, usernames, UserRow};
+use crate::db::Conn;
 use crate::schema::{cert_bindings, users};
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 #[derive(Queryable)]
 pub struct BindingRow {
@@ -39,24 +43,44 @@ impl From<BindingRow> for CertBinding {
     }
 }
 
-pub async fn add(d: &SqlDirectory, b: CertBinding) -> StoreResult<CertBinding> {
-    d.run(move |conn| {
-        let values = (
-            cert_bindings::school_id.eq(b.school_id),
-            cert_bindings::user_id.eq(b.user_id),
-            cert_bindings::cert_sha256.eq(b.cert_sha256),
-            cert_bindings::serial_hex.eq(b.serial_hex),
-            cert_bindings::issuer_dn.eq(b.issuer_dn),
-            cert_bindings::subject_cn.eq(b.subject_cn),
-            cert_bindings::not_after.eq(b.not_after),
-            cert_bindings::created_at.eq(gpki_idp_core::now()),
-        );
-        with_conn!(conn, |c| diesel::insert_into(cert_bindings::table)
-            .values(values)
-            .get_result::<BindingRow>(c))
-        .map(CertBinding::from)
-    })
-    .await
+/// Stores a binding on `conn`.
+fn insert(conn: &mut Conn, b: CertBinding) -> Result<CertBinding, DieselError> {
+    let values = (
+        cert_bindings::school_id.eq(b.school_id),
+        cert_bindings::user_id.eq(b.user_id),
+        cert_bindings::cert_sha256.eq(b.cert_sha256),
+        cert_bindings::serial_hex.eq(b.serial_hex),
+        cert_bindings::issuer_dn.eq(b.issuer_dn),
+        cert_bindings::subject_cn.eq(b.subject_cn),
+        cert_bindings::not_after.eq(b.not_after),
+        cert_bindings::created_at.eq(gpki_idp_core::now()),
+    );
+    with_conn!(conn, |c| diesel::insert_into(cert_bindings::table)
+        .values(values)
+        .get_result::<BindingRow>(c))
+    .map(CertBinding::from)
+}
+
+/// The enrollment code used up (when the registration names one), then the binding stored:
+/// one transaction with the registration's audit. `None` when the code is not valid.
+pub async fn register(
+    d: &SqlDirectory,
+    r: NewRegistration,
+    audit: Audit<CertBinding>,
+) -> StoreResult<Option<CertBinding>> {
+    let apply = move |conn: &mut Conn| {
+        let (school_id, user_id) = (r.binding.school_id, r.binding.user_id);
+        if let Some(hash) = &r.enrollment_code {
+            if !registration::use_code(conn, school_id, user_id, hash, r.at)? {
+                return Ok(None);
+            }
+        }
+        if r.binding.id != 0 {
+            return Ok(Some(r.binding));
+        }
+        insert(conn, r.binding).map(Some)
+    };
+    d.write(apply, when_some(audit)).await
 }
 
 pub async fn of_user(
@@ -111,15 +135,21 @@ pub async fn by_cert(
     .await
 }
 
-pub async fn remove(d: &SqlDirectory, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool> {
-    d.run(move |conn| {
+pub async fn remove(
+    d: &SqlDirectory,
+    school_id: i64,
+    user_id: i64,
+    id: i64,
+    audit: Audit<()>,
+) -> StoreResult<bool> {
+    let apply = move |conn: &mut Conn| {
         let q = cert_bindings::table
             .filter(cert_bindings::school_id.eq(school_id))
             .filter(cert_bindings::user_id.eq(user_id))
             .filter(cert_bindings::id.eq(id));
         with_conn!(conn, |c| diesel::delete(q).execute(c)).map(|n| n > 0)
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }
 
 pub async fn counts(
@@ -160,18 +190,22 @@ pub async fn remove_by_id(
     d: &SqlDirectory,
     school_id: i64,
     id: i64,
-) -> StoreResult<Option<CertBinding>> {
-    d.run(move |conn| {
+    audit: Audit<(CertBinding, String)>,
+) -> StoreResult<Option<(CertBinding, String)>> {
+    let apply = move |conn: &mut Conn| {
         let q = cert_bindings::table
             .filter(cert_bindings::school_id.eq(school_id))
             .filter(cert_bindings::id.eq(id));
-        with_write_tx!(conn, |c| {
-            let found = q.first::<BindingRow>(c).optional()?;
-            if found.is_some() {
-                diesel::delete(q).execute(c)?;
-            }
-            Ok::<_, DieselError>(found.map(CertBinding::from))
+        with_conn!(conn, |c| {
+            let Some(found) = q.first::<BindingRow>(c).optional()? else {
+                return Ok(None);
+            };
+            diesel::delete(q).execute(c)?;
+            let binding = CertBinding::from(found);
+            let names = usernames!(c, vec![binding.user_id])?;
+            let owner = name_of(&names, binding.user_id);
+            Ok::<_, DieselError>(Some((binding, owner)))
         })
-    })
-    .await
+    };
+    d.write(apply, when_some(audit)).await
 }

@@ -1,12 +1,15 @@
 //! A school's branding: one row per school, the logo's bytes read only on their own.
 
 use diesel::prelude::*;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::model::Branding;
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::always;
 use super::sql::SqlDirectory;
+use crate::db::Conn;
 use crate::schema::school_branding;
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 type BrandingRow = (Option<String>, Option<String>, i64);
 
@@ -52,14 +55,16 @@ pub async fn logo(d: &SqlDirectory, school_id: i64) -> StoreResult<Option<(Strin
 type Columns = (Option<String>, Option<String>, Option<Vec<u8>>);
 
 /// Reads the school's row (empty when none), applies `change` and writes every column back,
-/// in one write transaction: the colour and the logo are changed by the same code.
+/// in one write transaction with the change's audit: the colour and the logo are changed by
+/// the same code. Returns the branding as it is now.
 async fn change(
     d: &SqlDirectory,
     school_id: i64,
     change: impl FnOnce(&mut Columns) + Send + 'static,
-) -> StoreResult<()> {
-    d.run(move |conn| {
-        let now = gpki_idp_core::now();
+    audit: Audit<Branding>,
+) -> StoreResult<Branding> {
+    let now = gpki_idp_core::now();
+    let apply = move |conn: &mut Conn| {
         let row = school_branding::table
             .filter(school_branding::school_id.eq(school_id))
             .select((
@@ -67,10 +72,15 @@ async fn change(
                 school_branding::logo_type,
                 school_branding::logo,
             ));
-        with_write_tx!(conn, |c| {
+        with_conn!(conn, |c| {
             let mut columns: Columns = row.first(c).optional()?.unwrap_or_default();
             change(&mut columns);
             let (colour, logo_type, logo) = columns;
+            let now_set = Branding {
+                colour: colour.clone(),
+                logo_type: logo_type.clone(),
+                updated_at: now,
+            };
             let values = (
                 school_branding::colour.eq(colour),
                 school_branding::logo_type.eq(logo_type),
@@ -83,25 +93,27 @@ async fn change(
                 .do_update()
                 .set(values)
                 .execute(c)
-                .map(|_| ())
+                .map(|_| now_set)
         })
-    })
-    .await
+    };
+    d.write(apply, always(audit)).await
 }
 
 pub async fn set_colour(
     d: &SqlDirectory,
     school_id: i64,
     colour: Option<String>,
-) -> StoreResult<()> {
-    change(d, school_id, |row| row.0 = colour).await
+    audit: Audit<Branding>,
+) -> StoreResult<Branding> {
+    change(d, school_id, |row| row.0 = colour, audit).await
 }
 
 pub async fn set_logo(
     d: &SqlDirectory,
     school_id: i64,
     logo: Option<(String, Vec<u8>)>,
-) -> StoreResult<()> {
+    audit: Audit<Branding>,
+) -> StoreResult<Branding> {
     let (kind, bytes) = logo.unzip();
-    change(d, school_id, |row| (row.1, row.2) = (kind, bytes)).await
+    change(d, school_id, |row| (row.1, row.2) = (kind, bytes), audit).await
 }

@@ -2,13 +2,16 @@
 //! revokes its refresh tokens).
 
 use diesel::prelude::*;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::model::{Client, NewClient};
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::{always, when_true};
 use super::json;
 use super::sql::SqlDirectory;
+use crate::db::Conn;
 use crate::schema::{clients, refresh_tokens};
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 /// A client's settings as columns, written alike when it is created and when it is changed
 /// (`None` writes NULL: a removed secret or JWKS is removed).
@@ -110,20 +113,20 @@ pub async fn find(
     .await
 }
 
-pub async fn create(d: &SqlDirectory, client: NewClient) -> StoreResult<Client> {
-    d.run(move |conn| {
-        let values = (
-            clients::school_id.eq(client.school_id),
-            clients::client_id.eq(client.client_id.clone()),
-            clients::created_at.eq(gpki_idp_core::now()),
-            ClientSettings::from(client),
-        );
+pub async fn add(d: &SqlDirectory, client: NewClient, audit: Audit<Client>) -> StoreResult<Client> {
+    let values = (
+        clients::school_id.eq(client.school_id),
+        clients::client_id.eq(client.client_id.clone()),
+        clients::created_at.eq(gpki_idp_core::now()),
+        ClientSettings::from(client),
+    );
+    let insert = move |conn: &mut Conn| {
         with_conn!(conn, |c| diesel::insert_into(clients::table)
             .values(values)
             .get_result::<ClientRow>(c))
         .map(Client::from)
-    })
-    .await
+    };
+    d.write(insert, always(audit)).await
 }
 
 pub async fn list(
@@ -144,47 +147,54 @@ pub async fn list(
     .await
 }
 
-pub async fn update(d: &SqlDirectory, cl: Client) -> StoreResult<bool> {
-    d.run(move |conn| {
+pub async fn update(d: &SqlDirectory, cl: Client, audit: Audit<()>) -> StoreResult<bool> {
+    let apply = move |conn: &mut Conn| {
         let target = clients::table
             .filter(clients::school_id.eq(cl.school_id))
             .filter(clients::client_id.eq(cl.client_id.clone()));
         let values = ClientSettings::from(NewClient::from(cl));
         with_conn!(conn, |c| diesel::update(target).set(&values).execute(c)).map(|n| n > 0)
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }
 
-pub async fn delete(d: &SqlDirectory, school_id: i64, client_id: &str) -> StoreResult<bool> {
+pub async fn delete(
+    d: &SqlDirectory,
+    school_id: i64,
+    client_id: &str,
+    audit: Audit<()>,
+) -> StoreResult<bool> {
     let client_id = client_id.to_string();
-    d.run(move |conn| {
+    let apply = move |conn: &mut Conn| {
         let q = clients::table
             .filter(clients::school_id.eq(school_id))
             .filter(clients::client_id.eq(client_id.clone()));
         let tokens = refresh_tokens::table
             .filter(refresh_tokens::school_id.eq(school_id))
             .filter(refresh_tokens::client_id.eq(client_id.clone()));
-        with_write_tx!(conn, |c| {
+        with_conn!(conn, |c| {
             diesel::update(tokens)
                 .set(refresh_tokens::revoked.eq(true))
                 .execute(c)?;
             diesel::delete(q).execute(c).map(|n| n > 0)
         })
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }
 
 /// Swaps a client's secret hash for another form of the same secret, only while it is still
-/// `expected`: an admin's rotation meanwhile wins.
+/// `expected` (an admin's rotation meanwhile wins); audited, in the same transaction, when
+/// swapped.
 pub async fn replace_secret_hash(
     d: &SqlDirectory,
     school_id: i64,
     client_id: &str,
     expected: &str,
     new: &str,
+    audit: Audit<()>,
 ) -> StoreResult<bool> {
     let (client_id, expected, new) = (client_id.to_string(), expected.to_string(), new.to_string());
-    d.run(move |conn| {
+    let apply = move |conn: &mut Conn| {
         let q = clients::table
             .filter(clients::school_id.eq(school_id))
             .filter(clients::client_id.eq(client_id))
@@ -193,6 +203,6 @@ pub async fn replace_secret_hash(
             .set(clients::secret_hash.eq(new))
             .execute(c))
         .map(|n| n == 1)
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }

@@ -2,6 +2,7 @@
 //! capability. This file only says which module answers each method of the trait.
 
 mod audit;
+mod audited;
 mod bindings;
 mod branding;
 mod clients;
@@ -20,11 +21,10 @@ mod users;
 
 use async_trait::async_trait;
 use diesel::RunQueryDsl;
-use gpki_idp_core::admin::onboarding::NewSchool;
-use gpki_idp_core::audit::{AuditEvent, AuditFilter};
+use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
 use gpki_idp_core::model::{
-    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewUser,
-    RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
+    NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
 };
 use gpki_idp_core::policy::{RegistrationRules, RolePolicy};
 use gpki_idp_core::store::{Directory, StoreResult};
@@ -44,10 +44,6 @@ impl Directory for SqlDirectory {
         schools::by_code(self, code).await
     }
 
-    async fn create_school(&self, code: &str, name: &str) -> StoreResult<School> {
-        schools::create(self, code, name).await
-    }
-
     async fn school_by_id(&self, id: i64) -> StoreResult<Option<School>> {
         schools::by_id(self, id).await
     }
@@ -56,18 +52,23 @@ impl Directory for SqlDirectory {
         schools::list(self, after_id, limit).await
     }
 
-    async fn update_school(
+    async fn change_school(
         &self,
         id: i64,
         name: Option<String>,
         disabled: Option<bool>,
         district: Option<bool>,
+        audit: Audit<School>,
     ) -> StoreResult<Option<School>> {
-        schools::update(self, id, name, disabled, district).await
+        schools::update(self, id, name, disabled, district, audit).await
     }
 
-    async fn create_schools(&self, schools: Vec<NewSchool>) -> StoreResult<Vec<School>> {
-        onboarding::create_schools(self, schools).await
+    async fn create_schools(
+        &self,
+        schools: Vec<NewSchool>,
+        audit: Audit<Vec<School>>,
+    ) -> StoreResult<Vec<School>> {
+        onboarding::create_schools(self, schools, audit).await
     }
 
     async fn branding(&self, school_id: i64) -> StoreResult<Branding> {
@@ -78,12 +79,22 @@ impl Directory for SqlDirectory {
         branding::logo(self, school_id).await
     }
 
-    async fn set_brand_colour(&self, school_id: i64, colour: Option<String>) -> StoreResult<()> {
-        branding::set_colour(self, school_id, colour).await
+    async fn set_brand_colour(
+        &self,
+        school_id: i64,
+        colour: Option<String>,
+        audit: Audit<Branding>,
+    ) -> StoreResult<Branding> {
+        branding::set_colour(self, school_id, colour, audit).await
     }
 
-    async fn set_logo(&self, school_id: i64, logo: Option<(String, Vec<u8>)>) -> StoreResult<()> {
-        branding::set_logo(self, school_id, logo).await
+    async fn set_logo(
+        &self,
+        school_id: i64,
+        logo: Option<(String, Vec<u8>)>,
+        audit: Audit<Branding>,
+    ) -> StoreResult<Branding> {
+        branding::set_logo(self, school_id, logo, audit).await
     }
 
     async fn user_by_username(&self, school_id: i64, username: &str) -> StoreResult<Option<User>> {
@@ -94,8 +105,13 @@ impl Directory for SqlDirectory {
         users::by_id(self, school_id, id).await
     }
 
-    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        users::create(self, user).await
+    async fn add_user(
+        &self,
+        user: NewUser,
+        disabled: bool,
+        audit: Audit<User>,
+    ) -> StoreResult<User> {
+        users::add(self, user, disabled, audit).await
     }
 
     async fn list_users(
@@ -113,8 +129,9 @@ impl Directory for SqlDirectory {
         school_id: i64,
         id: i64,
         change: UserChange,
+        audit: Audit<User>,
     ) -> StoreResult<Option<User>> {
-        users::update(self, school_id, id, change).await
+        users::update(self, school_id, id, change, audit).await
     }
 
     async fn users_by_usernames(
@@ -129,8 +146,9 @@ impl Directory for SqlDirectory {
         &self,
         creates: Vec<NewUser>,
         updates: Vec<(i64, UserChange)>,
+        audit: Audit<()>,
     ) -> StoreResult<()> {
-        users::import(self, creates, updates).await
+        users::import(self, creates, updates, audit).await
     }
 
     async fn user_roles(&self, school_id: i64) -> StoreResult<Vec<Vec<String>>> {
@@ -141,16 +159,20 @@ impl Directory for SqlDirectory {
         roles::custom(self, school_id).await
     }
 
-    async fn add_role(&self, school_id: i64, role: &str) -> StoreResult<bool> {
-        roles::add(self, school_id, role).await
+    async fn add_role(&self, school_id: i64, role: &str, audit: Audit<()>) -> StoreResult<bool> {
+        roles::add(self, school_id, role, audit).await
     }
 
-    async fn remove_role(&self, school_id: i64, role: &str) -> StoreResult<bool> {
-        roles::remove(self, school_id, role).await
+    async fn remove_role(&self, school_id: i64, role: &str, audit: Audit<()>) -> StoreResult<bool> {
+        roles::remove(self, school_id, role, audit).await
     }
 
-    async fn add_binding(&self, b: CertBinding) -> StoreResult<CertBinding> {
-        bindings::add(self, b).await
+    async fn register_certificate(
+        &self,
+        registration: NewRegistration,
+        audit: Audit<CertBinding>,
+    ) -> StoreResult<Option<CertBinding>> {
+        bindings::register(self, registration, audit).await
     }
 
     async fn bindings_of(&self, school_id: i64, user_id: i64) -> StoreResult<Vec<CertBinding>> {
@@ -174,8 +196,14 @@ impl Directory for SqlDirectory {
         bindings::by_cert(self, school_id, cert_sha256).await
     }
 
-    async fn remove_binding(&self, school_id: i64, user_id: i64, id: i64) -> StoreResult<bool> {
-        bindings::remove(self, school_id, user_id, id).await
+    async fn remove_binding(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        id: i64,
+        audit: Audit<()>,
+    ) -> StoreResult<bool> {
+        bindings::remove(self, school_id, user_id, id, audit).await
     }
 
     async fn binding_counts(
@@ -199,16 +227,17 @@ impl Directory for SqlDirectory {
         &self,
         school_id: i64,
         id: i64,
-    ) -> StoreResult<Option<CertBinding>> {
-        bindings::remove_by_id(self, school_id, id).await
+        audit: Audit<(CertBinding, String)>,
+    ) -> StoreResult<Option<(CertBinding, String)>> {
+        bindings::remove_by_id(self, school_id, id, audit).await
     }
 
     async fn client(&self, school_id: i64, client_id: &str) -> StoreResult<Option<Client>> {
         clients::find(self, school_id, client_id).await
     }
 
-    async fn create_client(&self, client: NewClient) -> StoreResult<Client> {
-        clients::create(self, client).await
+    async fn add_client(&self, client: NewClient, audit: Audit<Client>) -> StoreResult<Client> {
+        clients::add(self, client, audit).await
     }
 
     async fn list_clients(
@@ -220,30 +249,31 @@ impl Directory for SqlDirectory {
         clients::list(self, school_id, after_id, limit).await
     }
 
-    async fn update_client(&self, client: Client) -> StoreResult<bool> {
-        clients::update(self, client).await
+    async fn change_client(&self, client: Client, audit: Audit<()>) -> StoreResult<bool> {
+        clients::update(self, client, audit).await
     }
 
-    async fn delete_client(&self, school_id: i64, client_id: &str) -> StoreResult<bool> {
-        clients::delete(self, school_id, client_id).await
+    async fn delete_client(
+        &self,
+        school_id: i64,
+        client_id: &str,
+        audit: Audit<()>,
+    ) -> StoreResult<bool> {
+        clients::delete(self, school_id, client_id, audit).await
     }
 
     async fn signing_keys(&self, school_id: i64) -> StoreResult<Vec<KeyRecord>> {
         keys::list(self, school_id).await
     }
 
-    async fn add_signing_key(&self, school_id: i64, key: KeyRecord) -> StoreResult<()> {
-        keys::add(self, school_id, key).await
-    }
-
-    async fn retire_keys_except(
+    async fn add_signing_keys(
         &self,
         school_id: i64,
-        alg: &str,
-        keep_kid: &str,
-        at: i64,
+        keys: Vec<KeyRecord>,
+        retire_others_at: Option<i64>,
+        audit: Audit<()>,
     ) -> StoreResult<()> {
-        keys::retire_except(self, school_id, alg, keep_kid, at).await
+        keys::add(self, school_id, keys, retire_others_at, audit).await
     }
 
     async fn insert_refresh(&self, r: RefreshRecord) -> StoreResult<()> {
@@ -278,12 +308,17 @@ impl Directory for SqlDirectory {
         client_id: &str,
         expected: &str,
         new: &str,
+        audit: Audit<()>,
     ) -> StoreResult<bool> {
-        clients::replace_secret_hash(self, school_id, client_id, expected, new).await
+        clients::replace_secret_hash(self, school_id, client_id, expected, new, audit).await
     }
 
-    async fn add_session(&self, session: SessionRecord) -> StoreResult<()> {
-        sessions::add(self, session).await
+    async fn add_session(&self, session: SessionRecord, audit: Audit<()>) -> StoreResult<()> {
+        sessions::add(self, session, audit).await
+    }
+
+    async fn session_by_id(&self, school_id: i64, id: &str) -> StoreResult<Option<SessionRecord>> {
+        sessions::by_id(self, school_id, id).await
     }
 
     async fn list_sessions(
@@ -297,32 +332,39 @@ impl Directory for SqlDirectory {
         sessions::list(self, school_id, user_id, after, limit, now).await
     }
 
-    async fn revoke_session(&self, school_id: i64, id: &str) -> StoreResult<Option<SessionRecord>> {
-        sessions::revoke(self, school_id, id).await
+    async fn revoke_session(
+        &self,
+        school_id: i64,
+        id: &str,
+        audit: Audit<SessionRecord>,
+    ) -> StoreResult<Option<SessionRecord>> {
+        sessions::revoke(self, school_id, id, audit).await
     }
 
     async fn login_policy(&self, school_id: i64) -> StoreResult<Vec<RolePolicy>> {
         policy::of_school(self, school_id).await
     }
 
-    async fn set_role_policy(&self, school_id: i64, policy: RolePolicy) -> StoreResult<()> {
-        policy::set_role(self, school_id, policy).await
-    }
-
-    async fn replace_policy(&self, school_id: i64, policy: Vec<RolePolicy>) -> StoreResult<()> {
-        policy::replace(self, school_id, policy).await
+    async fn set_login_policy(
+        &self,
+        school_id: i64,
+        policy: Vec<RolePolicy>,
+        audit: Audit<()>,
+    ) -> StoreResult<()> {
+        policy::replace(self, school_id, policy, audit).await
     }
 
     async fn registration_rules(&self, school_id: i64) -> StoreResult<RegistrationRules> {
         registration::rules(self, school_id).await
     }
 
-    async fn set_registration_rules(
+    async fn set_registration(
         &self,
         school_id: i64,
         rules: RegistrationRules,
+        audit: Audit<()>,
     ) -> StoreResult<()> {
-        registration::set_rules(self, school_id, rules).await
+        registration::set_rules(self, school_id, rules, audit).await
     }
 
     async fn add_enrollment_code(
@@ -331,18 +373,9 @@ impl Directory for SqlDirectory {
         user_id: i64,
         code_hash: &str,
         expires_at: i64,
+        audit: Audit<i64>,
     ) -> StoreResult<i64> {
-        registration::add_code(self, school_id, user_id, code_hash, expires_at).await
-    }
-
-    async fn use_enrollment_code(
-        &self,
-        school_id: i64,
-        user_id: i64,
-        code_hash: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
-        registration::use_code(self, school_id, user_id, code_hash, now).await
+        registration::add_code(self, school_id, user_id, code_hash, expires_at, audit).await
     }
 
     async fn list_enrollment_codes(
@@ -354,8 +387,13 @@ impl Directory for SqlDirectory {
         registration::list_codes(self, school_id, after_id, limit).await
     }
 
-    async fn revoke_enrollment_code(&self, school_id: i64, id: i64) -> StoreResult<bool> {
-        registration::revoke_code(self, school_id, id).await
+    async fn revoke_enrollment_code(
+        &self,
+        school_id: i64,
+        id: i64,
+        audit: Audit<()>,
+    ) -> StoreResult<bool> {
+        registration::revoke_code(self, school_id, id, audit).await
     }
 
     async fn append_audit(&self, e: AuditEvent) -> StoreResult<()> {
@@ -383,5 +421,9 @@ impl Directory for SqlDirectory {
 
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         secrets::secret(self, name.to_string(), fresh).await
+    }
+
+    async fn prune_audit(&self, before: i64, limit: i64) -> StoreResult<u64> {
+        audit::prune(self, before, limit).await
     }
 }

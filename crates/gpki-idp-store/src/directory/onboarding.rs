@@ -1,17 +1,19 @@
-//! Writing a district's onboarding list: every new school with its signing keys and first
+//! Creating schools (one, or a district's onboarding list): every new school with its signing keys and first
 //! accounts, in one transaction.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use gpki_idp_core::admin::onboarding::NewSchool;
-use gpki_idp_core::model::School;
+use gpki_idp_core::audit::Audit;
+use gpki_idp_core::model::{NewSchool, School};
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::always;
 use super::schools::SchoolRow;
 use super::sql::SqlDirectory;
 use super::users::{new_user_values, NewUserValues};
+use crate::db::Conn;
 use crate::schema::{schools, signing_keys, users};
-use crate::with_write_tx;
+use crate::with_conn;
 
 /// Rows inserted per statement (PostgreSQL allows 65,535 parameters).
 const CHUNK: usize = 500;
@@ -46,22 +48,27 @@ fn rows_of(id: i64, s: NewSchool, now: i64) -> (Vec<KeyValues>, Vec<NewUserValue
         .into_iter()
         .map(|mut u| {
             u.school_id = id;
-            new_user_values(u, now)
+            new_user_values(u, false, now)
         })
         .collect();
     (keys, accounts)
 }
 
-pub async fn create_schools(d: &SqlDirectory, list: Vec<NewSchool>) -> StoreResult<Vec<School>> {
-    d.run(move |conn| {
-        let now = gpki_idp_core::now();
-        with_write_tx!(conn, |c| {
+pub async fn create_schools(
+    d: &SqlDirectory,
+    list: Vec<NewSchool>,
+    audit: Audit<Vec<School>>,
+) -> StoreResult<Vec<School>> {
+    let now = gpki_idp_core::now();
+    let apply = move |conn: &mut Conn| {
+        with_conn!(conn, |c| {
             let (mut created, mut keys, mut accounts) = (Vec::new(), Vec::new(), Vec::new());
             for s in list {
                 let values = (
                     schools::code.eq(s.code.clone()),
                     schools::name.eq(s.name.clone()),
                     schools::disabled.eq(false),
+                    schools::district.eq(s.district),
                     schools::created_at.eq(now),
                 );
                 let row: SchoolRow = diesel::insert_into(schools::table)
@@ -85,6 +92,6 @@ pub async fn create_schools(d: &SqlDirectory, list: Vec<NewSchool>) -> StoreResu
             }
             Ok::<_, DieselError>(created)
         })
-    })
-    .await
+    };
+    d.write(apply, always(audit)).await
 }

@@ -2,12 +2,15 @@
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::policy::RolePolicy;
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::always;
 use super::sql::SqlDirectory;
+use crate::db::Conn;
 use crate::schema::login_policies;
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 pub async fn of_school(d: &SqlDirectory, school_id: i64) -> StoreResult<Vec<RolePolicy>> {
     d.read(move |conn| {
@@ -27,45 +30,27 @@ pub async fn of_school(d: &SqlDirectory, school_id: i64) -> StoreResult<Vec<Role
     .await
 }
 
-pub async fn set_role(d: &SqlDirectory, school_id: i64, policy: RolePolicy) -> StoreResult<()> {
-    let methods = serde_json::to_string(&policy.methods).unwrap_or_else(|_| "[]".into());
-    d.run(move |conn| {
-        with_write_tx!(conn, |c| {
-            let target = login_policies::table
-                .filter(login_policies::school_id.eq(school_id))
-                .filter(login_policies::role.eq(&policy.role));
-            diesel::delete(target).execute(c)?;
-            let values = (
+pub async fn replace(
+    d: &SqlDirectory,
+    school_id: i64,
+    policy: Vec<RolePolicy>,
+    audit: Audit<()>,
+) -> StoreResult<()> {
+    let now = gpki_idp_core::now();
+    let rows: Vec<_> = policy
+        .iter()
+        .map(|p| {
+            (
                 login_policies::school_id.eq(school_id),
-                login_policies::role.eq(&policy.role),
-                login_policies::methods.eq(&methods),
-                login_policies::updated_at.eq(gpki_idp_core::now()),
-            );
-            diesel::insert_into(login_policies::table)
-                .values(values)
-                .execute(c)
-                .map(|_| ())
+                login_policies::role.eq(p.role.clone()),
+                login_policies::methods
+                    .eq(serde_json::to_string(&p.methods).unwrap_or_else(|_| "[]".into())),
+                login_policies::updated_at.eq(now),
+            )
         })
-    })
-    .await
-}
-
-pub async fn replace(d: &SqlDirectory, school_id: i64, policy: Vec<RolePolicy>) -> StoreResult<()> {
-    d.run(move |conn| {
-        let now = gpki_idp_core::now();
-        let rows: Vec<_> = policy
-            .iter()
-            .map(|p| {
-                (
-                    login_policies::school_id.eq(school_id),
-                    login_policies::role.eq(p.role.clone()),
-                    login_policies::methods
-                        .eq(serde_json::to_string(&p.methods).unwrap_or_else(|_| "[]".into())),
-                    login_policies::updated_at.eq(now),
-                )
-            })
-            .collect();
-        with_write_tx!(conn, |c| {
+        .collect();
+    let apply = move |conn: &mut Conn| {
+        with_conn!(conn, |c| {
             diesel::delete(login_policies::table.filter(login_policies::school_id.eq(school_id)))
                 .execute(c)?;
             if !rows.is_empty() {
@@ -75,6 +60,6 @@ pub async fn replace(d: &SqlDirectory, school_id: i64, policy: Vec<RolePolicy>) 
             }
             Ok::<_, DieselError>(())
         })
-    })
-    .await
+    };
+    d.write(apply, always(audit)).await
 }

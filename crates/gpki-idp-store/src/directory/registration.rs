@@ -3,15 +3,18 @@
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::model::EnrollmentCodeInfo;
 use gpki_idp_core::policy::RegistrationRules;
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::{always, when_true};
 use super::json;
 use super::sql::SqlDirectory;
 use super::users::{name_of, usernames};
+use crate::db::Conn;
 use crate::schema::{enrollment_codes, registration_rules};
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 pub async fn rules(d: &SqlDirectory, school_id: i64) -> StoreResult<RegistrationRules> {
     d.read(move |conn| {
@@ -36,10 +39,11 @@ pub async fn set_rules(
     d: &SqlDirectory,
     school_id: i64,
     rules: RegistrationRules,
+    audit: Audit<()>,
 ) -> StoreResult<()> {
     let cidrs = json::text(&rules.campus_cidrs);
-    d.run(move |conn| {
-        with_write_tx!(conn, |c| {
+    let apply = move |conn: &mut Conn| {
+        with_conn!(conn, |c| {
             diesel::delete(
                 registration_rules::table.filter(registration_rules::school_id.eq(school_id)),
             )
@@ -55,8 +59,8 @@ pub async fn set_rules(
                 .execute(c)
                 .map(|_| ())
         })
-    })
-    .await
+    };
+    d.write(apply, always(audit)).await
 }
 
 pub async fn add_code(
@@ -65,9 +69,10 @@ pub async fn add_code(
     user_id: i64,
     code_hash: &str,
     expires_at: i64,
+    audit: Audit<i64>,
 ) -> StoreResult<i64> {
     let hash = code_hash.to_string();
-    d.run(move |conn| {
+    let apply = move |conn: &mut Conn| {
         let values = (
             enrollment_codes::code_hash.eq(hash),
             enrollment_codes::school_id.eq(school_id),
@@ -80,32 +85,30 @@ pub async fn add_code(
             .values(values)
             .returning(enrollment_codes::id)
             .get_result::<i64>(c))
-    })
-    .await
+    };
+    d.write(apply, always(audit)).await
 }
 
-pub async fn use_code(
-    d: &SqlDirectory,
+/// Uses an enrollment code of this user once, on `conn` (within a registration's
+/// transaction): true when it was valid and unused.
+pub(crate) fn use_code(
+    conn: &mut Conn,
     school_id: i64,
     user_id: i64,
     code_hash: &str,
     now: i64,
-) -> StoreResult<bool> {
-    let hash = code_hash.to_string();
-    d.run(move |conn| {
-        // One conditional update: valid, unused, this user's, not expired; two uses cannot both win.
-        let target = enrollment_codes::table
-            .filter(enrollment_codes::code_hash.eq(hash))
-            .filter(enrollment_codes::school_id.eq(school_id))
-            .filter(enrollment_codes::user_id.eq(user_id))
-            .filter(enrollment_codes::used.eq(false))
-            .filter(enrollment_codes::expires_at.ge(now));
-        with_conn!(conn, |c| diesel::update(target)
-            .set(enrollment_codes::used.eq(true))
-            .execute(c))
-        .map(|n| n == 1)
-    })
-    .await
+) -> Result<bool, DieselError> {
+    // One conditional update: valid, unused, this user's, not expired; two uses cannot both win.
+    let target = enrollment_codes::table
+        .filter(enrollment_codes::code_hash.eq(code_hash))
+        .filter(enrollment_codes::school_id.eq(school_id))
+        .filter(enrollment_codes::user_id.eq(user_id))
+        .filter(enrollment_codes::used.eq(false))
+        .filter(enrollment_codes::expires_at.ge(now));
+    with_conn!(conn, |c| diesel::update(target)
+        .set(enrollment_codes::used.eq(true))
+        .execute(c))
+    .map(|n| n == 1)
 }
 
 pub async fn list_codes(
@@ -149,12 +152,17 @@ pub async fn list_codes(
     .await
 }
 
-pub async fn revoke_code(d: &SqlDirectory, school_id: i64, id: i64) -> StoreResult<bool> {
-    d.run(move |conn| {
+pub async fn revoke_code(
+    d: &SqlDirectory,
+    school_id: i64,
+    id: i64,
+    audit: Audit<()>,
+) -> StoreResult<bool> {
+    let apply = move |conn: &mut Conn| {
         let q = enrollment_codes::table
             .filter(enrollment_codes::school_id.eq(school_id))
             .filter(enrollment_codes::id.eq(id));
         with_conn!(conn, |c| diesel::delete(q).execute(c)).map(|n| n > 0)
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }

@@ -3,12 +3,15 @@
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::when_true;
 use super::json;
 use super::sql::SqlDirectory;
+use crate::db::Conn;
 use crate::schema::{login_policies, school_roles, users};
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 pub async fn of_users(d: &SqlDirectory, school_id: i64) -> StoreResult<Vec<Vec<String>>> {
     d.run(move |conn| {
@@ -31,10 +34,15 @@ pub async fn custom(d: &SqlDirectory, school_id: i64) -> StoreResult<Vec<String>
     .await
 }
 
-pub async fn add(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResult<bool> {
+pub async fn add(
+    d: &SqlDirectory,
+    school_id: i64,
+    role: &str,
+    audit: Audit<()>,
+) -> StoreResult<bool> {
     let role = role.to_string();
-    d.run(move |conn| {
-        with_write_tx!(conn, |c| {
+    let apply = move |conn: &mut Conn| {
+        with_conn!(conn, |c| {
             let exists = school_roles::table
                 .filter(school_roles::school_id.eq(school_id))
                 .filter(school_roles::role.eq(&role))
@@ -53,14 +61,19 @@ pub async fn add(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResult<bo
             }
             Ok::<_, DieselError>(!exists)
         })
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }
 
-pub async fn remove(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResult<bool> {
+pub async fn remove(
+    d: &SqlDirectory,
+    school_id: i64,
+    role: &str,
+    audit: Audit<()>,
+) -> StoreResult<bool> {
     let role = role.to_string();
-    d.run(move |conn| {
-        with_write_tx!(conn, |c| {
+    let apply = move |conn: &mut Conn| {
+        with_conn!(conn, |c| {
             let q = school_roles::table
                 .filter(school_roles::school_id.eq(school_id))
                 .filter(school_roles::role.eq(&role));
@@ -71,6 +84,6 @@ pub async fn remove(d: &SqlDirectory, school_id: i64, role: &str) -> StoreResult
             diesel::delete(policy).execute(c)?;
             Ok::<_, DieselError>(n > 0)
         })
-    })
-    .await
+    };
+    d.write(apply, when_true(audit)).await
 }

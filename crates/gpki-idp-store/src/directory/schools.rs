@@ -1,12 +1,15 @@
-//! Schools: found by code or id, created one at a time, listed after a cursor, changed.
+//! Schools: found by code or id, listed after a cursor, changed (created in `onboarding`).
 
 use diesel::prelude::*;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::model::School;
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::when_some;
 use super::sql::SqlDirectory;
+use crate::db::Conn;
 use crate::schema::schools;
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 #[derive(Queryable)]
 pub struct SchoolRow {
@@ -51,23 +54,6 @@ pub async fn by_id(d: &SqlDirectory, id: i64) -> StoreResult<Option<School>> {
     .await
 }
 
-pub async fn create(d: &SqlDirectory, code: &str, name: &str) -> StoreResult<School> {
-    let (code, name) = (code.to_string(), name.to_string());
-    d.run(move |conn| {
-        let values = (
-            schools::code.eq(&code),
-            schools::name.eq(&name),
-            schools::disabled.eq(false),
-            schools::created_at.eq(gpki_idp_core::now()),
-        );
-        with_conn!(conn, |c| diesel::insert_into(schools::table)
-            .values(values)
-            .get_result::<SchoolRow>(c))
-        .map(School::from)
-    })
-    .await
-}
-
 pub async fn list(d: &SqlDirectory, after: i64, limit: i64) -> StoreResult<Vec<School>> {
     d.run(move |conn| {
         let q = schools::table
@@ -86,10 +72,11 @@ pub async fn update(
     name: Option<String>,
     disabled: Option<bool>,
     district: Option<bool>,
+    audit: Audit<School>,
 ) -> StoreResult<Option<School>> {
-    d.run(move |conn| {
-        with_write_tx!(conn, |c| {
-            let target = schools::table.filter(schools::id.eq(id));
+    let apply = move |conn: &mut Conn| {
+        let target = schools::table.filter(schools::id.eq(id));
+        with_conn!(conn, |c| {
             if let Some(name) = &name {
                 diesel::update(target)
                     .set(schools::name.eq(name))
@@ -108,6 +95,6 @@ pub async fn update(
             target.first::<SchoolRow>(c).optional()
         })
         .map(|r| r.map(School::from))
-    })
-    .await
+    };
+    d.write(apply, when_some(audit)).await
 }

@@ -3,33 +3,36 @@
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::model::SessionRecord;
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::{always, when_some};
 use super::json;
 use super::sql::SqlDirectory;
 use super::users::{name_of, usernames};
+use crate::db::Conn;
 use crate::schema::{refresh_tokens, sessions};
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
-pub async fn add(d: &SqlDirectory, s: SessionRecord) -> StoreResult<()> {
-    d.run(move |conn| {
-        let values = (
-            sessions::id.eq(s.id),
-            sessions::school_id.eq(s.school_id),
-            sessions::user_id.eq(s.user_id),
-            sessions::acr.eq(s.acr),
-            sessions::amr.eq(json::text(&s.amr)),
-            sessions::auth_time.eq(s.auth_time),
-            sessions::expires_at.eq(s.expires_at),
-            sessions::revoked.eq(false),
-        );
+pub async fn add(d: &SqlDirectory, s: SessionRecord, audit: Audit<()>) -> StoreResult<()> {
+    let values = (
+        sessions::id.eq(s.id),
+        sessions::school_id.eq(s.school_id),
+        sessions::user_id.eq(s.user_id),
+        sessions::acr.eq(s.acr),
+        sessions::amr.eq(json::text(&s.amr)),
+        sessions::auth_time.eq(s.auth_time),
+        sessions::expires_at.eq(s.expires_at),
+        sessions::revoked.eq(false),
+    );
+    let insert = move |conn: &mut Conn| {
         with_conn!(conn, |c| diesel::insert_into(sessions::table)
             .values(values)
             .execute(c))
         .map(|_| ())
-    })
-    .await
+    };
+    d.write(insert, always(audit)).await
 }
 
 type SessionRow = (String, i64, i64, String, String, i64, i64, bool);
@@ -80,33 +83,54 @@ pub async fn list(
     .await
 }
 
-pub async fn revoke(
+pub async fn by_id(
     d: &SqlDirectory,
     school_id: i64,
     id: &str,
 ) -> StoreResult<Option<SessionRecord>> {
     let id = id.to_string();
     d.run(move |conn| {
+        let q = sessions::table
+            .filter(sessions::school_id.eq(school_id))
+            .filter(sessions::id.eq(id));
+        with_conn!(conn, |c| {
+            let Some(row) = q.first::<SessionRow>(c).optional()? else {
+                return Ok(None);
+            };
+            let names = usernames!(c, vec![row.2])?;
+            Ok::<_, DieselError>(Some(session_record(row, &names)))
+        })
+    })
+    .await
+}
+
+pub async fn revoke(
+    d: &SqlDirectory,
+    school_id: i64,
+    id: &str,
+    audit: Audit<SessionRecord>,
+) -> StoreResult<Option<SessionRecord>> {
+    let id = id.to_string();
+    let apply = move |conn: &mut Conn| {
         let target = sessions::table
             .filter(sessions::school_id.eq(school_id))
             .filter(sessions::id.eq(id.clone()));
         let tokens = refresh_tokens::table
             .filter(refresh_tokens::school_id.eq(school_id))
             .filter(refresh_tokens::session_id.eq(id.clone()));
-        let (row, names) = with_write_tx!(conn, |c| {
-            let row = target.clone().first::<SessionRow>(c).optional()?;
-            if row.is_some() {
-                diesel::update(target)
-                    .set(sessions::revoked.eq(true))
-                    .execute(c)?;
-                diesel::update(tokens)
-                    .set(refresh_tokens::revoked.eq(true))
-                    .execute(c)?;
-            }
-            let names = usernames!(c, row.iter().map(|r| r.2).collect::<Vec<i64>>())?;
-            Ok::<_, DieselError>((row, names))
-        })?;
-        Ok(row.map(|r| session_record(r, &names)))
-    })
-    .await
+        with_conn!(conn, |c| {
+            let Some(row) = target.clone().first::<SessionRow>(c).optional()? else {
+                return Ok(None);
+            };
+            diesel::update(target)
+                .set(sessions::revoked.eq(true))
+                .execute(c)?;
+            diesel::update(tokens)
+                .set(refresh_tokens::revoked.eq(true))
+                .execute(c)?;
+            let names = usernames!(c, vec![row.2])?;
+            Ok::<_, DieselError>(Some(session_record(row, &names)))
+        })
+    };
+    d.write(apply, when_some(audit)).await
 }

@@ -2,6 +2,7 @@
 //! the caller's for a quick SQLite read), every wait bounded; diesel errors as store errors.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use gpki_idp_core::audit::AuditEvent;
 use gpki_idp_core::store::{StoreError, StoreResult};
 
 use crate::db::{self, Conn, Manager, Pool, Timeouts};
@@ -122,6 +123,32 @@ impl SqlDirectory {
                 ))
             }
         }
+    }
+
+    /// Runs `change` and appends the audit events its outcome makes (`events`, asked once the
+    /// change succeeded), in one write transaction: both are stored or neither. The events'
+    /// log copies are written once the transaction committed, so the log never shows an
+    /// event the audit log lacks.
+    pub(crate) async fn write<T, F, E>(&self, change: F, events: E) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, DieselError> + Send + 'static,
+        E: FnOnce(&T) -> Vec<AuditEvent> + Send + 'static,
+    {
+        let (outcome, events) = self
+            .run(move |conn| {
+                conn.write_transaction(|conn| {
+                    let outcome = change(conn)?;
+                    let events = events(&outcome);
+                    super::audited::insert(conn, &events)?;
+                    Ok((outcome, events))
+                })
+            })
+            .await?;
+        for event in &events {
+            event.log();
+        }
+        Ok(outcome)
     }
 
     /// Runs a read. On SQLite in WAL mode it runs on the caller's thread when a connection

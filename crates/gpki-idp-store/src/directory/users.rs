@@ -3,13 +3,16 @@
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
+use gpki_idp_core::audit::Audit;
 use gpki_idp_core::model::{NewUser, User, UserChange};
 use gpki_idp_core::store::StoreResult;
 
+use super::audited::{always, when_some};
 use super::json;
 use super::sql::SqlDirectory;
+use crate::db::Conn;
 use crate::schema::users;
-use crate::{with_conn, with_write_tx};
+use crate::with_conn;
 
 /// Rows inserted per statement in a bulk import (PostgreSQL allows 65,535 parameters).
 const IMPORT_CHUNK: usize = 1000;
@@ -103,15 +106,20 @@ pub async fn by_id(d: &SqlDirectory, school_id: i64, id: i64) -> StoreResult<Opt
     .await
 }
 
-pub async fn create(d: &SqlDirectory, user: NewUser) -> StoreResult<User> {
-    d.run(move |conn| {
-        let values = new_user_values(user, gpki_idp_core::now());
+pub async fn add(
+    d: &SqlDirectory,
+    user: NewUser,
+    disabled: bool,
+    audit: Audit<User>,
+) -> StoreResult<User> {
+    let values = new_user_values(user, disabled, gpki_idp_core::now());
+    let insert = move |conn: &mut Conn| {
         with_conn!(conn, |c| diesel::insert_into(users::table)
             .values(values)
             .get_result::<UserRow>(c))
         .map(User::from)
-    })
-    .await
+    };
+    d.write(insert, always(audit)).await
 }
 
 pub async fn list(
@@ -150,20 +158,21 @@ pub async fn update(
     school_id: i64,
     id: i64,
     change: UserChange,
+    audit: Audit<User>,
 ) -> StoreResult<Option<User>> {
-    d.run(move |conn| {
+    let apply = move |conn: &mut Conn| {
         let target = users::table
             .filter(users::school_id.eq(school_id))
             .filter(users::id.eq(id));
-        with_write_tx!(conn, |c| {
+        with_conn!(conn, |c| {
             if let Some(set) = UserChangeset::from(change) {
                 diesel::update(target).set(set).execute(c)?;
             }
             target.first::<UserRow>(c).optional()
         })
         .map(|r| r.map(User::from))
-    })
-    .await
+    };
+    d.write(apply, when_some(audit)).await
 }
 
 pub async fn by_usernames(
@@ -189,7 +198,7 @@ pub async fn by_usernames(
     .await
 }
 
-/// The columns of a new account: a fresh subject, enabled, created `now`.
+/// The columns of a new account: a fresh subject, created `now`.
 pub(crate) type NewUserValues = (
     diesel::dsl::Eq<users::school_id, i64>,
     diesel::dsl::Eq<users::username, String>,
@@ -201,7 +210,7 @@ pub(crate) type NewUserValues = (
     diesel::dsl::Eq<users::created_at, i64>,
 );
 
-pub(crate) fn new_user_values(u: NewUser, now: i64) -> NewUserValues {
+pub(crate) fn new_user_values(u: NewUser, disabled: bool, now: i64) -> NewUserValues {
     (
         users::school_id.eq(u.school_id),
         users::username.eq(u.username),
@@ -209,7 +218,7 @@ pub(crate) fn new_user_values(u: NewUser, now: i64) -> NewUserValues {
         users::display_name.eq(u.display_name),
         users::password_hash.eq(u.password_hash),
         users::roles.eq(json::text(&u.roles)),
-        users::disabled.eq(false),
+        users::disabled.eq(disabled),
         users::created_at.eq(now),
     )
 }
@@ -218,14 +227,15 @@ pub async fn import(
     d: &SqlDirectory,
     creates: Vec<NewUser>,
     updates: Vec<(i64, UserChange)>,
+    audit: Audit<()>,
 ) -> StoreResult<()> {
-    d.run(move |conn| {
-        let now = gpki_idp_core::now();
-        let rows: Vec<NewUserValues> = creates
-            .into_iter()
-            .map(|u| new_user_values(u, now))
-            .collect();
-        with_write_tx!(conn, |c| {
+    let now = gpki_idp_core::now();
+    let rows: Vec<NewUserValues> = creates
+        .into_iter()
+        .map(|u| new_user_values(u, false, now))
+        .collect();
+    let apply = move |conn: &mut Conn| {
+        with_conn!(conn, |c| {
             for chunk in rows.chunks(IMPORT_CHUNK) {
                 diesel::insert_into(users::table)
                     .values(chunk.to_vec())
@@ -240,8 +250,8 @@ pub async fn import(
             }
             Ok::<_, DieselError>(())
         })
-    })
-    .await
+    };
+    d.write(apply, always(audit)).await
 }
 
 /// user id → username for a set of ids, on the connection `$c` of either backend.

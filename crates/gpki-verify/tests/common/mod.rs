@@ -7,7 +7,11 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use gpki_testpki::{LeafSpec, RevocationServer, TestPki};
-use gpki_verify::{HttpFetcher, RevocationMode, TrustStore, UreqFetcher, Verifier, VerifierConfig};
+use gpki_verify::path::TrustStore;
+use gpki_verify::revocation::fetch::{FetchError, HttpFetcher, UreqFetcher};
+use gpki_verify::revocation::RevocationMode;
+use gpki_verify::signature::{Expected, SignatureInput};
+use gpki_verify::{Verifier, VerifierConfig};
 
 pub fn pki() -> &'static TestPki {
     static PKI: OnceLock<TestPki> = OnceLock::new();
@@ -41,11 +45,11 @@ impl CountingFetcher {
 }
 
 impl HttpFetcher for CountingFetcher {
-    fn get(&self, url: &str) -> Result<Vec<u8>, gpki_verify::FetchError> {
+    fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.get(url)
     }
-    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, gpki_verify::FetchError> {
+    fn post(&self, url: &str, ct: &str, body: &[u8]) -> Result<Vec<u8>, FetchError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.post(url, ct, body)
     }
@@ -96,11 +100,11 @@ pub fn sign_and_verify(
     at: std::time::SystemTime,
 ) -> Result<gpki_verify::Verified, gpki_verify::Error> {
     let cms = gpki_testpki::sign_cms(&[leaf], CHALLENGE, &gpki_testpki::CmsOptions::default());
-    let input = gpki_verify::SignatureInput::Pkcs7 {
+    let input = SignatureInput::Pkcs7 {
         signature: &cms,
         certificate: None,
     };
-    let exp = gpki_verify::Expected {
+    let exp = Expected {
         content: Some(CHALLENGE),
         nonce: None,
     };

@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::certificates::CodeInput;
-use gpki_idp_core::admin::ListQuery;
+use gpki_idp_core::admin::listing::ListQuery;
 use serde_json::json;
 
 use super::reply::{answer, created, items, list, no_content, OrFail};

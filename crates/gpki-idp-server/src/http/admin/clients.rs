@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::clients::{client_json, ClientInput};
-use gpki_idp_core::admin::ListQuery;
+use gpki_idp_core::admin::listing::ListQuery;
 use serde_json::json;
 
 use super::reply::{answer, list, no_content, ok, tagged, OrFail};

@@ -1,8 +1,8 @@
 //! `GET /me` and the schools: `/schools` (district operators) and `/schools/{school}`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use gpki_idp_core::admin::listing::ListQuery;
 use gpki_idp_core::admin::records::{school_json, SchoolInput, SchoolPatch};
-use gpki_idp_core::admin::ListQuery;
 
 use super::reply::{answer, created, list, ok, OrFail};
 use super::request::{anyone, body, caller, caller_only, query, read_body, MAX_BODY_BYTES};

@@ -3,7 +3,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
-use gpki_idp_core::admin::Listing;
+use gpki_idp_core::admin::listing::Listing;
 use gpki_idp_core::error::Error;
 use serde_json::{json, Value};
 

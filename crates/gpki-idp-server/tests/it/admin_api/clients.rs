@@ -1,12 +1,17 @@
 //! Clients: create, replace with If-Match, rotate the secret, delete; what a service client
-//! with `admin:users` may and may not do.
+//! with `admin:users` may and may not do; the ID token's algorithm under its standard name.
 
+use gpki_idp_server::demo;
+use openidconnect::core::{CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::code_flow;
 use super::users::import;
-use crate::support::admin::{call, client_token, put_if_match};
-use crate::support::TestServer;
+use crate::support::admin::{call, client_token, put_if_match, token};
+use crate::support::http::header_of;
+use crate::support::{http, start, Backend, TestServer, REDIRECT};
 
 pub(super) fn clients_with_secrets(server: &TestServer, gm: &str) {
     let input = json!({"client_id": "sync", "name": "校務同步", "redirect_uris": [], "grant_types": ["client_credentials"], "allowed_scopes": ["admin:users"]});
@@ -174,4 +179,99 @@ pub(super) fn clients_with_secrets(server: &TestServer, gm: &str) {
         404
     );
     assert_eq!(client_token(server, "demo", "sync", second, "").0, 401);
+}
+
+/// A client registered with the standard `id_token_signed_response_alg` (OpenID Connect
+/// Dynamic Client Registration 1.0 §2): it is shown under both names, ES256 signs its ID
+/// tokens, an update by the same name takes effect, and a body whose two names disagree is
+/// refused.
+#[test]
+fn the_signing_alg_by_its_standard_name() {
+    let server = start(Backend::Embedded, |_| {});
+    let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
+    let mut input = json!({"client_id": "es-portal", "name": "ES256 校務系統", "redirect_uris": [REDIRECT], "grant_types": ["authorization_code"], "require_pkce": false, "id_token_signed_response_alg": "ES256"});
+    let path = "/schools/demo/clients";
+    let created = call(&server, Method::POST, path, Some(&gm), Some(input.clone()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["id_token_signed_response_alg"], "ES256");
+    assert_eq!(
+        created.body["id_token_alg"], "ES256",
+        "the alias answers too"
+    );
+    let secret = created.body["client_secret"].as_str().unwrap().to_string();
+
+    let id_token = es_portal_id_token(&server, &secret);
+    assert_eq!(header_of(&id_token)["alg"], "ES256");
+    verify_es256(&server, &secret, &id_token);
+
+    // Both names, different values: refused on create and on update, nothing changed.
+    let mut conflict = input.clone();
+    conflict["client_id"] = json!("es-portal-2");
+    conflict["id_token_alg"] = json!("RS256");
+    let refused = call(
+        &server,
+        Method::POST,
+        path,
+        Some(&gm),
+        Some(conflict.clone()),
+    );
+    assert_refused_as_conflict(&refused.status, &refused.body);
+    conflict["client_id"] = json!("es-portal");
+    let one = "/schools/demo/clients/es-portal";
+    let refused = call(&server, Method::PUT, one, Some(&gm), Some(conflict));
+    assert_refused_as_conflict(&refused.status, &refused.body);
+    let got = call(&server, Method::GET, one, Some(&gm), None);
+    assert_eq!(got.body["id_token_signed_response_alg"], "ES256");
+
+    // Both names with the same value are one setting; the standard name updates it.
+    input["id_token_alg"] = json!("ES256");
+    assert_eq!(
+        call(&server, Method::PUT, one, Some(&gm), Some(input.clone())).status,
+        200
+    );
+    input["id_token_signed_response_alg"] = json!("RS256");
+    input.as_object_mut().unwrap().remove("id_token_alg");
+    let put = call(&server, Method::PUT, one, Some(&gm), Some(input));
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["id_token_alg"], "RS256");
+    let id_token = es_portal_id_token(&server, &secret);
+    assert_eq!(header_of(&id_token)["alg"], "RS256");
+}
+
+fn assert_refused_as_conflict(status: &u16, body: &Value) {
+    assert_eq!(*status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("id_token_signed_response_alg")
+            && description.contains("id_token_alg"),
+        "{description}"
+    );
+}
+
+/// The teacher logs in at `es-portal`: its ID token.
+fn es_portal_id_token(server: &TestServer, secret: &str) -> String {
+    let (_, tokens) = code_flow(server, "es-portal", secret, "openid", "teacher");
+    tokens["id_token"].as_str().unwrap().to_string()
+}
+
+/// Verifies the ID token as a relying party would, with openidconnect: the keys from the
+/// discovered JWKS, only ES256 allowed, issuer and audience checked.
+fn verify_es256(server: &TestServer, secret: &str, id_token: &str) {
+    let issuer = IssuerUrl::new(server.issuer(demo::SCHOOL)).unwrap();
+    let metadata = CoreProviderMetadata::discover(&issuer, &http()).unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("es-portal".into()),
+        Some(ClientSecret::new(secret.into())),
+    );
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let parsed: CoreIdToken = id_token.parse().unwrap();
+    let no_nonce = |_: Option<&Nonce>| Ok(());
+    let claims = parsed
+        .claims(&verifier, no_nonce)
+        .expect("the ES256 ID token verifies against the JWKS");
+    assert_eq!(claims.audiences()[0].as_str(), "es-portal");
 }

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use super::http::post;
 use super::rp::Rp;
+use gpki_idp_server::config::Config;
+
 use super::server::{start, Backend, TestServer};
 
 pub struct Pki {
@@ -48,6 +50,11 @@ pub fn card_at(serial: u64, responder: &RevocationServer) -> Leaf {
 
 /// A test server that trusts the test PKI and asks OCSP at every card login.
 pub fn server() -> TestServer {
+    server_tweaked(|_| {})
+}
+
+/// [`server`] with more of the configuration changed.
+pub fn server_tweaked(tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestServer {
     let dir = pki().dir.clone();
     start(Backend::Embedded, move |c| {
         c.certificate.trust_anchors = vec![dir.join("grca.pem")];
@@ -55,6 +62,7 @@ pub fn server() -> TestServer {
         c.certificate.revocation.mode = "ocsp".into();
         // Every login asks the responder, so a revocation shows at once in these tests.
         c.certificate.revocation.ocsp_cache_ttl_secs = 0;
+        tweak(c);
     })
 }
 

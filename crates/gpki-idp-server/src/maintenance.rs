@@ -1,0 +1,42 @@
+//! What the service does in the background while it runs: prune the audit log past its
+//! retention (`audit_retention_days`). Every replica prunes; a prune that finds nothing costs
+//! one indexed query.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::app::AppState;
+
+/// How often the audit log is pruned, the first time a minute after the start.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+const FIRST_PRUNE: Duration = Duration::from_secs(60);
+
+/// Starts the background work on the current runtime; it ends with the runtime.
+pub fn start(state: web::Data<AppState>) {
+    let Some(retention) = state.audit_retention else {
+        return;
+    };
+    actix_web::rt::spawn(async move {
+        actix_web::rt::time::sleep(FIRST_PRUNE).await;
+        loop {
+            prune_once(&state, retention).await;
+            actix_web::rt::time::sleep(PRUNE_EVERY).await;
+        }
+    });
+}
+
+/// One pruning round, counted in the metrics; a failure is logged and tried again next time.
+pub async fn prune_once(state: &AppState, retention: Duration) {
+    match state.provider.prune_audit(retention).await {
+        Ok(pruned) => state.metrics.audit_pruned.inc_by(pruned),
+        Err(e) => {
+            state
+                .metrics
+                .maintenance_failures
+                .with_label_values(&["audit_prune"])
+                .inc();
+            tracing::warn!("type" = "maintenance", task = "audit_prune", error = %e);
+        }
+    }
+}
