@@ -20,6 +20,7 @@ pub mod keys;
 pub mod login;
 pub mod model;
 pub mod oidc;
+pub mod params;
 pub mod password;
 pub mod policy;
 pub mod retention;

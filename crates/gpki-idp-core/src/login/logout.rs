@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use crate::error::Error;
 use crate::model::School;
 use crate::oidc::Provider;
+use crate::params::param;
 
 /// What a logout request leads to.
 #[derive(Debug, PartialEq, Eq)]
@@ -19,13 +20,6 @@ pub enum Logout {
     LoggedOut,
     /// Logged out: send the browser to this registered URI of the client.
     Redirect(String),
-}
-
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
 }
 
 impl Provider {

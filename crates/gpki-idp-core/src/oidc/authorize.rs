@@ -7,6 +7,7 @@ use super::Provider;
 use crate::code::Code;
 use crate::error::Error;
 use crate::model::{Client, School};
+use crate::params::param;
 
 /// Where an authorization error is shown.
 #[derive(Debug)]
@@ -19,13 +20,6 @@ pub enum AuthorizeError {
         state: Option<String>,
         error: Error,
     },
-}
-
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
 }
 
 impl Provider {

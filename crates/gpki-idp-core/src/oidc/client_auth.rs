@@ -11,16 +11,10 @@ use crate::audit::{Audit, AuditEvent, Origin};
 use crate::client_secret::{self, SecretKey};
 use crate::code::Code;
 use crate::model::{Client, School};
+use crate::params::param;
 use crate::{error::Error, jws, password};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-fn form<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-}
 
 /// The credentials of an `Authorization` header of `scheme`; scheme names are
 /// case-insensitive (RFC 9110 §11.1).
@@ -80,14 +74,14 @@ fn presented<'a>(
         let (id, secret) = (form_decode(id), form_decode(secret));
         return Ok(Presented::Secret { id, secret });
     }
-    if form(params, "client_assertion_type") == Some(JWT_BEARER) {
-        let jwt = form(params, "client_assertion").ok_or_else(bad)?;
+    if param(params, "client_assertion_type") == Some(JWT_BEARER) {
+        let jwt = param(params, "client_assertion").ok_or_else(bad)?;
         let claims = jws::unverified_claims(jwt).ok_or_else(bad)?;
         let id = claims["iss"].as_str().ok_or_else(bad)?.to_string();
         return Ok(Presented::Assertion { id, jwt });
     }
-    let id = form(params, "client_id").ok_or_else(bad)?;
-    Ok(match form(params, "client_secret") {
+    let id = param(params, "client_id").ok_or_else(bad)?;
+    Ok(match param(params, "client_secret") {
         Some(secret) => Presented::Secret {
             id: id.to_string(),
             secret: secret.to_string(),

@@ -22,10 +22,7 @@ pub struct ClientCall<'a> {
 
 impl ClientCall<'_> {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        crate::params::param(self.params, name)
     }
 
     /// The grant type as a metric label: from a fixed set, so a client cannot grow the

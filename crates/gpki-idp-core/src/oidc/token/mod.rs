@@ -24,13 +24,7 @@ pub use self::introspect::INTROSPECTION_SCOPE;
 use super::Provider;
 use crate::error::Error;
 use crate::model::{Client, School};
-
-fn form<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-}
+use crate::params::param;
 
 impl Provider {
     /// Answers a token request of an authenticated client.
@@ -41,7 +35,7 @@ impl Provider {
         client: &Client,
         params: &HashMap<String, String>,
     ) -> Result<Value, Error> {
-        let grant = form(params, "grant_type")
+        let grant = param(params, "grant_type")
             .ok_or_else(|| Error::invalid_request("grant_type is missing"))?;
         if !client.grant_types.iter().any(|g| g == grant) {
             return Err(match grant {
@@ -53,21 +47,21 @@ impl Provider {
         }
         match grant {
             "authorization_code" => {
-                let code = form(params, "code")
+                let code = param(params, "code")
                     .ok_or_else(|| Error::invalid_request("code is missing"))?;
-                let redirect_uri = form(params, "redirect_uri");
-                let verifier = form(params, "code_verifier");
+                let redirect_uri = param(params, "redirect_uri");
+                let verifier = param(params, "code_verifier");
                 self.exchange_code(school, issuer, client, code, redirect_uri, verifier)
                     .await
             }
             "refresh_token" => {
-                let token = form(params, "refresh_token")
+                let token = param(params, "refresh_token")
                     .ok_or_else(|| Error::invalid_request("refresh_token is missing"))?;
-                self.refresh(school, issuer, client, token, form(params, "scope"))
+                self.refresh(school, issuer, client, token, param(params, "scope"))
                     .await
             }
             "client_credentials" => {
-                let scope = form(params, "scope").unwrap_or_default();
+                let scope = param(params, "scope").unwrap_or_default();
                 self.client_credentials(school, client, scope).await
             }
             _ => Err(Error::unsupported_grant_type(
