@@ -116,10 +116,10 @@ struct CachedKeys {
 
 /// The provider: storage, settings and a per-school key cache.
 pub struct Provider {
-    /// The persistent records. For tests only (the server's integration tests seed through
-    /// it while they move); it becomes private: everything else goes through the domain's
-    /// services, so that every change is written with its audit.
-    pub directory: Arc<dyn Directory>,
+    /// The persistent records: private, so that every change goes through the domain's
+    /// services and is written with its audit. Tests reach it through
+    /// [`Provider::directory`] (feature `testing`) to seed and to look.
+    pub(crate) directory: Arc<dyn Directory>,
     pub ephemeral: Arc<dyn Ephemeral>,
     pub settings: ProviderSettings,
     /// The certificate engine; `None` turns certificate login off.
@@ -155,6 +155,12 @@ impl Provider {
             device_key: tokio::sync::OnceCell::new(),
             request_key: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The persistent records, for tests that seed or inspect them directly.
+    #[cfg(feature = "testing")]
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.directory
     }
 
     /// Turns certificate login on with this engine.

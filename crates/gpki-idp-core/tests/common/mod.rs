@@ -101,7 +101,7 @@ async fn harness(database_url: String, ephemeral: Arc<dyn Ephemeral>) -> Harness
 
 /// The demo school, its keys, `teacher` and `gm`, and the demo portal.
 async fn seed(provider: &Provider) -> School {
-    let dir = &provider.directory;
+    let dir = &provider.directory();
     let school = dir
         .create_school(SCHOOL, "示範國小")
         .await

@@ -76,7 +76,7 @@ fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
             password_hash: Some(hash.clone()),
             roles: vec!["teacher".into()],
         };
-        block_on(provider.directory.create_user(user)).unwrap();
+        block_on(provider.directory().create_user(user)).unwrap();
     }
     for i in 0..500 {
         let r = login(&server, &browser(), &format!("t{i:03}"), "morning-pass");
@@ -147,7 +147,7 @@ fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
         allowed_scopes: vec![],
         ..new_client(&school, "resource-server", Some("rs-secret"))
     };
-    block_on(provider.directory.create_client(rs.clone())).unwrap();
+    block_on(provider.directory().create_client(rs.clone())).unwrap();
     let rs_auth = Some(("resource-server", "rs-secret"));
     let (_, other) = introspect(&[("token", access)], rs_auth);
     assert_eq!(
@@ -157,11 +157,11 @@ fn introspection_needs_a_confidential_client_and_shows_only_its_tokens() {
     );
 
     rs.allowed_scopes = vec!["introspection".into()];
-    let mut client = block_on(provider.directory.client(school.id, "resource-server"))
+    let mut client = block_on(provider.directory().client(school.id, "resource-server"))
         .unwrap()
         .unwrap();
     client.allowed_scopes = rs.allowed_scopes.clone();
-    block_on(provider.directory.update_client(client)).unwrap();
+    block_on(provider.directory().update_client(client)).unwrap();
     provider.forget_client(school.id, "resource-server");
     let (_, granted) = introspect(&[("token", access)], rs_auth);
     assert_eq!(
@@ -377,17 +377,17 @@ fn a_second_tab_does_not_break_the_first_and_a_double_submit_leaves_one_session(
     assert_ne!(again.status(), 302);
     let provider = &server.state.provider;
     let school = server.demo_school();
-    let events = block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
+    let events = block_on(provider.directory().audit_events(school.id, 0, 1000)).unwrap();
     let outcomes: Vec<&str> = events
         .iter()
         .filter(|e| e.event == "login.password")
         .map(|e| e.outcome.as_str())
         .collect();
     assert_eq!(outcomes, ["success"], "what the browser got");
-    let teacher = block_on(provider.directory.user_by_username(school.id, "teacher"))
+    let teacher = block_on(provider.directory().user_by_username(school.id, "teacher"))
         .unwrap()
         .unwrap();
-    let sessions = block_on(provider.directory.list_sessions(
+    let sessions = block_on(provider.directory().list_sessions(
         school.id,
         Some(teacher.id),
         String::new(),

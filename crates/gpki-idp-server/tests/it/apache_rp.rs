@@ -131,7 +131,7 @@ fn register_client(server: &TestServer, app: &str) {
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         ..new_client(&server.demo_school(), CLIENT_ID, Some(CLIENT_SECRET))
     };
-    block_on(server.state.provider.directory.create_client(client)).unwrap();
+    block_on(server.state.provider.directory().create_client(client)).unwrap();
 }
 
 fn query(url: &Url, name: &str) -> Option<String> {

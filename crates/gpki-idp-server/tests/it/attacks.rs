@@ -177,7 +177,7 @@ fn a_guesser_elsewhere_cannot_lock_out_the_teachers_own_browser() {
 fn a_pupil_behind_the_schools_address_cannot_lock_out_the_school() {
     let server = behind_proxy(Backend::Embedded);
     let admin = block_on(async {
-        let dir = &server.state.provider.directory;
+        let dir = &server.state.provider.directory();
         let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
         let rules = gpki_idp_core::policy::RegistrationRules {
             campus_cidrs: vec!["203.0.113.0/24".into()],
@@ -220,7 +220,7 @@ fn a_pupil_behind_the_schools_address_cannot_lock_out_the_school() {
 /// The audit events of the demo school's password logins, newest last.
 fn login_addresses(server: &TestServer) -> Vec<Option<String>> {
     block_on(async {
-        let dir = &server.state.provider.directory;
+        let dir = &server.state.provider.directory();
         let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
         let filter = AuditFilter {
             event: Some("login.password".into()),
@@ -456,7 +456,7 @@ fn a_stranger_cannot_fill_the_audit_log() {
     assert_eq!(&statuses[..10], &[400; 10], "{statuses:?}");
     assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
     let events = block_on(async {
-        let dir = &server.state.provider.directory;
+        let dir = &server.state.provider.directory();
         let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
         let filter = AuditFilter {
             event: Some("login.certificate".into()),
@@ -480,7 +480,7 @@ fn a_stranger_cannot_fill_the_audit_log() {
     // The retention: an event older than the setting is pruned by the background round.
     block_on(async {
         let state = &server.state;
-        let dir = &state.provider.directory;
+        let dir = &state.provider.directory();
         let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
         let mut old = gpki_idp_core::audit::AuditEvent::new(school.id, "login.password", "x", "t");
         old.at = gpki_idp_core::now() - 200 * 86400;

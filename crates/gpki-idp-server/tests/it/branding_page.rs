@@ -87,7 +87,7 @@ fn the_gm_sets_the_schools_colour_and_logo() {
     let provider = &server.state.provider;
     let school = server.demo_school();
     assert_eq!(school.branding.colour.as_deref(), Some("#0b5d1e"));
-    let events = block_on(provider.directory.audit_events(school.id, 0, 1000)).unwrap();
+    let events = block_on(provider.directory().audit_events(school.id, 0, 1000)).unwrap();
     let by_gm: Vec<_> = events
         .iter()
         .filter(|e| e.event == "school.branding")

@@ -57,7 +57,7 @@ fn register_then_log_in_with_the_card() {
         server
             .state
             .provider
-            .directory
+            .directory()
             .audit_events(school.id, 0, 100),
     )
     .unwrap();
@@ -330,7 +330,12 @@ fn registration_within_campus_ranges_and_with_a_one_time_code() {
             campus_cidrs: cidrs.iter().map(|c| c.to_string()).collect(),
             require_enrollment_code: code,
         };
-        block_on(provider.directory.set_registration_rules(school.id, rules)).unwrap();
+        block_on(
+            provider
+                .directory()
+                .set_registration_rules(school.id, rules),
+        )
+        .unwrap();
     };
     let b = browser();
     let csrf = password_login(&server, &b);
@@ -352,7 +357,7 @@ fn registration_within_campus_ranges_and_with_a_one_time_code() {
         "a code is required"
     );
 
-    let teacher = block_on(provider.directory.user_by_username(school.id, "teacher"))
+    let teacher = block_on(provider.directory().user_by_username(school.id, "teacher"))
         .unwrap()
         .unwrap();
     let (_, code) = block_on(provider.issue_enrollment_code(
@@ -396,7 +401,7 @@ fn card_only_login_finds_the_account_from_the_certificate() {
     );
     let provider = &server.state.provider;
     let school = server.demo_school();
-    let events = block_on(provider.directory.audit_events(school.id, 0, 100)).unwrap();
+    let events = block_on(provider.directory().audit_events(school.id, 0, 100)).unwrap();
     let card_logins: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| e.event == "login.certificate")

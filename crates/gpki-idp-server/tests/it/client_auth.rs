@@ -57,13 +57,13 @@ fn argon2_client(server: &TestServer, id: &str) -> String {
     let secret = format!("{}-{id}", gpki_idp_core::random_token(32));
     let mut client = new_client(&school, id, Some(&secret));
     client.grant_types = vec!["client_credentials".into()];
-    block_on(server.state.provider.directory.create_client(client)).unwrap();
+    block_on(server.state.provider.directory().create_client(client)).unwrap();
     secret
 }
 
 fn stored(server: &TestServer, id: &str) -> Client {
     let school = server.demo_school();
-    block_on(server.state.provider.directory.client(school.id, id))
+    block_on(server.state.provider.directory().client(school.id, id))
         .unwrap()
         .unwrap()
 }
@@ -74,7 +74,7 @@ fn events(server: &TestServer, event: &str) -> Vec<gpki_idp_core::audit::AuditEv
         server
             .state
             .provider
-            .directory
+            .directory()
             .audit_events(school.id, 0, 10_000),
     )
     .unwrap()

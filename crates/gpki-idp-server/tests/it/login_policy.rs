@@ -69,7 +69,7 @@ fn set_teacher_policy(server: &TestServer, methods: &[Method]) {
         role: "teacher".into(),
         methods: methods.to_vec(),
     }];
-    block_on(provider.directory.replace_policy(school.id, policy)).unwrap();
+    block_on(provider.directory().replace_policy(school.id, policy)).unwrap();
 }
 
 /// A server where the teacher has registered a card; returns it with the card.
@@ -214,7 +214,7 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
         min_acr: Some(ACR_CERTIFICATE.into()),
         ..new_client(&school, "strict", Some("strict-secret"))
     };
-    block_on(provider.directory.create_client(strict)).unwrap();
+    block_on(provider.directory().create_client(strict)).unwrap();
 
     // A password is not enough: the page asks for the card, and the card completes it.
     let b = browser();
@@ -248,11 +248,11 @@ fn a_client_minimum_acr_is_enforced_at_login_and_at_token_issuance() {
     // At token issuance: a code of a password login, then the client's minimum is raised.
     let b = browser();
     let (_, location) = password_step(&server, &b, &fresh_page(&server, &b));
-    let mut portal = block_on(provider.directory.client(school.id, demo::CLIENT_ID))
+    let mut portal = block_on(provider.directory().client(school.id, demo::CLIENT_ID))
         .unwrap()
         .unwrap();
     portal.min_acr = Some(ACR_CERTIFICATE.into());
-    block_on(provider.directory.update_client(portal)).unwrap();
+    block_on(provider.directory().update_client(portal)).unwrap();
     // As the admin API does after a change (other replicas see it within client_cache_ttl).
     provider.forget_client(school.id, demo::CLIENT_ID);
     let refused =

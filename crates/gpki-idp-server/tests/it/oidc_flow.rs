@@ -507,7 +507,7 @@ fn a_role_limited_to_the_certificate_cannot_log_in_with_a_password() {
         server
             .state
             .provider
-            .directory
+            .directory()
             .set_role_policy(school.id, policy),
     )
     .unwrap();

@@ -23,7 +23,7 @@ fn onboard(server: &TestServer, bearer: &str, csv: &str, dry_run: bool) -> (u16,
 }
 
 fn exists(server: &TestServer, code: &str) -> bool {
-    block_on(server.state.provider.directory.school_by_code(code))
+    block_on(server.state.provider.directory().school_by_code(code))
         .unwrap()
         .is_some()
 }
@@ -74,10 +74,10 @@ fn onboards_a_district(backend: Backend) {
         "no GM named, none made"
     );
     let provider = &server.state.provider;
-    let east = block_on(provider.directory.school_by_code("d-east-es"))
+    let east = block_on(provider.directory().school_by_code("d-east-es"))
         .unwrap()
         .unwrap();
-    let gm = block_on(provider.directory.user_by_username(east.id, "gm.east"))
+    let gm = block_on(provider.directory().user_by_username(east.id, "gm.east"))
         .unwrap()
         .unwrap();
     assert_eq!(gm.roles, ["admin"]);
@@ -85,7 +85,7 @@ fn onboards_a_district(backend: Backend) {
         gm.password_hash.as_deref(),
         &password
     ));
-    let events = block_on(provider.directory.audit_events(east.id, 0, 100)).unwrap();
+    let events = block_on(provider.directory().audit_events(east.id, 0, 100)).unwrap();
     let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(names, ["school.create", "user.create"]);
     assert!(!events

@@ -97,7 +97,7 @@ fn the_gm_sets_the_login_methods_of_a_role() {
     assert_eq!(teacher.methods, [Method::Certificate]);
 
     // The change is audited with the GM as its actor.
-    let events = block_on(provider.directory.audit_events(school.id, 0, 500)).unwrap();
+    let events = block_on(provider.directory().audit_events(school.id, 0, 500)).unwrap();
     let change = events.iter().find(|e| e.event == "policy.set").unwrap();
     assert_eq!(change.actor, "gm");
     assert_eq!(change.client_id.as_deref(), Some("page:security"));
@@ -116,7 +116,7 @@ fn the_gm_sets_the_login_methods_of_a_role() {
         role: "teacher".into(),
         methods: vec![Method::PasswordAndCertificate],
     }];
-    block_on(provider.directory.replace_policy(school.id, other)).unwrap();
+    block_on(provider.directory().replace_policy(school.id, other)).unwrap();
     set(&mut stale, "teacher", &[Method::Password]);
     let r = gm.post(page_url(&server)).form(&stale).send().unwrap();
     assert!(r.text().unwrap().contains("已被其他管理者修改"));

@@ -106,8 +106,13 @@ fn audit_matches_what_the_browser_got() {
 
         let school =
             block_on(state.provider.school(demo::SCHOOL)).map_err(|e| format!("school: {e:?}"))?;
-        let events = block_on(state.provider.directory.audit_events(school.id, 0, 10_000))
-            .map_err(|e| format!("audit log: {e:?}"))?;
+        let events = block_on(
+            state
+                .provider
+                .directory()
+                .audit_events(school.id, 0, 10_000),
+        )
+        .map_err(|e| format!("audit log: {e:?}"))?;
         let mut successes: HashMap<String, u64> = HashMap::new();
         let mut failures: BTreeMap<String, u64> = BTreeMap::new();
         for e in events.iter().filter(|e| e.event == "login.password") {

@@ -37,7 +37,7 @@ pub fn service_client(
     scopes: &[&str],
 ) -> String {
     let provider = &server.state.provider;
-    let school = block_on(provider.directory.school_by_code(school))
+    let school = block_on(provider.directory().school_by_code(school))
         .unwrap()
         .unwrap();
     let secret = format!("secret-of-{client_id}");
@@ -46,7 +46,7 @@ pub fn service_client(
     client
         .allowed_scopes
         .extend(scopes.iter().map(|s| s.to_string()));
-    block_on(provider.directory.create_client(client)).unwrap();
+    block_on(provider.directory().create_client(client)).unwrap();
     secret
 }
 
@@ -73,10 +73,10 @@ pub fn token(server: &TestServer, school: &str, client_id: &str, scopes: &[&str]
 /// The district tenant, with an operator's token.
 pub fn district_token(server: &TestServer) -> String {
     let provider = &server.state.provider;
-    let school = block_on(provider.directory.create_school("district", "教育局")).unwrap();
+    let school = block_on(provider.directory().create_school("district", "教育局")).unwrap();
     block_on(
         provider
-            .directory
+            .directory()
             .update_school(school.id, None, None, Some(true)),
     )
     .unwrap();
@@ -155,10 +155,10 @@ pub fn send_raw(
 /// The number of audit events of `school`.
 pub fn audit_count(server: &TestServer, school: &str) -> usize {
     let provider = &server.state.provider;
-    let school = block_on(provider.directory.school_by_code(school))
+    let school = block_on(provider.directory().school_by_code(school))
         .unwrap()
         .unwrap();
-    block_on(provider.directory.audit_events(school.id, 0, 10_000))
+    block_on(provider.directory().audit_events(school.id, 0, 10_000))
         .unwrap()
         .len()
 }

@@ -153,7 +153,7 @@ pub fn new_client(school: &School, client_id: &str, secret: Option<&str>) -> New
 }
 
 async fn seed_extra(provider: &gpki_idp_core::oidc::Provider) {
-    let dir = &provider.directory;
+    let dir = &provider.directory();
     let demo = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
     let spa = NewClient {
         name: "public SPA".into(),
