@@ -82,6 +82,7 @@ fn a_burst_of_guesses_gets_only_the_allowance_checked() {
         })
         .collect();
     let issuer = server.issuer(demo::SCHOOL);
+    let started = std::time::Instant::now();
     let answers: Vec<(u16, bool)> = std::thread::scope(|s| {
         let handles: Vec<_> = forms
             .iter()
@@ -114,8 +115,16 @@ fn a_burst_of_guesses_gets_only_the_allowance_checked() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let checked = answers.iter().filter(|(status, _)| *status != 429).count();
-    assert!(checked <= 5, "{checked} of 60 were checked: {answers:?}");
-    assert!(answers.iter().filter(|(s, _)| *s == 429).count() >= 55);
+    // Past the allowance of 5 each failure makes the next attempt wait 1 s, 2 s, 4 s, …: a
+    // burst that lasts long (60 argon2 checks on a busy 2-core machine) may see some of
+    // those waits end, one more check each. Without the reservation 55 of 100 passed.
+    let waits_ended = (started.elapsed().as_secs_f64() + 1.0).log2().floor() as usize;
+    let allowed = 5 + waits_ended;
+    assert!(
+        checked <= allowed,
+        "{checked} of 60 were checked, {allowed} allowed in {:?}: {answers:?}",
+        started.elapsed()
+    );
 }
 
 /// Issue 17 #5: an outsider who knows a teacher's account name kept the teacher's right
