@@ -152,7 +152,7 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
     // Audit copies and store failures go to standard error: the answer is on standard output.
     let _logs = gpki_idp_server::logs::init(&config.log_format, std::io::stderr())?;
     let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
-    let provider = Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    let provider = Provider::new(directory, ephemeral, config.provider_settings());
     execute(&provider, cmd).await
 }
 
