@@ -11,6 +11,14 @@ use crate::model::SchoolPasswordPolicy;
 use crate::oidc::Provider;
 
 impl Provider {
+    /// The rules the school set itself (the GM's page shows them beside the district's).
+    pub async fn school_password_policy(
+        &self,
+        school: &School,
+    ) -> Result<SchoolPasswordPolicy, Error> {
+        Ok(self.directory.password_policy(school.id).await?)
+    }
+
     /// The school's own rules, the district's, and the policy in force.
     pub async fn admin_password_policy(&self, school: &School) -> Result<Value, Error> {
         let own = self.directory.password_policy(school.id).await?;

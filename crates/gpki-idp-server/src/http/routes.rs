@@ -66,6 +66,7 @@ school_routes! {
     get "/logo" Page => admin::logo;
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
+    post "/admin/security/passwords" Page => security::save_passwords;
     get "/admin/branding" Page => branding_page::show;
     post "/admin/branding" Page => branding_page::save;
     post "/diagnostics/check" Json => card::diagnostics_check;

@@ -1,7 +1,8 @@
 //! 資訊安全 → 資安選項設定: the school's login policy as a page for its GM, in the words and
 //! steps of the system it replaces (tick 啟用登入機制 per 身份, then 儲存設定). The change goes
 //! through the same domain call as the admin API's `PUT …/policy`: validated, checked against
-//! the version the page showed, and audited.
+//! the version the page showed, and audited. Its 密碼原則 form sets the school's password policy
+//! as the admin API's `PUT …/password-policy` does.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use gpki_idp_core::admin::settings::{policy_json, PolicyInput};
 use gpki_idp_core::admin::{GmPage, Principal};
 use gpki_idp_core::code::Code;
 use gpki_idp_core::error::Error;
-use gpki_idp_core::model::School;
+use gpki_idp_core::model::{School, SchoolPasswordPolicy};
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
 
 use super::pages::{self, Notice, RoleRow};
@@ -70,6 +71,63 @@ pub async fn save(
     render(&state, &req, &school, Some(notice)).await
 }
 
+/// `POST /schools/{school}/admin/security/passwords` (csrf, min_length, min_score, history,
+/// min_age_days, max_age_days; empty: the district's): 密碼原則, through the admin API's
+/// `PUT …/password-policy` call.
+pub async fn save_passwords(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = match school_of(&state, &req).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let who = match gm(&state, &school, &req, GmPage::Security).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if super::csrf::browser(&state, &req, csrf).is_err() {
+        return error_page(&Error::csrf_failed(), &req);
+    }
+    let notice = match password_rules(&form) {
+        Some(input) => match state
+            .provider
+            .admin_set_password_policy(&who, &school, input)
+            .await
+        {
+            Ok(_) => Notice::PasswordsSaved,
+            Err(e) if e.code == Code::InvalidRequest => Notice::PasswordsInvalid,
+            Err(e) => return error_page(&e, &req),
+        },
+        None => Notice::PasswordsInvalid,
+    };
+    render(&state, &req, &school, Some(notice)).await
+}
+
+/// The password rules as the form sent them (empty: the district's); `None` when one is not
+/// a number.
+fn password_rules(form: &HashMap<String, String>) -> Option<SchoolPasswordPolicy> {
+    let rule = |name: &str| -> Result<Option<u32>, ()> {
+        match form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| ()),
+        }
+    };
+    let score = rule("min_score").ok()?;
+    Some(SchoolPasswordPolicy {
+        min_length: rule("min_length").ok()?,
+        min_score: match score {
+            Some(s) => Some(u8::try_from(s).ok()?),
+            None => None,
+        },
+        history: rule("history").ok()?,
+        min_age_days: rule("min_age_days").ok()?,
+        max_age_days: rule("max_age_days").ok()?,
+    })
+}
+
 /// The GM of the school logged in on this browser, as the caller of `page`; else the page
 /// that says why.
 pub(super) async fn gm(
@@ -120,9 +178,10 @@ async fn render(
     let loaded = async {
         let policy = state.provider.admin_policy(school).await?;
         let roles = state.provider.known_roles(school).await?;
-        Ok::<_, Error>((policy, roles))
+        let passwords = state.provider.school_password_policy(school).await?;
+        Ok::<_, Error>((policy, roles, passwords))
     };
-    let (policy, roles) = match loaded.await {
+    let (policy, roles, passwords) = match loaded.await {
         Ok(found) => found,
         Err(e) => return error_page(&e, req),
     };
@@ -138,7 +197,16 @@ async fn render(
         .unwrap_or_default()
         .to_string();
     let (csrf, cookie) = super::csrf::token(state, req);
-    let mut response = pages::security(school, &rows, &etag, &csrf, notice, locale.as_deref());
+    let district = &state.provider.settings.passwords;
+    let mut response = pages::security(
+        school,
+        &rows,
+        &etag,
+        &csrf,
+        notice,
+        locale.as_deref(),
+        (&passwords, district),
+    );
     super::csrf::set(&mut response, cookie);
     pages::remember_locale(req, &mut response);
     response

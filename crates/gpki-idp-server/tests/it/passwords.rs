@@ -514,3 +514,65 @@ fn a_gm_reset_code_works_once_and_expires() {
     let (status, _) = reset_with(&server, "teacher", &code, "after-expiry-secret-12");
     assert_eq!(status, 400, "expired");
 }
+
+/// 資安選項設定 → 密碼原則: the GM sets the school's rules on the page, as the admin API does;
+/// an empty rule is the district's; a rule out of range saves nothing.
+#[test]
+fn the_gm_sets_the_password_policy_on_the_security_page() {
+    let server = start(Backend::Embedded, |_| {});
+    let b = browser();
+    let csrf = server.portal().log_in(&b, "gm");
+    let url = format!("{}/admin/security", server.issuer(demo::SCHOOL));
+    let page = b.get(&url).send().unwrap().text().unwrap();
+    assert!(
+        page.contains("密碼原則") && page.contains("<label for=\"pw-min_length\">"),
+        "{page}"
+    );
+    let save = |fields: &[(&str, &str)]| {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let r = b
+            .post(format!("{url}/passwords"))
+            .form(&form)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, page) = save(&[
+        ("min_length", "12"),
+        ("history", ""),
+        ("max_age_days", "180"),
+    ]);
+    assert_eq!(status, 200);
+    assert!(page.contains("密碼原則已儲存"), "{page}");
+    assert!(page.contains("value=\"12\"") && page.contains("value=\"180\""));
+    let (_, page) = save(&[("min_length", "3")]);
+    assert!(page.contains("密碼原則的數值超出範圍"), "{page}");
+    let (_, page) = save(&[("min_length", "twelve")]);
+    assert!(page.contains("密碼原則的數值超出範圍"), "{page}");
+
+    let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
+    let shown = call(
+        &server,
+        Method::GET,
+        "/schools/demo/password-policy",
+        Some(&gm),
+        None,
+    );
+    assert_eq!(shown.body["school"]["min_length"], 12, "{}", shown.body);
+    assert_eq!(shown.body["effective"]["max_age_days"], 180);
+    assert_eq!(shown.body["effective"]["history"], 3, "the district's");
+    let audited = events(&server, "school.password_policy");
+    assert_eq!(audited.len(), 1, "the refused ones saved nothing");
+    assert_eq!(audited[0].actor, "gm");
+    // A teacher's session cannot.
+    let teacher = browser();
+    let csrf = server.portal().log_in(&teacher, "teacher");
+    let form = [("csrf", csrf.as_str()), ("min_length", "6")];
+    let r = teacher
+        .post(format!("{url}/passwords"))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
