@@ -15,7 +15,7 @@ pub mod password;
 mod policy;
 
 pub use frame::{respond, Frame, Layout};
-pub use policy::{security, Notice, RoleRow};
+pub use policy::{security, IssuedView, Notice, Passwords, RoleRow};
 
 /// The cookie that keeps the language a person chose with the switch on a page.
 pub const LANG_COOKIE: &str = "gpki_lang";

@@ -67,6 +67,7 @@ school_routes! {
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
     post "/admin/security/passwords" Page => security::save_passwords;
+    post "/admin/security/reset-code" Page => security::issue_reset_code;
     get "/admin/branding" Page => branding_page::show;
     post "/admin/branding" Page => branding_page::save;
     post "/diagnostics/check" Json => card::diagnostics_check;

@@ -8,13 +8,14 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::settings::{policy_json, PolicyInput};
+use gpki_idp_core::admin::users::IssuedCode;
 use gpki_idp_core::admin::{GmPage, Principal};
 use gpki_idp_core::code::Code;
 use gpki_idp_core::error::Error;
 use gpki_idp_core::model::{School, SchoolPasswordPolicy};
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
 
-use super::pages::{self, Notice, RoleRow};
+use super::pages::{self, IssuedView, Notice, Passwords, RoleRow};
 use super::request::origin;
 use super::school::{school_of, SESSION_COOKIE};
 use crate::app::AppState;
@@ -28,7 +29,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     if let Err(response) = gm(&state, &school, &req, GmPage::Security).await {
         return response;
     }
-    render(&state, &req, &school, None).await
+    render(&state, &req, &school, None, None).await
 }
 
 /// `POST /schools/{school}/admin/security` (csrf, etag, role{i}, role{i}.{method}).
@@ -68,7 +69,7 @@ pub async fn save(
         Err(e) if e.code == Code::InvalidRequest => Notice::Invalid,
         Err(e) => return error_page(&e, &req),
     };
-    render(&state, &req, &school, Some(notice)).await
+    render(&state, &req, &school, Some(notice), None).await
 }
 
 /// `POST /schools/{school}/admin/security/passwords` (csrf, min_length, min_score, history,
@@ -103,7 +104,40 @@ pub async fn save_passwords(
         },
         None => Notice::PasswordsInvalid,
     };
-    render(&state, &req, &school, Some(notice)).await
+    render(&state, &req, &school, Some(notice), None).await
+}
+
+/// `POST /schools/{school}/admin/security/reset-code` (csrf, username): 密碼重設碼, through
+/// the admin API's `POST …/users/{username}/reset-code` call; the code is shown once.
+pub async fn issue_reset_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = match school_of(&state, &req).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let who = match gm(&state, &school, &req, GmPage::Security).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if super::csrf::browser(&state, &req, csrf).is_err() {
+        return error_page(&Error::csrf_failed(), &req);
+    }
+    let username = form.get("username").map(|u| u.trim()).unwrap_or_default();
+    match state
+        .provider
+        .admin_reset_code(&who, &school, username)
+        .await
+    {
+        Ok(issued) => render(&state, &req, &school, None, Some((username, &issued))).await,
+        Err(e) if e.code == Code::NotFound => {
+            render(&state, &req, &school, Some(Notice::NoSuchAccount), None).await
+        }
+        Err(e) => error_page(&e, &req),
+    }
 }
 
 /// The password rules as the form sent them (empty: the district's); `None` when one is not
@@ -173,6 +207,7 @@ async fn render(
     req: &HttpRequest,
     school: &School,
     notice: Option<Notice>,
+    issued: Option<(&str, &IssuedCode)>,
 ) -> HttpResponse {
     let locale = pages::locale(req, None);
     let loaded = async {
@@ -197,7 +232,15 @@ async fn render(
         .unwrap_or_default()
         .to_string();
     let (csrf, cookie) = super::csrf::token(state, req);
-    let district = &state.provider.settings.passwords;
+    let part = Passwords {
+        own: &passwords,
+        district: &state.provider.settings.passwords,
+        issued: issued.map(|(username, i)| IssuedView {
+            username,
+            code: &i.code,
+            expires_in: i.expires_in,
+        }),
+    };
     let mut response = pages::security(
         school,
         &rows,
@@ -205,7 +248,7 @@ async fn render(
         &csrf,
         notice,
         locale.as_deref(),
-        (&passwords, district),
+        &part,
     );
     super::csrf::set(&mut response, cookie);
     pages::remember_locale(req, &mut response);

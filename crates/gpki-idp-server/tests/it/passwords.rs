@@ -388,6 +388,24 @@ fn a_teacher_changes_the_password_on_the_account_page() {
     let r = rp.password_login(&browser(), &[], "teacher", CHOSEN);
     assert_eq!(r.status(), 302, "not temporary: no change step");
 
+    // A school's minimum age: the password just changed may not change again yet.
+    let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
+    let policy = json!({"min_age_days": 1});
+    let set = call(
+        &server,
+        Method::PUT,
+        "/schools/demo/password-policy",
+        Some(&gm),
+        Some(policy),
+    );
+    assert_eq!(set.status, 200, "{}", set.body);
+    let (_, location) = own_change(&server, &b, &csrf, CHOSEN, "a-later-password-31");
+    assert!(
+        location.ends_with("password=password_too_new"),
+        "{location}"
+    );
+    assert!(account_page(&server, &b, &location).contains("密碼剛變更過"));
+
     // Not logged in: nothing changes.
     let stranger = browser();
     let form = rp.login_page(&stranger, &[]);
@@ -565,6 +583,28 @@ fn the_gm_sets_the_password_policy_on_the_security_page() {
     let audited = events(&server, "school.password_policy");
     assert_eq!(audited.len(), 1, "the refused ones saved nothing");
     assert_eq!(audited[0].actor, "gm");
+    // 密碼重設碼 on the same page: shown once, works on 忘記密碼.
+    let issue = |username: &str| {
+        let form = [("csrf", csrf.as_str()), ("username", username)];
+        let r = b
+            .post(format!("{url}/reset-code"))
+            .form(&form)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (status, page) = issue("staff");
+    assert_eq!(status, 200);
+    let shown = page.split("的密碼重設碼：<strong>").nth(1).expect(&page);
+    let code = shown.split("</strong>").next().unwrap().to_string();
+    assert_eq!(code.len(), 14, "{code}");
+    let (_, page) = issue("nobody");
+    assert!(page.contains("找不到這個帳號"), "{page}");
+    let issued = events(&server, "user.reset_code");
+    assert_eq!((issued.len(), issued[0].actor.as_str()), (1, "gm"));
+    let (status, body) = reset_with(&server, "staff", &code, CHOSEN);
+    assert_eq!(status, 200, "{body}");
+
     // A teacher's session cannot.
     let teacher = browser();
     let csrf = server.portal().log_in(&teacher, "teacher");

@@ -22,6 +22,8 @@ pub enum Notice {
     PasswordsSaved,
     /// A password rule was out of its range.
     PasswordsInvalid,
+    /// No account of that name for a reset code.
+    NoSuchAccount,
 }
 
 /// A role and the methods its members may log in with.
@@ -64,6 +66,7 @@ impl Notice {
             Notice::Saved => ("ok", "設定已儲存，使用者下次登入時生效。", "Saved. It applies from each user's next login."),
             Notice::ChangedMeanwhile => ("error", "設定已被其他管理者修改，以下為最新設定，請確認後再儲存一次。", "Another administrator changed the settings meanwhile. These are the current ones: check them and save again."),
             Notice::Invalid => ("error", "每個身份至少要勾選一種登入機制，設定未儲存。", "Tick at least one login method for every role. Nothing was saved."),
+            Notice::NoSuchAccount => ("error", "找不到這個帳號，未發給重設碼。", "There is no such account. No reset code was issued."),
             Notice::PasswordsSaved => ("ok", "密碼原則已儲存，下次變更密碼或登入時生效。", "The password policy was saved. It applies from the next password change or login."),
             Notice::PasswordsInvalid => ("error", "密碼原則的數值超出範圍（最短長度 6–64、強度 0–4、歷史 0–24、最短效期 0–365 天、最長效期 0 或大於最短效期），設定未儲存。", "A password rule is out of range (length 6–64, strength 0–4, history 0–24, minimum age 0–365 days, maximum age 0 or more than the minimum). Nothing was saved."),
         };
@@ -105,6 +108,29 @@ struct SecurityHtml<'a> {
     columns: Vec<Column>,
     rows: Vec<Line<'a>>,
     passwords: Vec<Rule>,
+    issued: Option<Issued<'a>>,
+}
+
+/// A password reset code just issued on the page: shown once.
+struct Issued<'a> {
+    username: &'a str,
+    code: &'a str,
+    hours: u64,
+}
+
+/// The password part of the page: the school's rules, the district's, and a reset code just
+/// issued.
+pub struct Passwords<'a> {
+    pub own: &'a SchoolPasswordPolicy,
+    pub district: &'a PasswordPolicy,
+    pub issued: Option<IssuedView<'a>>,
+}
+
+/// A reset code the GM just issued for `username`.
+pub struct IssuedView<'a> {
+    pub username: &'a str,
+    pub code: &'a str,
+    pub expires_in: u64,
 }
 
 /// One rule of the password policy as the page shows it: the school's value (empty: the
@@ -194,7 +220,7 @@ pub fn security(
     csrf: &str,
     notice: Option<Notice>,
     locale: Option<&str>,
-    passwords: (&SchoolPasswordPolicy, &PasswordPolicy),
+    passwords: &Passwords<'_>,
 ) -> HttpResponse {
     let frame = Frame {
         lang_href: Some(format!("/schools/{}/admin/security", school.code)),
@@ -218,7 +244,12 @@ pub fn security(
             })
             .collect(),
         rows: rows.iter().map(|r| line(r, en)).collect(),
-        passwords: rules(passwords.0, passwords.1),
+        passwords: rules(passwords.own, passwords.district),
+        issued: passwords.issued.as_ref().map(|i| Issued {
+            username: i.username,
+            code: i.code,
+            hours: i.expires_in / 3600,
+        }),
     };
     respond(StatusCode::OK, &frame, &page)
 }
