@@ -295,6 +295,13 @@ mod tests {
             Code::Throttled,
             Code::LoginExpired,
             Code::ChallengeInvalid,
+            Code::PasswordTooShort,
+            Code::PasswordTooWeak,
+            Code::PasswordReused,
+            Code::PasswordTooNew,
+            Code::PasswordMismatch,
+            Code::PasswordCurrentWrong,
+            Code::ResetCodeInvalid,
         ] {
             let message = code.message();
             assert!(!message.zh.is_empty() && !message.en.is_empty(), "{code}");
