@@ -42,7 +42,8 @@ pub struct User {
     /// Roles (身份): teacher, staff, student, parent, admin, or a school's own.
     pub roles: Vec<String>,
     pub disabled: bool,
-    /// The password was set by someone else (the GM, the operator, an import, onboarding):
+    /// The password was set by someone else (the GM, the operator, onboarding; an import sets
+    /// no passwords):
     /// the next password login changes it before any code is issued.
     #[serde(default)]
     pub password_must_change: bool,

@@ -1,4 +1,4 @@
--- A password set by someone else (the GM, the operator, an import, onboarding) must be
+-- A password set by someone else (the GM, the operator, onboarding's GM password) must be
 -- changed at the account's next password login; when it last changed decides its age.
 ALTER TABLE users ADD COLUMN password_must_change BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT;

@@ -1,5 +1,5 @@
-//! The password a login must change before it completes: set by someone else (the GM, the
-//! operator, an import, onboarding) or older than the policy's maximum age. After every factor
+//! The password a login must change before it completes: set by someone else (the GM or the
+//! operator through the admin API or the command line, onboarding's GM password) or older than the policy's maximum age. After every factor
 //! is proved, the pending request waits at this step instead of issuing its code; the browser
 //! that proved the password sends the new one twice, it is checked against the school's
 //! password policy and set (audited `user.password_changed`, with the change), and the login
@@ -76,9 +76,13 @@ impl Provider {
         user: &User,
         session: &Session,
     ) -> Result<bool, Error> {
-        if !session.amr.iter().any(|m| m == "pwd") {
+        if !session.amr.iter().any(|m| m == "pwd") || user.password_hash.is_none() {
             return Ok(false);
         }
+        if user.password_must_change {
+            return Ok(true);
+        }
+        // Only the maximum age is left to ask: one read of the school's rules.
         let policy = self.password_policy(school).await?;
         Ok(policy.must_change(user, crate::now()))
     }
