@@ -439,6 +439,9 @@ const STATES = {
   'diagnostics, done': async (page) => { await page.goto(`${idp.issuer}/diagnostics`); await page.click('#diagnose'); await page.waitForSelector('#result:not(:empty)'); },
   'security settings (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/security`); },
   'school branding (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/branding`); },
+  'forgot password': async (page) => page.goto(`${idp.issuer}/password-reset`),
+  'forgot password, wrong code': async (page) => { await page.goto(`${idp.issuer}/password-reset`); await page.fill('#username', 'nobody'); await page.fill('#reset_code', 'AAAA-BBBB-CCCC'); await page.fill('#new_password', 'river-lantern-58-quiet'); await page.fill('#new_password_again', 'river-lantern-58-quiet'); await Promise.all([page.waitForNavigation(), page.click('#reset')]); await page.waitForSelector('.error'); },
+  'account, password change refused': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/account`); await page.fill('#current_password', 'not-the-password'); await page.fill('#new_password', 'river-lantern-58-quiet'); await page.fill('#new_password_again', 'river-lantern-58-quiet'); await Promise.all([page.waitForNavigation(), page.click('#change-password')]); await page.waitForSelector('#password-status'); },
   'error page': async (page) => page.goto(`${idp.issuer}/authorize?client_id=nobody`),
   'logged out': async (page) => page.goto(`${idp.issuer}/logout`)
 };
@@ -490,6 +493,45 @@ test('a teacher logs in with the keyboard alone', async () => {
     assert.ok(focus.outline, `focus is visible on ${focus.id}`);
   }
   for (const id of ['next', 'card-only', 'lang-switch']) assert.ok(seen.has(id), `${id} reachable by Tab: ${[...seen]}`);
+  await context.close();
+});
+
+test('a password the GM set is changed on our page, with the keyboard alone, before the code', async () => {
+  // The GM sets a teacher's password through the admin API (the demo portal's token may use it).
+  const token = await fetch(`${idp.issuer}/token`, {
+    method: 'POST',
+    headers: { Authorization: 'Basic ' + Buffer.from('demo-portal:demo-portal-secret').toString('base64'), 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin' })
+  }).then((r) => r.json());
+  secretsSeen.add(token.access_token);
+  const temporary = 'Temp-pass-4821';
+  const chosen = 'river-lantern-58-quiet';
+  secretsSeen.add(temporary);
+  secretsSeen.add(chosen);
+  const created = await fetch(`${new URL(idp.issuer).origin}/admin/v1/schools/demo/users`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token.access_token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'newt', display_name: '新老師', roles: ['teacher'], password: temporary })
+  });
+  assert.equal(created.status, 201);
+  const context = await browser.newContext({ locale: 'zh-TW', bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(authorizeUrl('temp'));
+  await page.keyboard.type('newt');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#password-section:not([hidden])');
+  await page.keyboard.type(temporary);
+  await Promise.all([page.waitForURL('**/login/password?req=**'), page.keyboard.press('Enter')]);
+  // The change step: no code went to the portal; the new password field has the focus.
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'new_password');
+  assert.deepEqual(await seriousViolations(page), []);
+  await page.screenshot({ path: join(shots, 'change-password.png'), fullPage: true });
+  await page.keyboard.type(chosen);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'new_password_again');
+  await page.keyboard.type(chosen);
+  await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.keyboard.press('Enter')]);
+  assert.equal(codeFrom(page.url()).state, 'temp');
   await context.close();
 });
 

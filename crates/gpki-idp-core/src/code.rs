@@ -110,6 +110,22 @@ pub enum Code {
     NotSchoolAdmin,
     /// The certificate engine refused the signature or the certificate.
     Certificate(CertificateRefusal),
+
+    // ---- passwords (the school's password policy)
+    /// Shorter than the policy's minimum length.
+    PasswordTooShort,
+    /// Too easy to guess: a common password, or below the policy's strength score.
+    PasswordTooWeak,
+    /// The present password or one of the policy's last N.
+    PasswordReused,
+    /// Changed more recently than the policy's minimum age allows.
+    PasswordTooNew,
+    /// The new password and its repetition differ.
+    PasswordMismatch,
+    /// The present password given to change it is wrong.
+    PasswordCurrentWrong,
+    /// The password reset code is wrong, used, expired or not this account's.
+    ResetCodeInvalid,
 }
 
 impl Code {
@@ -157,6 +173,13 @@ impl Code {
             Self::NotLoggedIn => "login_required",
             Self::NotSchoolAdmin => "access_denied",
             Self::Certificate(c) => c.code,
+            Self::PasswordTooShort => "password_too_short",
+            Self::PasswordTooWeak => "password_too_weak",
+            Self::PasswordReused => "password_reused",
+            Self::PasswordTooNew => "password_too_new",
+            Self::PasswordMismatch => "password_mismatch",
+            Self::PasswordCurrentWrong => "password_current_wrong",
+            Self::ResetCodeInvalid => "reset_code_invalid",
         }
     }
 }
@@ -222,6 +245,13 @@ impl Code {
             Self::NotLoggedIn => m("請先登入校務系統。", "Log in to the school portal first."),
             Self::NotSchoolAdmin => m("只有學校管理者（GM）可以開啟這個頁面，請以學校 GM 帳號登入。", "Only the school's administrator (GM) can open this page. Log in with the school's GM account."),
             Self::Certificate(c) => c.message,
+            Self::PasswordTooShort => m("新密碼太短，請依學校的密碼原則設定較長的密碼。", "The new password is too short for the school's password policy."),
+            Self::PasswordTooWeak => m("新密碼太容易被猜到（常見密碼或強度不足），請改用較長、不易猜測的密碼。", "The new password is too easy to guess (a common password, or too weak). Use a longer one that is hard to guess."),
+            Self::PasswordReused => m("不可使用目前或最近使用過的密碼，請設定新的密碼。", "You cannot use the present password or a recent one. Choose a new password."),
+            Self::PasswordTooNew => m("密碼剛變更過，依學校的密碼原則須稍後才能再變更。", "The password was changed too recently; the school's password policy asks you to wait before changing it again."),
+            Self::PasswordMismatch => m("兩次輸入的新密碼不一致。", "The two new passwords differ."),
+            Self::PasswordCurrentWrong => m("目前的密碼不正確。", "The present password is wrong."),
+            Self::ResetCodeInvalid => m("帳號或重設碼不正確，或重設碼已使用、已過期。請向學校管理者索取新的重設碼。", "The account or the reset code is wrong, or the code was used or has expired. Ask the school administrator for a new one."),
         }
     }
 }
@@ -238,6 +268,8 @@ pub enum Notice {
     NeedPasswordToo,
     /// 環境檢測: the card's certificate would do for a login.
     CertificateUsable,
+    /// The password was set by someone else, or is too old: change it to finish the login.
+    PasswordMustChange,
 }
 
 impl Notice {
@@ -246,6 +278,7 @@ impl Notice {
             Self::StepUpCard => m("此系統要求以自然人憑證登入，請插入卡片並輸入 PIN 碼。", "This service asks for a citizen-certificate login. Insert your card and enter its PIN."),
             Self::NeedCardToo => m("學校的資安設定要求您同時使用密碼與自然人憑證，請再以自然人憑證完成登入。", "Your school's security settings require both the password and the citizen certificate. Finish with your card."),
             Self::CertificateUsable => m("憑證有效，可以用來登入。", "The certificate is valid and can be used to log in."),
+            Self::PasswordMustChange => m("您的密碼是由他人設定的暫時密碼或已逾使用期限，請設定新密碼後繼續登入。", "Your password was set by someone else or has expired. Choose a new password to continue."),
             Self::NeedPasswordToo => m("學校的資安設定要求您同時使用密碼與自然人憑證，請再輸入密碼。", "Your school's security settings require both the password and the citizen certificate. Enter your password too."),
         }
     }
@@ -262,6 +295,13 @@ mod tests {
             Code::Throttled,
             Code::LoginExpired,
             Code::ChallengeInvalid,
+            Code::PasswordTooShort,
+            Code::PasswordTooWeak,
+            Code::PasswordReused,
+            Code::PasswordTooNew,
+            Code::PasswordMismatch,
+            Code::PasswordCurrentWrong,
+            Code::ResetCodeInvalid,
         ] {
             let message = code.message();
             assert!(!message.zh.is_empty() && !message.en.is_empty(), "{code}");

@@ -22,6 +22,7 @@ pub mod model;
 pub mod oidc;
 pub mod params;
 pub mod password;
+pub mod password_policy;
 pub mod policy;
 pub mod retention;
 pub mod staged;

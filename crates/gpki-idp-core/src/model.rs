@@ -42,6 +42,14 @@ pub struct User {
     /// Roles (身份): teacher, staff, student, parent, admin, or a school's own.
     pub roles: Vec<String>,
     pub disabled: bool,
+    /// The password was set by someone else (the GM, the operator, onboarding; an import sets
+    /// no passwords):
+    /// the next password login changes it before any code is issued.
+    #[serde(default)]
+    pub password_must_change: bool,
+    /// When the password was last set (Unix seconds); `None` before this was recorded.
+    #[serde(default)]
+    pub password_changed_at: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -51,6 +59,8 @@ pub struct NewUser {
     pub display_name: String,
     pub password_hash: Option<String>,
     pub roles: Vec<String>,
+    /// The password is temporary (set by someone else): changed at the next password login.
+    pub password_must_change: bool,
 }
 
 /// A school to create with its keys and first accounts: what the store writes, all schools
@@ -222,7 +232,9 @@ pub struct UserChange {
     pub display_name: Option<String>,
     pub roles: Option<Vec<String>>,
     pub disabled: Option<bool>,
-    /// `Some(None)` removes the password.
+    /// `Some(None)` removes the password. A password set here is set by someone else (the
+    /// GM, the operator, an import): the store marks it temporary, to be changed at the next
+    /// password login. The holder's own change is `Directory::set_own_password`.
     pub password_hash: Option<Option<String>>,
 }
 
@@ -252,4 +264,16 @@ pub struct NewRegistration {
     pub enrollment_code: Option<String>,
     /// Unix seconds.
     pub at: i64,
+}
+
+/// A school's own password policy: each rule it sets, the district's where it sets none
+/// (`password_policy`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchoolPasswordPolicy {
+    pub min_length: Option<u32>,
+    pub min_score: Option<u8>,
+    pub history: Option<u32>,
+    pub min_age_days: Option<u32>,
+    pub max_age_days: Option<u32>,
 }

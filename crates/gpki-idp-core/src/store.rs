@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::audit::{Audit, AuditEvent, AuditFilter};
+use crate::model::SchoolPasswordPolicy;
 use crate::model::{
     Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
     NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
@@ -115,6 +116,29 @@ pub trait Directory: Send + Sync {
         &self,
         creates: Vec<NewUser>,
         updates: Vec<(i64, UserChange)>,
+        audit: Audit<()>,
+    ) -> StoreResult<()>;
+    /// Sets the password its holder chose (not temporary); the old one joins the history.
+    async fn set_own_password(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        hash: String,
+        audit: Audit<User>,
+    ) -> StoreResult<Option<User>>;
+    /// The account's earlier password hashes, newest first, at most `limit`.
+    async fn password_history(
+        &self,
+        school: i64,
+        user: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>>;
+    /// The school's own password policy (setting nothing when it has none).
+    async fn password_policy(&self, school_id: i64) -> StoreResult<SchoolPasswordPolicy>;
+    async fn set_password_policy(
+        &self,
+        school_id: i64,
+        policy: SchoolPasswordPolicy,
         audit: Audit<()>,
     ) -> StoreResult<()>;
     /// The roles of every account of the school (for role usage counts).

@@ -71,7 +71,7 @@ pub fn state(
     ephemeral: Arc<dyn Ephemeral>,
 ) -> Result<web::Data<AppState>, String> {
     let public_url = config.public_url();
-    let mut provider = Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    let mut provider = Provider::new(directory, ephemeral, config.provider_settings());
     if !config.certificate.trust_anchors.is_empty() {
         let engine = config
             .certificate

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gpki_idp_core::oidc::ProviderSettings;
+use gpki_idp_core::password_policy::PasswordPolicy;
 use gpki_verify::settings::CertificateSettings;
 use serde::Deserialize;
 
@@ -53,6 +54,9 @@ pub struct Config {
     pub log_format: String,
     pub tokens: TokenSettings,
     pub certificate: CertificateSettings,
+    /// `[passwords]`: the district's password policy, which a school without its own applies
+    /// (defaults: 8 characters, strength 2, history 3, no minimum age, no maximum age).
+    pub passwords: PasswordPolicy,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             log_format: "text".into(),
             tokens: TokenSettings::default(),
             certificate: CertificateSettings::default(),
+            passwords: PasswordPolicy::default(),
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct TokenSettings {
     pub challenge_ttl_secs: u64,
     pub key_cache_ttl_secs: u64,
     pub client_cache_ttl_secs: u64,
+    /// How long a GM's password reset code may be used (default 86400: a day).
+    pub reset_code_ttl_secs: u64,
     /// No longer used (pending logins are not stored: their login page carries them, signed);
     /// accepted so that older configuration files still load.
     pub max_pending_login_bytes: Option<u64>,
@@ -137,6 +144,7 @@ impl Default for TokenSettings {
             challenge_ttl_secs: d.challenge_ttl.as_secs(),
             key_cache_ttl_secs: d.key_cache_ttl.as_secs(),
             client_cache_ttl_secs: d.client_cache_ttl.as_secs(),
+            reset_code_ttl_secs: d.reset_code_ttl.as_secs(),
         }
     }
 }
@@ -165,6 +173,8 @@ impl TokenSettings {
             challenge_ttl: s(self.challenge_ttl_secs),
             key_cache_ttl: s(self.key_cache_ttl_secs),
             client_cache_ttl: s(self.client_cache_ttl_secs),
+            reset_code_ttl: s(self.reset_code_ttl_secs),
+            passwords: Default::default(),
         }
     }
 }
@@ -181,7 +191,19 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        config
+            .passwords
+            .check()
+            .map_err(|e| format!("[passwords] {e}"))?;
         Ok(config)
+    }
+
+    /// The domain's settings: `[tokens]` and the district's `[passwords]` policy.
+    pub fn provider_settings(&self) -> ProviderSettings {
+        ProviderSettings {
+            passwords: self.passwords.clone(),
+            ..self.tokens.provider_settings()
+        }
     }
 
     /// Environment overrides: `GPKI_IDP_LISTEN`, `GPKI_IDP_PUBLIC_URL`, `GPKI_IDP_DATA_DIR`,

@@ -39,6 +39,7 @@ pub async fn seed(provider: &Provider, public_url: &str) -> Result<(), String> {
             display_name: name.to_string(),
             password_hash: Some(password::hash(PASSWORD)),
             roles: vec![role.to_string()],
+            password_must_change: false,
         })
         .collect();
     let secret_hash = provider

@@ -22,6 +22,26 @@ diesel::table! {
         roles -> Text,
         disabled -> Bool,
         created_at -> BigInt,
+        password_must_change -> Bool,
+        password_changed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    password_history (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        user_id -> BigInt,
+        password_hash -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    password_policies (school_id) {
+        school_id -> BigInt,
+        policy -> Text,
+        updated_at -> BigInt,
     }
 }
 

@@ -89,3 +89,10 @@ pub async fn redis_store() -> RedisStore {
 pub fn in_process() -> InProcess {
     InProcess::new()
 }
+
+/// Runs `sql` on the database at `url`, beside the service (a test's way to age a record).
+pub fn run_sql(url: &str, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = db::connect(url).expect("test database");
+    crate::with_conn!(&mut conn, |c| c.batch_execute(sql)).expect("test SQL");
+}

@@ -47,6 +47,7 @@ fn new_user(school: &School, username: &str) -> NewUser {
         display_name: "王老師".into(),
         password_hash: None,
         roles: vec!["teacher".into()],
+        password_must_change: false,
     }
 }
 

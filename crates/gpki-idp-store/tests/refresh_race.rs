@@ -117,6 +117,7 @@ async fn school_and_user(dir: &dyn Directory) -> (i64, i64) {
             display_name: "t".into(),
             password_hash: None,
             roles: vec![],
+            password_must_change: false,
         })
         .await
         .unwrap();

@@ -29,6 +29,7 @@ async fn directory_checks(dir: &dyn Directory) {
             display_name: "王老師".into(),
             password_hash: Some("h".into()),
             roles: vec!["teacher".into()],
+            password_must_change: false,
         })
         .await
         .unwrap();
@@ -80,6 +81,7 @@ async fn directory_checks(dir: &dyn Directory) {
             display_name: "李老師".into(),
             password_hash: None,
             roles: vec!["teacher".into()],
+            password_must_change: false,
         })
         .await
         .unwrap();
@@ -329,6 +331,7 @@ async fn sqlite_wal_is_checkpointed_in_the_background() {
             display_name: "王老師".into(),
             password_hash: None,
             roles: vec!["teacher".into()],
+            password_must_change: false,
         })
         .await
         .unwrap();

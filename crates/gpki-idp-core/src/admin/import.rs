@@ -236,6 +236,7 @@ fn plan(
                     display_name: row.display_name.clone(),
                     password_hash: None,
                     roles: row.roles.clone(),
+                    password_must_change: false,
                 });
                 "created"
             }
@@ -399,6 +400,8 @@ mod tests {
             password_hash: None,
             roles: vec!["teacher".into()],
             disabled: false,
+            password_must_change: false,
+            password_changed_at: None,
         };
         let map = HashMap::from([("old".to_string(), existing)]);
         let row = |u: &str, roles: &[&str]| {

@@ -2,7 +2,7 @@
 //! on the school's pages, or the operator at the command line), which school they may see,
 //! which scopes they hold, and the changes they may make, each written with its audit event
 //! (before and after) in one transaction. One module per resource: [`records`] (schools),
-//! [`settings`] (login policy, registration rules, roles), [`users`] and their [`import`],
+//! [`settings`] (login policy, registration rules, roles), the password policy, [`users`] and their [`import`],
 //! [`certificates`] (bindings and enrollment codes), [`clients`], [`sessions`],
 //! [`audit_log`], [`keys`], [`branding`], [`onboarding`] of a district's schools from a
 //! [`school_list`], and [`seed`] fixtures. The HTTP layer and the command line parse a
@@ -17,6 +17,7 @@ pub mod import;
 pub mod keys;
 pub mod listing;
 pub mod onboarding;
+mod password_policy;
 mod principal;
 pub mod records;
 pub mod school_list;

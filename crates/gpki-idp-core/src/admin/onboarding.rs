@@ -165,6 +165,7 @@ fn materialise(row: OnboardRow) -> Result<(NewSchool, Option<String>), Error> {
             display_name,
             password_hash: Some(password::hash(&pw)),
             roles: vec!["admin".into()],
+            password_must_change: true,
         });
         secret = Some(pw);
     }

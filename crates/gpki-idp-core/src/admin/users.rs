@@ -10,9 +10,11 @@ use serde_json::{json, Value};
 use super::listing::{Listing, PageRequest};
 use super::{invalid, valid_name, Principal, SCOPE_ADMIN};
 use crate::audit::Audit;
+use crate::login::reset::{code_key, new_code, Held};
 use crate::model::{NewUser, School, User, UserChange};
 use crate::oidc::Provider;
 use crate::policy::BUILTIN_ROLES;
+use crate::staged::Staged;
 use crate::store::StoreError;
 use crate::{error::Error, password};
 
@@ -112,6 +114,8 @@ pub fn user_json(user: &User, certificates: i64) -> Value {
         "roles": user.roles,
         "disabled": user.disabled,
         "has_password": user.password_hash.is_some(),
+        "password_must_change": user.password_must_change,
+        "password_changed_at": user.password_changed_at,
         "certificates": certificates,
     })
 }
@@ -220,6 +224,7 @@ impl Provider {
             school_id: school.id,
             username: input.username.clone(),
             display_name: input.display_name,
+            password_must_change: password_hash.is_some(),
             password_hash,
             roles: input.roles,
         };
@@ -281,6 +286,46 @@ impl Provider {
             .ok_or_else(|| Error::not_found(format!("no account `{username}`")))?;
         Ok(user_json(&updated, count))
     }
+}
+
+impl Provider {
+    /// A one-time password reset code for an account (忘記密碼), handed over in person; only
+    /// a holder of `admin` (or district) may reset an admin account.
+    pub async fn admin_reset_code(
+        &self,
+        who: &Principal,
+        school: &School,
+        username: &str,
+    ) -> Result<IssuedCode, Error> {
+        let user = self.admin_user(school, username).await?;
+        guard_admin_accounts(who, &user.roles, None)?;
+        let ttl = self.settings.reset_code_ttl;
+        let code = new_code();
+        let expires_at = crate::now() + ttl.as_secs() as i64;
+        let after = json!({ "expires_at": expires_at });
+        let event = who
+            .change(school.id, "user.reset_code")
+            .subject(&user.username)
+            .with(Value::Null, after);
+        // Kept first, removed again when its event cannot be committed (as a login's step).
+        let mut staged = Staged::new(self.ephemeral.as_ref());
+        let held = Held { user_id: user.id };
+        let written = staged.put_json(code_key(school, &code), &held, ttl).await;
+        staged.commit(written, self.record(event)).await?;
+        Ok(IssuedCode {
+            code,
+            expires_at,
+            expires_in: ttl.as_secs(),
+        })
+    }
+}
+
+/// A password reset code as issued: shown once to the GM, stored only as its hash.
+#[derive(Debug)]
+pub struct IssuedCode {
+    pub code: String,
+    pub expires_at: i64,
+    pub expires_in: u64,
 }
 
 #[cfg(test)]

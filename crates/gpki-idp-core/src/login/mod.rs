@@ -9,7 +9,10 @@ mod authorize;
 mod event;
 mod logout;
 mod methods;
+mod own_password;
+mod password_change;
 mod redirect;
+pub(crate) mod reset;
 mod resume;
 mod transaction;
 
@@ -17,7 +20,10 @@ pub use account::Registration;
 pub use authorize::{Authorized, PendingLogin, StepUp};
 pub use logout::Logout;
 pub use methods::{CertificateOffer, Methods};
+pub use own_password::OwnChange;
+pub use password_change::{ChangeReason, PendingChange};
 pub use redirect::{client_redirect, error_redirect};
+pub use reset::CodeReset;
 pub use transaction::{
     step_notice, Attempt, Concluded, Finished, NextStep, Outcome, Proof, Refusal,
 };

@@ -72,6 +72,7 @@ impl Provider {
         request.partial = Some(Partial {
             user_id: user.id,
             factors,
+            password_change: None,
         });
         let notice = step_notice(next, request);
         Ok(Resume::StepUp { user, next, notice })

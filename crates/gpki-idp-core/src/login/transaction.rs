@@ -100,6 +100,9 @@ pub enum Outcome {
     /// One factor proved; the policy needs another. The pending request keeps what was
     /// proved and waits for it.
     Next(Box<NextStep>),
+    /// Every factor proved, but the password must be changed first (temporary or expired):
+    /// the pending request waits at the change step, for this browser.
+    ChangePassword(Box<NextStep>),
 }
 
 /// The factor a started login needs next, and why.
@@ -251,6 +254,21 @@ impl Provider {
         }
         match self.login_step(request, &proved, factor) {
             Step::Done(session) => {
+                let school = attempt.school;
+                if self
+                    .password_change_due(school, &proved.user, &session)
+                    .await?
+                {
+                    let browser = attempt.browser;
+                    let waiting = self.change_waiting(request, &proved.user, &session, browser);
+                    self.step_forward(attempt, &waiting, success).await?;
+                    return Ok(Outcome::ChangePassword(Box::new(NextStep {
+                        user: proved.user,
+                        next: Factor::Password,
+                        notice: Notice::PasswordMustChange,
+                        request: waiting,
+                    })));
+                }
                 let done = self
                     .finish_login(attempt, request, session, success)
                     .await?;
@@ -290,7 +308,7 @@ impl Provider {
     /// Completes the pending request once, writes the browser's session and the code, and
     /// commits the session's record with the success event. The request is used up first,
     /// so a double submit cannot leave a second session behind.
-    async fn finish_login(
+    pub(super) async fn finish_login(
         &self,
         attempt: &Attempt<'_>,
         request: &AuthRequest,

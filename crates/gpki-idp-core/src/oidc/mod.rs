@@ -71,6 +71,10 @@ pub struct ProviderSettings {
     /// How long a process trusts a client's or a school's settings read for a request
     /// (changes made on this replica apply at once; on others within this time).
     pub client_cache_ttl: Duration,
+    /// How long a GM's password reset code may be used.
+    pub reset_code_ttl: Duration,
+    /// The district's password policy: what a school without its own applies.
+    pub passwords: crate::password_policy::PasswordPolicy,
 }
 
 impl Default for ProviderSettings {
@@ -96,6 +100,8 @@ impl Default for ProviderSettings {
             challenge_ttl: Duration::from_secs(300),
             key_cache_ttl: Duration::from_secs(30),
             client_cache_ttl: Duration::from_secs(2),
+            reset_code_ttl: Duration::from_secs(86_400),
+            passwords: Default::default(),
         }
     }
 }

@@ -24,4 +24,9 @@ pub struct Proved {
 pub struct Partial {
     pub user_id: i64,
     pub factors: FactorSet,
+    /// Every factor is done, and the password must be changed before the login completes:
+    /// the SHA-256 of the browser's CSRF value, so that only the browser that proved the
+    /// password sets the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_change: Option<String>,
 }

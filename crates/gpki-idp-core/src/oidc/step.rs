@@ -53,6 +53,7 @@ impl Provider {
                 waiting.partial = Some(Partial {
                     user_id: user.id,
                     factors: done,
+                    password_change: None,
                 });
                 Step::Need {
                     next,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
+use gpki_idp_core::model::SchoolPasswordPolicy;
 use gpki_idp_core::model::{
     Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
     NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
@@ -181,6 +182,42 @@ impl Directory for Faulty {
         audit: Audit<()>,
     ) -> StoreResult<()> {
         self.inner.import_users(creates, updates, audit).await
+    }
+
+    async fn set_own_password(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        hash: String,
+        audit: Audit<User>,
+    ) -> StoreResult<Option<User>> {
+        self.inner
+            .set_own_password(school_id, user_id, hash, audit)
+            .await
+    }
+
+    async fn password_history(
+        &self,
+        school: i64,
+        user: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        self.inner.password_history(school, user, limit).await
+    }
+
+    async fn password_policy(&self, school_id: i64) -> StoreResult<SchoolPasswordPolicy> {
+        self.inner.password_policy(school_id).await
+    }
+
+    async fn set_password_policy(
+        &self,
+        school_id: i64,
+        policy: SchoolPasswordPolicy,
+        audit: Audit<()>,
+    ) -> StoreResult<()> {
+        self.inner
+            .set_password_policy(school_id, policy, audit)
+            .await
     }
 
     async fn user_roles(&self, school_id: i64) -> StoreResult<Vec<Vec<String>>> {

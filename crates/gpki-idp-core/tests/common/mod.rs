@@ -114,6 +114,7 @@ async fn seed(provider: &Provider) -> School {
             display_name: format!("{username} of the demo"),
             password_hash: Some(gpki_idp_core::password::hash(PASSWORD)),
             roles: vec![role.into()],
+            password_must_change: false,
         };
         dir.create_user(user).await.expect("account");
     }

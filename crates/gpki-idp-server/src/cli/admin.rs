@@ -152,7 +152,7 @@ pub async fn run(cmd: AdminCmd) -> Result<String, String> {
     // Audit copies and store failures go to standard error: the answer is on standard output.
     let _logs = gpki_idp_server::logs::init(&config.log_format, std::io::stderr())?;
     let (directory, ephemeral) = gpki_idp_server::app::open_stores(&config).await?;
-    let provider = Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    let provider = Provider::new(directory, ephemeral, config.provider_settings());
     execute(&provider, cmd).await
 }
 
@@ -295,7 +295,7 @@ impl Operator<'_> {
             .await
             .map_err(refused)?;
         Ok(format!(
-            "admin {username} created at {}; password (shown once): {password}",
+            "admin {username} created at {}; temporary password (shown once, changed at the first login): {password}",
             school.code
         ))
     }
@@ -445,7 +445,7 @@ fn onboarding_report(report: &gpki_idp_core::admin::onboarding::OnboardReport) -
         let what = match (r.error, &r.gm_password) {
             (Some(code), _) => format!("{code}: {}", r.message.as_deref().unwrap_or_default()),
             (None, Some(pw)) => format!(
-                "GM {} password (shown once): {pw}",
+                "GM {} temporary password (shown once, changed at the first login): {pw}",
                 r.gm_username.as_deref().unwrap_or_default()
             ),
             (None, None) => String::new(),

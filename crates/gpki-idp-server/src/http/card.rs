@@ -109,6 +109,10 @@ pub async fn login(
             add_login_cookies(&state, &school, &done, &mut r);
             r
         }
+        Ok(Outcome::ChangePassword(_)) => {
+            let url = super::password_change::change_url(&school, &form.req);
+            no_store(HttpResponse::Ok()).json(json!({"redirect": url}))
+        }
         Ok(Outcome::Next(step)) => {
             let m = step.notice.message();
             no_store(HttpResponse::Ok())
@@ -220,8 +224,13 @@ pub async fn remove(
 }
 
 /// `GET /schools/{school}/account`: 自然人憑證管理.
-pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn account_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<forms::AccountPage>,
+) -> HttpResponse {
     let school = school_or_return!(state, req);
+    let password = query.password.as_deref().map(pages::password::outcome);
     let locale = pages::locale(&req, None);
     let (user, bindings) = match state
         .provider
@@ -239,6 +248,7 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         &bindings,
         &state.component_origin,
         locale.as_deref(),
+        password,
     );
     super::csrf::set(&mut response, cookie);
     pages::remember_locale(&req, &mut response);

@@ -23,7 +23,14 @@ pub fn status(code: Code) -> StatusCode {
         | Code::LoginExpired
         | Code::ChallengeInvalid
         | Code::RegistrationOffCampus
-        | Code::EnrollmentCodeInvalid => StatusCode::BAD_REQUEST,
+        | Code::EnrollmentCodeInvalid
+        | Code::PasswordTooShort
+        | Code::PasswordTooWeak
+        | Code::PasswordReused
+        | Code::PasswordTooNew
+        | Code::PasswordMismatch
+        | Code::PasswordCurrentWrong
+        | Code::ResetCodeInvalid => StatusCode::BAD_REQUEST,
         Code::InvalidClient
         | Code::InvalidToken
         | Code::CertificateNotRegistered

@@ -14,6 +14,44 @@ pub struct PasswordLogin {
     pub password: String,
 }
 
+/// `POST /login/password`: the change step of a login.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordChange {
+    pub req: String,
+    pub csrf: String,
+    pub new_password: String,
+    pub new_password_again: String,
+}
+
+/// `POST /account/password`: 變更密碼 on the account page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OwnPasswordChange {
+    pub csrf: String,
+    pub current_password: String,
+    pub new_password: String,
+    pub new_password_again: String,
+}
+
+/// `POST /password-reset`: 忘記密碼 with a GM's reset code.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CodeReset {
+    pub csrf: String,
+    pub username: String,
+    pub code: String,
+    pub new_password: String,
+    pub new_password_again: String,
+}
+
+/// `GET /account?password=…`: what the account page's password form did.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AccountPage {
+    pub password: Option<String>,
+}
+
 /// `GET /login?req=…`: the pending request to show again.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

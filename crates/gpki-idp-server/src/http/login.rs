@@ -12,6 +12,7 @@ use gpki_idp_core::oidc::request::AuthRequest;
 use super::errors::as_error;
 use super::forms;
 use super::pages;
+use super::password_change::change_url;
 use super::request::origin;
 use super::school::{add_login_cookies, device_cookie, school_or_return};
 use crate::app::AppState;
@@ -140,6 +141,10 @@ pub async fn submit(
             add_login_cookies(&state, &school, &done, &mut r);
             r
         }
+        Ok(Outcome::ChangePassword(_)) => HttpResponse::SeeOther()
+            .insert_header(("Location", change_url(&school, &form.req)))
+            .insert_header(("Cache-Control", "no-store"))
+            .finish(),
         Ok(Outcome::Next(step)) => {
             let next = Step {
                 user: &step.user,

@@ -18,6 +18,7 @@ mod login;
 mod oidc;
 mod pages;
 mod params;
+mod password_change;
 mod request;
 mod routes;
 mod school;

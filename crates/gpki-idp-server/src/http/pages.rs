@@ -11,10 +11,11 @@ use gpki_idp_core::error::Error;
 use gpki_idp_core::model::{CertBinding, School};
 
 mod frame;
+pub mod password;
 mod policy;
 
 pub use frame::{respond, Frame, Layout};
-pub use policy::{security, Notice, RoleRow};
+pub use policy::{security, IssuedView, Notice, Passwords, RoleRow};
 
 /// The cookie that keeps the language a person chose with the switch on a page.
 pub const LANG_COOKIE: &str = "gpki_lang";
@@ -90,7 +91,7 @@ struct LoginHtml<'a> {
 }
 
 /// The scheme, host and port of a URL, for a CSP source.
-fn origin_of(url: &str) -> Option<String> {
+pub fn origin_of(url: &str) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
     let origin = parsed.origin();
     origin.is_tuple().then(|| origin.ascii_serialization())
@@ -158,10 +159,13 @@ struct AccountHtml<'a> {
     code: &'a str,
     display_name: &'a str,
     bindings: &'a [CertBinding],
+    csrf: &'a str,
+    /// What the password form did: (success, message).
+    password: Option<(bool, Message)>,
 }
 
 /// 個人資料修改 → 自然人憑證管理 (seed chapter 2): the account's certificates, registering one,
-/// removing one.
+/// removing one; and 變更密碼, with what the password form did (`password`).
 pub fn account(
     school: &School,
     display_name: &str,
@@ -169,6 +173,7 @@ pub fn account(
     bindings: &[CertBinding],
     component_origin: &str,
     locale: Option<&str>,
+    password: Option<(bool, Message)>,
 ) -> HttpResponse {
     let frame = card_frame("account", school, csrf, component_origin);
     let page = AccountHtml {
@@ -176,6 +181,8 @@ pub fn account(
         code: &school.code,
         display_name,
         bindings,
+        csrf,
+        password,
     };
     respond(StatusCode::OK, &frame, &page)
 }

@@ -4,7 +4,9 @@
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::web;
 
-use super::{admin, assets, branding_page, card, errors, health, login, oidc, security};
+use super::{
+    admin, assets, branding_page, card, errors, health, login, oidc, password_change, security,
+};
 
 /// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
 /// discovery document), `page` (HTML for browsers) or `json` (openapi/login-api.yaml).
@@ -52,6 +54,10 @@ school_routes! {
     post "/authorize" Oidc => oidc::authorize_post;
     post "/login" Page => login::submit;
     get "/login" Page => login::show;
+    get "/login/password" Page => password_change::show;
+    post "/login/password" Page => password_change::submit;
+    get "/password-reset" Page => password_change::reset_page;
+    post "/password-reset" Page => password_change::reset;
     post "/login/card/challenge" Json => card::login_challenge;
     post "/login/card" Json => card::login;
     post "/login/methods" Json => card::methods;
@@ -60,11 +66,14 @@ school_routes! {
     get "/logo" Page => admin::logo;
     get "/admin/security" Page => security::show;
     post "/admin/security" Page => security::save;
+    post "/admin/security/passwords" Page => security::save_passwords;
+    post "/admin/security/reset-code" Page => security::issue_reset_code;
     get "/admin/branding" Page => branding_page::show;
     post "/admin/branding" Page => branding_page::save;
     post "/diagnostics/check" Json => card::diagnostics_check;
     post "/account/card/challenge" Json => card::register_challenge;
     post "/account/card" Json => card::register;
+    post "/account/password" Page => password_change::own_change;
     get "/account/cards" Json => card::list;
     post "/account/cards/{id}/remove" Json => card::remove;
     post "/token" Oidc => oidc::token;

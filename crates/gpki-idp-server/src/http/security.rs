@@ -1,19 +1,21 @@
 //! 資訊安全 → 資安選項設定: the school's login policy as a page for its GM, in the words and
 //! steps of the system it replaces (tick 啟用登入機制 per 身份, then 儲存設定). The change goes
 //! through the same domain call as the admin API's `PUT …/policy`: validated, checked against
-//! the version the page showed, and audited.
+//! the version the page showed, and audited. Its 密碼原則 form sets the school's password policy
+//! as the admin API's `PUT …/password-policy` does.
 
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::settings::{policy_json, PolicyInput};
+use gpki_idp_core::admin::users::IssuedCode;
 use gpki_idp_core::admin::{GmPage, Principal};
 use gpki_idp_core::code::Code;
 use gpki_idp_core::error::Error;
-use gpki_idp_core::model::School;
+use gpki_idp_core::model::{School, SchoolPasswordPolicy};
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
 
-use super::pages::{self, Notice, RoleRow};
+use super::pages::{self, IssuedView, Notice, Passwords, RoleRow};
 use super::request::origin;
 use super::school::{school_of, SESSION_COOKIE};
 use crate::app::AppState;
@@ -27,7 +29,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     if let Err(response) = gm(&state, &school, &req, GmPage::Security).await {
         return response;
     }
-    render(&state, &req, &school, None).await
+    render(&state, &req, &school, None, None).await
 }
 
 /// `POST /schools/{school}/admin/security` (csrf, etag, role{i}, role{i}.{method}).
@@ -67,7 +69,97 @@ pub async fn save(
         Err(e) if e.code == Code::InvalidRequest => Notice::Invalid,
         Err(e) => return error_page(&e, &req),
     };
-    render(&state, &req, &school, Some(notice)).await
+    render(&state, &req, &school, Some(notice), None).await
+}
+
+/// `POST /schools/{school}/admin/security/passwords` (csrf, min_length, min_score, history,
+/// min_age_days, max_age_days; empty: the district's): 密碼原則, through the admin API's
+/// `PUT …/password-policy` call.
+pub async fn save_passwords(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = match school_of(&state, &req).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let who = match gm(&state, &school, &req, GmPage::Security).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if super::csrf::browser(&state, &req, csrf).is_err() {
+        return error_page(&Error::csrf_failed(), &req);
+    }
+    let notice = match password_rules(&form) {
+        Some(input) => match state
+            .provider
+            .admin_set_password_policy(&who, &school, input)
+            .await
+        {
+            Ok(_) => Notice::PasswordsSaved,
+            Err(e) if e.code == Code::InvalidRequest => Notice::PasswordsInvalid,
+            Err(e) => return error_page(&e, &req),
+        },
+        None => Notice::PasswordsInvalid,
+    };
+    render(&state, &req, &school, Some(notice), None).await
+}
+
+/// `POST /schools/{school}/admin/security/reset-code` (csrf, username): 密碼重設碼, through
+/// the admin API's `POST …/users/{username}/reset-code` call; the code is shown once.
+pub async fn issue_reset_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let school = match school_of(&state, &req).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let who = match gm(&state, &school, &req, GmPage::Security).await {
+        Ok(who) => who,
+        Err(response) => return response,
+    };
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if super::csrf::browser(&state, &req, csrf).is_err() {
+        return error_page(&Error::csrf_failed(), &req);
+    }
+    let username = form.get("username").map(|u| u.trim()).unwrap_or_default();
+    match state
+        .provider
+        .admin_reset_code(&who, &school, username)
+        .await
+    {
+        Ok(issued) => render(&state, &req, &school, None, Some((username, &issued))).await,
+        Err(e) if e.code == Code::NotFound => {
+            render(&state, &req, &school, Some(Notice::NoSuchAccount), None).await
+        }
+        Err(e) => error_page(&e, &req),
+    }
+}
+
+/// The password rules as the form sent them (empty: the district's); `None` when one is not
+/// a number.
+fn password_rules(form: &HashMap<String, String>) -> Option<SchoolPasswordPolicy> {
+    let rule = |name: &str| -> Result<Option<u32>, ()> {
+        match form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| ()),
+        }
+    };
+    let score = rule("min_score").ok()?;
+    Some(SchoolPasswordPolicy {
+        min_length: rule("min_length").ok()?,
+        min_score: match score {
+            Some(s) => Some(u8::try_from(s).ok()?),
+            None => None,
+        },
+        history: rule("history").ok()?,
+        min_age_days: rule("min_age_days").ok()?,
+        max_age_days: rule("max_age_days").ok()?,
+    })
 }
 
 /// The GM of the school logged in on this browser, as the caller of `page`; else the page
@@ -115,14 +207,16 @@ async fn render(
     req: &HttpRequest,
     school: &School,
     notice: Option<Notice>,
+    issued: Option<(&str, &IssuedCode)>,
 ) -> HttpResponse {
     let locale = pages::locale(req, None);
     let loaded = async {
         let policy = state.provider.admin_policy(school).await?;
         let roles = state.provider.known_roles(school).await?;
-        Ok::<_, Error>((policy, roles))
+        let passwords = state.provider.school_password_policy(school).await?;
+        Ok::<_, Error>((policy, roles, passwords))
     };
-    let (policy, roles) = match loaded.await {
+    let (policy, roles, passwords) = match loaded.await {
         Ok(found) => found,
         Err(e) => return error_page(&e, req),
     };
@@ -138,7 +232,24 @@ async fn render(
         .unwrap_or_default()
         .to_string();
     let (csrf, cookie) = super::csrf::token(state, req);
-    let mut response = pages::security(school, &rows, &etag, &csrf, notice, locale.as_deref());
+    let part = Passwords {
+        own: &passwords,
+        district: &state.provider.settings.passwords,
+        issued: issued.map(|(username, i)| IssuedView {
+            username,
+            code: &i.code,
+            expires_in: i.expires_in,
+        }),
+    };
+    let mut response = pages::security(
+        school,
+        &rows,
+        &etag,
+        &csrf,
+        notice,
+        locale.as_deref(),
+        &part,
+    );
     super::csrf::set(&mut response, cookie);
     pages::remember_locale(req, &mut response);
     response

@@ -75,6 +75,7 @@ fn a_school_behind_one_address_logs_in_all_morning_and_a_guesser_is_slowed() {
             display_name: format!("老師 {i}"),
             password_hash: Some(hash.clone()),
             roles: vec!["teacher".into()],
+            password_must_change: false,
         };
         block_on(provider.directory().create_user(user)).unwrap();
     }

@@ -22,6 +22,7 @@ mod login_policy;
 mod oidc_flow;
 mod onboarding;
 mod openapi_routes;
+mod passwords;
 mod refresh_race;
 mod replicas;
 mod security_page;

@@ -81,6 +81,10 @@ fn onboards_a_district(backend: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(gm.roles, ["admin"]);
+    assert!(
+        gm.password_must_change,
+        "onboarding's GM password is temporary"
+    );
     assert!(gpki_idp_core::password::verify(
         gm.password_hash.as_deref(),
         &password
@@ -190,8 +194,14 @@ fn the_cli_onboards_from_a_csv_file() {
 
     let (ok, out, err) = cli(&dir, &csv, false);
     assert!(ok, "{err}");
-    assert!(out.contains("GM gm.east password (shown once): "), "{out}");
-    assert!(out.contains("GM gm.north password (shown once): "), "{out}");
+    assert!(
+        out.contains("GM gm.east temporary password (shown once, changed at the first login): "),
+        "{out}"
+    );
+    assert!(
+        out.contains("GM gm.north temporary password (shown once, changed at the first login): "),
+        "{out}"
+    );
     assert!(out.contains("3 new, 0 existing, 0 wrong; written"), "{out}");
 
     let (ok, out, _) = cli(&dir, &csv, false);

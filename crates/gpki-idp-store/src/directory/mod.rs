@@ -9,6 +9,7 @@ mod clients;
 mod json;
 mod keys;
 mod onboarding;
+mod passwords;
 mod policy;
 mod refresh;
 mod registration;
@@ -22,6 +23,7 @@ mod users;
 use async_trait::async_trait;
 use diesel::RunQueryDsl;
 use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
+use gpki_idp_core::model::SchoolPasswordPolicy;
 use gpki_idp_core::model::{
     Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
     NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
@@ -149,6 +151,38 @@ impl Directory for SqlDirectory {
         audit: Audit<()>,
     ) -> StoreResult<()> {
         users::import(self, creates, updates, audit).await
+    }
+
+    async fn set_own_password(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        hash: String,
+        audit: Audit<User>,
+    ) -> StoreResult<Option<User>> {
+        passwords::set_own(self, school_id, user_id, hash, audit).await
+    }
+
+    async fn password_history(
+        &self,
+        school: i64,
+        user: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        passwords::history(self, school, user, limit).await
+    }
+
+    async fn password_policy(&self, school_id: i64) -> StoreResult<SchoolPasswordPolicy> {
+        passwords::school_policy(self, school_id).await
+    }
+
+    async fn set_password_policy(
+        &self,
+        school_id: i64,
+        policy: SchoolPasswordPolicy,
+        audit: Audit<()>,
+    ) -> StoreResult<()> {
+        passwords::set_school_policy(self, school_id, policy, audit).await
     }
 
     async fn user_roles(&self, school_id: i64) -> StoreResult<Vec<Vec<String>>> {

@@ -11,14 +11,14 @@ use super::audited::{always, when_some};
 use super::json;
 use super::sql::SqlDirectory;
 use crate::db::Conn;
-use crate::schema::users;
+use crate::schema::{password_history, users};
 use crate::with_conn;
 
 /// Rows inserted per statement in a bulk import (PostgreSQL allows 65,535 parameters).
 const IMPORT_CHUNK: usize = 1000;
 
 #[derive(Queryable)]
-pub struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     school_id: i64,
     username: String,
@@ -28,6 +28,8 @@ pub struct UserRow {
     roles: String,
     disabled: bool,
     _created_at: i64,
+    password_must_change: bool,
+    password_changed_at: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -41,6 +43,8 @@ impl From<UserRow> for User {
             password_hash: r.password_hash,
             roles: json::list(&r.roles),
             disabled: r.disabled,
+            password_must_change: r.password_must_change,
+            password_changed_at: r.password_changed_at,
         }
     }
 }
@@ -52,10 +56,13 @@ struct UserChangeset {
     roles: Option<String>,
     disabled: Option<bool>,
     password_hash: Option<Option<String>>,
+    password_must_change: Option<bool>,
+    password_changed_at: Option<Option<i64>>,
 }
 
 impl UserChangeset {
-    fn from(change: UserChange) -> Option<Self> {
+    /// A password set through a change is set by someone else: temporary.
+    fn from(change: UserChange, now: i64) -> Option<Self> {
         let empty = change.display_name.is_none()
             && change.roles.is_none()
             && change.disabled.is_none()
@@ -64,6 +71,8 @@ impl UserChangeset {
             display_name: change.display_name,
             roles: change.roles.map(|r| json::text(&r)),
             disabled: change.disabled,
+            password_must_change: change.password_hash.as_ref().map(Option::is_some),
+            password_changed_at: change.password_hash.as_ref().map(|_| Some(now)),
             password_hash: change.password_hash,
         })
     }
@@ -160,12 +169,17 @@ pub async fn update(
     change: UserChange,
     audit: Audit<User>,
 ) -> StoreResult<Option<User>> {
+    let now = gpki_idp_core::now();
     let apply = move |conn: &mut Conn| {
         let target = users::table
             .filter(users::school_id.eq(school_id))
             .filter(users::id.eq(id));
+        let new_password = change.password_hash.is_some();
+        if new_password {
+            keep_in_history(conn, school_id, id, now)?;
+        }
         with_conn!(conn, |c| {
-            if let Some(set) = UserChangeset::from(change) {
+            if let Some(set) = UserChangeset::from(change, now) {
                 diesel::update(target).set(set).execute(c)?;
             }
             target.first::<UserRow>(c).optional()
@@ -208,9 +222,12 @@ pub(crate) type NewUserValues = (
     diesel::dsl::Eq<users::roles, String>,
     diesel::dsl::Eq<users::disabled, bool>,
     diesel::dsl::Eq<users::created_at, i64>,
+    diesel::dsl::Eq<users::password_must_change, bool>,
+    diesel::dsl::Eq<users::password_changed_at, Option<i64>>,
 );
 
 pub(crate) fn new_user_values(u: NewUser, disabled: bool, now: i64) -> NewUserValues {
+    let has_password = u.password_hash.is_some();
     (
         users::school_id.eq(u.school_id),
         users::username.eq(u.username),
@@ -220,6 +237,8 @@ pub(crate) fn new_user_values(u: NewUser, disabled: bool, now: i64) -> NewUserVa
         users::roles.eq(json::text(&u.roles)),
         users::disabled.eq(disabled),
         users::created_at.eq(now),
+        users::password_must_change.eq(u.password_must_change && has_password),
+        users::password_changed_at.eq(has_password.then_some(now)),
     )
 }
 
@@ -242,7 +261,7 @@ pub async fn import(
                     .execute(c)?;
             }
             for (id, change) in updates {
-                if let Some(set) = UserChangeset::from(change) {
+                if let Some(set) = UserChangeset::from(change, now) {
                     diesel::update(users::table.filter(users::id.eq(id)))
                         .set(set)
                         .execute(c)?;
@@ -272,4 +291,47 @@ pub fn name_of(names: &[(i64, String)], id: i64) -> String {
         .find(|(i, _)| *i == id)
         .map(|(_, n)| n.clone())
         .unwrap_or_default()
+}
+
+/// Earlier passwords kept per account, whatever a school's policy asks (at most 24, as the
+/// policy allows): the oldest beyond it are removed when a password changes.
+pub const HISTORY_KEPT: i64 = 24;
+
+/// Puts the account's present password hash (if it has one) in its history, and removes the
+/// oldest beyond [`HISTORY_KEPT`]. On a change's connection, inside its transaction.
+pub(crate) fn keep_in_history(
+    conn: &mut Conn,
+    school_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<(), DieselError> {
+    let current = users::table
+        .filter(users::school_id.eq(school_id))
+        .filter(users::id.eq(user_id))
+        .select(users::password_hash);
+    let found: Option<Option<String>> =
+        with_conn!(conn, |c| current.first::<Option<String>>(c).optional())?;
+    let Some(Some(hash)) = found else {
+        return Ok(());
+    };
+    let values = (
+        password_history::school_id.eq(school_id),
+        password_history::user_id.eq(user_id),
+        password_history::password_hash.eq(hash),
+        password_history::created_at.eq(now),
+    );
+    with_conn!(conn, |c| diesel::insert_into(password_history::table)
+        .values(values)
+        .execute(c))?;
+    let kept = password_history::table
+        .filter(password_history::user_id.eq(user_id))
+        .order(password_history::id.desc())
+        .limit(HISTORY_KEPT)
+        .select(password_history::id);
+    let kept: Vec<i64> = with_conn!(conn, |c| kept.load::<i64>(c))?;
+    let old = password_history::table
+        .filter(password_history::user_id.eq(user_id))
+        .filter(password_history::id.ne_all(kept));
+    with_conn!(conn, |c| diesel::delete(old).execute(c))?;
+    Ok(())
 }

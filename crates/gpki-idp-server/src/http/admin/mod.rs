@@ -59,6 +59,8 @@ admin_routes! {
     put "/schools/{school}/policy" [A, D] => settings::put_policy;
     get "/schools/{school}/registration" [A, D] => settings::get_registration;
     put "/schools/{school}/registration" [A, D] => settings::put_registration;
+    get "/schools/{school}/password-policy" [A, D] => settings::get_password_policy;
+    put "/schools/{school}/password-policy" [A, D] => settings::put_password_policy;
     get "/schools/{school}/roles" [A, U, D] => settings::list_roles;
     put "/schools/{school}/roles/{role}" [A, U, D] => settings::put_role;
     delete "/schools/{school}/roles/{role}" [A, U, D] => settings::delete_role;
@@ -69,6 +71,7 @@ admin_routes! {
     patch "/schools/{school}/users/{username}" [A, U, D] => users::update_user;
     get "/schools/{school}/users/{username}/certificates" [A, U, D] => certificates::user_certificates;
     post "/schools/{school}/users/{username}/enrollment-codes" [A, U, D] => certificates::issue_code;
+    post "/schools/{school}/users/{username}/reset-code" [A, U, D] => users::reset_code;
     get "/schools/{school}/certificates" [A, D] => certificates::list_certificates;
     delete "/schools/{school}/certificates/{id}" [A, D] => certificates::delete_certificate;
     get "/schools/{school}/enrollment-codes" [A, D] => certificates::list_codes;

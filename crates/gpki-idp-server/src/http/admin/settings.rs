@@ -1,8 +1,10 @@
-//! `/schools/{school}/policy`, `…/registration` and `…/roles`: the school's settings.
+//! `/schools/{school}/policy`, `…/registration`, `…/password-policy` and `…/roles`: the
+//! school's settings.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::admin::settings::{policy_json, PolicyInput, RegistrationInput};
+use gpki_idp_core::model::SchoolPasswordPolicy;
 use serde_json::json;
 
 use super::reply::{answer, created, items, no_content, ok, tagged, OrFail};
@@ -52,6 +54,35 @@ pub async fn put_registration(state: S, req: HttpRequest, payload: web::Payload)
             .await
             .or_fail()?;
         ok(json!(rules))
+    })
+}
+
+pub async fn get_password_policy(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (_, school) = caller(&state, &req).await?;
+        ok(state
+            .provider
+            .admin_password_policy(&school)
+            .await
+            .or_fail()?)
+    })
+}
+
+pub async fn put_password_policy(
+    state: S,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    answer!({
+        let (who, school) = caller(&state, &req).await?;
+        let bytes = read_body(payload, MAX_BODY_BYTES).await?;
+        let input: SchoolPasswordPolicy = body(&req, &bytes)?;
+        let policy = state
+            .provider
+            .admin_set_password_policy(&who, &school, input)
+            .await
+            .or_fail()?;
+        ok(policy)
     })
 }
 

@@ -81,3 +81,20 @@ pub async fn update_user(state: S, req: HttpRequest, payload: web::Payload) -> H
         ok(user)
     })
 }
+
+/// A one-time password reset code, shown once: 201 with the code and its expiry.
+pub async fn reset_code(state: S, req: HttpRequest) -> HttpResponse {
+    answer!({
+        let (who, school) = caller(&state, &req).await?;
+        let issued = state
+            .provider
+            .admin_reset_code(&who, &school, path(&req, "username"))
+            .await
+            .or_fail()?;
+        created(json!({
+            "code": issued.code,
+            "expires_at": issued.expires_at,
+            "expires_in": issued.expires_in,
+        }))
+    })
+}

@@ -181,6 +181,7 @@ async fn seed_extra(provider: &gpki_idp_core::oidc::Provider) {
         display_name: "別校老師".into(),
         password_hash: Some(password::hash("other-pass")),
         roles: vec!["teacher".into()],
+        password_must_change: false,
     })
     .await
     .unwrap();
