@@ -49,7 +49,7 @@ fn change(
 fn events(server: &TestServer, event: &str) -> Vec<gpki_idp_core::audit::AuditEvent> {
     let provider = &server.state.provider;
     let school = server.demo_school();
-    let all = block_on(provider.directory.audit_events(school.id, 0, 10_000)).unwrap();
+    let all = block_on(provider.directory().audit_events(school.id, 0, 10_000)).unwrap();
     all.into_iter().filter(|e| e.event == event).collect()
 }
 
