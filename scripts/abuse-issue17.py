@@ -71,7 +71,8 @@ def dir_bytes(path):
 class Server:
     """One `serve --demo` on loopback; its standard output (the log) is counted and kept."""
 
-    def __init__(self, args, listen_host="127.0.0.1", campus=None, tweak="", card=False):
+    def __init__(self, args, listen_host="127.0.0.1", campus=None, tweak="", card=False,
+                 aia=None):
         self.args = args
         self.data = tempfile.mkdtemp(prefix="gpki-abuse17-")
         self.port = free_port()
@@ -96,8 +97,10 @@ class Server:
                                 "-keyout", os.path.join(self.data, "anchor.key"), "-out",
                                 anchor, "-days", "30", "-subj", "/CN=abuse test anchor"],
                                check=True, capture_output=True)
-                f.write(f'[certificate]\ntrust_anchors = ["{anchor}"]\n'
-                        '[certificate.revocation]\nmode = "none"\n')
+                f.write(f'[certificate]\ntrust_anchors = ["{anchor}"]\n')
+                if aia:
+                    f.write(f'aia_allowed_prefixes = ["{aia}"]\n')
+                f.write('[certificate.revocation]\nmode = "none"\n')
         self.log_bytes = 0
         self.log_lines = []
         self.proc = None
@@ -858,7 +861,97 @@ def many_addresses(args):
         s.close()
 
 
-CASES = {"h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
+def aia_certs(data, n, urls, length, port):
+    """`n` self-signed certificates (base64 DER), each with `urls` AIA caIssuers URLs of about
+    `length` characters under http://127.0.0.1:PORT/ (no signature of ours is needed: the
+    issuer is unknown, which is what makes the verifier look it up)."""
+    key = os.path.join(data, "aia.key")
+    subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
+    out = []
+    for i in range(n):
+        cfg = os.path.join(data, "aia.cnf")
+        aia = ",".join(f"caIssuers;URI:http://127.0.0.1:{port}/{i}-{k}-" + "a" * length
+                       for k in range(urls))
+        with open(cfg, "w") as f:
+            f.write("[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n"
+                    f"[dn]\nCN=aia {i}\n[ext]\nauthorityInfoAccess={aia}\n")
+        der = subprocess.run(["openssl", "req", "-x509", "-key", key, "-config", cfg, "-days",
+                              "30", "-outform", "DER"], check=True, capture_output=True).stdout
+        out.append(base64.b64encode(der).decode())
+    return out
+
+
+def aia(args):
+    """Round 2: /diagnostics/check (no login, no count) with certificates of an unknown issuer
+    whose AIA caIssuers URLs lie under an allowed prefix: each new URL is fetched, on the
+    request's blocking thread, and remembered for ever. Upstream calls, threads, memory."""
+    import http.server
+    hits = {"n": 0}
+    delay = {"s": 0.0}
+
+    class Upstream(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits["n"] += 1
+            time.sleep(delay["s"])
+            try:
+                self.send_response(404)
+                self.end_headers()
+            except OSError:
+                pass
+
+        def log_message(self, *a):
+            pass
+    up = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    up.daemon_threads = True
+    threading.Thread(target=up.serve_forever, daemon=True).start()
+    uport = up.server_address[1]
+    tweak = ""
+    s = Server(args, card=True, tweak=tweak, aia=f"http://127.0.0.1:{uport}/")
+    try:
+        def threads():
+            with open(f"/proc/{s.proc.pid}/status") as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("Threads:"))
+
+        def check(cert):
+            c = csrf_browser(s)
+            t0 = time.monotonic()
+            st, _, body = c.send("POST", f"/schools/{SCHOOL}/diagnostics/check",
+                                 {"csrf": c.cookies["gpki_csrf"], "certb64": cert}, timeout=120)
+            return st, time.monotonic() - t0
+        # Memory: URLs of 8,000 characters, answered at once.
+        certs = aia_certs(s.data, 300, 6, 8000, uport)
+        rss0, h0 = s.rss_mib(), hits["n"]
+        answers = parallel(len(certs), lambda i: check(certs[i]), threads=8)
+        time.sleep(1)
+        print(f"| aia: 300 certificates, 6 URLs of 8,000 characters each, upstream answers at "
+              f"once | {counts(a[0] for a in answers)} | upstream GETs +{hits['n'] - h0} | "
+              f"RSS {rss0:.1f} → {s.rss_mib():.1f} MiB |")
+        # Cost: 50 URLs a certificate, an upstream that answers after the fetch timeout.
+        delay["s"] = 6.0
+        certs = aia_certs(s.data, 16, 50, 20, uport)
+        h0, t0 = hits["n"], threads()
+        box = []
+        senders = [threading.Thread(target=lambda c=c: box.append(check(c))) for c in certs]
+        for t in senders:
+            t.daemon = True
+            t.start()
+        time.sleep(20)
+        hz = []
+        for _ in range(5):
+            a = time.monotonic()
+            Browser(s).send("GET", "/healthz")
+            hz.append(time.monotonic() - a)
+        print(f"| aia: 16 certificates, 50 URLs each, upstream slower than the 5 s fetch "
+              f"timeout, after 20 s | diagnostics answered: {len(box)} of 16 | upstream GETs "
+              f"+{hits['n'] - h0} (16 at a time) | server threads {t0} → {threads()} | /healthz "
+              f"max {max(hz) * 1000:.1f} ms | each check would hold its thread for about "
+              f"{50 * 5} s |")
+    finally:
+        s.close()
+        up.shutdown()
+
+
+CASES = {"aia": aia, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
          "h9": h9, "h11": h11, "h12": h12, "h15": h15, "lookups": lookups,
          "challenges": challenges}
 

@@ -149,3 +149,68 @@ fn a_logout_link_with_another_accounts_hint_asks_first() {
         "logged out by the portal's own link"
     );
 }
+
+/// An upstream on loopback that answers every request 404 at once and counts them; its URL.
+fn counting_upstream() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, hits)
+}
+
+/// With `aia_allowed_prefixes` set, a certificate whose issuer is unknown made the verifier
+/// download every caIssuers URL of it under the prefix, on the request's blocking thread, and
+/// remember the URL for ever. The diagnostics page checks a certificate without a login and
+/// without a count: 300 made-up certificates (6 URLs of 8,000 characters each) cost 1,800
+/// downloads and 77 MiB that never came back; 50 URLs of a slow upstream held a thread for
+/// 250 s. New URLs are now tried at most 32 per 10 minutes in all, 2 per certificate.
+#[test]
+fn made_up_certificates_cannot_make_us_download_without_end() {
+    use base64::Engine;
+    let (upstream, hits) = counting_upstream();
+    let prefix = upstream.clone();
+    let server = server_tweaked(move |c| {
+        // The issuing CA is not configured: only the AIA download could find it.
+        c.certificate.intermediates.clear();
+        c.certificate.aia_allowed_prefixes = vec![prefix];
+    });
+    let b = browser();
+    let form = portal(&server).login_page(&b, &[]);
+    let url = format!("{}/diagnostics/check", server.issuer(demo::SCHOOL));
+    for i in 0..60u64 {
+        let leaf = crate::support::card::pki()
+            .pki
+            .issue_leaf(&made_up_issuer_at(&upstream, i));
+        let der = base64::engine::general_purpose::STANDARD.encode(&leaf.der);
+        let (status, _) = post(&b, url.clone(), &[("csrf", &form.csrf), ("certb64", &der)]);
+        assert_eq!(status, 200);
+    }
+    let downloads = hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        downloads <= 32,
+        "{downloads} downloads for 60 made-up certificates"
+    );
+}
+
+/// A citizen certificate whose issuer is to be downloaded from `upstream`, a new URL each `i`.
+fn made_up_issuer_at(upstream: &str, i: u64) -> gpki_testpki::LeafSpec {
+    gpki_testpki::LeafSpec {
+        serial: 9_000 + i,
+        ca_issuers_url: Some(format!("{upstream}made-up-{i}.cer")),
+        ..gpki_testpki::LeafSpec::default()
+    }
+}
