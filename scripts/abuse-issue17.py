@@ -1008,7 +1008,46 @@ def enum_timing(args):
         s.close()
 
 
-CASES = {"aia": aia, "many_challenges": many_challenges, "enum_timing": enum_timing, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
+def h5_no_campus(args):
+    """#5 where the school has not set its campus ranges (the default): a pupil behind the NAT
+    address fails with made-up account names only; then the school's teachers there, on their
+    own browsers and on new ones, try their right passwords 20 times over 50 s."""
+    s = Server(args)
+    try:
+        nat = "10.1.0.1"
+        own = Browser(s, nat)
+        assert own.password("staff", PASSWORD)[1]
+        stop = threading.Event()
+        sent = [0]
+
+        def pupil():
+            i = 0
+            while not stop.is_set():
+                Browser(s, nat).password(f"nobody{i}", "guess")
+                sent[0] += 1
+                i += 1
+                stop.wait(0.05 if i < 110 else 1.0)
+        t = threading.Thread(target=pupil)
+        t.start()
+        time.sleep(12)
+        seen = {"staff own browser": [], "staff new browser": [], "teacher new browser": []}
+        for _ in range(20):
+            seen["staff own browser"].append(own.password("staff", PASSWORD))
+            seen["staff new browser"].append(Browser(s, nat).password("staff", PASSWORD))
+            seen["teacher new browser"].append(Browser(s, nat).password("teacher", PASSWORD))
+            time.sleep(2.5)
+        stop.set()
+        t.join()
+        for k, v in seen.items():
+            print(f"| #5 no campus ranges set, pupil at the NAT address ({sent[0]} wrong "
+                  f"passwords for made-up names): {k} at the NAT | right password got a code "
+                  f"{sum(1 for _, c in v if c)} of {len(v)} | statuses "
+                  f"{counts(st for st, _ in v)} |")
+    finally:
+        s.close()
+
+
+CASES = {"aia": aia, "h5_no_campus": h5_no_campus, "many_challenges": many_challenges, "enum_timing": enum_timing, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
          "h9": h9, "h11": h11, "h12": h12, "h15": h15, "lookups": lookups,
          "challenges": challenges}
 
