@@ -1047,7 +1047,65 @@ def h5_no_campus(args):
         s.close()
 
 
-CASES = {"aia": aia, "h5_no_campus": h5_no_campus, "many_challenges": many_challenges, "enum_timing": enum_timing, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
+def pool_flood(args):
+    """Class 2 and 5 together: wrong passwords for made-up names, each from a new IPv6 /64 (one
+    /48 holds 65,536; each /64 has 100 free failures), at RATE a second for 30 s, while a
+    teacher logs in on the browser it always uses every 0.5 s."""
+    s = Server(args)
+    try:
+        victim = Browser(s, "203.0.113.5")
+        assert victim.password("teacher", PASSWORD)[1]
+        b = csrf_browser(s)
+        _, req, csrf = b.login_page()
+        rate, seconds = args.rate or 300, 30
+        stop = threading.Event()
+        sent, answers = [0], {}
+        lock = threading.Lock()
+
+        def attacker(w, workers):
+            conn = Browser(s)
+            conn.cookies = dict(b.cookies)
+            n = w
+            t0 = time.monotonic()
+            while not stop.is_set():
+                due = t0 + (n // workers) * workers / rate
+                if due > time.monotonic():
+                    time.sleep(due - time.monotonic())
+                conn.xff = f"2001:db8:{n >> 16:x}:{n & 0xffff:x}::1"
+                try:
+                    st = conn.send("POST", f"/schools/{SCHOOL}/login", {
+                        "req": req, "csrf": csrf, "username": f"x{n}", "password": "guess"})[0]
+                except OSError:
+                    st = "error"
+                with lock:
+                    answers[st] = answers.get(st, 0) + 1
+                    sent[0] += 1
+                n += workers
+        workers = 64
+        ts = [threading.Thread(target=attacker, args=(w, workers)) for w in range(workers)]
+        for t in ts:
+            t.start()
+        time.sleep(3)
+        seen, took = [], []
+        end = time.monotonic() + seconds - 3
+        while time.monotonic() < end:
+            a = time.monotonic()
+            seen.append(victim.password("teacher", PASSWORD))
+            took.append(time.monotonic() - a)
+            time.sleep(0.5)
+        stop.set()
+        for t in ts:
+            t.join()
+        got = sum(1 for _, c in seen if c)
+        print(f"| pool flood: {rate}/s wrong passwords due, made-up names, a new /64 each, "
+              f"{seconds} s | attacker answers {counts(answers.items() and [k for k, v in answers.items() for _ in range(v)])} "
+              f"| teacher's own browser: code {got} of {len(seen)} ({counts(st for st, _ in seen)}), "
+              f"median {statistics.median(took) * 1000:.0f} ms |")
+    finally:
+        s.close()
+
+
+CASES = {"aia": aia, "pool_flood": pool_flood, "h5_no_campus": h5_no_campus, "many_challenges": many_challenges, "enum_timing": enum_timing, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
          "h9": h9, "h11": h11, "h12": h12, "h15": h15, "lookups": lookups,
          "challenges": challenges}
 
@@ -1058,6 +1116,7 @@ def main():
     p.add_argument("--redis")
     p.add_argument("--postgres")
     p.add_argument("--count", type=int, help="requests of many_addresses (20,000)")
+    p.add_argument("--rate", type=int, help="wrong passwords a second of pool_flood (300)")
     p.add_argument("cases", nargs="+", choices=sorted(CASES))
     a = p.parse_args()
     for case in a.cases:
