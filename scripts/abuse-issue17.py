@@ -1097,12 +1097,13 @@ def pool_flood(args):
         for t in ts:
             t.start()
         time.sleep(3)
-        seen, took = [], []
+        seen, took, fresh = [], [], []
         end = time.monotonic() + seconds - 3
         while time.monotonic() < end:
             a = time.monotonic()
             seen.append(victim.password("teacher", PASSWORD))
             took.append(time.monotonic() - a)
+            fresh.append(Browser(s, "203.0.113.6").password("staff", PASSWORD))
             time.sleep(0.5)
         stop.set()
         for t in ts:
@@ -1111,7 +1112,9 @@ def pool_flood(args):
         print(f"| pool flood: {rate}/s wrong passwords due, made-up names, a new /64 each, "
               f"{seconds} s | attacker answers {counts(answers.items() and [k for k, v in answers.items() for _ in range(v)])} "
               f"| teacher's own browser: code {got} of {len(seen)} ({counts(st for st, _ in seen)}), "
-              f"median {statistics.median(took) * 1000:.0f} ms |")
+              f"median {statistics.median(took) * 1000:.0f} ms | staff on a new browser: code "
+              f"{sum(1 for _, c in fresh if c)} of {len(fresh)} "
+              f"({counts(st for st, _ in fresh)}) |")
     finally:
         s.close()
 
