@@ -1,8 +1,10 @@
-//! The second attack on issue 17's fixes (docs/ABUSE.md, "Issue 17 after the fixes"): what a
-//! pupil behind the school's NAT address can still do. The address is in the school's campus
-//! ranges, so no per-address scope counts its failures (issue 17 #5); the budgets that remain
-//! per address must not become the lockout #5 and #6 removed, and what is not counted must not
-//! fill the audit log (#1).
+//! The second attack on issue 17's fixes (docs/ABUSE.md, "Issue 17 after the fixes"). First
+//! what a pupil behind the school's NAT address can still do: the address is in the school's
+//! campus ranges, so no per-address scope counts its failures (issue 17 #5); the budgets that
+//! remain per address must not become the lockout #5 and #6 removed, and what is not counted
+//! must not fill the audit log (#1). Then a logout link with another account's hint (#11), a
+//! certificate check anyone can ask for that made us download, and a flood of wrong passwords
+//! from many addresses against the password pool.
 
 use crate::support::admin::audit_count;
 use crate::support::card::{portal, server_tweaked};
