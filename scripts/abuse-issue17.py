@@ -1149,7 +1149,48 @@ def h4_replicas(args):
         first.close()
 
 
-CASES = {"aia": aia, "h4_replicas": h4_replicas, "pool_flood": pool_flood, "h5_no_campus": h5_no_campus, "many_challenges": many_challenges, "enum_timing": enum_timing, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
+def other_school(args):
+    """Class 10 against what changed: a second school `other` (its GM and portal made with the
+    CLI), and the demo school's pending request, challenge, session and hint taken there; the
+    demo GM's token at the other school's admin API."""
+    s = Server(args, card=True)
+    try:
+        def run(*a):
+            return subprocess.run([args.binary, "admin", a[0], "--config", s.config,
+                                   "--data-dir", s.data, *a[1:]], capture_output=True)
+        run("create-school", "--code", "other", "--name", "Other School")
+        run("create-admin", "--school", "other", "--username", "teacher", "--name", "王小明老師")
+        rows = []
+        b = Browser(s)
+        _, req, csrf = b.login_page()
+        st, _, body = b.send("POST", "/schools/other/login", {
+            "req": req, "csrf": csrf, "username": "teacher", "password": "x"})
+        rows.append(f"demo's pending request posted at other: {st} "
+                    f"{'login_expired' if b'login_expired' in body or '登入' in body.decode() else body[:40]}")
+        st, _, body = b.send("POST", "/schools/other/login/card/challenge",
+                             {"req": req, "csrf": csrf})
+        rows.append(f"demo's request for a challenge at other: {st} {body.decode()[:40]}")
+        assert b.password("teacher", PASSWORD)[1]
+        hint = id_token_of(s, "teacher")["id_token"]
+        sid = b.cookies.get("gpki_session")
+        st, _, body = b.send("GET", f"/schools/other/logout?id_token_hint={hint}")
+        # (Our client drops a cookie by name; a browser would clear only other's path.)
+        again = Browser(s)
+        again.cookies = {"gpki_session": sid}
+        rows.append(f"demo's session cookie and hint at other's /logout: {st}, demo session "
+                    f"still logged in: {logged_in(again)}")
+        token = admin_token(s)
+        for path in ("/admin/v1/schools/other/users", "/admin/v1/schools/other/audit",
+                     "/admin/v1/schools/nowhere/users"):
+            st, _, body = Browser(s).send("GET", path,
+                                          headers={"Authorization": f"Bearer {token}"})
+            rows.append(f"demo GM's token GET {path}: {st} {body.decode()[:30]}")
+        print("| other school | " + "; ".join(rows) + " |")
+    finally:
+        s.close()
+
+
+CASES = {"aia": aia, "other_school": other_school, "h4_replicas": h4_replicas, "pool_flood": pool_flood, "h5_no_campus": h5_no_campus, "many_challenges": many_challenges, "enum_timing": enum_timing, "h11_hint": h11_hint, "campus_card": campus_card, "many_addresses": many_addresses, "h1": h1, "h3": h3_h10, "h10": h3_h10, "h4": h4, "h5": h5, "h6": h6, "h7": h7,
          "h9": h9, "h11": h11, "h12": h12, "h15": h15, "lookups": lookups,
          "challenges": challenges}
 
