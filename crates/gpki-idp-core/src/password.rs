@@ -10,6 +10,13 @@
 //! of everyone's requests, not this caller's, and RFC 9110 §15.6.4 names exactly this case
 //! ("temporary overload"). Failures are throttled per caller before they reach the pool
 //! ([`crate::oidc::throttle`]).
+//!
+//! The pool has a lane of its own for a browser that has logged in to the account before (its
+//! device cookie, [`crate::device`]): as many places and as long a queue again, which nobody
+//! else's attempts take. A guesser with many addresses (one IPv6 /48 holds 65,536 /64s, each
+//! with its own allowance) can keep the common lane full and make every other attempt wait
+//! or get 503, but not the teacher on the browser they always use; that lane's attempts are
+//! counted on their own already, so a stranger cannot fill it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -68,6 +75,13 @@ pub async fn verify_pooled(stored: Option<String>, password: String) -> Result<b
         .await
 }
 
+/// [`verify`] on the pool's lane for a browser that has logged in to the account before.
+pub async fn verify_pooled_known(stored: Option<String>, password: String) -> Result<bool, Error> {
+    POOL.get_or_init(Pool::for_this_machine)
+        .run_known(move || verify(stored.as_deref(), &password))
+        .await
+}
+
 /// [`hash`] on the pool.
 pub async fn hash_pooled(password: String) -> Result<String, Error> {
     POOL.get_or_init(Pool::for_this_machine)
@@ -84,6 +98,9 @@ pub struct Pool {
     running: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
+    /// The known browsers' lane: places and a queue of the same size as the common one.
+    known_running: Arc<Semaphore>,
+    known_waiting: AtomicUsize,
 }
 
 /// Waits in the queue this long at most (a request's own deadline may cut it shorter).
@@ -95,6 +112,8 @@ impl Pool {
             running: Arc::new(Semaphore::new(threads.max(1))),
             waiting: AtomicUsize::new(0),
             queue,
+            known_running: Arc::new(Semaphore::new(threads.max(1))),
+            known_waiting: AtomicUsize::new(0),
         }
     }
 
@@ -112,9 +131,31 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let place = match self.running.clone().try_acquire_owned() {
+        Self::run_in(&self.running, &self.waiting, self.queue, work).await
+    }
+
+    /// [`Pool::run`] in the lane of browsers that have logged in to the account before.
+    pub async fn run_known<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        Self::run_in(&self.known_running, &self.known_waiting, self.queue, work).await
+    }
+
+    async fn run_in<T, F>(
+        running: &Arc<Semaphore>,
+        waiting: &AtomicUsize,
+        queue: usize,
+        work: F,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let place = match running.clone().try_acquire_owned() {
             Ok(place) => place,
-            Err(_) => self.wait_for_place().await?,
+            Err(_) => Self::wait_for_place(running, waiting, queue).await?,
         };
         // The place goes with the work: a caller that gives up does not free it early.
         tokio::task::spawn_blocking(move || {
@@ -125,9 +166,13 @@ impl Pool {
         .map_err(|_| Error::server_error())
     }
 
-    async fn wait_for_place(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
+    async fn wait_for_place(
+        running: &Arc<Semaphore>,
+        waiting: &AtomicUsize,
+        queue: usize,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        if waiting.fetch_add(1, Ordering::AcqRel) >= queue {
+            waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(busy());
         }
         // Counted out however the wait ends (a caller that gives up included).
@@ -137,9 +182,9 @@ impl Pool {
                 self.0.fetch_sub(1, Ordering::AcqRel);
             }
         }
-        let _waiting = Waiting(&self.waiting);
+        let _waiting = Waiting(waiting);
         let wait = crate::deadline::remaining(LONGEST_WAIT);
-        match tokio::time::timeout(wait, self.running.clone().acquire_owned()).await {
+        match tokio::time::timeout(wait, running.clone().acquire_owned()).await {
             Ok(Ok(place)) => Ok(place),
             _ => Err(busy()),
         }
@@ -196,6 +241,31 @@ mod tests {
         assert_eq!(started.load(Ordering::SeqCst), 2);
         assert_eq!(pool.waiting.load(Ordering::SeqCst), 0);
         assert!(pool.run(|| ()).await.is_ok(), "free again");
+    }
+
+    /// The common lane full (its place taken, its queue full): a stranger is refused at once,
+    /// a browser that knows the account runs in its own lane without waiting for them.
+    #[tokio::test]
+    async fn a_known_browser_does_not_wait_behind_a_full_pool() {
+        let pool = Arc::new(Pool::new(1, 1));
+        let hold = |pool: Arc<Pool>| async move {
+            pool.run(|| std::thread::sleep(Duration::from_millis(600)))
+                .await
+        };
+        let running = tokio::spawn(hold(pool.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let queued = tokio::spawn(hold(pool.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refused = pool.run(|| ()).await.unwrap_err();
+        assert_eq!(refused.code, Code::TemporarilyUnavailable);
+        let started = std::time::Instant::now();
+        assert!(pool.run_known(|| ()).await.is_ok());
+        assert!(
+            started.elapsed() < Duration::from_millis(300),
+            "it did not wait"
+        );
+        running.await.unwrap().unwrap();
+        queued.await.unwrap().unwrap();
     }
 
     /// A caller that gives up while queued leaves the queue.

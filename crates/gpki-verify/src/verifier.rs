@@ -32,6 +32,15 @@ pub struct VerifierConfig {
 
 /// How long before a caIssuers URL that gave nothing usable is tried again.
 const AIA_RETRY_AFTER: Duration = Duration::from_secs(600);
+/// New caIssuers URLs fetched per [`AIA_RETRY_AFTER`], in all. The URLs come from
+/// certificates anyone can make (the diagnostics page checks one without a login): without a
+/// total, each made-up URL under an allowed prefix was a download on the request's thread and
+/// an entry kept for ever. A real issuer is learned once and then needs no download.
+const AIA_MAX_NEW_URLS: usize = 32;
+/// caIssuers URLs of one certificate that are tried (a citizen certificate names one).
+const AIA_MAX_URLS_PER_CERT: usize = 2;
+/// The longest caIssuers URL that is tried.
+const AIA_MAX_URL_LEN: usize = 512;
 
 /// A signature accepted by [`Verifier::verify`].
 #[derive(Clone, Debug)]
@@ -141,22 +150,27 @@ impl Verifier {
     }
 
     /// Downloads the certificate's issuer from an allowed AIA caIssuers URL, once per URL
-    /// (again after [`AIA_RETRY_AFTER`] if nothing usable came). Returns whether a new
-    /// intermediate was learned.
+    /// (again after [`AIA_RETRY_AFTER`] if nothing usable came): at most
+    /// [`AIA_MAX_URLS_PER_CERT`] URLs of a certificate, of at most [`AIA_MAX_URL_LEN`]
+    /// characters, and at most [`AIA_MAX_NEW_URLS`] new ones per [`AIA_RETRY_AFTER`] in all.
+    /// Returns whether a new intermediate was learned.
     fn learn_issuer_from_aia(&self, profile: &CertProfile) -> bool {
         let now = SystemTime::now();
         let mut learned = false;
-        for url in &profile.ca_issuer_urls {
-            let allowed = self
-                .config
-                .aia_allowed_prefixes
-                .iter()
-                .any(|p| url.starts_with(p.as_str()));
+        let allowed = profile.ca_issuer_urls.iter().filter(|url| {
+            url.len() <= AIA_MAX_URL_LEN
+                && self
+                    .config
+                    .aia_allowed_prefixes
+                    .iter()
+                    .any(|p| url.starts_with(p.as_str()))
+        });
+        for url in allowed.take(AIA_MAX_URLS_PER_CERT) {
             let Ok(mut tried) = self.aia_tried.lock() else {
                 return false;
             };
-            let recent = tried.get(url).is_some_and(|t| *t + AIA_RETRY_AFTER > now);
-            if !allowed || recent {
+            tried.retain(|_, t| *t + AIA_RETRY_AFTER > now);
+            if tried.contains_key(url) || tried.len() >= AIA_MAX_NEW_URLS {
                 continue;
             }
             tried.insert(url.clone(), now);

@@ -2,7 +2,10 @@
 //! ([`Provider::logout`]). The browser's session ends; the browser goes back to the client
 //! only to a URI registered for the client named by a valid `id_token_hint`. Without a valid
 //! hint the person is asked first (§2: the OP must ask the user whether to log out), so
-//! another site cannot log a teacher out with a link.
+//! another site cannot log a teacher out with a link; nor with a valid hint of another
+//! account (anyone with an account at the school holds one, their own ID token): a hint
+//! passes the question only when it names the person of the session, as Keycloak asks when
+//! the hint's session is not the browser's.
 
 use std::collections::HashMap;
 
@@ -33,17 +36,30 @@ impl Provider {
         params: &HashMap<String, String>,
         confirmed: bool,
     ) -> Result<Logout, Error> {
-        let client_id = match param(params, "id_token_hint") {
+        let hinted = match param(params, "id_token_hint") {
             Some(hint) => self.hinted_client(school, issuer, hint, params).await,
             None => None,
         };
         let session = match sid {
-            Some(sid) => self.session(school, sid).await?.map(|_| sid),
+            Some(sid) => self.session(school, sid).await?.map(|s| (sid, s)),
             None => None,
         };
-        if session.is_some() && client_id.is_none() && !confirmed {
-            return Ok(Logout::Confirm);
+        if let Some((_, s)) = &session {
+            // The hint passes the question only when it names the session's person.
+            let named = match &hinted {
+                Some((_, subject)) => self
+                    .directory
+                    .user_by_id(school.id, s.user_id)
+                    .await?
+                    .is_some_and(|u| &u.subject == subject),
+                None => false,
+            };
+            if !named && !confirmed {
+                return Ok(Logout::Confirm);
+            }
         }
+        let session = session.map(|(sid, _)| sid);
+        let client_id = hinted.map(|(client, _)| client);
         if let Some(sid) = session {
             self.end_session(school, sid).await?;
         }
@@ -67,24 +83,25 @@ impl Provider {
         Ok(Logout::Redirect(url.to_string()))
     }
 
-    /// The client an `id_token_hint` was issued to: a token signed by one of the school's
-    /// keys for its issuer (expired or not: a hint names, it does not authenticate), whose
-    /// audience is the `client_id` parameter when one is given.
+    /// The client an `id_token_hint` was issued to, and the person it names (`sub`): a token
+    /// signed by one of the school's keys for its issuer (expired or not: a hint names, it
+    /// does not authenticate), whose audience is the `client_id` parameter when one is given.
     async fn hinted_client(
         &self,
         school: &School,
         issuer: &str,
         hint: &str,
         params: &HashMap<String, String>,
-    ) -> Option<String> {
+    ) -> Option<(String, String)> {
         let claims = self.verify_own_jwt(school, hint).await?;
         if claims["iss"].as_str() != Some(issuer) {
             return None;
         }
         let audience = claims["aud"].as_str()?.to_string();
+        let subject = claims["sub"].as_str()?.to_string();
         match param(params, "client_id") {
             Some(named) if named != audience => None,
-            _ => Some(audience),
+            _ => Some((audience, subject)),
         }
     }
 }

@@ -7,7 +7,6 @@
 //! reads, so it does not tell a guesser which accounts exist or which have a card; and
 //! look-ups per address are bounded.
 
-use crate::code::Code;
 use crate::error::Error;
 use crate::factor::Factor;
 use crate::model::School;
@@ -52,10 +51,15 @@ impl Provider {
         ip: &str,
         device: Option<&str>,
     ) -> Result<Methods, Error> {
-        if !self.account_probe_allowed(ip).await? {
-            return Err(Error::of(Code::Throttled));
-        }
         let dir = &self.directory;
+        // Past the address's budget the account is not read and the answer is the one every
+        // stranger gets: a refusal here would stop the login page at its first step, and a
+        // pupil behind the school's NAT address could spend the budget for every teacher
+        // there (class 5, lockout).
+        if !self.account_probe_allowed(ip).await? {
+            let policies = dir.login_policy(school.id).await.unwrap_or_default();
+            return Ok(self.offer(&policies, &["teacher".to_string()], true));
+        }
         let user = dir
             .user_by_username(school.id, username)
             .await
@@ -81,17 +85,28 @@ impl Provider {
             (Some(u), true) => (u.roles.clone(), registered),
             _ => (vec!["teacher".to_string()], true),
         };
+        Ok(self.offer(&policies, &roles, registered))
+    }
+
+    /// What the page offers an account of `roles` under the school's `policies`, whose card
+    /// is `registered` or not.
+    fn offer(
+        &self,
+        policies: &[policy::RolePolicy],
+        roles: &[String],
+        registered: bool,
+    ) -> Methods {
         let certificate = match (
-            self.verifier.is_some() && policy::allows(&policies, &roles, Factor::Card),
+            self.verifier.is_some() && policy::allows(policies, roles, Factor::Card),
             registered,
         ) {
             (false, _) => CertificateOffer::Disabled,
             (true, true) => CertificateOffer::Offered,
             (true, false) => CertificateOffer::NotRegistered,
         };
-        Ok(Methods {
-            password: policy::allows(&policies, &roles, Factor::Password),
+        Methods {
+            password: policy::allows(policies, roles, Factor::Password),
             certificate,
-        })
+        }
     }
 }

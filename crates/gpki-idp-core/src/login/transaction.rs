@@ -182,9 +182,12 @@ impl Provider {
         };
         match &result {
             // An attempt refused before anything was checked (the address or the account
-            // waits) is counted in the metrics only: a flood of them must not fill the audit
-            // log, and it proves nothing to record.
-            Err(e) if e.code == Code::Throttled => {}
+            // waits; a card's challenge we never gave this browser for this request, or gave
+            // and took already) is counted in the metrics only: a flood of them must not fill
+            // the audit log, and it proves nothing to record. Made-up challenges are not
+            // counted against a school's campus addresses (a pupil must not make the school
+            // wait), so nothing else would bound their events.
+            Err(e) if matches!(e.code, Code::Throttled | Code::ChallengeInvalid) => {}
             // Audited alone, and shown as it is whether or not its audit could be written.
             Err(refused) => {
                 let _ = self.record(event(refused.code.as_str())).await;

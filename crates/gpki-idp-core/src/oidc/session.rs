@@ -59,7 +59,12 @@ impl Provider {
         // One argon2 verification on every path, so timing does not tell accounts apart; on
         // the password pool, never on an async worker.
         let stored = usable.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = match password::verify_pooled(stored, pw.to_string()).await {
+        let verified = if reserved.known_browser {
+            password::verify_pooled_known(stored, pw.to_string()).await
+        } else {
+            password::verify_pooled(stored, pw.to_string()).await
+        };
+        let ok = match verified {
             Ok(ok) => ok,
             Err(e) => {
                 // Not checked (the pool is full): not a failure of this account either.

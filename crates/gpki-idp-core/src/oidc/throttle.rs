@@ -51,6 +51,9 @@ pub struct Attempter<'a> {
 
 /// The scopes an attempt was counted in, to give back when the password is right.
 pub(crate) struct Reserved {
+    /// The attempt comes from a browser that has logged in to the account before (its own
+    /// scope, and its own lane of the password pool).
+    pub(crate) known_browser: bool,
     /// The scopes of this account: a right password clears them.
     personal: Vec<AttemptScope>,
     /// The address's scope across accounts: a right password gives back only its own
@@ -100,6 +103,7 @@ impl Provider {
             .known(who.device, school.id, &account, crate::now());
         let mut personal = Vec::new();
         let mut shared = Vec::new();
+        let known_browser = device.is_some();
         if let Some(nonce) = device {
             let key = format!("rl:dev:{}:{account}:{nonce}", school.id);
             personal.push(s.scope(key, s.max_failures_per_account, s.max_failure_delay));
@@ -119,7 +123,11 @@ impl Provider {
             // Rounded up: an answer of 0 s would be tried again at once.
             return Err(Error::throttled(wait.as_millis().div_ceil(1000) as u64));
         }
-        Ok(Reserved { personal, shared })
+        Ok(Reserved {
+            known_browser,
+            personal,
+            shared,
+        })
     }
 
     /// Counts a card attempt from `ip` before its challenge and signature are checked: a
@@ -141,6 +149,7 @@ impl Provider {
             return Err(Error::throttled(wait.as_millis().div_ceil(1000) as u64));
         }
         Ok(Reserved {
+            known_browser: false,
             personal: Vec::new(),
             shared,
         })
@@ -183,7 +192,11 @@ impl Provider {
                 )
             });
         }
-        Ok(Reserved { personal, shared })
+        Ok(Reserved {
+            known_browser: false,
+            personal,
+            shared,
+        })
     }
 
     /// An attempt whose check could not be made (storage, or the password pool, unavailable):

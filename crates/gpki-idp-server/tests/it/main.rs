@@ -9,6 +9,7 @@ mod support;
 mod abuse_and_protocol;
 mod admin_api;
 mod apache_rp;
+mod attack_round2;
 mod attacks;
 mod behind_proxy;
 mod branding_page;
