@@ -157,6 +157,7 @@ impl Provider {
             }
         };
         let typed = bounded_account(proof.typed_account());
+        let quiet = self.proof_is_quiet(attempt, &proof).await;
         let proved = self.check_proof(attempt, proof).await;
         // Without a username the card names the account: the audit names it too.
         let account = proved.as_ref().map_or(typed, |p| p.user.username.clone());
@@ -188,6 +189,10 @@ impl Provider {
             // counted against a school's campus addresses (a pupil must not make the school
             // wait), so nothing else would bound their events.
             Err(e) if matches!(e.code, Code::Throttled | Code::ChallengeInvalid) => {}
+            // A card's challenge given past its address's budget: the address has asked for
+            // more than any school needs in a window, and every failure of it would be an
+            // event (on campus nothing else counts card attempts).
+            Err(_) if quiet => {}
             // Audited alone, and shown as it is whether or not its audit could be written.
             Err(refused) => {
                 let _ = self.record(event(refused.code.as_str())).await;
@@ -214,6 +219,22 @@ impl Provider {
 
     /// Checks the proof; the account it proves, with the school's policy as read for this
     /// step.
+    /// Whether a failure of `proof` goes unaudited: a card's challenge given quiet.
+    async fn proof_is_quiet(&self, attempt: &Attempt<'_>, proof: &Proof<'_>) -> bool {
+        match proof {
+            Proof::Password { .. } => false,
+            Proof::Card { challenge, .. } => self
+                .challenge_is_quiet(
+                    attempt.school,
+                    attempt.browser,
+                    attempt.request_id,
+                    challenge,
+                )
+                .await
+                .unwrap_or(false),
+        }
+    }
+
     async fn check_proof(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Result<Proved, Error> {
         let school = attempt.school;
         let ip = attempt.origin.ip.as_deref().unwrap_or_default();

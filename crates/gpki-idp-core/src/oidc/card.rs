@@ -5,15 +5,18 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use aws_lc_rs::hmac;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+
 use gpki_verify::signature::{Expected, SignatureInput};
 use gpki_verify::Verified;
-use serde::{Deserialize, Serialize};
 
 use super::Provider;
 use crate::code::Code;
 use crate::error::Error;
 use crate::model::{CertBinding, NewRegistration, School, User};
-use crate::{random_token, token_hash};
+use crate::token_hash;
 
 /// What a challenge may be signed for. A challenge is bound to one purpose and one browser,
 /// and answers nothing else.
@@ -36,13 +39,6 @@ impl ChallengePurpose<'_> {
     }
 }
 
-/// What a stored challenge is bound to.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-struct ChallengeBinding {
-    /// [`ChallengePurpose::fingerprint`].
-    purpose: String,
-}
-
 /// What 環境檢測 (the diagnostics page) says of a card's certificate that would do for a
 /// login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,20 +56,85 @@ pub struct CardSignature<'a> {
     pub certificate: Option<&'a str>,
 }
 
-fn challenge_key(school: &School, browser: &str, challenge: &str) -> String {
+/// A challenge as the card signs it (the tbs and the nonce of HiPKI's MakeSignature): 32
+/// bytes, base64url — its end (Unix seconds), a flag byte, 11 random bytes, and 16 bytes of
+/// HMAC over those and what it is bound to (the school, the browser, the purpose), under the
+/// service's key. Nothing is stored when it is given, so giving one costs nothing and needs no
+/// budget; only its use is marked, once (`chal-used:`).
+struct Challenge {
+    expires_at: u32,
+    /// Given past the address's budget: a failed attempt with it is not audited.
+    quiet: bool,
+    nonce: [u8; 11],
+}
+
+/// What a challenge's MAC covers.
+fn challenge_mac(
+    key: &hmac::Key,
+    school: &School,
+    browser: &str,
+    purpose: ChallengePurpose<'_>,
+    head: &[u8],
+) -> [u8; 16] {
+    let mut ctx = hmac::Context::with_key(key);
+    ctx.update(b"gpki-idp card challenge\0");
+    ctx.update(&school.id.to_be_bytes());
     // Bound to the browser: a challenge fetched by one browser cannot be answered from another.
-    format!(
-        "chal:{}:{}:{}",
-        school.id,
-        token_hash(browser),
-        token_hash(challenge)
-    )
+    ctx.update(token_hash(browser).as_bytes());
+    ctx.update(purpose.fingerprint().as_bytes());
+    ctx.update(head);
+    let mut mac = [0u8; 16];
+    mac.copy_from_slice(&ctx.sign().as_ref()[..16]);
+    mac
+}
+
+impl Challenge {
+    fn head(&self) -> [u8; 16] {
+        let mut head = [0u8; 16];
+        head[..4].copy_from_slice(&self.expires_at.to_be_bytes());
+        head[4] = u8::from(self.quiet);
+        head[5..].copy_from_slice(&self.nonce);
+        head
+    }
+
+    fn seal(&self, key: &hmac::Key, school: &School, browser: &str, p: ChallengePurpose) -> String {
+        let head = self.head();
+        let mut bytes = head.to_vec();
+        bytes.extend_from_slice(&challenge_mac(key, school, browser, p, &head));
+        B64.encode(bytes)
+    }
+
+    /// The challenge `text` is, when we gave it to this browser for this purpose and it has
+    /// not expired.
+    fn open(
+        key: &hmac::Key,
+        school: &School,
+        browser: &str,
+        purpose: ChallengePurpose<'_>,
+        text: &str,
+    ) -> Option<Self> {
+        let bytes = B64.decode(text).ok().filter(|b| b.len() == 32)?;
+        let (head, mac) = bytes.split_at(16);
+        let expected = challenge_mac(key, school, browser, purpose, head);
+        aws_lc_rs::constant_time::verify_slices_are_equal(&expected, mac).ok()?;
+        let expires_at = u32::from_be_bytes(head[..4].try_into().ok()?);
+        let mut nonce = [0u8; 11];
+        nonce.copy_from_slice(&head[5..]);
+        let challenge = Self {
+            expires_at,
+            quiet: head[4] == 1,
+            nonce,
+        };
+        (i64::from(expires_at) >= crate::now()).then_some(challenge)
+    }
 }
 
 impl Provider {
     /// A new challenge for `purpose`, bound to `browser` (the browser's CSRF cookie value),
-    /// asked for from `ip`. A login challenge is given only for a pending request that exists,
-    /// and every address has a budget of them.
+    /// asked for from `ip`. A login challenge is given only for a pending request that exists.
+    /// It is never refused for the address's sake (behind a school's NAT address a pupil
+    /// could otherwise spend every teacher's challenges); past the address's budget it is
+    /// given quiet: a failed attempt with it is counted in the metrics, not audited.
     pub async fn card_challenge(
         &self,
         school: &School,
@@ -87,21 +148,36 @@ impl Provider {
         if let ChallengePurpose::Login { request_id } = purpose {
             self.pending_request(school, request_id).await?;
         }
-        self.challenge_allowed(ip).await?;
-        let challenge = random_token(32);
-        let binding = ChallengeBinding {
-            purpose: purpose.fingerprint(),
+        let quiet = !self.challenge_allowed(ip).await?;
+        let ttl = self.settings.challenge_ttl.as_secs() as i64;
+        let mut nonce = [0u8; 11];
+        rand::Rng::fill(&mut rand::rng(), &mut nonce);
+        let challenge = Challenge {
+            expires_at: u32::try_from(crate::now() + ttl).unwrap_or(u32::MAX),
+            quiet,
+            nonce,
         };
-        self.put_json(
-            &challenge_key(school, browser, &challenge),
-            &binding,
-            self.settings.challenge_ttl,
-        )
-        .await?;
-        Ok(challenge)
+        let key = self.request_key().await?;
+        Ok(challenge.seal(key, school, browser, purpose))
     }
 
-    /// Consumes a challenge; it must exist for this browser and purpose.
+    /// Whether `challenge` was given quiet (past its address's budget) to this browser for
+    /// the pending request `request_id`: a failure with it is not audited.
+    pub(crate) async fn challenge_is_quiet(
+        &self,
+        school: &School,
+        browser: &str,
+        request_id: &str,
+        challenge: &str,
+    ) -> Result<bool, Error> {
+        let key = self.request_key().await?;
+        let purpose = ChallengePurpose::Login { request_id };
+        let opened = Challenge::open(key, school, browser, purpose, challenge);
+        Ok(opened.is_some_and(|c| c.quiet))
+    }
+
+    /// Uses a challenge up: it must be one we gave this browser for this purpose, unexpired
+    /// and not used before.
     async fn take_challenge(
         &self,
         school: &School,
@@ -109,12 +185,16 @@ impl Provider {
         challenge: &str,
         purpose: ChallengePurpose<'_>,
     ) -> Result<(), Error> {
-        let binding: Option<ChallengeBinding> = self
-            .take_json(&challenge_key(school, browser, challenge))
-            .await?;
-        match binding {
-            Some(b) if b.purpose == purpose.fingerprint() => Ok(()),
-            _ => Err(Error::of(Code::ChallengeInvalid)),
+        let key = self.request_key().await?;
+        let invalid = || Error::of(Code::ChallengeInvalid);
+        let opened =
+            Challenge::open(key, school, browser, purpose, challenge).ok_or_else(invalid)?;
+        let used = format!("chal-used:{}:{}", school.id, token_hash(challenge));
+        let left = i64::from(opened.expires_at) - crate::now() + 1;
+        let ttl = std::time::Duration::from_secs(left.max(1) as u64);
+        match self.ephemeral.incr(&used, ttl).await? {
+            1 => Ok(()),
+            _ => Err(invalid()),
         }
     }
 

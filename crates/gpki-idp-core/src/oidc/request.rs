@@ -82,8 +82,9 @@ fn open(key: &hmac::Key, school: &School, sealed: &str, now: i64) -> Option<Carr
 }
 
 impl Provider {
-    /// The key that signs pending requests, made once for the whole service.
-    async fn request_key(&self) -> Result<&hmac::Key, Error> {
+    /// The key that signs pending requests (and card challenges, under their own prefix),
+    /// made once for the whole service.
+    pub(super) async fn request_key(&self) -> Result<&hmac::Key, Error> {
         self.request_key
             .get_or_try_init(|| async {
                 let fresh = random_token(32).into_bytes();

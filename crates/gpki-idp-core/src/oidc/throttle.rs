@@ -211,20 +211,16 @@ impl Provider {
         Ok(())
     }
 
-    /// Counts a challenge asked for from `ip` against the address's budget: a stored
-    /// challenge is small and lives minutes, but a stranger may not make ever more of them.
-    pub(crate) async fn challenge_allowed(&self, ip: &str) -> Result<(), Error> {
+    /// Counts a challenge asked for from `ip` against the address's budget; `false` past it.
+    /// Nothing is refused for it (a challenge is not stored): it says when failed attempts
+    /// from the address stop being audited one by one.
+    pub(crate) async fn challenge_allowed(&self, ip: &str) -> Result<bool, Error> {
         let key = format!("rl:chal:{}", address_key(ip));
         let asked = self
             .ephemeral
             .incr(&key, self.settings.throttle_window)
             .await?;
-        if asked > self.settings.max_challenges_per_ip {
-            return Err(Error::too_many_requests(
-                "too many card challenges from this address; try again in a few minutes",
-            ));
-        }
-        Ok(())
+        Ok(asked <= self.settings.max_challenges_per_ip)
     }
 
     /// A right password (or card): the account's reservation is given back and its failure
