@@ -7,8 +7,9 @@ use async_trait::async_trait;
 
 use crate::audit::{Audit, AuditEvent, AuditFilter};
 use crate::model::{
-    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
-    NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, LogoutMessage, LogoutQueue,
+    NewClient, NewRegistration, NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord,
+    User, UserChange,
 };
 use crate::policy::{RegistrationRules, RolePolicy};
 
@@ -303,13 +304,52 @@ pub trait Directory: Send + Sync {
         limit: i64,
         now: i64,
     ) -> StoreResult<Vec<SessionRecord>>;
-    /// Marks a session revoked and revokes the refresh tokens issued in it.
+    /// Marks a session revoked, revokes the refresh tokens issued in it and, when it was
+    /// live, queues a logout token for each client that got a token in it and has a
+    /// `backchannel_logout_uri`: all in one transaction. Returns the session as it was.
     async fn revoke_session(
         &self,
         school_id: i64,
         id: &str,
         audit: Audit<SessionRecord>,
     ) -> StoreResult<Option<SessionRecord>>;
+    /// Ends every session and refresh token of an account as [`Directory::revoke_session`]
+    /// does one; the sessions that were live. Disabling an account
+    /// ([`Directory::update_user`], [`Directory::import_users`]) does the same in its own
+    /// transaction, and removing a certificate binding ends the sessions opened or stepped
+    /// up with that certificate; both add a `session.end` event per session ended, by the
+    /// change's actor.
+    async fn end_user_sessions(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        audit: Audit<Vec<SessionRecord>>,
+    ) -> StoreResult<Vec<SessionRecord>>;
+    /// Records that `client_id` got a token in the session (told of its end); false, and
+    /// nothing written, when the session is not live.
+    async fn add_session_client(
+        &self,
+        school_id: i64,
+        session_id: &str,
+        client_id: &str,
+    ) -> StoreResult<bool>;
+
+    // ---- the logout token queue (Back-Channel Logout 1.0) ----
+
+    /// Claims up to `limit` queued logout tokens due at `now`, each until `until`: a message
+    /// is held by one sender at a time, across replicas.
+    async fn claim_logout_messages(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LogoutMessage>>;
+    /// Removes a message that was delivered or given up, with its audit event.
+    async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool>;
+    /// Gives a message back for another attempt at `next_at`.
+    async fn retry_logout_message(&self, id: i64, next_at: i64, error: String) -> StoreResult<()>;
+    /// How many logout tokens wait, and since when the oldest.
+    async fn logout_queue(&self) -> StoreResult<LogoutQueue>;
 
     // ---- the audit log, and the service's secrets ----
 

@@ -25,6 +25,8 @@ pub struct AppState {
     pub request_deadline: std::time::Duration,
     /// How long the audit log keeps an event (`audit_retention_days`); `None`: for ever.
     pub audit_retention: Option<std::time::Duration>,
+    /// How logout tokens are sent (`[backchannel_logout]`).
+    pub logout: crate::config::LogoutSettings,
 }
 
 impl AppState {
@@ -71,7 +73,7 @@ pub fn state(
     ephemeral: Arc<dyn Ephemeral>,
 ) -> Result<web::Data<AppState>, String> {
     let public_url = config.public_url();
-    let mut provider = Provider::new(directory, ephemeral, config.tokens.provider_settings());
+    let mut provider = Provider::new(directory, ephemeral, config.provider_settings());
     if !config.certificate.trust_anchors.is_empty() {
         let engine = config
             .certificate
@@ -95,5 +97,6 @@ pub fn state(
         trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
         request_deadline: config.request_deadline(),
         audit_retention: config.audit_retention(),
+        logout: config.backchannel_logout.clone(),
     }))
 }

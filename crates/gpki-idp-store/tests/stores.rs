@@ -119,6 +119,8 @@ async fn directory_checks(dir: &dyn Directory) {
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     dir.create_client(client.clone()).await.unwrap();
     assert_eq!(

@@ -11,6 +11,7 @@ mod logout;
 mod methods;
 mod redirect;
 mod resume;
+pub mod sessions;
 mod transaction;
 
 pub use account::Registration;

@@ -17,6 +17,8 @@ use crate::policy::RolePolicy;
 pub struct Proved {
     pub user: User,
     pub policies: Vec<RolePolicy>,
+    /// SHA-256 (hex) of the certificate, when the factor was the card.
+    pub cert_sha256: Option<String>,
 }
 
 /// A step done for a pending request, waiting for the next one.
@@ -24,4 +26,7 @@ pub struct Proved {
 pub struct Partial {
     pub user_id: i64,
     pub factors: FactorSet,
+    /// The certificate of a card step done before (or of the session being stepped up).
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
 }

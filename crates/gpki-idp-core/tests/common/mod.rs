@@ -133,6 +133,8 @@ async fn seed(provider: &Provider) -> School {
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     dir.create_client(client).await.expect("client");
     provider

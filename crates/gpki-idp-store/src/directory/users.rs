@@ -4,10 +4,11 @@
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use gpki_idp_core::audit::Audit;
-use gpki_idp_core::model::{NewUser, User, UserChange};
+use gpki_idp_core::model::{NewUser, SessionRecord, User, UserChange};
 use gpki_idp_core::store::StoreResult;
 
 use super::audited::{always, when_some};
+use super::ending::{end_sessions, ended_events, Ending};
 use super::json;
 use super::sql::SqlDirectory;
 use crate::db::Conn;
@@ -160,19 +161,32 @@ pub async fn update(
     change: UserChange,
     audit: Audit<User>,
 ) -> StoreResult<Option<User>> {
+    // Disabling an account ends its sessions and refresh tokens in the same transaction.
+    let disables = change.disabled == Some(true);
+    let now = gpki_idp_core::now();
     let apply = move |conn: &mut Conn| {
         let target = users::table
             .filter(users::school_id.eq(school_id))
             .filter(users::id.eq(id));
-        with_conn!(conn, |c| {
+        let user = with_conn!(conn, |c| {
             if let Some(set) = UserChangeset::from(change) {
                 diesel::update(target).set(set).execute(c)?;
             }
             target.first::<UserRow>(c).optional()
         })
-        .map(|r| r.map(User::from))
+        .map(|r| r.map(User::from))?;
+        let ended = match &user {
+            Some(_) if disables => end_sessions(conn, school_id, &Ending::User(id), now)?,
+            _ => vec![],
+        };
+        Ok((user, ended))
     };
-    d.write(apply, when_some(audit)).await
+    let events = move |(user, ended): &(Option<User>, Vec<SessionRecord>)| {
+        let cause = when_some(audit)(user);
+        let more = ended_events(&cause, ended, "user.disabled");
+        cause.into_iter().chain(more).collect()
+    };
+    Ok(d.write(apply, events).await?.0)
 }
 
 pub async fn by_usernames(
@@ -234,6 +248,11 @@ pub async fn import(
         .into_iter()
         .map(|u| new_user_values(u, false, now))
         .collect();
+    let disabled: Vec<i64> = updates
+        .iter()
+        .filter(|(_, c)| c.disabled == Some(true))
+        .map(|(id, _)| *id)
+        .collect();
     let apply = move |conn: &mut Conn| {
         with_conn!(conn, |c| {
             for chunk in rows.chunks(IMPORT_CHUNK) {
@@ -249,9 +268,24 @@ pub async fn import(
                 }
             }
             Ok::<_, DieselError>(())
-        })
+        })?;
+        // Accounts the import disables lose their sessions and refresh tokens with it.
+        let mut ended = vec![];
+        for id in disabled {
+            let school = users::table
+                .filter(users::id.eq(id))
+                .select(users::school_id);
+            let school_id = with_conn!(conn, |c| school.first::<i64>(c))?;
+            ended.extend(end_sessions(conn, school_id, &Ending::User(id), now)?);
+        }
+        Ok(ended)
     };
-    d.write(apply, always(audit)).await
+    let events = move |ended: &Vec<SessionRecord>| {
+        let cause = always(audit)(&());
+        let more = ended_events(&cause, ended, "user.disabled");
+        cause.into_iter().chain(more).collect()
+    };
+    d.write(apply, events).await.map(|_| ())
 }
 
 /// user id → username for a set of ids, on the connection `$c` of either backend.
