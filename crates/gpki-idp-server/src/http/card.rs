@@ -231,15 +231,25 @@ pub async fn account_page(state: web::Data<AppState>, req: HttpRequest) -> HttpR
         Ok(found) => found,
         Err(e) => return pages::error_page(&e, locale.as_deref()),
     };
+    let sessions = match state
+        .provider
+        .own_sessions(&school, sid(&req).as_deref())
+        .await
+    {
+        Ok((_, list, current)) => list
+            .iter()
+            .map(|s| super::account_sessions::session_view(s, &current))
+            .collect::<Vec<_>>(),
+        Err(e) => return pages::error_page(&e, locale.as_deref()),
+    };
     let (csrf, cookie) = super::csrf::token(&state, &req);
-    let mut response = pages::account(
-        &school,
-        &user.display_name,
-        &csrf,
-        &bindings,
-        &state.component_origin,
-        locale.as_deref(),
-    );
+    let account = pages::AccountPage {
+        display_name: &user.display_name,
+        bindings: &bindings,
+        sessions: &sessions,
+    };
+    let origin = &state.component_origin;
+    let mut response = pages::account(&school, &account, &csrf, origin, locale.as_deref());
     super::csrf::set(&mut response, cookie);
     pages::remember_locale(&req, &mut response);
     response

@@ -4,7 +4,9 @@
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::web;
 
-use super::{admin, assets, branding_page, card, errors, health, login, oidc, security};
+use super::{
+    account_sessions, admin, assets, branding_page, card, errors, health, login, oidc, security,
+};
 
 /// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
 /// discovery document), `page` (HTML for browsers) or `json` (openapi/login-api.yaml).
@@ -67,6 +69,9 @@ school_routes! {
     post "/account/card" Json => card::register;
     get "/account/cards" Json => card::list;
     post "/account/cards/{id}/remove" Json => card::remove;
+    get "/account/sessions" Json => account_sessions::list;
+    post "/account/sessions/end-all" Page => account_sessions::end_all;
+    post "/account/sessions/{id}/end" Page => account_sessions::end_one;
     post "/token" Oidc => oidc::token;
     get "/userinfo" Oidc => oidc::userinfo;
     post "/userinfo" Oidc => oidc::userinfo;

@@ -10,6 +10,7 @@ mod abuse_and_protocol;
 mod admin_api;
 mod apache_rp;
 mod attacks;
+mod backchannel;
 mod behind_proxy;
 mod branding_page;
 mod card_login;
