@@ -304,46 +304,29 @@ pub trait Directory: Send + Sync {
         limit: i64,
         now: i64,
     ) -> StoreResult<Vec<SessionRecord>>;
-    /// Marks a session revoked, revokes the refresh tokens issued in it and, when it was
-    /// live, queues a logout token for each client that got a token in it and has a
-    /// `backchannel_logout_uri`: all in one transaction. Returns the session as it was.
+    /// Ends a session and its refresh tokens, telling its clients (see `oidc::backchannel`).
     async fn revoke_session(
         &self,
         school_id: i64,
         id: &str,
         audit: Audit<SessionRecord>,
     ) -> StoreResult<Option<SessionRecord>>;
-    /// Ends every session and refresh token of an account as [`Directory::revoke_session`]
-    /// does one; the sessions that were live. Disabling an account
-    /// ([`Directory::update_user`], [`Directory::import_users`]) does the same in its own
-    /// transaction, and removing a certificate binding ends the sessions opened or stepped
-    /// up with that certificate; both add a `session.end` event per session ended, by the
-    /// change's actor.
+    /// Ends every session and refresh token of an account (so does disabling it).
     async fn end_user_sessions(
         &self,
         school_id: i64,
         user_id: i64,
         audit: Audit<Vec<SessionRecord>>,
     ) -> StoreResult<Vec<SessionRecord>>;
-    /// Records that `client_id` got a token in the session (told of its end); false, and
-    /// nothing written, when the session is not live.
+    /// Records that `client_id` got a token in the session; false when it is not live.
     async fn add_session_client(
         &self,
         school_id: i64,
         session_id: &str,
         client_id: &str,
     ) -> StoreResult<bool>;
-
-    // ---- the logout token queue (Back-Channel Logout 1.0) ----
-
-    /// Claims up to `limit` queued logout tokens due at `now`, each until `until`: a message
-    /// is held by one sender at a time, across replicas.
-    async fn claim_logout_messages(
-        &self,
-        now: i64,
-        until: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<LogoutMessage>>;
+    /// Claims due logout tokens until `until`, each by one sender across replicas.
+    async fn claim_logouts(&self, until: i64, limit: i64) -> StoreResult<Vec<LogoutMessage>>;
     /// Removes a message that was delivered or given up, with its audit event.
     async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool>;
     /// Gives a message back for another attempt at `next_at`.

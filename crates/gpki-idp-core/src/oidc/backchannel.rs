@@ -1,7 +1,14 @@
-//! OpenID Connect Back-Channel Logout 1.0: the logout tokens queued when a session ends (by
-//! the directory, in the transaction of the change that ends it), signed here when they are
-//! sent, and what becomes of each delivery: sent, tried again later with a doubling wait, or
-//! given up once `logout_retry_for` has passed. Each end is audited (`logout.token_sent`,
+//! OpenID Connect Back-Channel Logout 1.0: the logout tokens queued when a session ends, signed
+//! here when they are sent. Every end of a session is a directory write that, in its own
+//! transaction, marks the sessions revoked, revokes the refresh tokens issued in them and
+//! queues one message per client that got a token in a live one and has a
+//! `backchannel_logout_uri`: `revoke_session` (a logout, the teacher or an admin ending one),
+//! `end_user_sessions` (the teacher ending all), `update_user` and `import_users` disabling
+//! an account (all its sessions and refresh tokens), `remove_binding(_by_id)` (the sessions
+//! opened or stepped up with that certificate); the last three add a `session.end` event per
+//! session by the change's actor. A token is signed when it is sent (fresh `iat`/`exp`, not
+//! expired by its retries), and each delivery is sent, tried again later with a doubling
+//! wait, or given up once `logout_retry_for` has passed, audited (`logout.token_sent`,
 //! `logout.token_given_up`). The server's sender posts them ([`Delivery`]); a teacher's
 //! logout never waits for a portal.
 
@@ -57,10 +64,7 @@ impl Provider {
     ) -> Result<Vec<Delivery>, Error> {
         let now = crate::now();
         let until = now + lease.as_secs() as i64;
-        let claimed = self
-            .directory
-            .claim_logout_messages(now, until, limit)
-            .await?;
+        let claimed = self.directory.claim_logouts(until, limit).await?;
         let mut out = Vec::with_capacity(claimed.len());
         for message in claimed {
             let token = self.logout_token(&message, issuer).await?;
@@ -185,6 +189,6 @@ mod tests {
         assert_ne!(c["sid"], json!("ab".repeat(32)));
         assert!(c["events"][LOGOUT_EVENT].is_object());
         assert!(c.get("nonce").is_none());
-        assert_eq!(c["jti"].as_str().unwrap().len() >= 16, true);
+        assert!(c["jti"].as_str().unwrap().len() >= 16);
     }
 }

@@ -465,13 +465,8 @@ impl Directory for Faulty {
             .await
     }
 
-    async fn claim_logout_messages(
-        &self,
-        now: i64,
-        until: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<LogoutMessage>> {
-        self.inner.claim_logout_messages(now, until, limit).await
+    async fn claim_logouts(&self, until: i64, limit: i64) -> StoreResult<Vec<LogoutMessage>> {
+        self.inner.claim_logouts(until, limit).await
     }
 
     async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool> {

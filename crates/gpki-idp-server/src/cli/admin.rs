@@ -584,7 +584,7 @@ mod tests {
             scope: vec![scope.into()],
             refresh_reuse_grace_secs: None,
             backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
+            post_logout_redirect_uri: vec![],
         };
         let client = |redirect: &str, scope: &str| client_at("district", redirect, scope);
         let console = client("https://console.example/cb", "district");

@@ -9,9 +9,10 @@ use gpki_idp_core::store::StoreResult;
 
 use super::audited::{when_some, when_true};
 use super::ending::{end_sessions, ended_events, Ending};
+use super::names::{name_of, usernames};
 use super::registration;
 use super::sql::SqlDirectory;
-use super::users::{name_of, usernames, UserRow};
+use super::users::UserRow;
 use crate::db::Conn;
 use crate::schema::{cert_bindings, users};
 use crate::with_conn;

@@ -11,7 +11,7 @@ use gpki_idp_core::model::SessionRecord;
 use serde_json::json;
 
 use super::json;
-use super::users::{name_of, usernames};
+use super::names::{name_of, usernames};
 use crate::db::Conn;
 use crate::schema::{clients, logout_messages, refresh_tokens, session_clients, sessions, users};
 use crate::with_conn;

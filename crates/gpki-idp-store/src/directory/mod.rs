@@ -10,6 +10,7 @@ mod ending;
 mod json;
 mod keys;
 mod logout_queue;
+mod names;
 mod onboarding;
 mod policy;
 mod refresh;
@@ -362,13 +363,8 @@ impl Directory for SqlDirectory {
         sessions::add_client(self, school_id, session_id, client_id).await
     }
 
-    async fn claim_logout_messages(
-        &self,
-        now: i64,
-        until: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<LogoutMessage>> {
-        logout_queue::claim(self, now, until, limit).await
+    async fn claim_logouts(&self, until: i64, limit: i64) -> StoreResult<Vec<LogoutMessage>> {
+        logout_queue::claim(self, gpki_idp_core::now(), until, limit).await
     }
 
     async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool> {
