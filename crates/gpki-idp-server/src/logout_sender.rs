@@ -29,10 +29,23 @@ pub fn start(state: web::Data<AppState>) {
     };
     let poll = Duration::from_millis(state.logout.poll_interval_ms.max(50));
     actix_web::rt::spawn(async move {
+        // While the database fails, rounds slow down (doubling, at most 30 s): an outage is
+        // not made worse, nor the log filled, by a round every poll.
+        let mut failures = 0u32;
         loop {
-            let full = send_round(&state, &http).await;
-            if !full {
-                actix_web::rt::time::sleep(poll).await;
+            match send_round(&state, &http).await {
+                Some(true) => failures = 0,
+                Some(false) => {
+                    failures = 0;
+                    actix_web::rt::time::sleep(poll).await;
+                }
+                None => {
+                    failures = (failures + 1).min(10);
+                    let wait = poll
+                        .saturating_mul(1 << failures)
+                        .min(Duration::from_secs(30));
+                    actix_web::rt::time::sleep(wait).await;
+                }
             }
         }
     });
@@ -48,8 +61,9 @@ fn client(state: &AppState) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// One round: claim, send, record; then the queue's gauges. Whether the batch was full.
-pub async fn send_round(state: &AppState, http: &reqwest::Client) -> bool {
+/// One round: claim, send, record; then the queue's gauges. Whether the batch was full;
+/// `None` when the queue could not be read.
+pub async fn send_round(state: &AppState, http: &reqwest::Client) -> Option<bool> {
     // Held past one call's timeout, so a slow portal's token is not claimed twice.
     let lease = Duration::from_secs(state.logout.timeout_secs.max(1) + 30);
     let issuer = |code: &str| state.issuer(code);
@@ -61,7 +75,7 @@ pub async fn send_round(state: &AppState, http: &reqwest::Client) -> bool {
         Ok(d) => d,
         Err(e) => {
             failed(state, &e.description);
-            return false;
+            return None;
         }
     };
     let full = deliveries.len() as i64 >= BATCH;
@@ -74,7 +88,7 @@ pub async fn send_round(state: &AppState, http: &reqwest::Client) -> bool {
             .map_or(0, |at| (gpki_idp_core::now() - at).max(0));
         m.logout_oldest_pending_seconds.set(age);
     }
-    full
+    Some(full)
 }
 
 async fn deliver(state: &AppState, http: &reqwest::Client, d: &Delivery) {
