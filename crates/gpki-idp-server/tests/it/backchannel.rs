@@ -17,7 +17,7 @@ use reqwest::blocking::Client as Http;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::admin::{call, token};
+use crate::support::admin::{call, district_token, token};
 use crate::support::http::{claims_of, header_of, hidden, urlencode};
 use crate::support::rp::redirect_query;
 use crate::support::server::OTHER_SCHOOL;
@@ -356,6 +356,24 @@ fn every_way_a_session_ends(backend: Backend) {
         204
     );
     check(5, &fourth);
+    // A district operator ends a session of any school.
+    let ops = district_token(&server);
+    let (_, _, fifth) = log_in(&server, "teacher");
+    let listed = call(
+        &server,
+        Method::GET,
+        "/schools/demo/sessions",
+        Some(&ops),
+        None,
+    );
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let id = listed.body["items"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/schools/demo/sessions/{id}");
+    assert_eq!(
+        call(&server, Method::DELETE, &path, Some(&ops), None).status,
+        204
+    );
+    check(6, &fifth);
 
     // 5. The account disabled: every session of it ends.
     let (_, _, staff) = log_in(&server, "staff");
@@ -367,7 +385,7 @@ fn every_way_a_session_ends(backend: Backend) {
         Some(json!({"disabled": true})),
     );
     assert_eq!(patched.status, 200, "{}", patched.body);
-    check(6, &staff);
+    check(7, &staff);
 
     // Each end is audited with who ended it, and each delivery.
     let audit = call(
@@ -396,13 +414,13 @@ fn every_way_a_session_ends(backend: Backend) {
             Some(&gm),
             None,
         );
-        if sent.body["items"].as_array().unwrap().len() >= 6 {
+        if sent.body["items"].as_array().unwrap().len() >= 7 {
             break;
         }
         assert!(Instant::now() < until, "{}", sent.body);
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(portal.tokens().len(), 6, "one token per session ended");
+    assert_eq!(portal.tokens().len(), 7, "one token per session ended");
 }
 
 #[test]
