@@ -12,6 +12,7 @@ pub mod client_secret;
 pub mod code;
 pub mod deadline;
 pub mod device;
+pub mod ephemeral;
 pub mod error;
 pub mod factor;
 pub mod holder;

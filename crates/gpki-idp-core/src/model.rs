@@ -107,6 +107,12 @@ pub struct Client {
     /// answer retried), in seconds: `None` the service's `refresh_reuse_grace_secs`, `Some(0)`
     /// none. Public clients never get a window.
     pub refresh_reuse_grace_secs: Option<i64>,
+    /// Where the client is told of a session's end (Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens (and ID tokens).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// Scopes a client gets unless told otherwise.
@@ -133,6 +139,8 @@ pub struct NewClient {
     pub default_acr_values: Vec<String>,
     pub min_acr: Option<String>,
     pub refresh_reuse_grace_secs: Option<i64>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 impl From<Client> for NewClient {
@@ -153,6 +161,8 @@ impl From<Client> for NewClient {
             default_acr_values: c.default_acr_values,
             min_acr: c.min_acr,
             refresh_reuse_grace_secs: c.refresh_reuse_grace_secs,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         }
     }
 }
@@ -203,7 +213,7 @@ pub enum Rotation {
 }
 
 /// A browser session as listed for admins (the live state is in the short-lived store).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// SHA-256 of the session cookie, hex.
     pub id: String,
@@ -214,6 +224,45 @@ pub struct SessionRecord {
     pub amr: Vec<String>,
     pub auth_time: i64,
     pub expires_at: i64,
+    /// Ended (by a logout, the person, an admin, the account disabled, its card unbound).
+    #[serde(default)]
+    pub revoked: bool,
+    /// The address and browser the login came from.
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// SHA-256 (hex) of the certificate that opened or stepped up the session.
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
+    /// The clients (portals) that got a token in the session.
+    #[serde(default)]
+    pub clients: Vec<String>,
+}
+
+/// A logout token to deliver (OpenID Connect Back-Channel Logout 1.0): one client told of
+/// one session's end. Queued in the transaction that ended the session; signed when sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutMessage {
+    pub id: i64,
+    pub school_id: i64,
+    pub client_id: String,
+    /// The client's `backchannel_logout_uri` when the session ended.
+    pub uri: String,
+    /// The ended session's id (the hash of its cookie; the token carries its public `sid`).
+    pub session_id: String,
+    /// The account's `sub`.
+    pub subject: String,
+    pub created_at: i64,
+    /// Failed deliveries so far.
+    pub attempts: i64,
+}
+
+/// The logout queue at a moment: how many tokens wait and since when the oldest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogoutQueue {
+    pub pending: i64,
+    pub oldest_created_at: Option<i64>,
 }
 
 /// A one-time enrollment code as listed (never the code itself).

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::ephemeral::Ephemeral;
 use crate::error::Error;
-use crate::store::Ephemeral;
 
 /// The short-lived keys written on the way to one commit.
 pub struct Staged<'a> {

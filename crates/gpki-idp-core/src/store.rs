@@ -1,15 +1,14 @@
-//! The storage traits: persistent records ([`Directory`], diesel on PostgreSQL or SQLite) and
-//! short-lived state ([`Ephemeral`], Redis or in-process).
-
-use std::time::Duration;
+//! The persistent records' trait ([`Directory`], diesel on PostgreSQL or SQLite); short-lived
+//! state is [`crate::ephemeral::Ephemeral`].
 
 use async_trait::async_trait;
 
 use crate::audit::{Audit, AuditEvent, AuditFilter};
 use crate::model::SchoolPasswordPolicy;
 use crate::model::{
-    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
-    NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, LogoutMessage, LogoutQueue,
+    NewClient, NewRegistration, NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord,
+    User, UserChange,
 };
 use crate::policy::{RegistrationRules, RolePolicy};
 
@@ -327,13 +326,35 @@ pub trait Directory: Send + Sync {
         limit: i64,
         now: i64,
     ) -> StoreResult<Vec<SessionRecord>>;
-    /// Marks a session revoked and revokes the refresh tokens issued in it.
+    /// Ends a session and its refresh tokens, telling its clients (see `oidc::backchannel`).
     async fn revoke_session(
         &self,
         school_id: i64,
         id: &str,
         audit: Audit<SessionRecord>,
     ) -> StoreResult<Option<SessionRecord>>;
+    /// Ends every session and refresh token of an account (so does disabling it).
+    async fn end_user_sessions(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        audit: Audit<Vec<SessionRecord>>,
+    ) -> StoreResult<Vec<SessionRecord>>;
+    /// Records that `client_id` got a token in the session; false when it is not live.
+    async fn add_session_client(
+        &self,
+        school_id: i64,
+        session_id: &str,
+        client_id: &str,
+    ) -> StoreResult<bool>;
+    /// Claims due logout tokens until `until`, each by one sender across replicas.
+    async fn claim_logouts(&self, until: i64, limit: i64) -> StoreResult<Vec<LogoutMessage>>;
+    /// Removes a message that was delivered or given up, with its audit event.
+    async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool>;
+    /// Gives a message back for another attempt at `next_at`.
+    async fn retry_logout_message(&self, id: i64, next_at: i64, error: String) -> StoreResult<()>;
+    /// How many logout tokens wait, and since when the oldest.
+    async fn logout_queue(&self) -> StoreResult<LogoutQueue>;
 
     // ---- the audit log, and the service's secrets ----
 
@@ -440,61 +461,4 @@ pub trait Directory: Send + Sync {
 /// The event of a seeding shortcut.
 fn seeded(school_id: i64, event: &str) -> AuditEvent {
     AuditEvent::new(school_id, event, "success", "seed")
-}
-
-/// One scope of a throttled attempt (see [`Ephemeral::reserve_attempt`]): a count of
-/// failures at `key` over `window`, and the wait they earn past `free` of them, doubling from
-/// `base` up to `cap`, kept at `{key}:until` (Unix milliseconds).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AttemptScope {
-    pub key: String,
-    pub free: u64,
-    pub base: Duration,
-    pub cap: Duration,
-    pub window: Duration,
-}
-
-impl AttemptScope {
-    /// The wait after the `failures`-th failure of this scope.
-    pub fn delay_after(&self, failures: u64) -> Duration {
-        if failures < self.free {
-            return Duration::ZERO;
-        }
-        let doublings = (failures - self.free).min(30) as u32;
-        self.base.saturating_mul(1u32 << doublings).min(self.cap)
-    }
-
-    pub fn until_key(&self) -> String {
-        format!("{}:until", self.key)
-    }
-}
-
-/// Short-lived state with expiry: authorization requests, codes, challenges, sessions,
-/// access tokens, rate-limit counters. Keys are namespaced by the caller.
-#[async_trait]
-pub trait Ephemeral: Send + Sync {
-    async fn ping(&self) -> StoreResult<()>;
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
-    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
-    /// Reads and deletes in one step: a value taken once cannot be taken again.
-    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
-    async fn delete(&self, key: &str) -> StoreResult<()>;
-    /// Adds `by` to a counter that expires `ttl` after its first increment; returns the new
-    /// value. `get` reads it back as decimal text.
-    async fn incr_by(&self, key: &str, by: u64, ttl: Duration) -> StoreResult<u64>;
-    /// Reserves one attempt in every scope at once, atomically. If any scope still waits,
-    /// nothing is counted and the longest wait is returned. Else every scope counts the
-    /// attempt as a failure, sets the wait that failure earns, and `ZERO` is returned: the
-    /// attempt may go on, and only a right answer gives the reservation back (by deleting its
-    /// scopes' keys). Concurrent attempts cannot all pass a check made before any of them is
-    /// counted.
-    async fn reserve_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<Duration>;
-    /// Gives back one reserved attempt in every scope, atomically: its count goes down by one,
-    /// and a wait it set ends once the count is under the scope's allowance again (a right
-    /// password must not make the next person at the same address wait).
-    async fn release_attempt(&self, scopes: &[AttemptScope]) -> StoreResult<()>;
-    /// Adds one to a counter (see [`Ephemeral::incr_by`]).
-    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<u64> {
-        self.incr_by(key, 1, ttl).await
-    }
 }

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use gpki_idp_core::ephemeral::Ephemeral;
 use gpki_idp_core::oidc::Provider;
-use gpki_idp_core::store::{Directory, Ephemeral};
+use gpki_idp_core::store::Directory;
 use gpki_idp_store::{db, InProcess, RedisStore, SqlDirectory};
 
 use crate::config::Config;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub request_deadline: std::time::Duration,
     /// How long the audit log keeps an event (`audit_retention_days`); `None`: for ever.
     pub audit_retention: Option<std::time::Duration>,
+    /// How logout tokens are sent (`[backchannel_logout]`).
+    pub logout: crate::config::LogoutSettings,
 }
 
 impl AppState {
@@ -95,5 +98,6 @@ pub fn state(
         trusted_proxies: crate::proxy::parse_ranges(&config.trusted_proxies)?,
         request_deadline: config.request_deadline(),
         audit_retention: config.audit_retention(),
+        logout: config.backchannel_logout.clone(),
     }))
 }

@@ -57,6 +57,37 @@ pub struct Config {
     /// `[passwords]`: the district's password policy, which a school without its own applies
     /// (defaults: 8 characters, strength 2, history 3, no minimum age, no maximum age).
     pub passwords: PasswordPolicy,
+    pub backchannel_logout: LogoutSettings,
+}
+
+/// `[backchannel_logout]`: how logout tokens reach the portals (OpenID Connect Back-Channel
+/// Logout 1.0). Every replica sends; each token is sent by one of them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogoutSettings {
+    /// The longest one POST to a portal may take (default 5 s).
+    pub timeout_secs: u64,
+    /// How long a token is retried before it is given up and audited so (default 3600 s).
+    pub retry_for_secs: u64,
+    /// The wait after the first failure, doubling after each (default 10 s) …
+    pub first_retry_secs: u64,
+    /// … up to this (default 600 s).
+    pub max_retry_interval_secs: u64,
+    /// How often a replica looks for tokens to send (default 1000 ms).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for LogoutSettings {
+    fn default() -> Self {
+        let d = ProviderSettings::default();
+        Self {
+            timeout_secs: 5,
+            retry_for_secs: d.logout_retry_for.as_secs(),
+            first_retry_secs: d.logout_first_retry.as_secs(),
+            max_retry_interval_secs: d.logout_max_retry_interval.as_secs(),
+            poll_interval_ms: 1000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -81,6 +112,7 @@ impl Default for Config {
             tokens: TokenSettings::default(),
             certificate: CertificateSettings::default(),
             passwords: PasswordPolicy::default(),
+            backchannel_logout: LogoutSettings::default(),
         }
     }
 }
@@ -175,6 +207,7 @@ impl TokenSettings {
             client_cache_ttl: s(self.client_cache_ttl_secs),
             reset_code_ttl: s(self.reset_code_ttl_secs),
             passwords: Default::default(),
+            ..ProviderSettings::default()
         }
     }
 }
@@ -196,14 +229,6 @@ impl Config {
             .check()
             .map_err(|e| format!("[passwords] {e}"))?;
         Ok(config)
-    }
-
-    /// The domain's settings: `[tokens]` and the district's `[passwords]` policy.
-    pub fn provider_settings(&self) -> ProviderSettings {
-        ProviderSettings {
-            passwords: self.passwords.clone(),
-            ..self.tokens.provider_settings()
-        }
     }
 
     /// Environment overrides: `GPKI_IDP_LISTEN`, `GPKI_IDP_PUBLIC_URL`, `GPKI_IDP_DATA_DIR`,
@@ -274,6 +299,18 @@ impl Config {
     pub fn audit_retention(&self) -> Option<Duration> {
         (self.audit_retention_days > 0)
             .then(|| Duration::from_secs(self.audit_retention_days.saturating_mul(86400)))
+    }
+
+    /// The provider's settings: `[tokens]`, the district's `[passwords]` policy and the retry
+    /// rules of `[backchannel_logout]`.
+    pub fn provider_settings(&self) -> ProviderSettings {
+        let l = &self.backchannel_logout;
+        let mut s = self.tokens.provider_settings();
+        s.passwords = self.passwords.clone();
+        s.logout_retry_for = Duration::from_secs(l.retry_for_secs);
+        s.logout_first_retry = Duration::from_secs(l.first_retry_secs.max(1));
+        s.logout_max_retry_interval = Duration::from_secs(l.max_retry_interval_secs.max(1));
+        s
     }
 
     /// See [`Config::request_deadline_ms`].

@@ -87,6 +87,8 @@ fn portal(public_url: &str, secret_hash: String) -> NewClient {
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

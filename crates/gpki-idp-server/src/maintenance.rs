@@ -1,6 +1,7 @@
-//! What the service does in the background while it runs: prune the audit log past its
-//! retention (`audit_retention_days`). Every replica prunes; a prune that finds nothing costs
-//! one indexed query.
+//! What the service does in the background while it runs: send the back-channel logout
+//! tokens ([`crate::logout_sender`]) and prune the audit log past its retention
+//! (`audit_retention_days`). Every replica prunes; a prune that finds nothing costs one
+//! indexed query.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ const FIRST_PRUNE: Duration = Duration::from_secs(60);
 
 /// Starts the background work on the current runtime; it ends with the runtime.
 pub fn start(state: web::Data<AppState>) {
+    crate::logout_sender::start(state.clone());
     let Some(retention) = state.audit_retention else {
         return;
     };

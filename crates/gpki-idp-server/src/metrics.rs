@@ -22,6 +22,11 @@ pub struct Metrics {
     pub audit_pruned: prometheus::IntCounter,
     /// Background work that failed, by task.
     pub maintenance_failures: IntCounterVec,
+    /// Logout token deliveries by outcome: `sent`, `failed` (tried again), `given_up`.
+    pub logout_tokens: IntCounterVec,
+    /// Logout tokens waiting to be delivered, and the age of the oldest (seconds).
+    pub logout_pending: prometheus::IntGauge,
+    pub logout_oldest_pending_seconds: prometheus::IntGauge,
     /// The store counts already added to `store_errors` (database, redis).
     store_seen: std::sync::Mutex<(u64, u64)>,
 }
@@ -103,6 +108,23 @@ impl Metrics {
             ),
             &["task"],
         )?;
+        let logout_tokens = IntCounterVec::new(
+            Opts::new(
+                "gpki_logout_tokens_total",
+                "Back-channel logout token deliveries by outcome (sent, failed, given_up)",
+            ),
+            &["outcome"],
+        )?;
+        let logout_pending = prometheus::IntGauge::new(
+            "gpki_logout_tokens_pending",
+            "Back-channel logout tokens waiting to be delivered",
+        )?;
+        let logout_oldest_pending_seconds = prometheus::IntGauge::new(
+            "gpki_logout_oldest_pending_seconds",
+            "Age of the oldest back-channel logout token waiting (0 when none)",
+        )?;
+        registry.register(Box::new(logout_pending.clone()))?;
+        registry.register(Box::new(logout_oldest_pending_seconds.clone()))?;
         registry.register(Box::new(audit_pruned.clone()))?;
         for c in [
             &logins,
@@ -110,6 +132,7 @@ impl Metrics {
             &http_requests,
             &store_errors,
             &maintenance_failures,
+            &logout_tokens,
         ] {
             registry.register(Box::new(c.clone()))?;
         }
@@ -127,6 +150,9 @@ impl Metrics {
             store_errors,
             audit_pruned,
             maintenance_failures,
+            logout_tokens,
+            logout_pending,
+            logout_oldest_pending_seconds,
             store_seen: std::sync::Mutex::new((0, 0)),
         })
     }

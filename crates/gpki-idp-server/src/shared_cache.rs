@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use gpki_idp_core::store::Ephemeral;
+use gpki_idp_core::ephemeral::Ephemeral;
 use gpki_idp_store::RedisStore;
 use gpki_verify::revocation::shared::SharedStatusCache;
 

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gpki_idp_core::store::{AttemptScope, Ephemeral, StoreError, StoreResult};
+use gpki_idp_core::ephemeral::{AttemptScope, Ephemeral};
+use gpki_idp_core::store::{StoreError, StoreResult};
 use redis::AsyncCommands;
 
 /// Short-lived state in this process's memory; expired entries are swept as it grows.

@@ -64,6 +64,8 @@ diesel::table! {
         default_acr_values -> Text,
         min_acr -> Nullable<Text>,
         refresh_reuse_grace_secs -> Nullable<BigInt>,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
     }
 }
 
@@ -176,6 +178,34 @@ diesel::table! {
         auth_time -> BigInt,
         expires_at -> BigInt,
         revoked -> Bool,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        cert_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_clients (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        school_id -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    logout_messages (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        client_id -> Text,
+        uri -> Text,
+        session_id -> Text,
+        subject -> Text,
+        created_at -> BigInt,
+        next_at -> BigInt,
+        claimed_until -> BigInt,
+        attempts -> BigInt,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -197,4 +227,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, cert_bindings, enrollment_codes, sessions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    cert_bindings,
+    enrollment_codes,
+    sessions,
+    session_clients,
+    clients
+);

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gpki_idp_core::store::{AttemptScope, Directory, Ephemeral};
+use gpki_idp_core::ephemeral::{AttemptScope, Ephemeral};
+use gpki_idp_core::store::Directory;
 use gpki_idp_store::{testing, InProcess};
 
 fn scope(key: &str, free: u64) -> AttemptScope {

@@ -68,6 +68,8 @@ fn new_client(school: &School, client_id: &str) -> NewClient {
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 
@@ -94,6 +96,7 @@ fn session(user: &User, id: &str) -> SessionRecord {
         amr: vec!["pwd".into()],
         auth_time: 1,
         expires_at: i64::MAX / 2,
+        ..Default::default()
     }
 }
 

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
+use gpki_idp_core::ephemeral::Ephemeral;
 use gpki_idp_core::model::{NewClient, NewRegistration, NewUser, RefreshRecord, Rotation};
-use gpki_idp_core::store::{Directory, Ephemeral, StoreError};
+use gpki_idp_core::store::{Directory, StoreError};
 use gpki_idp_store::testing;
 
 async fn directory_checks(dir: &dyn Directory) {
@@ -121,6 +122,8 @@ async fn directory_checks(dir: &dyn Directory) {
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     dir.create_client(client.clone()).await.unwrap();
     assert_eq!(

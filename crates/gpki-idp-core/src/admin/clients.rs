@@ -59,6 +59,12 @@ pub struct ClientInput {
     /// answer retried); absent: the service's setting; 0: none. Confidential clients only.
     #[serde(default)]
     pub refresh_reuse_grace_secs: Option<i64>,
+    /// Where the client is told of a session's end (Back-Channel Logout 1.0): https, or http
+    /// on localhost / 127.0.0.1, no fragment.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// The longest refresh-token reuse window a client may have (Hydra clamps its grace period
@@ -114,6 +120,15 @@ impl ClientInput {
         if let Some(bad) = uris.clone().find(|u| !valid_redirect(u)) {
             return Err(invalid(format!(
                 "`{bad}` is not an https URL (or http on localhost)"
+            )));
+        }
+        if let Some(bad) = self
+            .backchannel_logout_uri
+            .iter()
+            .find(|u| !valid_redirect(u))
+        {
+            return Err(invalid(format!(
+                "backchannel_logout_uri: `{bad}` is not an https URL (or http on localhost)"
             )));
         }
         self.check_grants()?;
@@ -236,6 +251,8 @@ impl ClientInput {
         client.default_acr_values = self.default_acr_values;
         client.min_acr = self.min_acr;
         client.refresh_reuse_grace_secs = self.refresh_reuse_grace_secs;
+        client.backchannel_logout_uri = self.backchannel_logout_uri;
+        client.backchannel_logout_session_required = self.backchannel_logout_session_required;
         if client.public_client || client.jwks.is_some() {
             client.secret_hash = None;
         }
@@ -258,6 +275,8 @@ pub(super) fn settings_json(c: &Client) -> Value {
         "default_acr_values": c.default_acr_values,
         "min_acr": c.min_acr,
         "refresh_reuse_grace_secs": c.refresh_reuse_grace_secs,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
     })
 }
 
@@ -359,6 +378,8 @@ impl Provider {
             default_acr_values: vec![],
             min_acr: None,
             refresh_reuse_grace_secs: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         input.apply(&mut client);
         let secret = needs_secret(&client).then(|| random_token(32));

@@ -48,7 +48,12 @@ fn check_id(id: &str) -> Result<(), Error> {
 
 /// The JSON of a session.
 pub fn session_json(s: &SessionRecord) -> Value {
-    json!({"id": s.id, "username": s.username, "acr": s.acr, "amr": s.amr, "auth_time": s.auth_time, "expires_at": s.expires_at})
+    json!({
+        "id": s.id, "username": s.username, "acr": s.acr, "amr": s.amr,
+        "auth_time": s.auth_time, "expires_at": s.expires_at,
+        "ip": s.ip, "user_agent": s.user_agent, "clients": s.clients,
+        "certificate": s.cert_sha256.is_some(),
+    })
 }
 
 impl Provider {

@@ -14,6 +14,7 @@ mod password_change;
 mod redirect;
 pub(crate) mod reset;
 mod resume;
+pub mod sessions;
 mod transaction;
 
 pub use account::Registration;

@@ -263,6 +263,8 @@ impl Provider {
             auth_time: crate::now(),
             acr: partial.factors.acr().to_string(),
             amr: partial.factors.amr(),
+            // The card of this login, when a card step was part of it.
+            cert_sha256: partial.cert_sha256.clone(),
         };
         let client = Some(request.client_id.as_str());
         let (origin, name) = (attempt.origin, &user.username);
@@ -306,6 +308,7 @@ impl Provider {
             user_id: user.id,
             factors: FactorSet::from_amr(&session.amr),
             password_change: Some(token_hash(browser)),
+            cert_sha256: session.cert_sha256.clone(),
         });
         waiting
     }

@@ -52,7 +52,8 @@ impl Provider {
                     return Ok(Resume::Complete(url));
                 }
                 Some((user, Next::Need(next))) => {
-                    step_up = Some((user, FactorSet::from_amr(&session.amr), next))
+                    let cert = session.cert_sha256.clone();
+                    step_up = Some((user, FactorSet::from_amr(&session.amr), next, cert))
                 }
                 // What the session proved is no longer allowed, or the account is gone: a
                 // fresh login decides.
@@ -66,13 +67,14 @@ impl Provider {
         if silent {
             return Ok(Resume::LoginRequired);
         }
-        let Some((user, factors, next)) = step_up else {
+        let Some((user, factors, next, cert_sha256)) = step_up else {
             return Ok(Resume::Login);
         };
         request.partial = Some(Partial {
             user_id: user.id,
             factors,
             password_change: None,
+            cert_sha256,
         });
         let notice = step_notice(next, request);
         Ok(Resume::StepUp { user, next, notice })

@@ -238,14 +238,16 @@ impl Provider {
     async fn check_proof(&self, attempt: &Attempt<'_>, proof: Proof<'_>) -> Result<Proved, Error> {
         let school = attempt.school;
         let ip = attempt.origin.ip.as_deref().unwrap_or_default();
-        let user = match proof {
+        let (user, cert_sha256) = match proof {
             Proof::Password { username, password } => {
                 let who = Attempter {
                     ip,
                     device: attempt.device,
                 };
-                self.check_password(school, username, password, &who)
-                    .await?
+                let user = self
+                    .check_password(school, username, password, &who)
+                    .await?;
+                (user, None)
             }
             Proof::Card {
                 username,
@@ -254,12 +256,18 @@ impl Provider {
             } => {
                 let (browser, request_id) = (attempt.browser, attempt.request_id);
                 let card = &signature;
-                self.check_card(school, browser, request_id, username, challenge, card, ip)
-                    .await?
+                let (user, cert) = self
+                    .check_card(school, browser, request_id, username, challenge, card, ip)
+                    .await?;
+                (user, Some(cert))
             }
         };
         let policies = self.directory.login_policy(school.id).await?;
-        Ok(Proved { user, policies })
+        Ok(Proved {
+            user,
+            policies,
+            cert_sha256,
+        })
     }
 
     /// The step after a good proof: whether the policy lets the account use this factor,
@@ -347,7 +355,7 @@ impl Provider {
         {
             return Err(Error::of(Code::LoginExpired));
         }
-        let new = self.new_session(school, session);
+        let new = self.new_session(school, session, attempt.origin);
         let code = new_code(school, request, &new.session);
         let mut staged = Staged::new(self.ephemeral.as_ref());
         let written = async {

@@ -243,7 +243,7 @@ impl Provider {
         challenge: &str,
         card: &CardSignature<'_>,
         ip: &str,
-    ) -> Result<User, Error> {
+    ) -> Result<(User, String), Error> {
         let reserved = self.reserve_card_attempt(school, ip).await?;
         let purpose = ChallengePurpose::Login { request_id };
         self.take_challenge(school, browser, challenge, purpose)
@@ -260,7 +260,7 @@ impl Provider {
         match user {
             Some(u) if !u.disabled => {
                 self.attempt_was_right(reserved).await?;
-                Ok(u)
+                Ok((u, sha256.clone()))
             }
             _ => Err(Error::of(Code::CertificateNotRegistered)),
         }

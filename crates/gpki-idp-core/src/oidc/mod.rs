@@ -2,6 +2,7 @@
 //! ([`authorize`], [`session`], [`token`], [`client_auth`]).
 
 pub mod authorize;
+pub mod backchannel;
 mod cache;
 pub mod card;
 pub mod client_auth;
@@ -22,10 +23,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 
 use self::cache::TtlCache;
+use crate::ephemeral::Ephemeral;
 use crate::error::Error;
 use crate::keys::{Alg, KeySet, SigningKey};
 use crate::model::{Client, School};
-use crate::store::{Directory, Ephemeral};
+use crate::store::Directory;
 
 use crate::factor::{ACR_CERTIFICATE, ACR_PASSWORD, ACR_PASSWORD_CERTIFICATE};
 
@@ -75,6 +77,12 @@ pub struct ProviderSettings {
     pub reset_code_ttl: Duration,
     /// The district's password policy: what a school without its own applies.
     pub passwords: crate::password_policy::PasswordPolicy,
+    /// How long a logout token is retried before it is given up (Back-Channel Logout).
+    pub logout_retry_for: Duration,
+    /// The wait after a logout token's first failed delivery; it doubles after each failure
+    /// up to `logout_max_retry_interval`.
+    pub logout_first_retry: Duration,
+    pub logout_max_retry_interval: Duration,
 }
 
 impl Default for ProviderSettings {
@@ -102,6 +110,9 @@ impl Default for ProviderSettings {
             client_cache_ttl: Duration::from_secs(2),
             reset_code_ttl: Duration::from_secs(86_400),
             passwords: Default::default(),
+            logout_retry_for: Duration::from_secs(3600),
+            logout_first_retry: Duration::from_secs(10),
+            logout_max_retry_interval: Duration::from_secs(600),
         }
     }
 }
@@ -283,12 +294,27 @@ impl Provider {
 
     /// Signs `claims` with the school's current key for `alg`.
     pub async fn sign(&self, school: &School, alg: Alg, claims: &Value) -> Result<String, Error> {
+        self.sign_as(school, alg, claims, None).await
+    }
+
+    /// Signs `claims` as [`Provider::sign`] does, with the header's `typ` when given.
+    pub(crate) async fn sign_as(
+        &self,
+        school: &School,
+        alg: Alg,
+        claims: &Value,
+        typ: Option<&str>,
+    ) -> Result<String, Error> {
         let cached = self.cached_keys(school).await?;
         let key = cached
             .set
             .signer(alg, &|kid| cached.retired.contains_key(kid))
             .ok_or_else(Error::server_error)?;
-        key.sign_jwt(claims).map_err(|_| Error::server_error())
+        match typ {
+            Some(typ) => key.sign_typed_jwt(claims, typ),
+            None => key.sign_jwt(claims),
+        }
+        .map_err(|_| Error::server_error())
     }
 
     /// Verifies a JWT signed by one of the school's published keys; returns its claims.
@@ -308,6 +334,8 @@ impl Provider {
             "revocation_endpoint": format!("{issuer}/revoke"),
             "introspection_endpoint": format!("{issuer}/introspect"),
             "end_session_endpoint": format!("{issuer}/logout"),
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -319,7 +347,7 @@ impl Provider {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "profile", "offline_access", "admin", "admin:users", "admin:audit", "district", "introspection"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "name", "preferred_username", "school", "roles"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid", "name", "preferred_username", "school", "roles"],
             "acr_values_supported": [ACR_PASSWORD, ACR_CERTIFICATE, ACR_PASSWORD_CERTIFICATE],
             "prompt_values_supported": ["none", "login"],
             "ui_locales_supported": ["zh-TW", "en"],

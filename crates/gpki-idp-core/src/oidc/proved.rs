@@ -17,6 +17,8 @@ use crate::policy::RolePolicy;
 pub struct Proved {
     pub user: User,
     pub policies: Vec<RolePolicy>,
+    /// SHA-256 (hex) of the certificate, when the factor was the card.
+    pub cert_sha256: Option<String>,
 }
 
 /// A step done for a pending request, waiting for the next one.
@@ -29,4 +31,7 @@ pub struct Partial {
     /// password sets the new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_change: Option<String>,
+    /// The certificate of a card step done before (or of the session being stepped up).
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::request::AuthRequest;
 use super::throttle::Attempter;
 use super::Provider;
-use crate::audit::{Audit, AuditEvent};
+use crate::audit::{Audit, AuditEvent, Origin};
 use crate::code::Code;
 use crate::error::Error;
 use crate::model::{School, SessionRecord, User};
@@ -27,6 +27,17 @@ fn session_key(school: &School, id: &str) -> String {
     format!("sess:{}:{id}", school.id)
 }
 
+/// The public id of a session, the `sid` of its ID tokens and logout tokens (Back-Channel
+/// Logout 1.0 §2.1): derived one way from the session's id, so it names the session to a
+/// portal without being anything a browser or an admin could present.
+pub fn public_sid(session_id: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine;
+    let input = format!("gpki-idp sid\0{session_id}");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
+    B64URL.encode(&digest.as_ref()[..18])
+}
+
 /// A browser's login at one school.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -38,6 +49,9 @@ pub struct Session {
     pub acr: String,
     /// RFC 8176 methods: `pwd`; `sc`, `hwk`, `pin` for the card.
     pub amr: Vec<String>,
+    /// SHA-256 (hex) of the certificate that opened or stepped up the session.
+    #[serde(default)]
+    pub cert_sha256: Option<String>,
 }
 
 impl Provider {
@@ -84,7 +98,12 @@ impl Provider {
     /// A browser session about to start: its cookie value, where the short-lived store keeps
     /// it, and its record in the directory (which admins list and end). The login that starts
     /// it writes both ([`crate::login`]).
-    pub(crate) fn new_session(&self, school: &School, mut session: Session) -> NewSession {
+    pub(crate) fn new_session(
+        &self,
+        school: &School,
+        mut session: Session,
+        origin: &Origin,
+    ) -> NewSession {
         let sid = random_token(32);
         session.id = token_hash(&sid);
         let ttl = self.settings.session_ttl;
@@ -97,6 +116,11 @@ impl Provider {
             amr: session.amr.clone(),
             auth_time: session.auth_time,
             expires_at: crate::now() + ttl.as_secs() as i64,
+            revoked: false,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            cert_sha256: session.cert_sha256.clone(),
+            clients: vec![],
         };
         NewSession {
             key: session_key(school, &session.id),
@@ -121,8 +145,25 @@ impl Provider {
         Ok(self.directory.revoke_session(school.id, id, audit).await?)
     }
 
+    /// The live session of the cookie `sid`. The short-lived store holds it, the directory
+    /// says whether it still lives: a session ended by a change on another replica (the
+    /// account disabled, its card unbound) is gone here too.
+    /// Drops the session `id` from the short-lived store (its record was ended).
+    pub(crate) async fn forget_session(&self, school: &School, id: &str) -> Result<(), Error> {
+        Ok(self.ephemeral.delete(&session_key(school, id)).await?)
+    }
+
     pub async fn session(&self, school: &School, sid: &str) -> Result<Option<Session>, Error> {
-        self.get_json(&session_key(school, &token_hash(sid))).await
+        let key = session_key(school, &token_hash(sid));
+        let Some(session) = self.get_json::<Session>(&key).await? else {
+            return Ok(None);
+        };
+        let record = self.directory.session_by_id(school.id, &session.id).await?;
+        if record.is_some_and(|r| !r.revoked) {
+            return Ok(Some(session));
+        }
+        self.ephemeral.delete(&key).await?;
+        Ok(None)
     }
 
     /// A person's own logout: the session of the cookie `sid` ends, audited as `logout`.

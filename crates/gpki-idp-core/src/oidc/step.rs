@@ -33,11 +33,14 @@ impl Provider {
     /// only; the login transaction writes.
     pub fn login_step(&self, request: &AuthRequest, who: &Proved, proved: Factor) -> Step {
         let user = &who.user;
-        let earlier = request
-            .partial
-            .as_ref()
-            .filter(|p| p.user_id == user.id)
-            .map_or(FactorSet::EMPTY, |p| p.factors);
+        let partial = request.partial.as_ref().filter(|p| p.user_id == user.id);
+        let earlier = partial.map_or(FactorSet::EMPTY, |p| p.factors);
+        // The card of this step, else the one of an earlier step: unbinding it ends the
+        // session.
+        let cert_sha256 = who
+            .cert_sha256
+            .clone()
+            .or_else(|| partial.and_then(|p| p.cert_sha256.clone()));
         let done = earlier.with(proved);
         let methods = policy::allowed_methods(&who.policies, &user.roles);
         match policy::next_step(&methods, done, request.required_level) {
@@ -47,6 +50,7 @@ impl Provider {
                 auth_time: crate::now(),
                 acr: done.acr().to_string(),
                 amr: done.amr(),
+                cert_sha256,
             }),
             Next::Need(next) => {
                 let mut waiting = request.clone();
@@ -54,6 +58,7 @@ impl Provider {
                     user_id: user.id,
                     factors: done,
                     password_change: None,
+                    cert_sha256,
                 });
                 Step::Need {
                     next,

@@ -24,9 +24,9 @@ use std::net::IpAddr;
 
 use super::{Provider, ProviderSettings};
 use crate::device::{DeviceKey, KEY_NAME};
+use crate::ephemeral::AttemptScope;
 use crate::error::Error;
 use crate::model::School;
-use crate::store::AttemptScope;
 
 /// The key of a client address in counts and budgets: an IPv4 address as it is, an IPv6
 /// address by its /64 (one subscriber's whole network is one key, however many addresses it

@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
+use gpki_idp_core::ephemeral::{AttemptScope, Ephemeral};
 use gpki_idp_core::model::SchoolPasswordPolicy;
 use gpki_idp_core::model::{
-    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
-    NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, LogoutMessage, LogoutQueue,
+    NewClient, NewRegistration, NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord,
+    User, UserChange,
 };
 use gpki_idp_core::policy::{RegistrationRules, RolePolicy};
-use gpki_idp_core::store::{AttemptScope, Directory, Ephemeral, StoreError, StoreResult};
+use gpki_idp_core::store::{Directory, StoreError, StoreResult};
 
 /// How the next session commits go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -477,6 +479,44 @@ impl Directory for Faulty {
         audit: Audit<SessionRecord>,
     ) -> StoreResult<Option<SessionRecord>> {
         self.inner.revoke_session(school_id, id, audit).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        audit: Audit<Vec<SessionRecord>>,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        self.inner
+            .end_user_sessions(school_id, user_id, audit)
+            .await
+    }
+
+    async fn add_session_client(
+        &self,
+        school_id: i64,
+        session_id: &str,
+        client_id: &str,
+    ) -> StoreResult<bool> {
+        self.inner
+            .add_session_client(school_id, session_id, client_id)
+            .await
+    }
+
+    async fn claim_logouts(&self, until: i64, limit: i64) -> StoreResult<Vec<LogoutMessage>> {
+        self.inner.claim_logouts(until, limit).await
+    }
+
+    async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool> {
+        self.inner.finish_logout_message(id, audit).await
+    }
+
+    async fn retry_logout_message(&self, id: i64, next_at: i64, error: String) -> StoreResult<()> {
+        self.inner.retry_logout_message(id, next_at, error).await
+    }
+
+    async fn logout_queue(&self) -> StoreResult<LogoutQueue> {
+        self.inner.logout_queue().await
     }
 
     async fn append_audit(&self, event: AuditEvent) -> StoreResult<()> {

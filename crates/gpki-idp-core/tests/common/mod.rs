@@ -32,10 +32,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use gpki_idp_core::audit::{AuditEvent, Origin};
+use gpki_idp_core::ephemeral::Ephemeral;
 use gpki_idp_core::login::{Attempt, Authorized, Concluded, Proof};
 use gpki_idp_core::model::{NewClient, NewUser, School};
 use gpki_idp_core::oidc::{Provider, ProviderSettings};
-use gpki_idp_core::store::{Directory, Ephemeral};
+use gpki_idp_core::store::Directory;
 use gpki_idp_store::testing;
 
 #[allow(unused_imports)]
@@ -134,6 +135,8 @@ async fn seed(provider: &Provider) -> School {
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     dir.create_client(client).await.expect("client");
     provider

@@ -75,6 +75,13 @@ pub enum AdminCmd {
         /// `refresh_reuse_grace_secs`.
         #[arg(long, value_parser = clap::value_parser!(i64).range(0..=300))]
         refresh_reuse_grace_secs: Option<i64>,
+        /// Where the portal is told of a session's end (OpenID Connect Back-Channel Logout
+        /// 1.0): https, or http on localhost.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Post-logout redirect URIs (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        post_logout_redirect_uri: Vec<String>,
     },
     /// Set which login methods a role may use (資安選項設定 → 啟用登入機制).
     SetPolicy {
@@ -189,6 +196,8 @@ async fn execute(provider: &Provider, cmd: AdminCmd) -> Result<String, String> {
             grant,
             scope,
             refresh_reuse_grace_secs,
+            backchannel_logout_uri,
+            post_logout_redirect_uri,
             ..
         } => {
             let spec = ClientSpec {
@@ -198,6 +207,8 @@ async fn execute(provider: &Provider, cmd: AdminCmd) -> Result<String, String> {
                 grants: grant,
                 scopes: scope,
                 refresh_reuse_grace_secs,
+                backchannel_logout_uri,
+                post_logout_redirect_uris: post_logout_redirect_uri,
             };
             cli.create_client(&school, spec).await
         }
@@ -235,6 +246,8 @@ struct ClientSpec {
     grants: Vec<String>,
     scopes: Vec<String>,
     refresh_reuse_grace_secs: Option<i64>,
+    backchannel_logout_uri: Option<String>,
+    post_logout_redirect_uris: Vec<String>,
 }
 
 /// The operator's commands on a provider.
@@ -312,7 +325,7 @@ impl Operator<'_> {
             client_id: Some(spec.client_id.clone()),
             name: spec.name,
             redirect_uris: spec.redirect_uris,
-            post_logout_redirect_uris: vec![],
+            post_logout_redirect_uris: spec.post_logout_redirect_uris,
             grant_types: spec.grants,
             public_client: false,
             require_pkce: false,
@@ -323,6 +336,8 @@ impl Operator<'_> {
             default_acr_values: vec![],
             min_acr: None,
             refresh_reuse_grace_secs: spec.refresh_reuse_grace_secs,
+            backchannel_logout_uri: spec.backchannel_logout_uri,
+            backchannel_logout_session_required: false,
         };
         let (_, secret) = self
             .provider
@@ -568,6 +583,8 @@ mod tests {
             grant: vec!["authorization_code".into(), "refresh_token".into()],
             scope: vec![scope.into()],
             refresh_reuse_grace_secs: None,
+            backchannel_logout_uri: None,
+            post_logout_redirect_uri: vec![],
         };
         let client = |redirect: &str, scope: &str| client_at("district", redirect, scope);
         let console = client("https://console.example/cb", "district");

@@ -240,13 +240,29 @@ pub async fn account_page(
         Ok(found) => found,
         Err(e) => return pages::error_page(&e, locale.as_deref()),
     };
+    let sessions = match state
+        .provider
+        .own_sessions(&school, sid(&req).as_deref())
+        .await
+    {
+        Ok((_, list, current)) => list
+            .iter()
+            .map(|s| super::account_sessions::session_view(s, &current))
+            .collect::<Vec<_>>(),
+        Err(e) => return pages::error_page(&e, locale.as_deref()),
+    };
     let (csrf, cookie) = super::csrf::token(&state, &req);
+    let account = pages::AccountPage {
+        display_name: &user.display_name,
+        bindings: &bindings,
+        sessions: &sessions,
+    };
+    let origin = &state.component_origin;
     let mut response = pages::account(
         &school,
-        &user.display_name,
+        &account,
         &csrf,
-        &bindings,
-        &state.component_origin,
+        origin,
         locale.as_deref(),
         password,
     );

@@ -6,6 +6,7 @@
 // boxing every response would only add noise.
 #![allow(clippy::result_large_err)]
 
+mod account_sessions;
 pub mod admin;
 mod assets;
 mod branding_page;

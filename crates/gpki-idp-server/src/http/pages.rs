@@ -159,18 +159,40 @@ struct AccountHtml<'a> {
     code: &'a str,
     display_name: &'a str,
     bindings: &'a [CertBinding],
+    sessions: &'a [SessionView],
     csrf: &'a str,
     /// What the password form did: (success, message).
     password: Option<(bool, Message)>,
+}
+
+/// A session as the account page lists it.
+pub struct SessionView {
+    pub id: String,
+    /// When the login was (Taiwan time).
+    pub since: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub method_zh: &'static str,
+    pub method_en: &'static str,
+    /// The portals that got a token in it.
+    pub portals: String,
+    /// This browser's own session.
+    pub current: bool,
+}
+
+/// What the account page shows of the account.
+pub struct AccountPage<'a> {
+    pub display_name: &'a str,
+    pub bindings: &'a [CertBinding],
+    pub sessions: &'a [SessionView],
 }
 
 /// 個人資料修改 → 自然人憑證管理 (seed chapter 2): the account's certificates, registering one,
 /// removing one; and 變更密碼, with what the password form did (`password`).
 pub fn account(
     school: &School,
-    display_name: &str,
+    account: &AccountPage<'_>,
     csrf: &str,
-    bindings: &[CertBinding],
     component_origin: &str,
     locale: Option<&str>,
     password: Option<(bool, Message)>,
@@ -179,8 +201,9 @@ pub fn account(
     let page = AccountHtml {
         layout: frame.layout("自然人憑證管理 Citizen certificate", locale),
         code: &school.code,
-        display_name,
-        bindings,
+        display_name: account.display_name,
+        bindings: account.bindings,
+        sessions: account.sessions,
         csrf,
         password,
     };

@@ -5,7 +5,8 @@ use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::web;
 
 use super::{
-    admin, assets, branding_page, card, errors, health, login, oidc, password_change, security,
+    account_sessions, admin, assets, branding_page, card, errors, health, login, oidc,
+    password_change, security,
 };
 
 /// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
@@ -76,6 +77,9 @@ school_routes! {
     post "/account/password" Page => password_change::own_change;
     get "/account/cards" Json => card::list;
     post "/account/cards/{id}/remove" Json => card::remove;
+    get "/account/sessions" Json => account_sessions::list;
+    post "/account/sessions/end-all" Page => account_sessions::end_all;
+    post "/account/sessions/{id}/end" Page => account_sessions::end_one;
     post "/token" Oidc => oidc::token;
     get "/userinfo" Oidc => oidc::userinfo;
     post "/userinfo" Oidc => oidc::userinfo;

@@ -129,6 +129,8 @@ fn register_client(server: &TestServer, app: &str) {
         redirect_uris: vec![apache::redirect_uri(app)],
         post_logout_redirect_uris: vec![format!("{app}/loggedout.html")],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        // mod_auth_openidc's back-channel logout endpoint (OIDCSessionType server-cache).
+        backchannel_logout_uri: Some(format!("{}?logout=backchannel", apache::redirect_uri(app))),
         ..new_client(&server.demo_school(), CLIENT_ID, Some(CLIENT_SECRET))
     };
     block_on(server.state.provider.directory().create_client(client)).unwrap();
@@ -282,6 +284,64 @@ fn card_login_and_step_up_through_apache() {
         assert_eq!(page.hops.len(), 1, "{page:?}");
         assert_eq!(page.vars()["OIDC_CLAIM_acr"], ACR_PASSWORD_CERTIFICATE);
     }
+}
+
+/// Logging out at the IdP (not through Apache) ends Apache's own session too: we POST a
+/// logout token to its `?logout=backchannel` endpoint, which checks it and drops the session
+/// of its `sid`; the next visit to the protected page asks for a login again.
+#[test]
+fn logout_at_the_idp_ends_apaches_session_through_the_back_channel() {
+    let rig = Rig::new(0xa9a3);
+    let b = apache::browser();
+    let page = visit(&b, &rig.url("/protected/"));
+    let page = rig.password(&b, &page);
+    assert!(
+        !page.vars()["OIDC_CLAIM_sid"].is_empty(),
+        "the ID token names its session"
+    );
+    // Apache's session alone serves the page (no trip to us).
+    let page = visit(&b, &rig.url("/protected/"));
+    assert_eq!(page.hops.len(), 1, "{page:?}");
+
+    // The teacher logs out at the IdP itself (asked to confirm: no hint).
+    let asked = visit(&b, &format!("{}/logout", rig.issuer()));
+    assert_eq!(asked.status, 200);
+    let csrf = crate::support::hidden(&asked.body, "csrf");
+    let done = b
+        .post(format!("{}/logout", rig.issuer()))
+        .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
+        .send()
+        .unwrap();
+    assert_eq!(done.status(), 200);
+
+    // Within the sender's round, Apache has dropped its session: our login page again.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = visit(&b, &rig.url("/protected/"));
+        if page
+            .url
+            .as_str()
+            .starts_with(&format!("{}/authorize", rig.issuer()))
+        {
+            rig.login_form(&page);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "Apache still serves the page: {page:?}\n{}",
+            rig.apache.error_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let metrics = reqwest::blocking::get(format!("{}/metrics", rig.server.base))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("gpki_logout_tokens_total{outcome=\"sent\"} 1"),
+        "Apache accepted the logout token: {metrics}\n{}",
+        rig.apache.error_log()
+    );
 }
 
 /// docs/INTEGRATION.md gives vendors the configuration this test runs: every directive of

@@ -11,6 +11,8 @@ mod admin_api;
 mod apache_rp;
 mod attack_round2;
 mod attacks;
+mod backchannel;
+mod backchannel_replicas;
 mod behind_proxy;
 mod branding_page;
 mod card_login;

@@ -20,7 +20,7 @@ use crate::support::rp::{redirect_query, LoginForm};
 use crate::support::{browser, Rp};
 
 /// The shared configuration: one database, one Redis prefix, one public URL.
-fn config(dir: &Path, public_url: &str, revocation_extra: &str) -> PathBuf {
+pub(crate) fn config(dir: &Path, public_url: &str, revocation_extra: &str) -> PathBuf {
     let p = pki();
     let text = format!(
         r#"public_url = "{public_url}"
@@ -48,11 +48,11 @@ mode = "ocsp"
 }
 
 /// An address to listen on.
-fn listen_addr() -> String {
+pub(crate) fn listen_addr() -> String {
     format!("127.0.0.1:{}", free_port())
 }
 
-fn cli(config: &Path, args: &[&str]) -> String {
+pub(crate) fn cli(config: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_gpki-idp"))
         .args(["admin", args[0], "--config"])
         .arg(config)
@@ -112,7 +112,7 @@ fn card_login(r: &Serve, b: &Http, leaf: &gpki_testpki::Leaf) -> (u16, Value) {
 }
 
 /// The teacher registers `leaf` at `r`.
-fn register(r: &Serve, leaf: &gpki_testpki::Leaf) {
+pub(crate) fn register(r: &Serve, leaf: &gpki_testpki::Leaf) {
     let b = browser();
     let csrf = portal(r).log_in(&b, "teacher");
     let (status, body) = card::register(&portal(r), &b, &csrf, leaf);

@@ -4,13 +4,15 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use gpki_idp_core::audit::Audit;
-use gpki_idp_core::model::{CertBinding, NewRegistration, User};
+use gpki_idp_core::model::{CertBinding, NewRegistration, SessionRecord, User};
 use gpki_idp_core::store::StoreResult;
 
 use super::audited::{when_some, when_true};
+use super::ending::{end_sessions, ended_events, Ending};
+use super::names::{name_of, usernames};
 use super::registration;
 use super::sql::SqlDirectory;
-use super::users::{name_of, usernames, UserRow};
+use super::users::UserRow;
 use crate::db::Conn;
 use crate::schema::{cert_bindings, users};
 use crate::with_conn;
@@ -142,14 +144,29 @@ pub async fn remove(
     id: i64,
     audit: Audit<()>,
 ) -> StoreResult<bool> {
+    let now = gpki_idp_core::now();
     let apply = move |conn: &mut Conn| {
         let q = cert_bindings::table
             .filter(cert_bindings::school_id.eq(school_id))
             .filter(cert_bindings::user_id.eq(user_id))
             .filter(cert_bindings::id.eq(id));
-        with_conn!(conn, |c| diesel::delete(q).execute(c)).map(|n| n > 0)
+        let found = with_conn!(conn, |c| q
+            .select(cert_bindings::cert_sha256)
+            .first::<String>(c)
+            .optional())?;
+        let Some(sha) = found else {
+            return Ok((false, vec![]));
+        };
+        with_conn!(conn, |c| diesel::delete(q).execute(c))?;
+        let ended = end_sessions(conn, school_id, &Ending::Cert(sha), now)?;
+        Ok((true, ended))
     };
-    d.write(apply, when_true(audit)).await
+    let events = move |(removed, ended): &(bool, Vec<SessionRecord>)| {
+        let cause = when_true(audit)(removed);
+        let more = ended_events(&cause, ended, "certificate.remove");
+        cause.into_iter().chain(more).collect()
+    };
+    Ok(d.write(apply, events).await?.0)
 }
 
 pub async fn counts(
@@ -192,20 +209,33 @@ pub async fn remove_by_id(
     id: i64,
     audit: Audit<(CertBinding, String)>,
 ) -> StoreResult<Option<(CertBinding, String)>> {
+    let now = gpki_idp_core::now();
     let apply = move |conn: &mut Conn| {
         let q = cert_bindings::table
             .filter(cert_bindings::school_id.eq(school_id))
             .filter(cert_bindings::id.eq(id));
-        with_conn!(conn, |c| {
-            let Some(found) = q.first::<BindingRow>(c).optional()? else {
-                return Ok(None);
-            };
-            diesel::delete(q).execute(c)?;
-            let binding = CertBinding::from(found);
-            let names = usernames!(c, vec![binding.user_id])?;
-            let owner = name_of(&names, binding.user_id);
-            Ok::<_, DieselError>(Some((binding, owner)))
-        })
+        let removed = with_conn!(conn, |c| match q.first::<BindingRow>(c).optional()? {
+            None => Ok::<_, DieselError>(None),
+            Some(found) => {
+                diesel::delete(q).execute(c)?;
+                let binding = CertBinding::from(found);
+                let names = usernames!(c, vec![binding.user_id])?;
+                let owner = name_of(&names, binding.user_id);
+                Ok(Some((binding, owner)))
+            }
+        })?;
+        let ended = match &removed {
+            Some((b, _)) => {
+                end_sessions(conn, school_id, &Ending::Cert(b.cert_sha256.clone()), now)?
+            }
+            None => vec![],
+        };
+        Ok((removed, ended))
     };
-    d.write(apply, when_some(audit)).await
+    let events = move |(removed, ended): &(Option<(CertBinding, String)>, Vec<SessionRecord>)| {
+        let cause = when_some(audit)(removed);
+        let more = ended_events(&cause, ended, "certificate.remove");
+        cause.into_iter().chain(more).collect()
+    };
+    Ok(d.write(apply, events).await?.0)
 }

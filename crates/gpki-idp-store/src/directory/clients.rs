@@ -32,6 +32,8 @@ struct ClientSettings {
     default_acr_values: String,
     min_acr: Option<String>,
     refresh_reuse_grace_secs: Option<i64>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
 }
 
 impl From<NewClient> for ClientSettings {
@@ -50,6 +52,8 @@ impl From<NewClient> for ClientSettings {
             default_acr_values: json::text(&c.default_acr_values),
             min_acr: c.min_acr,
             refresh_reuse_grace_secs: c.refresh_reuse_grace_secs,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         }
     }
 }
@@ -73,6 +77,8 @@ struct ClientRow {
     default_acr_values: String,
     min_acr: Option<String>,
     refresh_reuse_grace_secs: Option<i64>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
 }
 
 impl From<ClientRow> for Client {
@@ -94,6 +100,8 @@ impl From<ClientRow> for Client {
             default_acr_values: json::list(&r.default_acr_values),
             min_acr: r.min_acr,
             refresh_reuse_grace_secs: r.refresh_reuse_grace_secs,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            backchannel_logout_session_required: r.backchannel_logout_session_required,
         }
     }
 }

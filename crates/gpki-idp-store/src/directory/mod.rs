@@ -6,8 +6,11 @@ mod audited;
 mod bindings;
 mod branding;
 mod clients;
+mod ending;
 mod json;
 mod keys;
+mod logout_queue;
+mod names;
 mod onboarding;
 mod passwords;
 mod policy;
@@ -23,10 +26,10 @@ mod users;
 use async_trait::async_trait;
 use diesel::RunQueryDsl;
 use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
-use gpki_idp_core::model::SchoolPasswordPolicy;
 use gpki_idp_core::model::{
-    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, NewClient, NewRegistration,
-    NewSchool, NewUser, RefreshRecord, Rotation, School, SessionRecord, User, UserChange,
+    Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, LogoutMessage, LogoutQueue,
+    NewClient, NewRegistration, NewSchool, NewUser, RefreshRecord, Rotation, School,
+    SchoolPasswordPolicy, SessionRecord, User, UserChange,
 };
 use gpki_idp_core::policy::{RegistrationRules, RolePolicy};
 use gpki_idp_core::store::{Directory, StoreResult};
@@ -373,6 +376,40 @@ impl Directory for SqlDirectory {
         audit: Audit<SessionRecord>,
     ) -> StoreResult<Option<SessionRecord>> {
         sessions::revoke(self, school_id, id, audit).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        school_id: i64,
+        user_id: i64,
+        audit: Audit<Vec<SessionRecord>>,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        sessions::end_all_of_user(self, school_id, user_id, audit).await
+    }
+
+    async fn add_session_client(
+        &self,
+        school_id: i64,
+        session_id: &str,
+        client_id: &str,
+    ) -> StoreResult<bool> {
+        sessions::add_client(self, school_id, session_id, client_id).await
+    }
+
+    async fn claim_logouts(&self, until: i64, limit: i64) -> StoreResult<Vec<LogoutMessage>> {
+        logout_queue::claim(self, gpki_idp_core::now(), until, limit).await
+    }
+
+    async fn finish_logout_message(&self, id: i64, audit: Audit<()>) -> StoreResult<bool> {
+        logout_queue::finish(self, id, audit).await
+    }
+
+    async fn retry_logout_message(&self, id: i64, next_at: i64, error: String) -> StoreResult<()> {
+        logout_queue::retry(self, id, next_at, error).await
+    }
+
+    async fn logout_queue(&self) -> StoreResult<LogoutQueue> {
+        logout_queue::stats(self).await
     }
 
     async fn login_policy(&self, school_id: i64) -> StoreResult<Vec<RolePolicy>> {

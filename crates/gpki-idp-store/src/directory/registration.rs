@@ -10,8 +10,8 @@ use gpki_idp_core::store::StoreResult;
 
 use super::audited::{always, when_true};
 use super::json;
+use super::names::{name_of, usernames};
 use super::sql::SqlDirectory;
-use super::users::{name_of, usernames};
 use crate::db::Conn;
 use crate::schema::{enrollment_codes, registration_rules};
 use crate::with_conn;

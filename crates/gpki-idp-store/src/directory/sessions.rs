@@ -1,5 +1,6 @@
-//! Login sessions as the admin sees them: recorded, listed after a cursor (live ones only),
-//! and revoked with their refresh tokens.
+//! Login sessions as the admin and the person see them: recorded (with the clients that got a
+//! token in them), listed after a cursor (live ones only), and ended with their refresh
+//! tokens and their clients told ([`super::ending`]).
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -8,11 +9,11 @@ use gpki_idp_core::model::SessionRecord;
 use gpki_idp_core::store::StoreResult;
 
 use super::audited::{always, when_some};
+use super::ending::{end_sessions, records, Ending, SessionRow};
 use super::json;
 use super::sql::SqlDirectory;
-use super::users::{name_of, usernames};
 use crate::db::Conn;
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{session_clients, sessions};
 use crate::with_conn;
 
 pub async fn add(d: &SqlDirectory, s: SessionRecord, audit: Audit<()>) -> StoreResult<()> {
@@ -25,6 +26,9 @@ pub async fn add(d: &SqlDirectory, s: SessionRecord, audit: Audit<()>) -> StoreR
         sessions::auth_time.eq(s.auth_time),
         sessions::expires_at.eq(s.expires_at),
         sessions::revoked.eq(false),
+        sessions::ip.eq(s.ip),
+        sessions::user_agent.eq(s.user_agent),
+        sessions::cert_sha256.eq(s.cert_sha256),
     );
     let insert = move |conn: &mut Conn| {
         with_conn!(conn, |c| diesel::insert_into(sessions::table)
@@ -33,21 +37,6 @@ pub async fn add(d: &SqlDirectory, s: SessionRecord, audit: Audit<()>) -> StoreR
         .map(|_| ())
     };
     d.write(insert, always(audit)).await
-}
-
-type SessionRow = (String, i64, i64, String, String, i64, i64, bool);
-
-fn session_record(r: SessionRow, names: &[(i64, String)]) -> SessionRecord {
-    SessionRecord {
-        username: name_of(names, r.2),
-        id: r.0,
-        school_id: r.1,
-        user_id: r.2,
-        acr: r.3,
-        amr: json::list(&r.4),
-        auth_time: r.5,
-        expires_at: r.6,
-    }
 }
 
 pub async fn list(
@@ -59,7 +48,7 @@ pub async fn list(
     now: i64,
 ) -> StoreResult<Vec<SessionRecord>> {
     d.run(move |conn| {
-        let (rows, names) = with_conn!(conn, |c| {
+        let rows = with_conn!(conn, |c| {
             let mut q = sessions::table
                 .filter(sessions::school_id.eq(school_id))
                 .filter(sessions::id.gt(after.clone()))
@@ -71,14 +60,9 @@ pub async fn list(
             if let Some(user) = user_id {
                 q = q.filter(sessions::user_id.eq(user));
             }
-            let rows = q.load::<SessionRow>(c)?;
-            let names = usernames!(c, rows.iter().map(|r| r.2).collect::<Vec<i64>>())?;
-            Ok::<_, DieselError>((rows, names))
+            q.load::<SessionRow>(c)
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|r| session_record(r, &names))
-            .collect())
+        records(conn, rows)
     })
     .await
 }
@@ -93,13 +77,8 @@ pub async fn by_id(
         let q = sessions::table
             .filter(sessions::school_id.eq(school_id))
             .filter(sessions::id.eq(id));
-        with_conn!(conn, |c| {
-            let Some(row) = q.first::<SessionRow>(c).optional()? else {
-                return Ok(None);
-            };
-            let names = usernames!(c, vec![row.2])?;
-            Ok::<_, DieselError>(Some(session_record(row, &names)))
-        })
+        let rows = with_conn!(conn, |c| q.load::<SessionRow>(c))?;
+        Ok(records(conn, rows)?.pop())
     })
     .await
 }
@@ -110,27 +89,58 @@ pub async fn revoke(
     id: &str,
     audit: Audit<SessionRecord>,
 ) -> StoreResult<Option<SessionRecord>> {
-    let id = id.to_string();
-    let apply = move |conn: &mut Conn| {
-        let target = sessions::table
-            .filter(sessions::school_id.eq(school_id))
-            .filter(sessions::id.eq(id.clone()));
-        let tokens = refresh_tokens::table
-            .filter(refresh_tokens::school_id.eq(school_id))
-            .filter(refresh_tokens::session_id.eq(id.clone()));
-        with_conn!(conn, |c| {
-            let Some(row) = target.clone().first::<SessionRow>(c).optional()? else {
-                return Ok(None);
-            };
-            diesel::update(target)
-                .set(sessions::revoked.eq(true))
-                .execute(c)?;
-            diesel::update(tokens)
-                .set(refresh_tokens::revoked.eq(true))
-                .execute(c)?;
-            let names = usernames!(c, vec![row.2])?;
-            Ok::<_, DieselError>(Some(session_record(row, &names)))
-        })
-    };
+    let which = Ending::Session(id.to_string());
+    let now = gpki_idp_core::now();
+    let apply = move |conn: &mut Conn| Ok(end_sessions(conn, school_id, &which, now)?.pop());
     d.write(apply, when_some(audit)).await
+}
+
+/// Ends every session and refresh token of an account: the sessions that were live.
+pub async fn end_all_of_user(
+    d: &SqlDirectory,
+    school_id: i64,
+    user_id: i64,
+    audit: Audit<Vec<SessionRecord>>,
+) -> StoreResult<Vec<SessionRecord>> {
+    let now = gpki_idp_core::now();
+    let apply = move |conn: &mut Conn| end_sessions(conn, school_id, &Ending::User(user_id), now);
+    d.write(apply, always(audit)).await
+}
+
+/// Records that `client_id` got a token in the session; whether the session is live.
+pub async fn add_client(
+    d: &SqlDirectory,
+    school_id: i64,
+    session_id: &str,
+    client_id: &str,
+) -> StoreResult<bool> {
+    let (session_id, client_id) = (session_id.to_string(), client_id.to_string());
+    let now = gpki_idp_core::now();
+    d.run(move |conn| {
+        conn.write_transaction(|conn| {
+            let live = sessions::table
+                .filter(sessions::school_id.eq(school_id))
+                .filter(sessions::id.eq(session_id.clone()))
+                .filter(sessions::revoked.eq(false))
+                .filter(sessions::expires_at.gt(now))
+                .count();
+            let values = (
+                session_clients::session_id.eq(session_id.clone()),
+                session_clients::client_id.eq(client_id),
+                session_clients::school_id.eq(school_id),
+                session_clients::created_at.eq(now),
+            );
+            with_conn!(conn, |c| {
+                if live.get_result::<i64>(c)? == 0 {
+                    return Ok::<_, DieselError>(false);
+                }
+                diesel::insert_into(session_clients::table)
+                    .values(values)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+                Ok(true)
+            })
+        })
+    })
+    .await
 }

@@ -4,10 +4,11 @@
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use gpki_idp_core::audit::Audit;
-use gpki_idp_core::model::{NewUser, User, UserChange};
+use gpki_idp_core::model::{NewUser, SessionRecord, User, UserChange};
 use gpki_idp_core::store::StoreResult;
 
 use super::audited::{always, when_some};
+use super::ending::{end_sessions, ended_events, Ending};
 use super::json;
 use super::sql::SqlDirectory;
 use crate::db::Conn;
@@ -169,6 +170,8 @@ pub async fn update(
     change: UserChange,
     audit: Audit<User>,
 ) -> StoreResult<Option<User>> {
+    // Disabling an account ends its sessions and refresh tokens in the same transaction.
+    let disables = change.disabled == Some(true);
     let now = gpki_idp_core::now();
     let apply = move |conn: &mut Conn| {
         let target = users::table
@@ -178,15 +181,25 @@ pub async fn update(
         if new_password {
             keep_in_history(conn, school_id, id, now)?;
         }
-        with_conn!(conn, |c| {
+        let user = with_conn!(conn, |c| {
             if let Some(set) = UserChangeset::from(change, now) {
                 diesel::update(target).set(set).execute(c)?;
             }
             target.first::<UserRow>(c).optional()
         })
-        .map(|r| r.map(User::from))
+        .map(|r| r.map(User::from))?;
+        let ended = match &user {
+            Some(_) if disables => end_sessions(conn, school_id, &Ending::User(id), now)?,
+            _ => vec![],
+        };
+        Ok((user, ended))
     };
-    d.write(apply, when_some(audit)).await
+    let events = move |(user, ended): &(Option<User>, Vec<SessionRecord>)| {
+        let cause = when_some(audit)(user);
+        let more = ended_events(&cause, ended, "user.disabled");
+        cause.into_iter().chain(more).collect()
+    };
+    Ok(d.write(apply, events).await?.0)
 }
 
 pub async fn by_usernames(
@@ -253,6 +266,11 @@ pub async fn import(
         .into_iter()
         .map(|u| new_user_values(u, false, now))
         .collect();
+    let disabled: Vec<i64> = updates
+        .iter()
+        .filter(|(_, c)| c.disabled == Some(true))
+        .map(|(id, _)| *id)
+        .collect();
     let apply = move |conn: &mut Conn| {
         with_conn!(conn, |c| {
             for chunk in rows.chunks(IMPORT_CHUNK) {
@@ -268,29 +286,24 @@ pub async fn import(
                 }
             }
             Ok::<_, DieselError>(())
-        })
+        })?;
+        // Accounts the import disables lose their sessions and refresh tokens with it.
+        let mut ended = vec![];
+        for id in disabled {
+            let school = users::table
+                .filter(users::id.eq(id))
+                .select(users::school_id);
+            let school_id = with_conn!(conn, |c| school.first::<i64>(c))?;
+            ended.extend(end_sessions(conn, school_id, &Ending::User(id), now)?);
+        }
+        Ok(ended)
     };
-    d.write(apply, always(audit)).await
-}
-
-/// user id → username for a set of ids, on the connection `$c` of either backend.
-macro_rules! usernames {
-    ($c:expr, $ids:expr) => {
-        $crate::schema::users::table
-            .filter($crate::schema::users::id.eq_any($ids))
-            .select(($crate::schema::users::id, $crate::schema::users::username))
-            .load::<(i64, String)>($c)
+    let events = move |ended: &Vec<SessionRecord>| {
+        let cause = always(audit)(&());
+        let more = ended_events(&cause, ended, "user.disabled");
+        cause.into_iter().chain(more).collect()
     };
-}
-pub(crate) use usernames;
-
-/// The username of `id` among `names` (from `usernames!`), empty when absent.
-pub fn name_of(names: &[(i64, String)], id: i64) -> String {
-    names
-        .iter()
-        .find(|(i, _)| *i == id)
-        .map(|(_, n)| n.clone())
-        .unwrap_or_default()
+    d.write(apply, events).await.map(|_| ())
 }
 
 /// Earlier passwords kept per account, whatever a school's policy asks (at most 24, as the

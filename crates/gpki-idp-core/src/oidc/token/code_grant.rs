@@ -57,6 +57,17 @@ impl Provider {
         check_pkce(data.code_challenge.as_deref(), verifier)?;
         check_min_acr(client, &data.acr)?;
         let user = self.user(school, data.user_id).await?;
+        if let Some(session) = &data.session_id {
+            // The client is told when the session ends (Back-Channel Logout); a session that
+            // ended meanwhile gives no tokens.
+            let live = self
+                .directory
+                .add_session_client(school.id, session, &client.client_id)
+                .await?;
+            if !live {
+                return Err(Error::invalid_grant("the login session has ended"));
+            }
+        }
         let scope = self.entitled_scope(school, &user, &data.scope);
         let family = client
             .grant_types

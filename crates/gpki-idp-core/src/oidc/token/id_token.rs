@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::grant::Grant;
 use crate::model::{Client, School};
+use crate::oidc::session::public_sid;
 use crate::oidc::Provider;
 
 impl Provider {
@@ -37,6 +38,9 @@ impl Provider {
         });
         if let Some(nonce) = grant.nonce {
             claims["nonce"] = json!(nonce);
+        }
+        if let Some(session) = grant.session_id {
+            claims["sid"] = json!(public_sid(session));
         }
         claims
     }

@@ -149,6 +149,8 @@ pub fn new_client(school: &School, client_id: &str, secret: Option<&str>) -> New
         default_acr_values: vec![],
         min_acr: None,
         refresh_reuse_grace_secs: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

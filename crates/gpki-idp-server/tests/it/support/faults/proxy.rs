@@ -231,6 +231,11 @@ fn pump(mut from: TcpStream, mut to: Option<TcpStream>, conn: &Conn) {
                 break;
             }
             Ok(n) => {
+                // Bytes read after a close was asked for are not forwarded: a connection the
+                // proxy resets carries nothing more, even within a read's 50 ms tick.
+                if conn.close.load(Ordering::SeqCst) != OPEN {
+                    break;
+                }
                 if conn.dropped.load(Ordering::SeqCst) {
                     continue;
                 }

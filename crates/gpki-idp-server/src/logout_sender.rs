@@ -1,0 +1,150 @@
+//! The back-channel logout sender (OpenID Connect Back-Channel Logout 1.0 §2.5): every
+//! replica looks for due logout tokens every `poll_interval_ms`, claims a batch (each token
+//! is claimed by one replica at a time), and POSTs each as `logout_token=…` to its portal,
+//! all at once, each bounded by `timeout_secs`, redirects not followed. A 2xx answer is a
+//! delivery; anything else is tried again with a doubling wait until `retry_for_secs` has
+//! passed, then given up. The core records and audits each outcome. Nobody waits for it: a
+//! teacher's logout only queued the tokens.
+
+use std::time::Duration;
+
+use actix_web::web;
+use futures_util::future::join_all;
+use gpki_idp_core::oidc::backchannel::{Delivered, Delivery};
+
+use crate::app::AppState;
+
+/// Tokens claimed per round; a full batch makes the next round start at once.
+const BATCH: i64 = 50;
+
+/// Starts the sender on the current runtime; it ends with the runtime.
+pub fn start(state: web::Data<AppState>) {
+    let Ok(http) = client(&state) else {
+        tracing::error!(
+            "type" = "maintenance",
+            task = "logout_send",
+            error = "no HTTP client"
+        );
+        return;
+    };
+    let poll = Duration::from_millis(state.logout.poll_interval_ms.max(50));
+    actix_web::rt::spawn(async move {
+        // While the database fails, rounds slow down (doubling, at most 30 s): an outage is
+        // not made worse, nor the log filled, by a round every poll.
+        let mut failures = 0u32;
+        loop {
+            match send_round(&state, &http).await {
+                Some(true) => failures = 0,
+                Some(false) => {
+                    failures = 0;
+                    actix_web::rt::time::sleep(poll).await;
+                }
+                None => {
+                    failures = (failures + 1).min(10);
+                    let wait = poll
+                        .saturating_mul(1 << failures)
+                        .min(Duration::from_secs(30));
+                    actix_web::rt::time::sleep(wait).await;
+                }
+            }
+        }
+    });
+}
+
+fn client(state: &AppState) -> Result<reqwest::Client, reqwest::Error> {
+    let timeout = Duration::from_secs(state.logout.timeout_secs.max(1));
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("gpki-idp back-channel logout")
+        .build()
+}
+
+/// One round: claim, send, record; then the queue's gauges. Whether the batch was full;
+/// `None` when the queue could not be read.
+pub async fn send_round(state: &AppState, http: &reqwest::Client) -> Option<bool> {
+    // Held past one call's timeout, so a slow portal's token is not claimed twice.
+    let lease = Duration::from_secs(state.logout.timeout_secs.max(1) + 30);
+    let issuer = |code: &str| state.issuer(code);
+    let claimed = state
+        .provider
+        .claim_logout_tokens(BATCH, lease, &issuer)
+        .await;
+    let deliveries = match claimed {
+        Ok(d) => d,
+        Err(e) => {
+            failed(state, &e.description);
+            return None;
+        }
+    };
+    let full = deliveries.len() as i64 >= BATCH;
+    join_all(deliveries.iter().map(|d| deliver(state, http, d))).await;
+    if let Ok(queue) = state.provider.logout_queue().await {
+        let m = &state.metrics;
+        m.logout_pending.set(queue.pending);
+        let age = queue
+            .oldest_created_at
+            .map_or(0, |at| (gpki_idp_core::now() - at).max(0));
+        m.logout_oldest_pending_seconds.set(age);
+    }
+    Some(full)
+}
+
+async fn deliver(state: &AppState, http: &reqwest::Client, d: &Delivery) {
+    let outcome = match &d.token {
+        Some(token) => post(http, &d.message.uri, token).await,
+        None => Err("the school or the client is gone".into()),
+    };
+    match state.provider.logout_delivery_done(d, outcome).await {
+        Ok(done) => {
+            let label = match done {
+                Delivered::Sent => "sent",
+                Delivered::Retry(_) => "failed",
+                Delivered::GivenUp => "given_up",
+            };
+            state
+                .metrics
+                .logout_tokens
+                .with_label_values(&[label])
+                .inc();
+        }
+        Err(e) => failed(state, &e.description),
+    }
+}
+
+/// Posts a token; `Err` says why it was not delivered.
+async fn post(http: &reqwest::Client, uri: &str, token: &str) -> Result<(), String> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("logout_token", token)
+        .finish();
+    let answer = http
+        .post(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cache-control", "no-store")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                format!("not reached: {e}")
+            }
+        })?;
+    let status = answer.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", status.as_u16()))
+    }
+}
+
+fn failed(state: &AppState, error: &str) {
+    state
+        .metrics
+        .maintenance_failures
+        .with_label_values(&["logout_send"])
+        .inc();
+    tracing::warn!("type" = "maintenance", task = "logout_send", error = %error);
+}
