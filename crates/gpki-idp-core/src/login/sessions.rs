@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use super::event::audit_event;
+use super::transaction::Attempt;
 use crate::audit::{Audit, Origin};
 use crate::error::Error;
 use crate::model::{School, SessionRecord, User};
@@ -96,6 +97,31 @@ impl Provider {
                 }
                 Ok(ended.len())
             }
+        }
+    }
+
+    /// Ends the session the browser had before a login completed: the lower session of a
+    /// step-up, or another account's on a shared staff-room PC. Its portals are told
+    /// (Back-Channel Logout) and its refresh tokens end, as with every end of a session;
+    /// audited `session.end`, reason `replaced`. The new login stands whatever happens here
+    /// (it is committed): an end that cannot be written is logged, and the old session's
+    /// own expiry still holds.
+    pub(crate) async fn replace_previous_session(&self, attempt: &Attempt<'_>) {
+        let Some(previous) = attempt.previous_session else {
+            return;
+        };
+        let school = attempt.school;
+        let base = audit_event(attempt.origin, school, "session.end", "success", "", None);
+        let audit = Audit::of(move |s: &SessionRecord| {
+            let mut e = base;
+            e.actor = s.username.clone();
+            e.subject_user = Some(s.username.clone());
+            e.detail = json!({"session": s.id, "reason": "replaced", "clients": s.clients});
+            e
+        });
+        let id = token_hash(previous);
+        if let Err(e) = self.revoke_session(school, &id, audit).await {
+            tracing::warn!(school = %school.code, code = e.code.as_str(), "the replaced session could not be ended");
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct Attempt<'a> {
     pub browser: &'a str,
     /// The browser's device cookie (accounts that logged in on it before), when sent.
     pub device: Option<&'a str>,
+    /// The browser's session cookie, when it has one: a completed login replaces that
+    /// session (issue 17 #13: a step-up left the lower session alive for its 8 hours).
+    pub previous_session: Option<&'a str>,
     pub origin: &'a Origin,
 }
 
@@ -370,6 +373,7 @@ impl Provider {
         .await;
         let committed = self.commit_login(new.record, success);
         staged.commit(written, committed).await?;
+        self.replace_previous_session(attempt).await;
         let url = client_redirect(attempt.issuer, request, Ok(&code.code));
         Ok(Finished {
             url,

@@ -189,6 +189,7 @@ impl Harness {
             request_id,
             browser: BROWSER,
             device: None,
+            previous_session: None,
             origin: &self.origin,
         }
     }

@@ -13,13 +13,9 @@ use super::csrf::browser;
 use super::errors::json_error;
 use super::forms;
 use super::pages;
-use super::request::origin;
-use super::school::{school_or_return, SESSION_COOKIE};
+use super::request::{origin, session_cookie};
+use super::school::school_or_return;
 use crate::app::AppState;
-
-fn sid(req: &HttpRequest) -> Option<String> {
-    req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
-}
 
 /// A session as the account page and its JSON show it.
 pub fn session_view(s: &SessionRecord, current: &str) -> pages::SessionView {
@@ -60,7 +56,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     let school = school_or_return!(state, req);
     match state
         .provider
-        .own_sessions(&school, sid(&req).as_deref())
+        .own_sessions(&school, session_cookie(&req).as_deref())
         .await
     {
         Ok((_, sessions, current)) => {
@@ -109,7 +105,7 @@ async fn end(state: &AppState, req: &HttpRequest, csrf: &str, which: Which<'_>) 
     }
     let ended = state
         .provider
-        .end_own_sessions(&school, sid(req).as_deref(), &origin(req), which)
+        .end_own_sessions(&school, session_cookie(req).as_deref(), &origin(req), which)
         .await;
     match ended {
         // Back to the account page (which asks for a login when this browser's session was

@@ -14,8 +14,8 @@ use super::csrf::browser;
 use super::errors::json_error;
 use super::forms;
 use super::pages;
-use super::request::{client_ip, origin};
-use super::school::{add_login_cookies, device_cookie, school_or_return, SESSION_COOKIE};
+use super::request::{client_ip, origin, session_cookie};
+use super::school::{add_login_cookies, device_cookie, school_or_return};
 use crate::app::AppState;
 
 macro_rules! or_return {
@@ -49,11 +49,6 @@ fn signature(answer: &forms::CardAnswer) -> CardSignature<'_> {
     }
 }
 
-/// The browser's session cookie value.
-fn sid(req: &HttpRequest) -> Option<String> {
-    req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
-}
-
 /// `POST /schools/{school}/login/card/challenge` (req, csrf).
 pub async fn login_challenge(
     state: web::Data<AppState>,
@@ -84,12 +79,14 @@ pub async fn login(
     let issuer = state.issuer(&school.code);
     let origin = origin(&req);
     let device = device_cookie(&req);
+    let previous = session_cookie(&req);
     let attempt = Attempt {
         school: &school,
         issuer: &issuer,
         request_id: &form.req,
         browser: &browser,
         device: device.as_deref(),
+        previous_session: previous.as_deref(),
         origin: &origin,
     };
     let proof = Proof::Card {
@@ -154,7 +151,12 @@ pub async fn register_challenge(
     let browser = or_return!(browser(&state, &req, &form.csrf));
     let challenge = state
         .provider
-        .registration_challenge(&school, sid(&req).as_deref(), &browser, &client_ip(&req))
+        .registration_challenge(
+            &school,
+            session_cookie(&req).as_deref(),
+            &browser,
+            &client_ip(&req),
+        )
         .await;
     challenge_json(&state, challenge)
 }
@@ -177,7 +179,12 @@ pub async fn register(
     };
     match state
         .provider
-        .register_certificate(&school, sid(&req).as_deref(), &origin(&req), &registration)
+        .register_certificate(
+            &school,
+            session_cookie(&req).as_deref(),
+            &origin(&req),
+            &registration,
+        )
         .await
     {
         Ok(binding) => HttpResponse::Created().json(binding_json(&binding)),
@@ -194,7 +201,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
     let school = school_or_return!(state, req);
     match state
         .provider
-        .own_certificates(&school, sid(&req).as_deref())
+        .own_certificates(&school, session_cookie(&req).as_deref())
         .await
     {
         Ok((_, list)) => HttpResponse::Ok()
@@ -215,7 +222,7 @@ pub async fn remove(
     let id = path.1;
     match state
         .provider
-        .remove_certificate(&school, sid(&req).as_deref(), &origin(&req), id)
+        .remove_certificate(&school, session_cookie(&req).as_deref(), &origin(&req), id)
         .await
     {
         Ok(()) => HttpResponse::Ok().json(json!({"removed": id})),
@@ -234,7 +241,7 @@ pub async fn account_page(
     let locale = pages::locale(&req, None);
     let (user, bindings) = match state
         .provider
-        .own_certificates(&school, sid(&req).as_deref())
+        .own_certificates(&school, session_cookie(&req).as_deref())
         .await
     {
         Ok(found) => found,
@@ -242,7 +249,7 @@ pub async fn account_page(
     };
     let sessions = match state
         .provider
-        .own_sessions(&school, sid(&req).as_deref())
+        .own_sessions(&school, session_cookie(&req).as_deref())
         .await
     {
         Ok((_, list, current)) => list

@@ -13,7 +13,7 @@ use super::errors::as_error;
 use super::forms;
 use super::pages;
 use super::password_change::change_url;
-use super::request::origin;
+use super::request::{origin, session_cookie};
 use super::school::{add_login_cookies, device_cookie, school_or_return};
 use crate::app::AppState;
 
@@ -116,12 +116,14 @@ pub async fn submit(
     let issuer = state.issuer(&school.code);
     let origin = origin(&req);
     let device = device_cookie(&req);
+    let previous = session_cookie(&req);
     let attempt = Attempt {
         school: &school,
         issuer: &issuer,
         request_id: &form.req,
         browser: &form.csrf,
         device: device.as_deref(),
+        previous_session: previous.as_deref(),
         origin: &origin,
     };
     let proof = Proof::Password {

@@ -32,3 +32,9 @@ pub fn origin(req: &HttpRequest) -> Origin {
         .and_then(|v| v.to_str().ok());
     Origin::new(client_ip(req), agent)
 }
+
+/// The browser's session cookie value, when it sent one.
+pub fn session_cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(super::school::SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}

@@ -515,3 +515,37 @@ fn a_portal_that_never_answers_is_given_up_and_audited() {
     );
     assert!(portal.tokens().is_empty());
 }
+
+/// Issue 17 #13: a completed login left the browser's previous session alive (a step-up's
+/// lower session, or another account's on a shared staff-room PC) for its whole 8 hours, and
+/// a logout ended only the new one. Now the new login replaces it: the old session ends, its
+/// portal is told and its refresh token stops working.
+#[test]
+fn a_new_login_in_the_browser_ends_its_previous_session() {
+    let portal = Portal::start(vec![]);
+    let server = start(Backend::Embedded, quick);
+    let issuer = server.issuer(demo::SCHOOL);
+    set_backchannel(&server, demo::SCHOOL, demo::CLIENT_ID, &portal.url);
+    let (b, tokens, id) = log_in(&server, "teacher");
+    let (before, _) = own_sessions(&server, &b);
+    assert_eq!(before.len(), 1);
+    // The same browser logs in again (prompt=login): here as another account, as on a
+    // staff-room PC.
+    let rp = server.portal().param("nonce", "n-2");
+    let r = rp.password_login(&b, &[("prompt", "login")], "staff", demo::PASSWORD);
+    let (status, _) = rp.exchange(&redirect_query(&r)["code"]);
+    assert_eq!(status, 200);
+    let told = portal.nth(1, Duration::from_secs(10));
+    let claims = verify(&issuer, demo::CLIENT_ID, &told, &id);
+    assert_eq!(
+        claims["sub"], id["sub"],
+        "the teacher's portal session ends"
+    );
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = server.portal().refresh(refresh);
+    assert_eq!(status, 400, "the old session's refresh token ended: {body}");
+    // The teacher's own browser list shows only the new session of the staff account.
+    let (after, _) = own_sessions(&server, &b);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after[0]["id"], before[0]["id"]);
+}
