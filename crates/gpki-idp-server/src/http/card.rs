@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::code::{Code, Notice};
 use gpki_idp_core::error::{Error, ErrorBody};
-use gpki_idp_core::login::{Attempt, Outcome, Proof, Registration};
+use gpki_idp_core::login::{Outcome, Proof, Registration};
 use gpki_idp_core::model::CertBinding;
 use gpki_idp_core::oidc::card::{CardSignature, ChallengePurpose};
 use serde_json::json;
@@ -14,7 +14,7 @@ use super::csrf::browser;
 use super::errors::json_error;
 use super::forms;
 use super::pages;
-use super::request::{client_ip, origin, session_cookie};
+use super::request::{client_ip, origin, session_cookie, AttemptContext};
 use super::school::{add_login_cookies, device_cookie, school_or_return};
 use crate::app::AppState;
 
@@ -76,19 +76,8 @@ pub async fn login(
 ) -> HttpResponse {
     let school = school_or_return!(state, req);
     let browser = or_return!(browser(&state, &req, &form.card.csrf));
-    let issuer = state.issuer(&school.code);
-    let origin = origin(&req);
-    let device = device_cookie(&req);
-    let previous = session_cookie(&req);
-    let attempt = Attempt {
-        school: &school,
-        issuer: &issuer,
-        request_id: &form.req,
-        browser: &browser,
-        device: device.as_deref(),
-        previous_session: previous.as_deref(),
-        origin: &origin,
-    };
+    let context = AttemptContext::of(&state, &req, &school);
+    let attempt = context.attempt(&school, &form.req, &browser);
     let proof = Proof::Card {
         username: &form.username,
         challenge: &form.card.challenge,

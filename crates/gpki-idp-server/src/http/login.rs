@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::code::{Message, Notice};
 use gpki_idp_core::error::Error;
 use gpki_idp_core::factor::Factor;
-use gpki_idp_core::login::{Attempt, Outcome, Proof, Refusal};
+use gpki_idp_core::login::{Outcome, Proof, Refusal};
 use gpki_idp_core::model::{School, User};
 use gpki_idp_core::oidc::request::AuthRequest;
 
@@ -13,8 +13,8 @@ use super::errors::as_error;
 use super::forms;
 use super::pages;
 use super::password_change::change_url;
-use super::request::{origin, session_cookie};
-use super::school::{add_login_cookies, device_cookie, school_or_return};
+use super::request::AttemptContext;
+use super::school::{add_login_cookies, school_or_return};
 use crate::app::AppState;
 
 /// What the login page shows besides the form: an error, or a notice and the step a started
@@ -113,19 +113,8 @@ pub async fn submit(
     if !super::csrf::matches(&state, &req, &form.csrf) {
         return pages::error_page(&Error::csrf_failed(), locale.as_deref());
     }
-    let issuer = state.issuer(&school.code);
-    let origin = origin(&req);
-    let device = device_cookie(&req);
-    let previous = session_cookie(&req);
-    let attempt = Attempt {
-        school: &school,
-        issuer: &issuer,
-        request_id: &form.req,
-        browser: &form.csrf,
-        device: device.as_deref(),
-        previous_session: previous.as_deref(),
-        origin: &origin,
-    };
+    let context = AttemptContext::of(&state, &req, &school);
+    let attempt = context.attempt(&school, &form.req, &form.csrf);
     let proof = Proof::Password {
         username: &form.username,
         password: &form.password,

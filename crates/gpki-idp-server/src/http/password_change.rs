@@ -6,12 +6,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use gpki_idp_core::code::{Code, Message, Notice};
 use gpki_idp_core::error::Error;
-use gpki_idp_core::login::{Attempt, CodeReset, Outcome, OwnChange, Refusal};
+use gpki_idp_core::login::{CodeReset, Outcome, OwnChange, Refusal};
 use gpki_idp_core::model::School;
 
 use super::forms;
 use super::pages::{self, password::ChangePage};
-use super::request::{origin, session_cookie};
+use super::request::{origin, session_cookie, AttemptContext};
 use super::school::{add_login_cookies, device_cookie, school_or_return};
 use crate::app::AppState;
 
@@ -80,19 +80,8 @@ pub async fn submit(
     if !super::csrf::matches(&state, &req, &form.csrf) {
         return pages::error_page(&Error::csrf_failed(), locale.as_deref());
     }
-    let issuer = state.issuer(&school.code);
-    let origin = origin(&req);
-    let device = device_cookie(&req);
-    let previous = session_cookie(&req);
-    let attempt = Attempt {
-        school: &school,
-        issuer: &issuer,
-        request_id: &form.req,
-        browser: &form.csrf,
-        device: device.as_deref(),
-        previous_session: previous.as_deref(),
-        origin: &origin,
-    };
+    let context = AttemptContext::of(&state, &req, &school);
+    let attempt = context.attempt(&school, &form.req, &form.csrf);
     let concluded = state
         .provider
         .change_password_at_login(&attempt, &form.new_password, &form.new_password_again)
@@ -141,9 +130,7 @@ pub async fn own_change(
         again: &form.new_password_again,
         device: device.as_deref(),
     };
-    let sid = req
-        .cookie(super::school::SESSION_COOKIE)
-        .map(|c| c.value().to_string());
+    let sid = session_cookie(&req);
     let changed = state
         .provider
         .change_own_password(&school, sid.as_deref(), &origin(&req), &change)
