@@ -451,7 +451,9 @@ for p in panels:
         exprs.append(e)
 alltext = "\n".join(exprs)
 for metric in ("gpki_logins_total", "gpki_card_login_seconds_bucket", "gpki_token_requests_total",
-               "gpki_http_requests_total", "gpki_revocation_events", "gpki_crl", "gpki_store_errors_total"):
+               "gpki_http_requests_total", "gpki_revocation_events", "gpki_crl", "gpki_store_errors_total",
+               "gpki_logout_tokens_total", "gpki_logout_tokens_pending", "gpki_logout_oldest_pending_seconds",
+               "gpki_audit_pruned_total"):
     if not re.search(rf"\b{metric}\b", alltext):
         errors.append(f"no panel shows {metric}")
 for q in ("0.50", "0.95", "0.99"):
