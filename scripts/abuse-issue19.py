@@ -125,7 +125,8 @@ def reset_race(args):
             st, _, body = reset_form(c, "teacher", code, news[i])
             return st
         answers = parallel(16, one, threads=16)
-        works = [i for i, pw in enumerate(news) if Browser(s).password("teacher", pw)[1]]
+        works = [i for i, pw in enumerate(news)
+                 if Browser(s, f"203.0.113.{i + 1}").password("teacher", pw)[1]]
         again = reset_form(b, "teacher", code)[0]
         print(f"| reset_race: one code, 16 uses at once | issue {st}; {counts(answers)}; "
               f"new passwords that log in after: {len(works)}; the code again: {again} |")
@@ -211,11 +212,20 @@ def change_step(args):
                 "req": req, "csrf": csrf, "new_password": news[i],
                 "new_password_again": news[i]})
             return "code" if "code=" in h.get("location", "") else st
+        changed0 = int(sql(s, "SELECT count(*) FROM audit_events WHERE event = "
+                              "'user.password_changed' AND outcome = 'success'"))
+        hist0 = int(sql(s, "SELECT count(*) FROM password_history"))
         answers = parallel(8, tab, threads=8)
-        works = [i for i, pw in enumerate(news) if Browser(s).password("teacher", pw)[1]]
-        hist = sql(s, "SELECT count(*) FROM password_history")
+        works = [i for i, pw in enumerate(news)
+                 if Browser(s, f"198.51.100.{i + 1}").password("teacher", pw)[1]]
+        hist = int(sql(s, "SELECT count(*) FROM password_history"))
+        changed = int(sql(s, "SELECT count(*) FROM audit_events WHERE event = "
+                             "'user.password_changed' AND outcome = 'success'"))
+        winner = [i for i, a in enumerate(answers) if a == "code"]
         print(f"| change_step: 8 tabs finish at once | {counts(answers)}; passwords that log "
-              f"in after: {len(works)}; password_history rows: {hist} |")
+              f"in after: {len(works)} (the tab that got the code: {winner == works}); "
+              f"password_history +{hist - hist0} rows; `user.password_changed` success "
+              f"+{changed - changed0} |")
     finally:
         s.close()
 

@@ -1,8 +1,7 @@
 //! The attack on issue 19's password lifecycle and sessions (docs/ABUSE.md, "Issue 19: attack
 //! round"): each hole found on the release build, as a test that failed before its fix.
 
-/// `gpki_idp_core::login::password_change::MAX_CHANGE_TRIES`.
-const MAX_CHANGE_TRIES: u64 = 10;
+use gpki_idp_core::login::MAX_CHANGE_TRIES;
 use gpki_idp_core::policy::RegistrationRules;
 use gpki_idp_server::demo;
 use reqwest::blocking::Client as Http;
@@ -65,7 +64,11 @@ fn a_pupil_on_campus_cannot_fill_the_audit_log_with_made_up_reset_codes() {
     let code = issued.body["code"].as_str().unwrap().to_string();
     let before = audit_count(&server, demo::SCHOOL);
     assert_eq!(reset(&server, &b, "staff", &code), 400);
-    assert_eq!(audit_count(&server, demo::SCHOOL) - before, 1, "a real code misused");
+    assert_eq!(
+        audit_count(&server, demo::SCHOOL) - before,
+        1,
+        "a real code misused"
+    );
 }
 
 /// At the change step (a temporary password proved) each refused new password was audited
@@ -88,8 +91,7 @@ fn the_change_step_gives_a_login_a_bounded_number_of_tries() {
     let rp = server.portal();
     let b = browser();
     let form = rp.login_page(&b, &[]);
-    let (status, location) =
-        location_or_body(rp.submit_password(&b, &form, "teacher", temporary));
+    let (status, location) = location_or_body(rp.submit_password(&b, &form, "teacher", temporary));
     assert_eq!(status, 303, "{location}");
     let change = |f: &LoginForm| {
         let fields = [
@@ -107,7 +109,12 @@ fn the_change_step_gives_a_login_a_bounded_number_of_tries() {
         .iter()
         .filter(|(_, body)| body.contains("password_reused") || body.contains("用過"))
         .count() as u64;
-    assert_eq!(reused, MAX_CHANGE_TRIES, "{:?}", &answers[answers.len() - 1]);
+    assert_eq!(
+        reused,
+        MAX_CHANGE_TRIES,
+        "{:?}",
+        &answers[answers.len() - 1]
+    );
     assert!(
         answers[MAX_CHANGE_TRIES as usize..]
             .iter()
@@ -116,6 +123,72 @@ fn the_change_step_gives_a_login_a_bounded_number_of_tries() {
     );
     let written = (audit_count(&server, demo::SCHOOL) - before) as u64;
     assert!(written <= MAX_CHANGE_TRIES, "{written} events");
+}
+
+/// Two tabs (one browser) finishing the change step at once each set their password: 8 tabs
+/// set 8 passwords (8 `user.password_changed` successes, 8 rows of history pushing the
+/// earlier passwords out), one tab got the code, and the password that worked was the last
+/// one written, most often not that tab's. The change is taken once per login.
+#[test]
+fn the_change_step_raced_from_several_tabs_sets_one_password() {
+    let server = start(Backend::Embedded, |_| {});
+    let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
+    let temporary = "Temp-pass-4821";
+    let r = call(
+        &server,
+        Method::PATCH,
+        "/schools/demo/users/teacher",
+        Some(&gm),
+        Some(json!({"password": temporary})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rp = server.portal();
+    let b = browser();
+    let form = rp.login_page(&b, &[]);
+    let (status, _) = location_or_body(rp.submit_password(&b, &form, "teacher", temporary));
+    assert_eq!(status, 303);
+    let url = format!("{}/login/password", server.issuer(demo::SCHOOL));
+    let before = changed_events(&server);
+    let barrier = std::sync::Barrier::new(8);
+    let answers: Vec<(String, bool)> = std::thread::scope(|scope| {
+        let tabs: Vec<_> = (0..8)
+            .map(|i| {
+                let (b, form, url, barrier) = (&b, &form, &url, &barrier);
+                scope.spawn(move || {
+                    let new = format!("river-lantern-58-tab{i}");
+                    let fields = [
+                        ("req", form.req.as_str()),
+                        ("csrf", form.csrf.as_str()),
+                        ("new_password", new.as_str()),
+                        ("new_password_again", new.as_str()),
+                    ];
+                    barrier.wait();
+                    let (_, location) = location_or_body(b.post(url).form(&fields).send().unwrap());
+                    (new, location.contains("code="))
+                })
+            })
+            .collect();
+        tabs.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let winners: Vec<&String> = answers.iter().filter(|a| a.1).map(|a| &a.0).collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert_eq!(
+        changed_events(&server) - before,
+        1,
+        "password changes recorded"
+    );
+    let r = rp.password_login(&browser(), &[], "teacher", winners[0]);
+    assert_eq!(r.status(), 302, "the password of the tab that got the code");
+}
+
+/// `user.password_changed` successes of the demo school.
+fn changed_events(server: &TestServer) -> usize {
+    let provider = &server.state.provider;
+    let school = server.demo_school();
+    let all = block_on(provider.directory().audit_events(school.id, 0, 10_000)).unwrap();
+    all.iter()
+        .filter(|e| e.event == "user.password_changed" && e.outcome == "success")
+        .count()
 }
 
 /// A GM sets the school portal's `backchannel_logout_uri`, and our sender then posts a logout
