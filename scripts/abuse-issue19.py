@@ -451,10 +451,47 @@ def reset_lockout(args):
         s.close()
 
 
+def own_change_race(args):
+    """Class 4: the school has a minimum password age (a day) and a history of 3; a teacher
+    sends 8 changes of their own password at once on the account page (8 tabs)."""
+    s = Server(args)
+    try:
+        token = admin_token(s)
+        st, policy = admin(s, token, "GET", f"/schools/{SCHOOL}/password-policy")
+        body = {"min_age_days": 1, "history": 3}
+        pst, out = admin(s, token, "PUT", f"/schools/{SCHOOL}/password-policy", body)
+        # The teacher's password is two days old (written into the database directly).
+        sql(s, "UPDATE users SET password_changed_at = password_changed_at - 172800 "
+               "WHERE username = 'teacher'")
+        b = Browser(s)
+        assert b.password("teacher", PASSWORD)[1]
+        html = b.send("GET", f"/schools/{SCHOOL}/account")[2].decode()
+        csrf = re.search(r'name="csrf" value="([^"]*)"', html).group(1)
+        news = [strong() for _ in range(8)]
+        h0 = int(sql(s, "SELECT count(*) FROM password_history"))
+        barrier = threading.Barrier(8)
+
+        def tab(i):
+            c = Browser(s)
+            c.cookies = dict(b.cookies)
+            barrier.wait()
+            _, h, _ = c.send("POST", f"/schools/{SCHOOL}/account/password", {
+                "csrf": csrf, "current_password": PASSWORD, "new_password": news[i],
+                "new_password_again": news[i]})
+            return h.get("location", "").split("password=")[-1]
+        answers = parallel(8, tab, threads=8)
+        hist = int(sql(s, "SELECT count(*) FROM password_history")) - h0
+        print(f"| own_change_race: min age 1 day, 8 changes at once | policy PUT {pst} "
+              f"{str(out)[:60]}; {counts(answers)}; password_history +{hist} rows |")
+    finally:
+        s.close()
+
+
 CASES = {"reset_flood": reset_flood, "reset_race": reset_race, "reset_enum": reset_enum,
          "change_step": change_step, "own_change_csrf": own_change_csrf,
          "sessions_end_all": sessions_end_all, "backchannel_ssrf": backchannel_ssrf,
-         "other_school": other_school, "reset_lockout": reset_lockout}
+         "other_school": other_school, "reset_lockout": reset_lockout,
+         "own_change_race": own_change_race}
 
 
 def main():
