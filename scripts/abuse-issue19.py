@@ -200,7 +200,10 @@ def change_step(args):
         print(f"| change_step: {n} reused passwords at one change step | {took:.1f} s, "
               f"{n / took:.0f}/s; {counts(answers)}; audit +{rows1 - rows0} rows "
               f"(+{mb(size1 - size0)}) |")
-        # Two tabs (one browser) finish the step at once with different passwords.
+        # Tabs of one browser finish the step at once with different passwords (a new login:
+        # the one above may have used its tries).
+        b = Browser(s)
+        temp, req, csrf = temporary_login(s, token, b)
         news = [strong() for _ in range(8)]
         barrier = threading.Barrier(8)
 
@@ -338,6 +341,9 @@ def sessions_end_all(args):
         rows1, size1 = s.audit_table()
         queued = sql(s, "SELECT count(*) FROM logout_messages")
         clients = sql(s, "SELECT count(*) FROM session_clients")
+        if not s.database:
+            tables = int(sql(s, "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'session%'"))
+            clients += f", sessions and session_clients tables {mb(tables)}"
         live = sql(s, "SELECT count(*) FROM sessions WHERE NOT revoked")
         print(f"| sessions_end_all: {n} logins in {took:.1f} s ({counts(logins)}), then "
               f"登出所有裝置, portal hangs | setting the uri {st}; session list {lst} "
