@@ -493,11 +493,42 @@ def own_change_race(args):
         s.close()
 
 
+def own_change_strength(args):
+    """Class 7: a phisher's password-only session on the account page sets a new password
+    without the present one (only a card session may), or guesses it there."""
+    s = Server(args)
+    try:
+        b = Browser(s)
+        assert b.password("teacher", PASSWORD)[1]
+        html = b.send("GET", f"/schools/{SCHOOL}/account")[2].decode()
+        csrf = re.search(r'name="csrf" value="([^"]*)"', html).group(1)
+        rows = []
+        for label, current in (("no present password", ""), ("a wrong one", "guess-1")):
+            new = strong()
+            _, h, _ = b.send("POST", f"/schools/{SCHOOL}/account/password", {
+                "csrf": csrf, "current_password": current, "new_password": new,
+                "new_password_again": new})
+            rows.append(f"{label}: {h.get('location', '').split('password=')[-1]}")
+        guesses = []
+        for i in range(8):
+            new = strong()
+            _, h, _ = b.send("POST", f"/schools/{SCHOOL}/account/password", {
+                "csrf": csrf, "current_password": f"guess-{i}", "new_password": new,
+                "new_password_again": new})
+            guesses.append(h.get("location", "").split("password=")[-1])
+        rows.append(f"8 more guesses: {counts(guesses)}")
+        rows.append(f"the old password still logs in: "
+                    f"{Browser(s, '198.51.100.77').password('teacher', PASSWORD)[1]}")
+        print("| own_change_strength: password-only session | " + "; ".join(rows) + " |")
+    finally:
+        s.close()
+
+
 CASES = {"reset_flood": reset_flood, "reset_race": reset_race, "reset_enum": reset_enum,
          "change_step": change_step, "own_change_csrf": own_change_csrf,
          "sessions_end_all": sessions_end_all, "backchannel_ssrf": backchannel_ssrf,
          "other_school": other_school, "reset_lockout": reset_lockout,
-         "own_change_race": own_change_race}
+         "own_change_race": own_change_race, "own_change_strength": own_change_strength}
 
 
 def main():
