@@ -131,7 +131,16 @@ fn the_change_step_gives_a_login_a_bounded_number_of_tries() {
 /// one written, most often not that tab's. The change is taken once per login.
 #[test]
 fn the_change_step_raced_from_several_tabs_sets_one_password() {
-    let server = start(Backend::Embedded, |_| {});
+    change_step_race(Backend::Embedded);
+}
+
+#[test]
+fn the_change_step_raced_sets_one_password_on_postgres_and_redis() {
+    change_step_race(Backend::Real);
+}
+
+fn change_step_race(backend: Backend) {
+    let server = start(backend, |_| {});
     let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
     let temporary = "Temp-pass-4821";
     let r = call(
