@@ -306,8 +306,10 @@ def set_backchannel(s, token, uri):
 def code_login(s, b, username="teacher"):
     """A login of `b` at the portal and the code exchanged (the client joins the session)."""
     _, req, csrf = b.login_page()
-    _, h, _ = b.send("POST", f"/schools/{SCHOOL}/login", {
+    st, h, _ = b.send("POST", f"/schools/{SCHOOL}/login", {
         "req": req, "csrf": csrf, "username": username, "password": PASSWORD})
+    if "code=" not in h.get("location", ""):
+        return f"login {st}"
     code = urllib.parse.parse_qs(urllib.parse.urlparse(h["location"]).query)["code"][0]
     auth = "Basic " + base64.b64encode(f"{CLIENT}:{CLIENT_SECRET}".encode()).decode()
     return Browser(s).send("POST", f"/schools/{SCHOOL}/token", {
