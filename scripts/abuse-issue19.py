@@ -256,6 +256,18 @@ def own_change_csrf(args):
             rows.append(f"POST {path.split(SCHOOL)[1]} without the CSRF cookie: {st}")
             st, _, _ = evil.send("GET", path)
             rows.append(f"GET: {st}")
+        # The GM's 資安選項設定 forms, with the GM's session and no CSRF cookie.
+        gm = Browser(s, "198.51.100.50")
+        assert gm.password("gm", PASSWORD)[1]
+        evil_gm = Browser(s)
+        evil_gm.cookies = {"gpki_session": gm.cookies["gpki_session"]}
+        for path, body in (("/admin/security/reset-code", {"username": "teacher"}),
+                           ("/admin/security/passwords", {"min_length": "4"})):
+            st, _, page = evil_gm.send("POST", f"/schools/{SCHOOL}{path}",
+                                       dict(body, csrf="x" * 32))
+            rows.append(f"GM POST {path} without the CSRF cookie: {st}"
+                        + (" (a code on the page!)" if re.search(rb"[A-Z2-9]{4}-[A-Z2-9]{4}-",
+                                                                 page) else ""))
         rows.append(f"still logged in: {logged_in(b)}; old password works: "
                     f"{Browser(s).password('teacher', PASSWORD)[1]}")
         print("| own_change_csrf | " + "; ".join(rows) + " |")
