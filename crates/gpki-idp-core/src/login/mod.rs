@@ -22,7 +22,7 @@ pub use authorize::{Authorized, PendingLogin, StepUp};
 pub use logout::Logout;
 pub use methods::{CertificateOffer, Methods};
 pub use own_password::OwnChange;
-pub use password_change::{ChangeReason, PendingChange};
+pub use password_change::{ChangeReason, PendingChange, MAX_CHANGE_TRIES};
 pub use redirect::{client_redirect, error_redirect};
 pub use reset::CodeReset;
 pub use transaction::{

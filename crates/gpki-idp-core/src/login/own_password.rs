@@ -83,7 +83,18 @@ impl Provider {
             };
             let mut changed = event("success");
             changed.detail = serde_json::json!({ "reason": reason.as_str() });
-            self.set_chosen_password(&user, hash, changed).await?;
+            // With a minimum age, one change per age: the check above read the account before
+            // any of several changes sent at once wrote it (attack round 3: 5 of 8 passed and
+            // pushed the earlier passwords out of the history at once).
+            let once = self.minimum_age_taken(school, &user, &policy).await?;
+            if once.as_deref() == Some("") {
+                return Err(Error::of(Code::PasswordTooNew));
+            }
+            let set = self.set_chosen_password(&user, hash, changed).await;
+            if let (Err(_), Some(key)) = (&set, &once) {
+                let _ = self.ephemeral.delete(key).await;
+            }
+            set?;
             Ok(())
         }
         .await;
@@ -96,5 +107,26 @@ impl Provider {
             Ok(()) => {}
         }
         result
+    }
+}
+
+impl Provider {
+    /// With a minimum password age, takes the account's one change of the age: `None` when
+    /// the policy has none, `Some("")` when another change took it, else `Some(key)` (given
+    /// back when the change fails).
+    async fn minimum_age_taken(
+        &self,
+        school: &School,
+        user: &crate::model::User,
+        policy: &crate::password_policy::PasswordPolicy,
+    ) -> Result<Option<String>, Error> {
+        // (A password that must change may always be changed, as `too_new` says.)
+        if policy.min_age_days == 0 || policy.must_change(user, crate::now()) {
+            return Ok(None);
+        }
+        let key = format!("pw-own-change:{}:{}", school.id, user.id);
+        let ttl = std::time::Duration::from_secs(u64::from(policy.min_age_days) * 86_400);
+        let first = self.ephemeral.incr(&key, ttl).await? == 1;
+        Ok(Some(if first { key } else { String::new() }))
     }
 }

@@ -23,6 +23,10 @@ use crate::token_hash;
 /// The audit event of the change step.
 const EVENT: &str = "login.password_change";
 
+/// Tries of the change step a login gets (refused new passwords: too short, too weak, one
+/// of the last ones), after which it must start again with its password.
+pub const MAX_CHANGE_TRIES: u64 = 10;
+
 /// A login waiting at the change step: its request, its account and the policy the new
 /// password meets.
 #[derive(Debug)]
@@ -152,6 +156,33 @@ impl Provider {
             }
         };
         let (request, partial, user) = waiting;
+        // Each try may cost argon2 runs (the present and earlier passwords) and an event, and
+        // a browser that proved the password once could send them without end: a login gets
+        // `MAX_CHANGE_TRIES`, then starts again with its password (attack round 3).
+        match self.change_try(attempt).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let error = Error::of(Code::LoginExpired);
+                return Concluded {
+                    factor,
+                    outcome: error.code.as_str(),
+                    result: Err(Refusal {
+                        error,
+                        request: None,
+                    }),
+                };
+            }
+            Err(error) => {
+                return Concluded {
+                    factor,
+                    outcome: error.code.as_str(),
+                    result: Err(Refusal {
+                        error,
+                        request: Some(request),
+                    }),
+                }
+            }
+        }
         let event = |outcome: &str| {
             let client = Some(request.client_id.as_str());
             let (origin, school) = (attempt.origin, attempt.school);
@@ -179,6 +210,29 @@ impl Provider {
                 request: Some(request),
             }),
         }
+    }
+
+    /// Counts a try at the change step of `attempt`'s pending request: false past
+    /// `MAX_CHANGE_TRIES`.
+    async fn change_try(&self, attempt: &Attempt<'_>) -> Result<bool, Error> {
+        let key = format!(
+            "pwchange-try:{}:{}",
+            attempt.school.id,
+            token_hash(attempt.request_id)
+        );
+        let ttl = self.settings.authorize_request_ttl;
+        Ok(self.ephemeral.incr(&key, ttl).await? <= MAX_CHANGE_TRIES)
+    }
+
+    /// Takes the change of `attempt`'s pending request: true the first time only.
+    async fn change_taken(&self, attempt: &Attempt<'_>) -> Result<bool, Error> {
+        let key = format!(
+            "pwchange-set:{}:{}",
+            attempt.school.id,
+            token_hash(attempt.request_id)
+        );
+        let ttl = self.settings.authorize_request_ttl;
+        Ok(self.ephemeral.incr(&key, ttl).await? == 1)
     }
 
     /// The pending request `request_id` waiting at the change step for the browser
@@ -250,6 +304,12 @@ impl Provider {
         let school = attempt.school;
         let policy = self.password_policy(school).await?;
         let hash = self.vet_new_password(&policy, user, new, again).await?;
+        // Set once per login: of two tabs finishing at once, one sets its password and gets
+        // the code (attack round 3: 8 tabs set 8 passwords, the last write won, and the tab
+        // with the code often had a password that no longer worked).
+        if !self.change_taken(attempt).await? {
+            return Err(Error::of(Code::LoginExpired));
+        }
         let reason = if user.password_must_change {
             ChangeReason::Temporary
         } else {

@@ -10,6 +10,7 @@ mod abuse_and_protocol;
 mod admin_api;
 mod apache_rp;
 mod attack_round2;
+mod attack_round3;
 mod attacks;
 mod backchannel;
 mod backchannel_replicas;
