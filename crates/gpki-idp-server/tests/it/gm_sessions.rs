@@ -11,8 +11,10 @@ use serde_json::Value;
 
 use crate::backchannel::{log_in, quick, set_backchannel, verify, Portal};
 use crate::support::admin::{call, district_token, token};
+use crate::support::card::portal;
+use crate::support::http::{claims_of, hidden};
 use crate::support::server::OTHER_SCHOOL;
-use crate::support::{start, Backend, TestServer};
+use crate::support::{block_on, browser, start, Backend, TestServer};
 
 /// The live sessions of `username` at the demo school, as the admin API lists them.
 fn sessions_of(server: &TestServer, bearer: &str, username: &str) -> Vec<Value> {
@@ -62,10 +64,7 @@ fn end_all_through_the_api(backend: Backend) {
     let mut told: Vec<String> = (1..=2)
         .map(|n| {
             let t = portal.nth(n, Duration::from_secs(10));
-            let sid = crate::support::http::claims_of(&t)["sid"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let sid = claims_of(&t)["sid"].as_str().unwrap().to_string();
             let id = if sid == first["sid"] { &first } else { &second };
             verify(&issuer, demo::CLIENT_ID, &t, id);
             sid
@@ -131,4 +130,170 @@ fn a_gm_ends_every_session_of_an_account_on_sqlite() {
 #[test]
 fn a_gm_ends_every_session_of_an_account_on_postgres() {
     end_all_through_the_api(Backend::Real);
+}
+
+/// The sessions listed on the page (rows of its table).
+fn rows(html: &str) -> usize {
+    html.matches("<tr><td>").count()
+}
+
+/// The id in the first form that ends one session.
+fn first_session_id(html: &str) -> String {
+    let marker = "/admin/sessions/";
+    html.match_indices(marker)
+        .map(|(i, _)| &html[i + marker.len()..])
+        .find(|rest| rest.len() > 64 && rest[64..].starts_with("/end\""))
+        .map(|rest| rest[..64].to_string())
+        .expect("a form ending one session")
+}
+
+/// `YYYY-MM-DD HH:MM` in Taiwan time, `ago` seconds before now.
+fn taiwan_minute(ago: i64) -> String {
+    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    (time::OffsetDateTime::now_utc() - time::Duration::seconds(ago))
+        .to_offset(offset)
+        .format(format)
+        .unwrap()
+}
+
+#[test]
+fn the_gm_page_lists_and_ends_sessions() {
+    let rp = Portal::start(vec![]);
+    let server = start(Backend::Embedded, quick);
+    set_backchannel(&server, demo::SCHOOL, demo::CLIENT_ID, &rp.url);
+    let issuer = server.issuer(demo::SCHOOL);
+    let url = format!("{issuer}/admin/sessions");
+    let (teacher, _, first) = log_in(&server, "teacher");
+    let (_, _, second) = log_in(&server, "teacher");
+    let _staff = log_in(&server, "staff");
+    let gm = browser();
+    portal(&server).log_in(&gm, "gm");
+
+    // Every live session of the school: the teachers' two, the staff's, the GM's own; in
+    // Taiwan time, with the portal each reached.
+    let page = gm.get(&url).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().unwrap();
+    assert!(html.contains("登入中的裝置"), "{html}");
+    assert_eq!(rows(&html), 4, "{html}");
+    assert!(
+        [0, 60]
+            .iter()
+            .any(|ago| html.contains(&taiwan_minute(*ago))),
+        "the time of the login in Taiwan time: {html}"
+    );
+    assert!(
+        html.contains(demo::CLIENT_ID) && html.contains("127.0.0.1"),
+        "{html}"
+    );
+    // Filtered by account; an unknown account is said so.
+    let html = gm
+        .get(format!("{url}?username=teacher"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(rows(&html), 2, "{html}");
+    let csrf = hidden(&html, "csrf");
+    let html = gm
+        .get(format!("{url}?username=nobody"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(html.contains("查無此帳號") && rows(&html) == 0, "{html}");
+
+    // A teacher who is not the GM sees nothing and ends nothing, even with a CSRF value.
+    let account = teacher.get(format!("{issuer}/account")).send().unwrap();
+    let teacher_csrf = hidden(&account.text().unwrap(), "csrf");
+    assert_eq!(teacher.get(&url).send().unwrap().status(), 403);
+    let refused = teacher
+        .post(format!("{url}/end-all"))
+        .form(&[("csrf", teacher_csrf.as_str()), ("username", "staff")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    // The GM's form without its CSRF value: refused, nothing ends.
+    let forged = gm
+        .post(format!("{url}/end-all"))
+        .form(&[("csrf", "A".repeat(32).as_str()), ("username", "teacher")])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let html = gm.get(&url).send().unwrap().text().unwrap();
+    assert_eq!(rows(&html), 4, "nothing ended: {html}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rp.tokens().is_empty());
+
+    // The GM ends one of the teacher's sessions; the portal is told.
+    let html = gm
+        .get(format!("{url}?username=teacher"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let id = first_session_id(&html);
+    let ended = gm
+        .post(format!("{url}/{id}/end"))
+        .form(&[("csrf", csrf.as_str()), ("username", "teacher")])
+        .send()
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    let html = ended.text().unwrap();
+    assert!(
+        html.contains("已登出的裝置數") && rows(&html) == 1,
+        "{html}"
+    );
+    let sid = |t: &str| claims_of(t)["sid"].as_str().unwrap().to_string();
+    let told = sid(&rp.nth(1, Duration::from_secs(10)));
+    assert!(told == first["sid"] || told == second["sid"], "{told}");
+
+    // … and every session of the account: the teacher's last one, not the staff's.
+    let all = gm
+        .post(format!("{url}/end-all"))
+        .form(&[("csrf", csrf.as_str()), ("username", "teacher")])
+        .send()
+        .unwrap();
+    assert_eq!(all.status(), 200);
+    let html = all.text().unwrap();
+    assert!(
+        html.contains("已登出的裝置數") && rows(&html) == 0,
+        "{html}"
+    );
+    let last = sid(&rp.nth(2, Duration::from_secs(10)));
+    assert_ne!(last, told);
+    assert!(last == first["sid"] || last == second["sid"], "{last}");
+    let html = gm.get(&url).send().unwrap().text().unwrap();
+    assert_eq!(rows(&html), 2, "the staff's and the GM's stay: {html}");
+    assert!(!html.contains("<tr><td>teacher<"), "{html}");
+
+    // Audited with the GM as actor and the page as client.
+    let school = server.demo_school();
+    let events = block_on(
+        server
+            .state
+            .provider
+            .directory()
+            .audit_events(school.id, 0, 1000),
+    )
+    .unwrap();
+    let by_page: Vec<_> = events
+        .iter()
+        .filter(|e| e.client_id.as_deref() == Some("page:sessions"))
+        .map(|e| {
+            (
+                e.event.as_str(),
+                e.actor.as_str(),
+                e.subject_user.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_page,
+        [
+            ("session.revoke", "gm", Some("teacher")),
+            ("session.end", "gm", Some("teacher"))
+        ]
+    );
 }
