@@ -297,3 +297,56 @@ fn the_gm_page_lists_and_ends_sessions() {
         ]
     );
 }
+
+/// The background round prunes a session expired more than a day ago, counted in
+/// `gpki_sessions_pruned_total`; a live one and one expired within the day stay.
+#[test]
+fn expired_sessions_are_pruned_in_the_background() {
+    let server = start(Backend::Embedded, |_| {});
+    let (_, _, live) = log_in(&server, "teacher");
+    block_on(async {
+        let state = &server.state;
+        let dir = &state.provider.directory();
+        let school = dir.school_by_code(demo::SCHOOL).await.unwrap().unwrap();
+        let user = dir
+            .user_by_username(school.id, "staff")
+            .await
+            .unwrap()
+            .unwrap();
+        let now = gpki_idp_core::now();
+        for (digit, expires_at) in [("a", now - 2 * 86400), ("b", now - 3600)] {
+            let s = gpki_idp_core::model::SessionRecord {
+                id: digit.repeat(64),
+                school_id: school.id,
+                user_id: user.id,
+                acr: "urn:gpki-idp:acr:password".into(),
+                amr: vec!["pwd".into()],
+                auth_time: expires_at - 3600,
+                expires_at,
+                ..Default::default()
+            };
+            let e = gpki_idp_core::audit::AuditEvent::new(school.id, "test", "success", "t");
+            let audit = gpki_idp_core::audit::Audit::event(e);
+            dir.add_session(s, audit).await.unwrap();
+        }
+        gpki_idp_server::maintenance::prune_sessions_once(state).await;
+        assert_eq!(state.metrics.sessions_pruned.get(), 1);
+        let kept = |id: String| async move { dir.session_by_id(school.id, &id).await.unwrap() };
+        assert!(kept("a".repeat(64)).await.is_none(), "expired two days ago");
+        assert!(
+            kept("b".repeat(64)).await.is_some(),
+            "expired within the day"
+        );
+    });
+    let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
+    let listed = sessions_of(&server, &gm, "teacher");
+    assert_eq!(listed.len(), 1, "the live session stays: {live}");
+    let metrics = reqwest::blocking::get(format!("{}/metrics", server.base))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("gpki_sessions_pruned_total 1"),
+        "{metrics}"
+    );
+}
