@@ -207,7 +207,9 @@ fn the_gm_page_lists_and_ends_sessions() {
     // A teacher who is not the GM sees nothing and ends nothing, even with a CSRF value.
     let account = teacher.get(format!("{issuer}/account")).send().unwrap();
     let teacher_csrf = hidden(&account.text().unwrap(), "csrf");
-    assert_eq!(teacher.get(&url).send().unwrap().status(), 403);
+    let denied = teacher.get(&url).send().unwrap();
+    assert_eq!(denied.status(), 403);
+    assert!(denied.text().unwrap().contains("無法開啟登入中的裝置"));
     let refused = teacher
         .post(format!("{url}/end-all"))
         .form(&[("csrf", teacher_csrf.as_str()), ("username", "staff")])
