@@ -127,7 +127,12 @@ impl Provider {
         let audit = Audit::each(move |ended: &Vec<SessionRecord>| {
             ended
                 .iter()
-                .map(|s| change.clone().with(session_json(s), Value::Null))
+                .map(|s| {
+                    // `reason` as the other ends of a session say it (`self`, `user.disabled`).
+                    let mut e = change.clone().with(session_json(s), Value::Null);
+                    e.detail["reason"] = json!("admin");
+                    e
+                })
                 .collect()
         });
         let ended = self

@@ -89,9 +89,9 @@ fn end_all_through_the_api(backend: Backend) {
     let events = audit.body["items"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{}", audit.body);
     assert!(
-        events
-            .iter()
-            .all(|e| e["actor"] == "client:gm-service" && e["detail"]["before"]["id"].is_string()),
+        events.iter().all(|e| e["actor"] == "client:gm-service"
+            && e["detail"]["before"]["id"].is_string()
+            && e["detail"]["reason"] == "admin"),
         "{}",
         audit.body
     );
