@@ -118,7 +118,8 @@ async fn render(
     };
     let (found, unknown) = match state.provider.admin_sessions(school, &query).await {
         Ok((found, _)) => (found, false),
-        Err(e) if e.code == Code::NotFound => (vec![], true),
+        // No such account, or not even a well-formed name: said so on the page.
+        Err(e) if matches!(e.code, Code::NotFound | Code::InvalidRequest) => (vec![], true),
         Err(e) => {
             let locale = pages::locale(req, None);
             return pages::error_page(&e, locale.as_deref());

@@ -203,6 +203,16 @@ fn the_gm_page_lists_and_ends_sessions() {
         .text()
         .unwrap();
     assert!(html.contains("查無此帳號") && rows(&html) == 0, "{html}");
+    let odd = gm
+        .get(format!("{url}?username=%3Cb%3E{}", "x".repeat(80)))
+        .send()
+        .unwrap();
+    assert_eq!(odd.status(), 200);
+    let html = odd.text().unwrap();
+    assert!(
+        html.contains("查無此帳號") && !html.contains("<b>x"),
+        "{html}"
+    );
 
     // A teacher who is not the GM sees nothing and ends nothing, even with a CSRF value.
     let account = teacher.get(format!("{issuer}/account")).send().unwrap();
