@@ -439,6 +439,7 @@ const STATES = {
   'diagnostics, done': async (page) => { await page.goto(`${idp.issuer}/diagnostics`); await page.click('#diagnose'); await page.waitForSelector('#result:not(:empty)'); },
   'security settings (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/security`); },
   'school branding (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/branding`); },
+  'signed-in devices (GM)': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'gm'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/admin/sessions`); await page.waitForSelector('#sessions tbody tr'); },
   'forgot password': async (page) => page.goto(`${idp.issuer}/password-reset`),
   'forgot password, wrong code': async (page) => { await page.goto(`${idp.issuer}/password-reset`); await page.fill('#username', 'nobody'); await page.fill('#reset_code', 'AAAA-BBBB-CCCC'); await page.fill('#new_password', 'river-lantern-58-quiet'); await page.fill('#new_password_again', 'river-lantern-58-quiet'); await Promise.all([page.waitForNavigation(), page.click('#reset')]); await page.waitForSelector('.error'); },
   'account, password change refused': async (page) => { await page.goto(authorizeUrl('a11y')); await account(page, 'teacher'); await page.fill('#password', 'demo1234'); await Promise.all([page.waitForURL('http://127.0.0.1:9000/**'), page.click('#password-login')]); await page.goto(`${idp.issuer}/account`); await page.fill('#current_password', 'not-the-password'); await page.fill('#new_password', 'river-lantern-58-quiet'); await page.fill('#new_password_again', 'river-lantern-58-quiet'); await Promise.all([page.waitForNavigation(), page.click('#change-password')]); await page.waitForSelector('#password-status'); },
@@ -456,7 +457,7 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       await reach(page);
       for (const v of await seriousViolations(page)) found.push(`${state}: ${v}`);
       const name = state.replace(/[^a-z]+/gi, '-').replace(/-+$/, '').toLowerCase();
-      if (size === 'phone' || name.startsWith('login-account') || name.startsWith('security') || name.startsWith('school-branding')) {
+      if (size === 'phone' || name.startsWith('login-account') || name.startsWith('security') || name.startsWith('school-branding') || name.startsWith('signed-in-devices')) {
         await page.screenshot({ path: join(shots, `${size}-${name}.png`), fullPage: true });
       }
       await context.close();

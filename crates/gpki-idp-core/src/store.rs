@@ -371,6 +371,9 @@ pub trait Directory: Send + Sync {
     /// Deletes up to `limit` audit events older than `before` (Unix seconds), oldest first;
     /// how many were deleted (the retention of the audit log).
     async fn prune_audit(&self, before: i64, limit: i64) -> StoreResult<u64>;
+    /// Deletes up to `limit` sessions that expired before `before` (ended or not), soonest
+    /// expired first, with the portals recorded in them; how many sessions were deleted.
+    async fn prune_sessions(&self, before: i64, limit: i64) -> StoreResult<u64>;
     /// The service's secret `name` (the key of device cookies): the stored one, or `fresh`
     /// stored now when there is none yet; every replica reads the same.
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>>;

@@ -20,6 +20,8 @@ pub struct Metrics {
     store_errors: IntCounterVec,
     /// Audit events pruned past their retention.
     pub audit_pruned: prometheus::IntCounter,
+    /// Browser sessions pruned a day after they expired.
+    pub sessions_pruned: prometheus::IntCounter,
     /// Background work that failed, by task.
     pub maintenance_failures: IntCounterVec,
     /// Logout token deliveries by outcome: `sent`, `failed` (tried again), `given_up`.
@@ -101,6 +103,10 @@ impl Metrics {
             "gpki_audit_pruned_total",
             "Audit events deleted past audit_retention_days",
         )?;
+        let sessions_pruned = prometheus::IntCounter::new(
+            "gpki_sessions_pruned_total",
+            "Browser sessions (and the portals recorded in them) deleted a day after they expired",
+        )?;
         let maintenance_failures = IntCounterVec::new(
             Opts::new(
                 "gpki_maintenance_failures_total",
@@ -126,6 +132,7 @@ impl Metrics {
         registry.register(Box::new(logout_pending.clone()))?;
         registry.register(Box::new(logout_oldest_pending_seconds.clone()))?;
         registry.register(Box::new(audit_pruned.clone()))?;
+        registry.register(Box::new(sessions_pruned.clone()))?;
         for c in [
             &logins,
             &tokens,
@@ -149,6 +156,7 @@ impl Metrics {
             crl,
             store_errors,
             audit_pruned,
+            sessions_pruned,
             maintenance_failures,
             logout_tokens,
             logout_pending,

@@ -96,3 +96,20 @@ pub fn run_sql(url: &str, sql: &str) {
     let mut conn = db::connect(url).expect("test database");
     crate::with_conn!(&mut conn, |c| c.batch_execute(sql)).expect("test SQL");
 }
+
+/// How many rows of `table` meet `condition` in the database at `url` (a test's look beside
+/// the service).
+pub fn count_rows(url: &str, table: &str, condition: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}");
+    let mut conn = db::connect(url).expect("test database");
+    crate::with_conn!(&mut conn, |c| diesel::sql_query(&sql)
+        .get_result::<Count>(c))
+    .expect("test SQL")
+    .n
+}

@@ -68,6 +68,8 @@ pub enum GmPage {
     Security,
     /// 學校識別設定.
     Branding,
+    /// 登入中的裝置: the school's live sessions.
+    Sessions,
 }
 
 impl GmPage {
@@ -75,6 +77,7 @@ impl GmPage {
         match self {
             Self::Security => "page:security",
             Self::Branding => "page:branding",
+            Self::Sessions => "page:sessions",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Browser sessions through the admin API: the live ones (of one account or all) and ending
-//! one, with its audit event. A session's id is 64 hexadecimal digits, and is the list's
+//! Browser sessions through the admin API: the live ones (of one account or all), ending
+//! one, and ending every one of an account, each with its audit event. A session's id is 64 hexadecimal digits, and is the list's
 //! cursor too.
 
 use serde::Deserialize;
@@ -57,12 +57,13 @@ pub fn session_json(s: &SessionRecord) -> Value {
 }
 
 impl Provider {
-    /// A page of the school's live sessions, or of one account's.
-    pub async fn admin_list_sessions(
+    /// A page of the school's live sessions, or of one account's (`not_found` when the
+    /// school has no such account), in the order of their id; and the next page's cursor.
+    pub async fn admin_sessions(
         &self,
         school: &School,
         query: &SessionQuery,
-    ) -> Result<Listing, Error> {
+    ) -> Result<(Vec<SessionRecord>, Option<String>), Error> {
         let (limit, after) = query.page()?;
         let user_id = match &query.username {
             Some(name) => Some(self.admin_user(school, name).await?.id),
@@ -75,6 +76,16 @@ impl Provider {
         let next_cursor = (found.len() as i64 >= limit)
             .then(|| found.last().map(|s| s.id.clone()))
             .flatten();
+        Ok((found, next_cursor))
+    }
+
+    /// A page of the school's live sessions, or of one account's, as the admin API lists it.
+    pub async fn admin_list_sessions(
+        &self,
+        school: &School,
+        query: &SessionQuery,
+    ) -> Result<Listing, Error> {
+        let (found, next_cursor) = self.admin_sessions(school, query).await?;
         Ok(Listing {
             items: found.iter().map(session_json).collect(),
             next_cursor,
@@ -99,6 +110,39 @@ impl Provider {
             .await?
             .ok_or_else(|| Error::not_found("no such session"))?;
         Ok(())
+    }
+
+    /// Ends every live session of the account `username` and the refresh tokens issued in
+    /// them: one `session.end` event per session, with the caller as actor, and the portals
+    /// that got a token in each are told (Back-Channel Logout). How many ended (0 when the
+    /// account had none); `not_found` when the school has no such account.
+    pub async fn admin_end_user_sessions(
+        &self,
+        who: &Principal,
+        school: &School,
+        username: &str,
+    ) -> Result<usize, Error> {
+        let user = self.admin_user(school, username).await?;
+        let change = who.change(school.id, "session.end").subject(&user.username);
+        let audit = Audit::each(move |ended: &Vec<SessionRecord>| {
+            ended
+                .iter()
+                .map(|s| {
+                    // `reason` as the other ends of a session say it (`self`, `user.disabled`).
+                    let mut e = change.clone().with(session_json(s), Value::Null);
+                    e.detail["reason"] = json!("admin");
+                    e
+                })
+                .collect()
+        });
+        let ended = self
+            .directory
+            .end_user_sessions(school.id, user.id, audit)
+            .await?;
+        for s in &ended {
+            self.forget_session(school, &s.id).await?;
+        }
+        Ok(ended.len())
     }
 }
 

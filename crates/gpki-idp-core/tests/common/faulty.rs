@@ -536,6 +536,10 @@ impl Directory for Faulty {
         self.inner.prune_audit(before, limit).await
     }
 
+    async fn prune_sessions(&self, before: i64, limit: i64) -> StoreResult<u64> {
+        self.inner.prune_sessions(before, limit).await
+    }
+
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         self.inner.secret(name, fresh).await
     }

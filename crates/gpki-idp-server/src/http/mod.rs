@@ -24,6 +24,7 @@ mod request;
 mod routes;
 mod school;
 mod security;
+mod sessions_page;
 
 pub use errors::json_error;
 pub use request::{bearer_token, client_ip};

@@ -6,7 +6,7 @@ use actix_web::web;
 
 use super::{
     account_sessions, admin, assets, branding_page, card, errors, health, login, oidc,
-    password_change, security,
+    password_change, security, sessions_page,
 };
 
 /// What a route of a school's issuer is, for the route-list test: `oidc` (described by the
@@ -71,6 +71,9 @@ school_routes! {
     post "/admin/security/reset-code" Page => security::issue_reset_code;
     get "/admin/branding" Page => branding_page::show;
     post "/admin/branding" Page => branding_page::save;
+    get "/admin/sessions" Page => sessions_page::show;
+    post "/admin/sessions/end-all" Page => sessions_page::end_all;
+    post "/admin/sessions/{id}/end" Page => sessions_page::end_one;
     post "/diagnostics/check" Json => card::diagnostics_check;
     post "/account/card/challenge" Json => card::register_challenge;
     post "/account/card" Json => card::register;

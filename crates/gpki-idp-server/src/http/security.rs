@@ -175,7 +175,17 @@ pub(super) async fn gm(
         .provider
         .page_principal(school, sid.as_ref().map(|c| c.value()), origin(req), page)
         .await
-        .map_err(|e| error_page(&e, req))
+        .map_err(|e| {
+            let heading = match page {
+                GmPage::Security => (
+                    "無法開啟資安選項設定",
+                    "The security settings cannot be opened",
+                ),
+                GmPage::Branding => ("無法開啟學校識別設定", "School branding cannot be opened"),
+                GmPage::Sessions => ("無法開啟登入中的裝置", "Signed-in devices cannot be opened"),
+            };
+            pages::error_page_titled(&e, heading, pages::locale(req, None).as_deref())
+        })
 }
 
 fn error_page(e: &Error, req: &HttpRequest) -> HttpResponse {

@@ -204,7 +204,7 @@ pub fn verify(issuer: &str, client_id: &str, token: &str, id_token: &Value) -> V
 
 /// A password login of `username` at the demo portal: the browser, the token response and
 /// the ID token's claims.
-fn log_in(server: &TestServer, username: &str) -> (Http, Value, Value) {
+pub fn log_in(server: &TestServer, username: &str) -> (Http, Value, Value) {
     let b = browser();
     let rp = server.portal().param("nonce", "n-1");
     let r = rp.password_login(&b, &[], username, demo::PASSWORD);
@@ -230,7 +230,7 @@ fn own_sessions(server: &TestServer, b: &Http) -> (Vec<Value>, String) {
     (listed["sessions"].as_array().unwrap().clone(), csrf)
 }
 
-fn quick(c: &mut gpki_idp_server::config::Config) {
+pub fn quick(c: &mut gpki_idp_server::config::Config) {
     c.backchannel_logout.poll_interval_ms = 100;
     c.backchannel_logout.first_retry_secs = 1;
     c.backchannel_logout.max_retry_interval_secs = 1;

@@ -21,6 +21,7 @@ mod cert_cli_openssl;
 mod client_auth;
 mod deploy_config;
 mod faults;
+mod gm_sessions;
 mod keys_and_clients;
 mod login_policy;
 mod oidc_flow;

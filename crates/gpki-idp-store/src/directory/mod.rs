@@ -1,5 +1,4 @@
-//! [`Directory`] on diesel: the same queries for PostgreSQL and SQLite, one module per
-//! capability. This file only says which module answers each method of the trait.
+//! [`Directory`] on diesel, the same queries for PostgreSQL and SQLite: which module answers.
 
 mod audit;
 mod audited;
@@ -24,7 +23,6 @@ mod sql;
 mod users;
 
 use async_trait::async_trait;
-use diesel::RunQueryDsl;
 use gpki_idp_core::audit::{Audit, AuditEvent, AuditFilter};
 use gpki_idp_core::model::{
     Branding, CertBinding, Client, EnrollmentCodeInfo, KeyRecord, LogoutMessage, LogoutQueue,
@@ -34,15 +32,12 @@ use gpki_idp_core::model::{
 use gpki_idp_core::policy::{RegistrationRules, RolePolicy};
 use gpki_idp_core::store::{Directory, StoreResult};
 
-use crate::with_conn;
-
 pub use sql::SqlDirectory;
 
 #[async_trait]
 impl Directory for SqlDirectory {
     async fn ping(&self) -> StoreResult<()> {
-        self.run(|conn| with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c)).map(|_| ()))
-            .await
+        sql::ping(self).await
     }
 
     async fn school_by_code(&self, code: &str) -> StoreResult<Option<School>> {
@@ -496,5 +491,9 @@ impl Directory for SqlDirectory {
 
     async fn prune_audit(&self, before: i64, limit: i64) -> StoreResult<u64> {
         audit::prune(self, before, limit).await
+    }
+
+    async fn prune_sessions(&self, before: i64, limit: i64) -> StoreResult<u64> {
+        sessions::prune(self, before, limit).await
     }
 }

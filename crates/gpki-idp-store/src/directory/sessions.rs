@@ -1,6 +1,6 @@
 //! Login sessions as the admin and the person see them: recorded (with the clients that got a
 //! token in them), listed after a cursor (live ones only), and ended with their refresh
-//! tokens and their clients told ([`super::ending`]).
+//! tokens and their clients told ([`super::ending`]); pruned once expired a while.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -139,6 +139,31 @@ pub async fn add_client(
                     .on_conflict_do_nothing()
                     .execute(c)?;
                 Ok(true)
+            })
+        })
+    })
+    .await
+}
+
+/// Deletes up to `limit` sessions that expired before `before` (ended or not), soonest
+/// expired first, and the clients recorded in them; how many sessions.
+pub async fn prune(d: &SqlDirectory, before: i64, limit: i64) -> StoreResult<u64> {
+    d.run(move |conn| {
+        conn.write_transaction(|conn| {
+            with_conn!(conn, |c| {
+                let ids = sessions::table
+                    .filter(sessions::expires_at.lt(before))
+                    .order(sessions::expires_at.asc())
+                    .select(sessions::id)
+                    .limit(limit)
+                    .load::<String>(c)?;
+                diesel::delete(
+                    session_clients::table.filter(session_clients::session_id.eq_any(&ids)),
+                )
+                .execute(c)?;
+                diesel::delete(sessions::table.filter(sessions::id.eq_any(&ids)))
+                    .execute(c)
+                    .map(|n| n as u64)
             })
         })
     })

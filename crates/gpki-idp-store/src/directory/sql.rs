@@ -182,3 +182,11 @@ impl SqlDirectory {
         .map_err(|e| StoreError::Other(e.to_string()))?
     }
 }
+
+/// One trivial query: whether the database answers.
+pub async fn ping(d: &SqlDirectory) -> StoreResult<()> {
+    use crate::with_conn;
+    use diesel::RunQueryDsl;
+    d.run(|conn| with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c)).map(|_| ()))
+        .await
+}

@@ -72,6 +72,7 @@ admin_routes! {
     get "/schools/{school}/users/{username}/certificates" [A, U, D] => certificates::user_certificates;
     post "/schools/{school}/users/{username}/enrollment-codes" [A, U, D] => certificates::issue_code;
     post "/schools/{school}/users/{username}/reset-code" [A, U, D] => users::reset_code;
+    post "/schools/{school}/users/{username}/sessions/end" [A, D] => sessions::end_user_sessions;
     get "/schools/{school}/certificates" [A, D] => certificates::list_certificates;
     delete "/schools/{school}/certificates/{id}" [A, D] => certificates::delete_certificate;
     get "/schools/{school}/enrollment-codes" [A, D] => certificates::list_codes;
