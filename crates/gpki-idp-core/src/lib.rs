@@ -11,6 +11,7 @@ pub mod audit;
 pub mod client_secret;
 pub mod code;
 pub mod deadline;
+pub mod destination;
 pub mod device;
 pub mod ephemeral;
 pub mod error;

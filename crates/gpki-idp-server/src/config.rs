@@ -75,6 +75,24 @@ pub struct LogoutSettings {
     pub max_retry_interval_secs: u64,
     /// How often a replica looks for tokens to send (default 1000 ms).
     pub poll_interval_ms: u64,
+    /// Networks (CIDR) inside the district that logout tokens may be sent to; every other
+    /// loopback, private, link-local or otherwise non-public address is refused, at
+    /// registration and when a portal's host name is resolved (default none).
+    pub allowed_networks: Vec<String>,
+}
+
+impl LogoutSettings {
+    /// `allowed_networks` parsed.
+    pub fn networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.allowed_networks
+            .iter()
+            .map(|n| {
+                n.trim().parse().map_err(|_| {
+                    format!("[backchannel_logout] allowed_networks: `{n}` is not a CIDR range")
+                })
+            })
+            .collect()
+    }
 }
 
 impl Default for LogoutSettings {
@@ -86,6 +104,7 @@ impl Default for LogoutSettings {
             first_retry_secs: d.logout_first_retry.as_secs(),
             max_retry_interval_secs: d.logout_max_retry_interval.as_secs(),
             poll_interval_ms: 1000,
+            allowed_networks: Vec::new(),
         }
     }
 }
@@ -228,6 +247,7 @@ impl Config {
             .passwords
             .check()
             .map_err(|e| format!("[passwords] {e}"))?;
+        config.backchannel_logout.networks()?;
         Ok(config)
     }
 
@@ -307,6 +327,7 @@ impl Config {
         let l = &self.backchannel_logout;
         let mut s = self.tokens.provider_settings();
         s.passwords = self.passwords.clone();
+        s.logout_allowed_networks = l.networks().unwrap_or_default();
         s.logout_retry_for = Duration::from_secs(l.retry_for_secs);
         s.logout_first_retry = Duration::from_secs(l.first_retry_secs.max(1));
         s.logout_max_retry_interval = Duration::from_secs(l.max_retry_interval_secs.max(1));

@@ -6,10 +6,12 @@
 //! passed, then given up. The core records and audits each outcome. Nobody waits for it: a
 //! teacher's logout only queued the tokens.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::web;
 use futures_util::future::join_all;
+use gpki_idp_core::destination;
 use gpki_idp_core::oidc::backchannel::{Delivered, Delivery};
 
 use crate::app::AppState;
@@ -52,13 +54,55 @@ pub fn start(state: web::Data<AppState>) {
 }
 
 fn client(state: &AppState) -> Result<reqwest::Client, reqwest::Error> {
+    builder(state).build()
+}
+
+/// The sender's HTTP settings: a timeout per call, no redirects (a portal cannot send the
+/// token on to where we would not).
+fn builder(state: &AppState) -> reqwest::ClientBuilder {
     let timeout = Duration::from_secs(state.logout.timeout_secs.max(1));
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("gpki-idp back-channel logout")
-        .build()
+}
+
+/// Where `uri` may be sent: every address its host names or resolves to must be allowed
+/// ([`gpki_idp_core::destination`]); a host name comes back with the addresses checked, so
+/// the call connects to those and not to what a second lookup might say. `Err` says why not.
+async fn destination(
+    uri: &str,
+    allowed: &[ipnet::IpNet],
+) -> Result<Option<(String, Vec<SocketAddr>)>, String> {
+    let url = url::Url::parse(uri).map_err(|_| "not a URL".to_string())?;
+    let port = url.port_or_known_default().unwrap_or(443);
+    let (name, addrs): (Option<String>, Vec<SocketAddr>) = match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let lookup = tokio::net::lookup_host((name, port));
+            let found = tokio::time::timeout(Duration::from_secs(5), lookup)
+                .await
+                .map_err(|_| "the name lookup timed out".to_string())?
+                .map_err(|e| format!("the name was not resolved: {e}"))?;
+            (Some(name.to_string()), found.collect())
+        }
+        Some(url::Host::Ipv4(ip)) => (None, vec![SocketAddr::new(ip.into(), port)]),
+        Some(url::Host::Ipv6(ip)) => (None, vec![SocketAddr::new(ip.into(), port)]),
+        None => return Err("no host".into()),
+    };
+    if addrs.is_empty() {
+        return Err("the name has no address".into());
+    }
+    if let Some(inside) = addrs
+        .iter()
+        .find(|a| !destination::allowed(a.ip(), allowed))
+    {
+        return Err(format!(
+            "{} is inside the network (not in [backchannel_logout] allowed_networks)",
+            inside.ip()
+        ));
+    }
+    Ok(name.map(|n| (n, addrs)))
 }
 
 /// One round: claim, send, record; then the queue's gauges. Whether the batch was full;
@@ -93,7 +137,7 @@ pub async fn send_round(state: &AppState, http: &reqwest::Client) -> Option<bool
 
 async fn deliver(state: &AppState, http: &reqwest::Client, d: &Delivery) {
     let outcome = match &d.token {
-        Some(token) => post(http, &d.message.uri, token).await,
+        Some(token) => checked_post(state, http, &d.message.uri, token).await,
         None => Err("the school or the client is gone".into()),
     };
     match state.provider.logout_delivery_done(d, outcome).await {
@@ -110,6 +154,26 @@ async fn deliver(state: &AppState, http: &reqwest::Client, d: &Delivery) {
                 .inc();
         }
         Err(e) => failed(state, &e.description),
+    }
+}
+
+/// Posts a token where the portal's URI may be sent to, and only there.
+async fn checked_post(
+    state: &AppState,
+    http: &reqwest::Client,
+    uri: &str,
+    token: &str,
+) -> Result<(), String> {
+    let allowed = &state.provider.settings.logout_allowed_networks;
+    match destination(uri, allowed).await? {
+        None => post(http, uri, token).await,
+        Some((name, addrs)) => {
+            let pinned = builder(state)
+                .resolve_to_addrs(&name, &addrs)
+                .build()
+                .map_err(|e| format!("no HTTP client: {e}"))?;
+            post(&pinned, uri, token).await
+        }
     }
 }
 

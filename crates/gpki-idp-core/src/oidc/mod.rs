@@ -83,6 +83,9 @@ pub struct ProviderSettings {
     /// up to `logout_max_retry_interval`.
     pub logout_first_retry: Duration,
     pub logout_max_retry_interval: Duration,
+    /// Networks inside the district that logout tokens may be sent to (see
+    /// [`crate::destination`]); every other non-public address is refused.
+    pub logout_allowed_networks: Vec<ipnet::IpNet>,
 }
 
 impl Default for ProviderSettings {
@@ -113,6 +116,7 @@ impl Default for ProviderSettings {
             logout_retry_for: Duration::from_secs(3600),
             logout_first_retry: Duration::from_secs(10),
             logout_max_retry_interval: Duration::from_secs(600),
+            logout_allowed_networks: Vec::new(),
         }
     }
 }

@@ -204,12 +204,14 @@ fn changed_events(server: &TestServer) -> usize {
 /// token there at every end of a session the portal got a token in: a link-local, private or
 /// loopback address is taken (`https://169.254.169.254/…`, `https://10.0.0.5/…`,
 /// `http://127.0.0.1:PORT/…` any port and path), and whether it answered 2xx is in the GM's
-/// audit log (`logout.token_sent`). Open (docs/ABUSE.md, "Issue 19: attack round"): the rule
-/// must not break portals on the operator's own network, so it needs a setting.
+/// audit log (`logout.token_sent`). Now an address outside the public internet is refused
+/// unless the operator lists its network (`[backchannel_logout] allowed_networks`); a host
+/// name is checked when it is resolved (`backchannel::a_name_that_resolves_inside_is_not_sent_to`).
 #[test]
-#[ignore = "open: backchannel_logout_uri may name addresses inside the district's network"]
 fn a_gm_cannot_point_the_logout_sender_inside_the_network() {
-    let server = start(Backend::Embedded, |_| {});
+    let server = start(Backend::Embedded, |c| {
+        c.backchannel_logout.allowed_networks.clear();
+    });
     let gm = token(&server, demo::SCHOOL, "gm-service", &["admin"]);
     let path = format!("/schools/demo/clients/{}", demo::CLIENT_ID);
     let got = call(&server, Method::GET, &path, Some(&gm), None);

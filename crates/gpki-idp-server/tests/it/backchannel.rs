@@ -549,3 +549,32 @@ fn a_new_login_in_the_browser_ends_its_previous_session() {
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after[0]["id"], before[0]["id"]);
 }
+
+/// A portal's host name that resolves inside the network (here `localhost`) passes
+/// registration, where no address is known yet, but the sender resolves it and refuses to
+/// post there unless the operator listed the network: no token reaches the listener, and the
+/// failure says why (attack round 3, server-side request forgery).
+#[test]
+fn a_name_that_resolves_inside_is_not_sent_to() {
+    let portal = Portal::start(vec![]);
+    let server = start(Backend::Embedded, |c| {
+        quick(c);
+        c.backchannel_logout.allowed_networks.clear();
+    });
+    let uri = portal.url.replace("127.0.0.1", "localhost");
+    set_backchannel(&server, demo::SCHOOL, demo::CLIENT_ID, &uri);
+    let (b, _, _) = log_in(&server, "teacher");
+    let logout = format!("{}/logout", server.issuer(demo::SCHOOL));
+    let page = b.get(&logout).send().unwrap();
+    let csrf = hidden(&page.text().unwrap(), "csrf");
+    let r = b
+        .post(&logout)
+        .form(&[("csrf", csrf.as_str()), ("confirm", "yes")])
+        .send()
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(portal.tokens().len(), 0, "posted inside the network");
+    let queue = block_on(server.state.provider.logout_queue()).unwrap();
+    assert_eq!(queue.pending, 1, "the token waits, refused, for its retries");
+}

@@ -35,6 +35,8 @@ intermediates = ["{moica}"]
 [certificate.revocation]
 mode = "ocsp"
 {revocation_extra}
+[backchannel_logout]
+allowed_networks = ["127.0.0.0/8"]
 "#,
         db = testing::fresh_postgres_url(),
         redis = testing::redis_url(),

@@ -93,6 +93,8 @@ pub fn start_on(
         public_url: Some(base.clone()),
         ..Config::default()
     };
+    // The test portals' back-channel logout endpoints listen on loopback.
+    config.backchannel_logout.allowed_networks = vec!["127.0.0.0/8".into()];
     match backend {
         Backend::Embedded => {
             config.data_dir = std::env::temp_dir().join(format!("gpki-idp-test-{}", uuid_like()));
