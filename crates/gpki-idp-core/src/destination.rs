@@ -9,10 +9,31 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
+use crate::error::Error;
+
 /// Whether the service may send to `ip`: a public address, or one in `allowed`.
 pub fn allowed(ip: IpAddr, allowed: &[IpNet]) -> bool {
     let ip = canonical(ip);
     allowed.iter().any(|net| net.contains(&ip)) || is_public(ip)
+}
+
+/// A back-channel logout URI that names an address must not point into the district's
+/// network; a host name is checked where it is sent, when it is resolved.
+pub fn check_uri(uri: Option<&str>, networks: &[IpNet]) -> Result<(), Error> {
+    let host = uri
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host().map(|h| h.to_owned()));
+    let ip = match host {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+        _ => return Ok(()),
+    };
+    if allowed(ip, networks) {
+        return Ok(());
+    }
+    Err(Error::invalid_request(format!(
+        "backchannel_logout_uri: {ip} is inside the network; the operator lists such networks in [backchannel_logout] allowed_networks"
+    )))
 }
 
 /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is the IPv4 address.

@@ -259,6 +259,11 @@ impl ClientInput {
     }
 }
 
+/// The client's back-channel logout URI, when it has one.
+fn uri_of(input: &ClientInput) -> Option<&str> {
+    input.backchannel_logout_uri.as_deref()
+}
+
 /// The settings that the entity tag covers (never the secret).
 pub(super) fn settings_json(c: &Client) -> Value {
     json!({
@@ -348,30 +353,6 @@ impl Provider {
         })
     }
 
-    /// A back-channel logout URI that names an address must not point into the district's
-    /// network (server-side request forgery, [`crate::destination`]); a host name is checked
-    /// where it is sent, when it is resolved.
-    fn check_logout_destination(&self, input: &ClientInput) -> Result<(), Error> {
-        let Some(uri) = input.backchannel_logout_uri.as_deref() else {
-            return Ok(());
-        };
-        let host = url::Url::parse(uri)
-            .ok()
-            .and_then(|u| u.host().map(|h| h.to_owned()));
-        let ip = match host {
-            Some(url::Host::Ipv4(v4)) => std::net::IpAddr::V4(v4),
-            Some(url::Host::Ipv6(v6)) => std::net::IpAddr::V6(v6),
-            _ => return Ok(()),
-        };
-        if crate::destination::allowed(ip, &self.settings.logout_allowed_networks) {
-            Ok(())
-        } else {
-            Err(invalid(format!(
-                "backchannel_logout_uri: {ip} is inside the network; the operator lists such networks in [backchannel_logout] allowed_networks"
-            )))
-        }
-    }
-
     /// Creates a client; returns it and its secret (confidential clients without jwks).
     pub async fn admin_create_client(
         &self,
@@ -380,7 +361,7 @@ impl Provider {
         input: ClientInput,
     ) -> Result<(Client, Option<String>), Error> {
         input.check(&grantable(who, school))?;
-        self.check_logout_destination(&input)?;
+        crate::destination::check_uri(uri_of(&input), &self.settings.logout_allowed_networks)?;
         check_grantable(who, &input.allowed_scopes)?;
         let client_id = input
             .client_id
@@ -437,7 +418,7 @@ impl Provider {
         if_match_header: Option<&str>,
     ) -> Result<Client, Error> {
         input.check(&grantable(who, school))?;
-        self.check_logout_destination(&input)?;
+        crate::destination::check_uri(uri_of(&input), &self.settings.logout_allowed_networks)?;
         if input.client_id.as_deref().is_some_and(|id| id != client_id) {
             return Err(invalid("client_id cannot be changed"));
         }

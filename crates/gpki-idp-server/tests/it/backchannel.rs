@@ -576,5 +576,8 @@ fn a_name_that_resolves_inside_is_not_sent_to() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(portal.tokens().len(), 0, "posted inside the network");
     let queue = block_on(server.state.provider.logout_queue()).unwrap();
-    assert_eq!(queue.pending, 1, "the token waits, refused, for its retries");
+    assert_eq!(
+        queue.pending, 1,
+        "the token waits, refused, for its retries"
+    );
 }
