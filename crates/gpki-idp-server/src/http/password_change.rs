@@ -199,7 +199,7 @@ pub async fn reset(
     };
     response.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
-        "no-store".parse().unwrap(),
+        actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     response
 }

@@ -16,8 +16,8 @@ use gpki_idp_core::model::{School, SchoolPasswordPolicy};
 use gpki_idp_core::policy::{allowed_methods, Method, RolePolicy};
 
 use super::pages::{self, IssuedView, Notice, Passwords, RoleRow};
-use super::request::origin;
-use super::school::{school_of, SESSION_COOKIE};
+use super::request::{origin, session_cookie};
+use super::school::school_of;
 use crate::app::AppState;
 
 /// `GET /schools/{school}/admin/security`.
@@ -38,23 +38,10 @@ pub async fn save(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let school = match school_of(&state, &req).await {
-        Ok(s) => s,
+    let (school, who) = match gm_form(&state, &req, &form).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let who = match gm(&state, &school, &req, GmPage::Security).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    if super::csrf::browser(
-        &state,
-        &req,
-        form.get("csrf").map(String::as_str).unwrap_or_default(),
-    )
-    .is_err()
-    {
-        return error_page(&Error::csrf_failed(), &req);
-    }
     let input = PolicyInput {
         roles: roles_from_form(&form),
     };
@@ -80,18 +67,10 @@ pub async fn save_passwords(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let school = match school_of(&state, &req).await {
-        Ok(s) => s,
+    let (school, who) = match gm_form(&state, &req, &form).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let who = match gm(&state, &school, &req, GmPage::Security).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if super::csrf::browser(&state, &req, csrf).is_err() {
-        return error_page(&Error::csrf_failed(), &req);
-    }
     let notice = match password_rules(&form) {
         Some(input) => match state
             .provider
@@ -114,18 +93,10 @@ pub async fn issue_reset_code(
     req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let school = match school_of(&state, &req).await {
-        Ok(s) => s,
+    let (school, who) = match gm_form(&state, &req, &form).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
-    let who = match gm(&state, &school, &req, GmPage::Security).await {
-        Ok(who) => who,
-        Err(response) => return response,
-    };
-    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
-    if super::csrf::browser(&state, &req, csrf).is_err() {
-        return error_page(&Error::csrf_failed(), &req);
-    }
     let username = form.get("username").map(|u| u.trim()).unwrap_or_default();
     match state
         .provider
@@ -138,6 +109,22 @@ pub async fn issue_reset_code(
         }
         Err(e) => error_page(&e, &req),
     }
+}
+
+/// A form of this page: its school, the GM who sent it, and its CSRF value checked; else
+/// the page to answer.
+async fn gm_form(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> Result<(School, Principal), HttpResponse> {
+    let school = school_of(state, req).await?;
+    let who = gm(state, &school, req, GmPage::Security).await?;
+    let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
+    if super::csrf::browser(state, req, csrf).is_err() {
+        return Err(error_page(&Error::csrf_failed(), req));
+    }
+    Ok((school, who))
 }
 
 /// The password rules as the form sent them (empty: the district's); `None` when one is not
@@ -170,10 +157,10 @@ pub(super) async fn gm(
     req: &HttpRequest,
     page: GmPage,
 ) -> Result<Principal, HttpResponse> {
-    let sid = req.cookie(SESSION_COOKIE);
+    let sid = session_cookie(req);
     state
         .provider
-        .page_principal(school, sid.as_ref().map(|c| c.value()), origin(req), page)
+        .page_principal(school, sid.as_deref(), origin(req), page)
         .await
         .map_err(|e| {
             let heading = match page {
